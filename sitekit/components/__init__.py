@@ -1,0 +1,1 @@
+"""Pulumi components of the standard AI region; `AiRegion` composes the others."""

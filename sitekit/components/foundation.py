@@ -1,0 +1,78 @@
+"""Foundation: the site compartment and its children, the defined tags, IAM (home region only)."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_oci as oci
+
+from .context import TAG_KEYS, SiteContext
+
+CHILD_COMPARTMENTS = ("network", "security", "compute", "storage")
+
+
+class Foundation(pulumi.ComponentResource):
+    """Compartments, tag namespace and tags, the GPU nodes' dynamic group and the site's IAM policy.
+
+    Every child is an IAM object, so the component must be given the home-region provider.
+    """
+
+    def __init__(self, name: str, ctx: SiteContext, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("sitekit:index:Foundation", name, None, opts)
+        spec = ctx.spec
+        here = pulumi.ResourceOptions(parent=self)
+
+        self.namespace = oci.identity.TagNamespace(
+            ctx.logical("tag-namespace"), compartment_id=spec.site.parent_compartment_id,
+            name=ctx.tag_namespace, description=f"Defined tags of site {ctx.name}", opts=here)
+        self.tags = [
+            oci.identity.Tag(ctx.logical("tag", key), tag_namespace_id=self.namespace.id, name=key,
+                             description=f"sitekit {key}", is_cost_tracking=key in ("site", "cost-centre"), opts=here)
+            for key in TAG_KEYS
+        ]
+        ctx.tag_definitions = list(self.tags)
+
+        self.site_compartment = oci.identity.Compartment(
+            ctx.logical("compartment"), compartment_id=spec.site.parent_compartment_id, name=ctx.display(),
+            description=f"AI site {ctx.name} ({spec.jurisdiction.name}, {spec.site.region})",
+            enable_delete=True, defined_tags=ctx.defined_tags, opts=ctx.opts(self, protect=True))
+        ctx.compartments["site"] = self.site_compartment.id
+        for child in CHILD_COMPARTMENTS:
+            comp = oci.identity.Compartment(
+                ctx.logical("compartment", child), compartment_id=self.site_compartment.id,
+                name=child, description=f"{child} of AI site {ctx.name}", enable_delete=True,
+                defined_tags=ctx.defined_tags, opts=ctx.opts(self, protect=True))
+            ctx.compartments[child] = comp.id
+
+        self.gpu_nodes = oci.identity.DynamicGroup(
+            ctx.logical("dynamic-group", "gpu-nodes"), compartment_id=spec.site.tenancy_id,
+            name=ctx.display("gpu-nodes"), description=f"GPU nodes of AI site {ctx.name}",
+            matching_rule=ctx.compartments["compute"].apply(lambda c: f"ALL {{instance.compartment.id = '{c}'}}"),
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+
+        names = list(ctx.compartments)
+        statements = pulumi.Output.all(*[ctx.compartments[n] for n in names]).apply(
+            lambda ids: render_statements(spec.iam.statements, dict(zip(names, ids)), spec.iam.operators_group,
+                                          ctx.display("gpu-nodes"), spec.site.region))
+        self.policy = oci.identity.Policy(
+            ctx.logical("policy"), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
+            description=f"Least-privilege access to AI site {ctx.name}", statements=statements,
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+        self.register_outputs({"siteCompartmentId": self.site_compartment.id})
+
+
+_TOKEN = re.compile(r"\{(compartment:[a-z]+|group|dynamic-group|region)\}")
+
+
+def render_statements(templates: list[str], compartments: dict[str, str], group: str, dynamic_group: str,
+                      region: str) -> list[str]:
+    """Fill statement templates: '{compartment:X}' -> 'compartment id <ocid>', '{group}', '{region}'..."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token.startswith("compartment:"):
+            return f"compartment id {compartments[token.split(':', 1)[1]]}"
+        return {"group": group, "dynamic-group": dynamic_group, "region": region}[token]
+
+    return [_TOKEN.sub(one, t) for t in templates]

@@ -1,0 +1,150 @@
+"""The multi-network: a DRG hub and one VCN per role, with gateways, routes, NSGs and flow logs."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_oci as oci
+
+from .. import naming
+from .context import SiteContext
+
+PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "all"}
+ORACLE_SERVICES = "oracle-services"
+
+
+def rule_key(direction: str, protocol: str, ports: str | None, peer: str) -> str:
+    """A stable key for an NSG rule, from what it allows (not its position in a list)."""
+    raw = f"{direction}-{protocol}-{ports or 'any'}-{peer}"
+    return re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+
+
+class Network(pulumi.ComponentResource):
+    """DRG hub; per network a VCN, locked-down default security list, gateways its role allows, a route
+    table, subnets (no public IPs outside the frontend), a DRG attachment and a flow log per subnet; NSGs
+    with the baseline's least-privilege rules."""
+
+    def __init__(self, name: str, ctx: SiteContext, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("sitekit:index:Network", name, None, opts)
+        spec = ctx.spec
+        compartment = ctx.compartments["network"]
+        tags = ctx.defined_tags
+
+        services = oci.core.get_services_output(
+            filters=[oci.core.GetServicesFilterArgs(name="name", values=["All .* Services In Oracle Services Network"],
+                                                     regex=True)],
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        self.osn_id = services.services[0].id
+        self.osn_cidr = services.services[0].cidr_block
+
+        self.drg = oci.core.Drg(ctx.logical("drg"), compartment_id=compartment, display_name=ctx.display("drg"),
+                                defined_tags=tags, opts=ctx.opts(self))
+        self.log_group = oci.logging.LogGroup(
+            ctx.logical("flow-logs"), compartment_id=compartment, display_name=ctx.display("flow-logs"),
+            description=f"VCN flow logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
+
+        cidrs = spec.site.address_plan.networks
+        for net in spec.network.networks:
+            vcn = oci.core.Vcn(
+                ctx.logical("vcn", net.name), compartment_id=compartment, cidr_blocks=[str(cidrs[net.name])],
+                dns_label=naming.dns_label(net.name), display_name=ctx.display(net.name),
+                defined_tags=tags, opts=ctx.opts(self))
+            ctx.vcns[net.name] = vcn
+            oci.core.DefaultSecurityList(
+                ctx.logical("default-security-list", net.name), manage_default_resource_id=vcn.default_security_list_id,
+                compartment_id=compartment, display_name=ctx.display(net.name, "default"),
+                ingress_security_rules=[], egress_security_rules=[], defined_tags=tags, opts=ctx.opts(self))
+
+            rules: list[oci.core.RouteTableRouteRuleArgs] = []
+            if net.internet:
+                igw = oci.core.InternetGateway(
+                    ctx.logical("igw", net.name), compartment_id=compartment, vcn_id=vcn.id, enabled=True,
+                    display_name=ctx.display(net.name, "igw"), defined_tags=tags, opts=ctx.opts(self))
+                rules.append(oci.core.RouteTableRouteRuleArgs(
+                    network_entity_id=igw.id, destination="0.0.0.0/0", destination_type="CIDR_BLOCK",
+                    description="internet through the internet gateway"))
+            if net.nat:
+                nat = oci.core.NatGateway(
+                    ctx.logical("nat", net.name), compartment_id=compartment, vcn_id=vcn.id,
+                    display_name=ctx.display(net.name, "nat"), defined_tags=tags, opts=ctx.opts(self))
+                rules.append(oci.core.RouteTableRouteRuleArgs(
+                    network_entity_id=nat.id, destination="0.0.0.0/0", destination_type="CIDR_BLOCK",
+                    description="egress through the NAT gateway"))
+            if net.service_gateway:
+                sgw = oci.core.ServiceGateway(
+                    ctx.logical("sgw", net.name), compartment_id=compartment, vcn_id=vcn.id,
+                    services=[oci.core.ServiceGatewayServiceArgs(service_id=self.osn_id)],
+                    display_name=ctx.display(net.name, "sgw"), defined_tags=tags, opts=ctx.opts(self))
+                rules.append(oci.core.RouteTableRouteRuleArgs(
+                    network_entity_id=sgw.id, destination=self.osn_cidr, destination_type="SERVICE_CIDR_BLOCK",
+                    description="Oracle Services Network through the service gateway"))
+            if net.role != "rdma":  # the RDMA fabric stays inside its own network
+                for other in spec.network.networks:
+                    if other.name != net.name and other.role != "rdma":
+                        rules.append(oci.core.RouteTableRouteRuleArgs(
+                            network_entity_id=self.drg.id, destination=str(cidrs[other.name]),
+                            destination_type="CIDR_BLOCK", description=f"to {other.name} through the DRG"))
+            route_table = oci.core.RouteTable(
+                ctx.logical("routes", net.name), compartment_id=compartment, vcn_id=vcn.id, route_rules=rules,
+                display_name=ctx.display(net.name, "routes"), defined_tags=tags, opts=ctx.opts(self))
+            oci.core.DrgAttachment(
+                ctx.logical("drg-attachment", net.name), drg_id=self.drg.id,
+                network_details=oci.core.DrgAttachmentNetworkDetailsArgs(type="VCN", id=vcn.id),
+                display_name=ctx.display(net.name, "drg"), defined_tags=tags, opts=ctx.opts(self))
+
+            carved = ctx.subnet_cidrs(net.name)
+            for sub in net.subnets:
+                subnet = oci.core.Subnet(
+                    ctx.logical("subnet", net.name, sub.name), compartment_id=compartment, vcn_id=vcn.id,
+                    cidr_block=str(carved[sub.name]), dns_label=naming.dns_label(sub.name),
+                    display_name=ctx.display(net.name, sub.name), route_table_id=route_table.id,
+                    security_list_ids=[vcn.default_security_list_id],
+                    prohibit_public_ip_on_vnic=not sub.public, prohibit_internet_ingress=not sub.public,
+                    defined_tags=tags, opts=ctx.opts(self))
+                ctx.subnets[(net.name, sub.name)] = subnet
+                oci.logging.Log(
+                    ctx.logical("flow-log", net.name, sub.name), display_name=ctx.display(net.name, sub.name, "flow"),
+                    log_group_id=self.log_group.id, log_type="SERVICE", is_enabled=True,
+                    retention_duration=spec.jurisdiction.retention.log_days,
+                    configuration=oci.logging.LogConfigurationArgs(
+                        source=oci.logging.LogConfigurationSourceArgs(
+                            category="all", resource=subnet.id, service="flowlogs", source_type="OCISERVICE")),
+                    defined_tags=tags, opts=ctx.opts(self))
+
+        for nsg in spec.network.nsgs:
+            group = oci.core.NetworkSecurityGroup(
+                ctx.logical("nsg", nsg.name), compartment_id=compartment, vcn_id=ctx.vcns[nsg.network].id,
+                display_name=ctx.display("nsg", nsg.name), defined_tags=tags, opts=ctx.opts(self))
+            ctx.nsgs[nsg.name] = group
+            for rule in nsg.rules:
+                self._rule(ctx, nsg.name, group, rule)
+        self.register_outputs({"drgId": self.drg.id})
+
+    def _rule(self, ctx: SiteContext, nsg_name: str, group, rule) -> None:
+        ingress = rule.direction == "ingress"
+        if rule.peer == ORACLE_SERVICES:
+            peer, peer_type = self.osn_cidr, "SERVICE_CIDR_BLOCK"
+        else:
+            peer, peer_type = ctx.peer_cidr(rule.peer), "CIDR_BLOCK"
+        ports = None
+        if rule.ports:
+            lo, _, hi = rule.ports.partition("-")
+            ports = (int(lo), int(hi or lo))
+        tcp = udp = None
+        if ports and rule.protocol == "tcp":
+            tcp = oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsArgs(
+                destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsDestinationPortRangeArgs(
+                    min=ports[0], max=ports[1]))
+        if ports and rule.protocol == "udp":
+            udp = oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsArgs(
+                destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsDestinationPortRangeArgs(
+                    min=ports[0], max=ports[1]))
+        key = rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)
+        oci.core.NetworkSecurityGroupSecurityRule(
+            ctx.logical("nsg", nsg_name, key), network_security_group_id=group.id,
+            direction=rule.direction.upper(), protocol=PROTOCOLS[rule.protocol], stateless=False,
+            description=rule.description or None,
+            source=peer if ingress else None, source_type=peer_type if ingress else None,
+            destination=None if ingress else peer, destination_type=None if ingress else peer_type,
+            tcp_options=tcp, udp_options=udp, opts=ctx.opts(self))

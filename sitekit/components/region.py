@@ -1,0 +1,58 @@
+"""AiRegion: the standard AI region of one site, composed of its logical pieces."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_oci as oci
+
+from ..loader import LoadedSite
+from ..validate import site_power
+from .compute import Compute
+from .context import SiteContext
+from .foundation import Foundation
+from .network import Network
+from .security import Security
+from .storage import Storage
+
+IGNORED_TAGS = ["Oracle-Tags.CreatedBy", "Oracle-Tags.CreatedOn"]
+
+
+def providers(site: LoadedSite) -> tuple[oci.Provider, oci.Provider]:
+    """One explicit provider for the site region and one for the home region (IAM)."""
+    s = site.spec.site
+    common = {"ignore_defined_tags": IGNORED_TAGS}
+    if s.oci_profile:
+        common["config_file_profile"] = s.oci_profile
+    region = oci.Provider(f"oci-{s.name}-{s.region}", region=s.region, **common)
+    home = oci.Provider(f"oci-{s.name}-home-{s.home_region}", region=s.home_region, **common)
+    return region, home
+
+
+class AiRegion(pulumi.ComponentResource):
+    """One site: foundation (home-region IAM), network, security, compute and storage."""
+
+    def __init__(self, name: str, site: LoadedSite, alert_endpoint: pulumi.Output[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("sitekit:index:AiRegion", name, None, opts)
+        region, home = providers(site)
+        ctx = SiteContext(site, alert_endpoint=alert_endpoint)
+        self.foundation = Foundation(f"{name}-foundation", ctx, pulumi.ResourceOptions(parent=self, providers=[home]))
+        here = pulumi.ResourceOptions(parent=self, providers=[region])
+        self.network = Network(f"{name}-network", ctx, here)
+        self.security = Security(f"{name}-security", ctx, here)
+        self.compute = Compute(f"{name}-compute", ctx, here)
+        self.storage = Storage(f"{name}-storage", ctx, self.compute.ad, here)
+
+        power = site_power(site.spec, site.catalog)
+        self.outputs = {
+            "site": site.name,
+            "jurisdiction": site.spec.jurisdiction.code,
+            "region": site.spec.site.region,
+            "gpus": power.gpus,
+            "gpusByRole": power.gpus_by_role,
+            "itMw": power.it_mw,
+            "facilityMw": power.facility_mw,
+            "envelopeMw": power.envelope_mw,
+            "siteCompartmentId": ctx.compartments["site"],
+        }
+        self.register_outputs(self.outputs)

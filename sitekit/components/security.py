@@ -1,0 +1,100 @@
+"""Security: the site vault and HSM keys, Cloud Guard target, bastion, audit log group, alert topic and
+event rules for IAM and network changes."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_oci as oci
+
+from .context import SiteContext
+
+# Event types watched per category (CIS OCI 4.3-4.12).
+EVENT_TYPES = {
+    "iam": [
+        "com.oraclecloud.identitycontrolplane.createpolicy", "com.oraclecloud.identitycontrolplane.deletepolicy",
+        "com.oraclecloud.identitycontrolplane.updatepolicy", "com.oraclecloud.identitycontrolplane.creategroup",
+        "com.oraclecloud.identitycontrolplane.deletegroup", "com.oraclecloud.identitycontrolplane.updategroup",
+        "com.oraclecloud.identitycontrolplane.createuser", "com.oraclecloud.identitycontrolplane.deleteuser",
+        "com.oraclecloud.identitycontrolplane.updateuser",
+    ],
+    "network": [
+        "com.oraclecloud.virtualnetwork.createvcn", "com.oraclecloud.virtualnetwork.deletevcn",
+        "com.oraclecloud.virtualnetwork.updatevcn", "com.oraclecloud.virtualnetwork.changeroutetablecompartment",
+        "com.oraclecloud.virtualnetwork.createroutetable", "com.oraclecloud.virtualnetwork.deleteroutetable",
+        "com.oraclecloud.virtualnetwork.updateroutetable", "com.oraclecloud.virtualnetwork.createsecuritylist",
+        "com.oraclecloud.virtualnetwork.deletesecuritylist", "com.oraclecloud.virtualnetwork.updatesecuritylist",
+        "com.oraclecloud.virtualnetwork.createnetworksecuritygroup",
+        "com.oraclecloud.virtualnetwork.deletenetworksecuritygroup",
+        "com.oraclecloud.virtualnetwork.updatenetworksecuritygroupsecurityrules",
+        "com.oraclecloud.virtualnetwork.createdrg", "com.oraclecloud.virtualnetwork.deletedrg",
+        "com.oraclecloud.virtualnetwork.createinternetgateway", "com.oraclecloud.virtualnetwork.deleteinternetgateway",
+        "com.oraclecloud.natgateway.createnatgateway", "com.oraclecloud.natgateway.deletenatgateway",
+        "com.oraclecloud.servicegateway.createservicegateway", "com.oraclecloud.servicegateway.deleteservicegateway",
+    ],
+}
+
+
+class Security(pulumi.ComponentResource):
+    """Vault (type from the jurisdiction) and keys, protected; Cloud Guard target; bastion; log group;
+    notification topic (with the secret alert endpoint subscribed when configured) and event rules."""
+
+    def __init__(self, name: str, ctx: SiteContext, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("sitekit:index:Security", name, None, opts)
+        spec = ctx.spec
+        compartment = ctx.compartments["security"]
+        tags = ctx.defined_tags
+        rule = spec.jurisdiction.vault
+
+        self.vault = oci.kms.Vault(
+            ctx.logical("vault"), compartment_id=compartment, display_name=ctx.display("vault"),
+            vault_type=rule.type, defined_tags=tags, opts=ctx.opts(self, protect=True))
+        for key in spec.security.keys:
+            rotation = key.rotation_days is not None
+            ctx.keys[key.name] = oci.kms.Key(
+                ctx.logical("key", key.name), compartment_id=compartment, display_name=ctx.display("key", key.name),
+                management_endpoint=self.vault.management_endpoint, protection_mode=rule.key_protection,
+                key_shape=oci.kms.KeyKeyShapeArgs(algorithm=key.algorithm, length=key.length),
+                is_auto_rotation_enabled=rotation,
+                auto_key_rotation_details=oci.kms.KeyAutoKeyRotationDetailsArgs(
+                    rotation_interval_in_days=key.rotation_days) if rotation else None,
+                defined_tags=tags, opts=ctx.opts(self, protect=True, retain=True))
+
+        self.log_group = oci.logging.LogGroup(
+            ctx.logical("security-logs"), compartment_id=compartment, display_name=ctx.display("security-logs"),
+            description=f"Security logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
+
+        self.topic = oci.ons.NotificationTopic(
+            ctx.logical("alerts"), compartment_id=compartment, name=ctx.display("alerts"),
+            description=f"Security alerts of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
+        if ctx.alert_endpoint is not None:
+            oci.ons.Subscription(
+                ctx.logical("alerts-subscription"), compartment_id=compartment, topic_id=self.topic.id,
+                protocol="HTTPS", endpoint=ctx.alert_endpoint, defined_tags=tags, opts=ctx.opts(self))
+        for category in spec.security.events:
+            oci.events.Rule(
+                ctx.logical("event", category), compartment_id=ctx.compartments["site"],
+                display_name=ctx.display("event", category), is_enabled=True,
+                description=f"Notify on {category} changes in AI site {ctx.name}",
+                condition=json.dumps({"eventType": EVENT_TYPES[category]}),
+                actions=oci.events.RuleActionsArgs(action=[oci.events.RuleActionsActionArgs(
+                    action_type="ONS", is_enabled=True, topic_id=self.topic.id)]),
+                defined_tags=tags, opts=ctx.opts(self))
+
+        if spec.security.cloud_guard:
+            oci.cloudguard.Target(
+                ctx.logical("cloud-guard"), compartment_id=ctx.compartments["site"],
+                display_name=ctx.display("cloud-guard"), target_resource_id=ctx.compartments["site"],
+                target_resource_type="COMPARTMENT",
+                target_detector_recipes=[oci.cloudguard.TargetTargetDetectorRecipeArgs(detector_recipe_id=r)
+                                         for r in spec.security.detector_recipe_ids] or None,
+                defined_tags=tags, opts=ctx.opts(self))
+
+        b = spec.security.bastion
+        self.bastion = oci.bastion.Bastion(
+            ctx.logical("bastion"), bastion_type="standard", compartment_id=compartment,
+            target_subnet_id=ctx.subnets[(b.network, b.subnet)].id, name=ctx.display("bastion").replace("-", ""),
+            client_cidr_block_allow_lists=[str(c) for c in b.client_cidrs],
+            max_session_ttl_in_seconds=b.max_session_ttl_seconds, defined_tags=tags, opts=ctx.opts(self))
+        self.register_outputs({"vaultId": self.vault.id})

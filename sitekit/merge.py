@@ -1,0 +1,150 @@
+"""The one merge rule of sitekit: baseline < jurisdiction < site.
+
+Semantics, stated once:
+
+* mappings merge key by key; a key the later layer sets wins, a key it leaves out is kept;
+* lists whose items are all mappings with a ``name`` merge by name: an item of the later layer with the
+  same name merges into the earlier one (key by key, recursively), a new name is appended, order is kept;
+* anything else (scalars, plain lists, a mapping meeting a scalar) is replaced whole by the later layer;
+* a key that a jurisdiction lists under ``jurisdiction.locked`` may not be set by a site (nor may any key
+  above or below it): the attempt is a problem naming the site line and the jurisdiction file that locked
+  it, with the basis it cites.
+
+Provenance is recorded for every node of the result: the file and line of the layer that set it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Problem
+from .sources import Marks, PathKey, dotted, item_key
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an effective value came from."""
+
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass
+class Layer:
+    """One layer of a site spec: its data, the file it came from and the line of each value."""
+
+    file: str
+    data: dict[str, Any]
+    marks: Marks = field(default_factory=dict)
+    is_site: bool = False
+
+    def origin(self, path: PathKey) -> Origin:
+        return Origin(self.file, self.marks.get(path))
+
+
+@dataclass(frozen=True)
+class Lock:
+    key: str
+    basis: str
+    origin: Origin
+
+
+def _named_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
+    )
+
+
+def _record(value: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> None:
+    prov[path] = layer.origin(path)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(v, path + (k,), layer, prov)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _record(v, path + (item_key(v, i),), layer, prov)
+
+
+def _drop(path: PathKey, prov: dict[PathKey, Origin]) -> None:
+    n = len(path)
+    for p in [p for p in prov if p[:n] == path]:
+        del prov[p]
+
+
+def _merge(base: Any, over: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v, path + (k,), layer, prov) if k in base else _fresh(v, path + (k,), layer, prov)
+        return out
+    if _named_list(base) and _named_list(over):
+        out_list = list(base)
+        index = {item["name"]: i for i, item in enumerate(out_list)}
+        for item in over:
+            p = path + (item["name"],)
+            if item["name"] in index:
+                out_list[index[item["name"]]] = _merge(out_list[index[item["name"]]], item, p, layer, prov)
+            else:
+                out_list.append(_fresh(item, p, layer, prov))
+        return out_list
+    _drop(path, prov)
+    return _fresh(over, path, layer, prov)
+
+
+def _fresh(value: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> Any:
+    _record(value, path, layer, prov)
+    return copy.deepcopy(value)
+
+
+def _locks(layer: Layer) -> list[Lock]:
+    locked = (layer.data.get("jurisdiction") or {}).get("locked") or []
+    out = []
+    for i, entry in enumerate(locked if isinstance(locked, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            path = ("jurisdiction", "locked", i)
+            out.append(Lock(entry["key"], str(entry.get("basis", "")), layer.origin(path)))
+    return out
+
+
+def _leaves(value: Any, path: PathKey):
+    """Paths a layer sets outright: scalars and plain lists (mappings and named lists merge instead)."""
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            yield from _leaves(v, path + (k,))
+    elif _named_list(value):
+        for item in value:
+            yield from _leaves(item, path + (item["name"],))
+    else:
+        yield path
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Origin], list[Problem]]:
+    """Merge layers in order (earliest lowest). Return (data, provenance, problems)."""
+    data: dict[str, Any] = {}
+    prov: dict[PathKey, Origin] = {}
+    problems: list[Problem] = []
+    locks: list[Lock] = []
+    for layer in layers:
+        if layer.is_site:
+            for path in _leaves(layer.data, ()):
+                key = dotted(path)
+                for lock in locks:
+                    if _related(key, lock.key):
+                        basis = f" ({lock.basis})" if lock.basis else ""
+                        problems.append(Problem(
+                            layer.file, layer.marks.get(path), key,
+                            f"'{lock.key}' is locked by {lock.origin}{basis}; a site may not override it",
+                        ))
+                        break
+        data = _merge(data, layer.data, (), layer, prov)
+        locks.extend(_locks(layer))
+    return data, prov, problems

@@ -1,0 +1,108 @@
+"""Pure planners: address carving and power arithmetic over plain data. No Pulumi here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import Iterable, Mapping, Sequence
+
+
+class PlanningError(ValueError):
+    """A request that cannot be met (it does not fit)."""
+
+
+def carve(cidr: IPv4Network, requests: Sequence[tuple[str, int]]) -> dict[str, IPv4Network]:
+    """Carve named blocks of the given prefix lengths out of `cidr`, without overlap.
+
+    Largest blocks first (ties by name), each at the lowest free aligned address, so the result depends
+    only on the set of requests, never on their order. Raises PlanningError when they do not fit.
+    """
+    out: dict[str, IPv4Network] = {}
+    taken: list[IPv4Network] = []
+    for name, prefix in sorted(requests, key=lambda r: (r[1], r[0])):
+        if prefix < cidr.prefixlen:
+            raise PlanningError(f"/{prefix} for '{name}' is larger than {cidr}")
+        for candidate in cidr.subnets(new_prefix=prefix):
+            if not any(candidate.overlaps(t) for t in taken):
+                out[name] = candidate
+                taken.append(candidate)
+                break
+        else:
+            raise PlanningError(f"no room for /{prefix} '{name}' in {cidr}")
+    return out
+
+
+def overlaps(named: Mapping[str, IPv4Network]) -> list[tuple[str, str]]:
+    """Pairs of names whose ranges overlap, in name order."""
+    items = sorted(named.items())
+    return [(a, b) for i, (a, na) in enumerate(items) for b, nb in items[i + 1:] if na.overlaps(nb)]
+
+
+def allocate(space: Sequence[IPv4Network], existing: Iterable[IPv4Network], prefix: int) -> IPv4Network:
+    """The lowest block of `prefix` inside the organisation's `space` overlapping nothing in `existing`."""
+    used = sorted(set(existing), key=lambda n: (int(n.network_address), n.prefixlen))
+    for block in space:
+        if prefix < block.prefixlen:
+            continue
+        for candidate in block.subnets(new_prefix=prefix):
+            if not any(candidate.overlaps(u) for u in used):
+                return candidate
+    spaces = ", ".join(str(s) for s in space)
+    raise PlanningError(f"no free /{prefix} left in the organisation's address space ({spaces}); "
+                        f"{len(used)} ranges already used")
+
+
+@dataclass(frozen=True)
+class PoolLoad:
+    name: str
+    role: str
+    shape: str
+    nodes: int
+    peak_nodes: int
+    gpus: int
+    it_kw: float
+
+
+@dataclass(frozen=True)
+class PowerSummary:
+    """IT and facility load of a site at peak (autoscaled pools at their maximum)."""
+
+    pools: tuple[PoolLoad, ...]
+    pue: float
+    envelope_mw: float
+    gpus_by_role: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def it_mw(self) -> float:
+        return round(sum(p.it_kw for p in self.pools) / 1000, 4)
+
+    @property
+    def facility_mw(self) -> float:
+        return round(self.it_mw * self.pue, 4)
+
+    @property
+    def gpus(self) -> int:
+        return sum(p.gpus for p in self.pools)
+
+    @property
+    def fits(self) -> bool:
+        return self.facility_mw <= self.envelope_mw
+
+
+def power(pools: Iterable[tuple[str, str, str, int, int]], shapes: Mapping[str, tuple[int, float]],
+          pue: float, envelope_mw: float) -> PowerSummary:
+    """Power of pools given as (name, role, shape, nodes, peak nodes) with shapes as (gpus, node kW)."""
+    loads = []
+    by_role: dict[str, int] = {"training": 0, "inference": 0, "mixed": 0}
+    for name, role, shape, nodes, peak in pools:
+        gpus_per_node, kw = shapes[shape]
+        load = PoolLoad(name, role, shape, nodes, peak, peak * gpus_per_node, round(peak * kw, 3))
+        by_role[role] = by_role.get(role, 0) + load.gpus
+        loads.append(load)
+    return PowerSummary(tuple(loads), pue, envelope_mw, by_role)
+
+
+def fit_nodes(envelope_mw: float, pue: float, node_kw: float, reserved_mw: float = 0.0) -> int:
+    """How many nodes of `node_kw` fit in what the envelope leaves after `reserved_mw` of facility load."""
+    it_kw = (envelope_mw - reserved_mw) * 1000 / pue
+    return max(0, int(it_kw // node_kw))

@@ -1,0 +1,57 @@
+"""The Pulumi program: stack config -> validated site spec -> one AiRegion, and its stack outputs.
+
+`__main__.py` at the project root calls `main()`; `pulumi up -s <site>` and `sitekit plan <site>` run the
+same file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from . import ROOT
+from .errors import SpecError
+from .loader import SECRET, load_site
+from .stackconfig import KEYS, NAMESPACE
+
+
+def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
+    """The stack's `sitekit:` values through pulumi.Config; secrets stay Outputs and are only flagged."""
+    cfg = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    secret = None
+    for key in KEYS:
+        if key.kind == "secret":
+            secret = cfg.get_secret(key.name)
+            if secret is not None:
+                values[key.name] = SECRET
+        elif key.kind in ("object", "array"):
+            value = cfg.get_object(key.name)
+            if value is not None:
+                values[key.name] = value
+        elif key.kind == "integer":
+            value = cfg.get_int(key.name)
+            if value is not None:
+                values[key.name] = value
+        else:
+            value = cfg.get(key.name)
+            if value is not None:
+                values[key.name] = value
+    return values, secret
+
+
+def main() -> None:
+    from .components.region import AiRegion
+
+    values, alert_endpoint = read_config()
+    stack = pulumi.get_stack()
+    try:
+        site = load_site(ROOT, stack, values=values)
+    except SpecError as exc:
+        for problem in exc.problems:
+            pulumi.log.error(str(problem))
+        raise pulumi.RunError(f"the spec of site '{stack}' is invalid ({len(exc.problems)} problems)") from None
+    region = AiRegion(stack, site, alert_endpoint=alert_endpoint)
+    for key, value in region.outputs.items():
+        pulumi.export(key, value)

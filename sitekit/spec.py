@@ -1,0 +1,273 @@
+"""The typed site spec: what a merged baseline + jurisdiction + site must look like.
+
+Every model forbids unknown keys and uses the camelCase names the YAML files use. Field docs say what a
+field does and what it defaults to; "replaces" notes a field whose change makes OCI replace a resource.
+Cross-field rules that need the shape catalog or the region list live in `validate.py`.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+"""A data key: lower-case letters, digits and '-', starting with a letter, at most 31 characters."""
+
+Ocid = Annotated[str, StringConstraints(pattern=r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")]
+"""An Oracle Cloud ID, e.g. ``ocid1.compartment.oc1..aaaa...``."""
+
+RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$")]
+"""An OCI region identifier such as ``us-ashburn-1``."""
+
+Role = Literal["frontend", "services", "gpu", "rdma", "storage"]
+PoolRole = Literal["training", "inference", "mixed"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+# --------------------------------------------------------------------------------------------- organisation
+class Organisation(Model):
+    name: Name = Field(description="Short organisation prefix used in display names, e.g. 'acme'.")
+    address_space: list[IPv4Network] = Field(
+        min_length=1, description="The organisation's private address space; every site's supernet lies inside it.")
+
+
+class Tags(Model):
+    namespace: Name = Field(description="Prefix of the site's tag namespace; the namespace is '<prefix>-<site>'.")
+    cost_centre: str = Field(description="Value of the cost-centre defined tag.")
+
+
+# --------------------------------------------------------------------------------------------- site
+class AddressPlan(Model):
+    supernet: IPv4Network = Field(description="The site's whole range; must not overlap any other site (replaces VCNs).")
+    networks: dict[Name, IPv4Network] = Field(
+        description="CIDR of each network by name; each inside the supernet, none overlapping (changing one replaces its VCN).")
+
+
+class Power(Model):
+    envelope_mw: float = Field(gt=0, le=5000, description="The site's power envelope in MW (facility load must fit).")
+    pue: float = Field(ge=1.0, le=3.0, description="Power usage effectiveness; facility load = IT load x PUE.")
+
+
+class Transfer(Model):
+    mechanism: Name = Field(description="The transfer mechanism, one the jurisdiction accepts (see residency.transferMechanisms).")
+    reference: str = Field(min_length=1, description="Where the signed instrument is kept (contract id, register entry).")
+
+
+class Images(Model):
+    gpu: Ocid = Field(description="Image OCID for GPU bare-metal nodes (cluster networks and compute clusters).")
+    oke: Ocid = Field(description="Image OCID for OKE worker nodes.")
+
+
+class Site(Model):
+    name: Name = Field(description="The site (stack) name; set by sitekit from the stack file name.")
+    jurisdiction: Name = Field(description="Code of the jurisdiction profile in stacks/jurisdictions/.")
+    region: RegionId = Field(description="OCI region the site's resources live in (replaces everything).")
+    region_kind: Literal["public", "dedicated"] = Field(
+        "public", description="'public' for an OCI public region, 'dedicated' for a customer-hosted Dedicated Region whose key Oracle assigns. Defaults to public.")
+    home_region: RegionId = Field(description="The tenancy's home region, where IAM objects are written.")
+    parent_compartment_id: Ocid = Field(description="OCID of the compartment the site compartment is created in.")
+    tenancy_id: Ocid = Field(description="OCID of the tenancy (dynamic groups and tag namespaces live there).")
+    availability_domain: int = Field(1, ge=1, le=3, description="Which availability domain (1-3) GPU capacity is in. Defaults to 1.")
+    images: Images
+    address_plan: AddressPlan
+    power: Power
+    transfer: Transfer | None = Field(None, description="Declared transfer mechanism, required when the region is outside the jurisdiction's residency regions.")
+    oci_profile: str | None = Field(None, description="Profile in ~/.oci/config for both providers; defaults to the provider's own default.")
+    alert_endpoint: bool = Field(False, description="Set by sitekit: whether the secret sitekit:alertEndpoint is configured.")
+
+
+# --------------------------------------------------------------------------------------------- jurisdiction
+class Residency(Model):
+    regions: list[RegionId] = Field(description="Public regions where the site's data may live without a transfer mechanism.")
+    dedicated_in_country: bool = Field(False, description="Whether an in-country Dedicated Region counts as resident.")
+    transfer_mechanisms: list[Name] = Field(default_factory=list, description="Mechanisms a site outside `regions` may declare.")
+    basis: str = Field(min_length=1, description="Law and article (or organisation policy) behind this rule.")
+
+
+class VaultRule(Model):
+    type: Literal["DEFAULT", "VIRTUAL_PRIVATE"] = Field(description="Vault type; VIRTUAL_PRIVATE is a dedicated HSM partition (replaces the vault).")
+    key_protection: Literal["HSM", "SOFTWARE"] = Field("HSM", description="Key protection mode (replaces keys).")
+    basis: str = Field(min_length=1)
+
+
+class Retention(Model):
+    audit_days: int = Field(ge=90, le=365, description="Minimum audit log retention in days (OCI audit allows 90-365).")
+    log_days: int = Field(ge=30, le=180, multiple_of=30, description="Retention of service logs (flow logs, bucket logs); OCI Logging allows 30-180 in 30-day steps.")
+    basis: str = Field(min_length=1)
+
+
+class TagRule(Model):
+    data_classification: str = Field(min_length=1, description="Value of the data-classification defined tag.")
+    applicable_law: str = Field(min_length=1, description="Value of the applicable-law defined tag.")
+    basis: str = Field(min_length=1)
+
+
+class ShapeRule(Model):
+    approved: list[str] = Field(min_length=1, description="GPU shapes a site of this jurisdiction may use.")
+    basis: str = Field(min_length=1)
+
+
+class LockedKey(Model):
+    key: str = Field(description="Dotted key a site may not override, e.g. 'jurisdiction.vault.type'.")
+    basis: str = Field(min_length=1)
+
+
+class Jurisdiction(Model):
+    code: Name
+    name: str
+    residency: Residency
+    vault: VaultRule
+    retention: Retention
+    tags: TagRule
+    shapes: ShapeRule
+    locked: list[LockedKey] = Field(default_factory=list)
+    notes: str = Field("", description="Free text: uncertainties, pending legal review.")
+
+
+# --------------------------------------------------------------------------------------------- network
+class Subnet(Model):
+    name: Name
+    prefix: int = Field(ge=16, le=30, description="Prefix length of the subnet, carved from its network's CIDR.")
+    public: bool = Field(False, description="Allow public IPs on VNICs; only in the frontend network (replaces the subnet).")
+
+
+class Network(Model):
+    name: Name
+    role: Role = Field(description="What the network is for; roles decide gateways and policy checks.")
+    internet: bool = Field(False, description="Give the network an internet gateway (frontend only).")
+    nat: bool = Field(False, description="Give the network a NAT gateway for egress.")
+    service_gateway: bool = Field(False, description="Give the network a service gateway to the Oracle Services Network.")
+    subnets: list[Subnet] = Field(min_length=1)
+
+
+class NsgRule(Model):
+    direction: Literal["ingress", "egress"]
+    protocol: Literal["tcp", "udp", "icmp", "all"]
+    ports: str | None = Field(None, pattern=r"^\d{1,5}(-\d{1,5})?$", description="'443' or '2048-2050'; tcp/udp only.")
+    peer: str = Field(description="A network name (its CIDR), 'services' for the Oracle Services Network, or a CIDR.")
+    description: str = ""
+
+
+class Nsg(Model):
+    name: Name
+    network: Name = Field(description="Network (by name) the NSG belongs to.")
+    rules: list[NsgRule] = Field(default_factory=list)
+
+
+class NetworkSpec(Model):
+    networks: list[Network] = Field(min_length=1)
+    nsgs: list[Nsg] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- security
+class KeySpec(Model):
+    name: Name
+    algorithm: Literal["AES"] = "AES"
+    length: Literal[16, 24, 32] = Field(32, description="Key length in bytes.")
+    rotation_days: int | None = Field(
+        90, ge=60, le=365, description="Auto-rotation interval in days (OCI: 60-365; needs a VIRTUAL_PRIVATE vault); null to rotate by hand.")
+
+
+class Bastion(Model):
+    network: Name
+    subnet: Name
+    client_cidrs: list[IPv4Network] = Field(min_length=1, description="Who may open bastion sessions.")
+    max_session_ttl_seconds: int = Field(10800, ge=1800, le=10800)
+
+
+class Security(Model):
+    keys: list[KeySpec] = Field(min_length=1)
+    cloud_guard: bool = Field(True, description="Create a Cloud Guard target for the site compartment.")
+    detector_recipe_ids: list[Ocid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
+    bastion: Bastion
+    events: list[Literal["iam", "network"]] = Field(default_factory=lambda: ["iam", "network"])
+
+
+# --------------------------------------------------------------------------------------------- compute
+class Autoscale(Model):
+    min: int = Field(ge=0)
+    max: int = Field(ge=1)
+
+
+class Pool(Model):
+    name: Name
+    role: PoolRole = Field(description="training, inference or mixed (the same fleet serves both).")
+    shape: str = Field(description="A GPU shape from the catalog and the jurisdiction's approved list.")
+    nodes: int = Field(ge=0, description="Node count (for an autoscaled pool, the initial size).")
+    placement: Literal["bare-metal", "oke"] = Field(
+        "bare-metal", description="'bare-metal': a cluster network or compute cluster, as the shape needs; 'oke': an OKE node pool. Defaults to bare-metal.")
+    autoscale: Autoscale | None = Field(None, description="OKE pools only: bounds for launch surges. Power is reserved for max.")
+    key: Name = Field("compute", description="Key (by name) encrypting boot volumes.")
+
+
+class Oke(Model):
+    kubernetes_version: str = Field(pattern=r"^v\d+\.\d+\.\d+$")
+    network: Name = Field(description="Network holding the API endpoint and workers.")
+    api_subnet: Name
+    api_nsg: Name = Field(description="NSG (by name) of the private API endpoint.")
+    worker_network: Name = Field(description="Network of the worker nodes; OKE needs it to be the cluster's own network.")
+    worker_subnet: Name
+    worker_nsg: Name = Field(description="NSG (by name) of the worker nodes.")
+    key: Name = Field("compute", description="Key encrypting Kubernetes secrets and node volumes.")
+
+
+class Compute(Model):
+    gpu_network: Name = Field(description="Network of the GPU nodes' primary VNICs.")
+    gpu_subnet: Name
+    gpu_nsg: Name = Field(description="NSG (by name) of the GPU nodes' primary VNICs.")
+    rdma_network: Name = Field(description="Network of the RDMA fabric's secondary VNICs.")
+    rdma_subnet: Name
+    boot_volume_gbs: int = Field(512, ge=50, le=32768)
+    oke: Oke
+    pools: list[Pool] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- storage
+class FileSystem(Model):
+    name: Name
+    network: Name
+    subnet: Name
+    key: Name = "storage"
+    nsg: Name = Field(description="NSG (by name) of the mount target.")
+    export_path: str = Field(pattern=r"^/[A-Za-z0-9/_-]*$")
+    throughput_gbps: int | None = Field(None, ge=1, description="Requested mount-target throughput (Gbps); None for the default.")
+
+
+class BucketSpec(Model):
+    name: Name
+    key: Name = "storage"
+    tier: Literal["Standard", "Archive"] = Field("Standard", description="Storage tier (replaces the bucket).")
+
+
+class Storage(Model):
+    file_systems: list[FileSystem] = Field(default_factory=list)
+    buckets: list[BucketSpec] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- iam
+class Iam(Model):
+    operators_group: str = Field(description="Existing IAM group of the site's operators.")
+    statements: list[str] = Field(
+        description="Policy statements; '{compartment:<name>}' becomes 'compartment id <ocid>', '{group}' the operators group, '{dynamic-group}' the GPU nodes' dynamic group, '{region}' the region.")
+    statement_budget: int = Field(50, ge=1, description="Most statements a site may attach (OCI limits statements per policy).")
+
+
+class SiteSpec(Model):
+    """The effective spec of one site: every layer merged and validated."""
+
+    organisation: Organisation
+    tags: Tags
+    site: Site
+    jurisdiction: Jurisdiction
+    network: NetworkSpec
+    security: Security
+    compute: Compute
+    storage: Storage
+    iam: Iam
+    policy: dict = Field(default_factory=dict, description="Policy-pack settings (enforcement overrides, waivers).")

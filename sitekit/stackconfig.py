@@ -1,0 +1,61 @@
+"""The project's own Pulumi config keys (namespace `sitekit`) and how they map onto the spec tree.
+
+This table is the single list of keys: the program reads them through `pulumi.Config`, the offline loader
+reads them from `stacks/Pulumi.<site>.yaml`, and a test checks that Pulumi.yaml declares them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+NAMESPACE = "sitekit"
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    name: str
+    kind: Literal["string", "integer", "object", "array", "secret"]
+    target: tuple[str, ...]
+    description: str
+    required: bool = False
+
+
+KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("jurisdiction", "string", ("site", "jurisdiction"),
+              "Code of the jurisdiction profile (stacks/jurisdictions/<code>.yaml).", True),
+    ConfigKey("region", "string", ("site", "region"),
+              "OCI region of the site; for a Dedicated Region, the identifier Oracle assigned.", True),
+    ConfigKey("regionKind", "string", ("site", "regionKind"),
+              "'public' (default) or 'dedicated' (customer-hosted OCI Dedicated Region)."),
+    ConfigKey("homeRegion", "string", ("site", "homeRegion"),
+              "The tenancy's home region, where IAM objects are written.", True),
+    ConfigKey("parentCompartmentId", "string", ("site", "parentCompartmentId"),
+              "OCID of the compartment the site compartment is created in.", True),
+    ConfigKey("tenancyId", "string", ("site", "tenancyId"), "OCID of the tenancy.", True),
+    ConfigKey("availabilityDomain", "integer", ("site", "availabilityDomain"),
+              "Availability domain (1-3) holding the site's GPU capacity; default 1."),
+    ConfigKey("ociProfile", "string", ("site", "ociProfile"), "Profile in ~/.oci/config used by both providers."),
+    ConfigKey("images", "object", ("site", "images"), "Image OCIDs: {gpu, oke}.", True),
+    ConfigKey("addressPlan", "object", ("site", "addressPlan"),
+              "{supernet, networks: {<network>: <cidr>}}: the site's address plan.", True),
+    ConfigKey("power", "object", ("site", "power"), "{envelopeMw, pue}: the site's power envelope.", True),
+    ConfigKey("transfer", "object", ("site", "transfer"),
+              "{mechanism, reference}: declared transfer mechanism for a region outside the residency list."),
+    ConfigKey("pools", "array", ("compute", "pools"),
+              "GPU pools, merged by name into the baseline pools: [{name, nodes, shape, role, autoscale}]."),
+    ConfigKey("overrides", "object", (),
+              "Any other key of the spec, merged over baseline and jurisdiction (locked keys refused)."),
+    ConfigKey("policy", "object", ("policy",), "Policy-pack settings: enforcement overrides and waivers."),
+    ConfigKey("alertEndpoint", "secret", ("site", "alertEndpoint"),
+              "HTTPS endpoint subscribed to the site's alert topic (secret: set with --secret)."),
+)
+
+BY_NAME = {k.name: k for k in KEYS}
+
+
+def place(target: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """Nest `value` under `target` (an empty target means the value is itself a tree)."""
+    for part in reversed(target):
+        value = {part: value}
+    return value

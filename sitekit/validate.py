@@ -1,0 +1,217 @@
+"""Cross-field rules of a site spec: references by name, address plan, residency, shapes, power.
+
+Each check appends `Problem`s; `check_site` returns them all so they are reported together.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from typing import TYPE_CHECKING, Any
+
+from .errors import Problem, nearest
+from .planners import PlanningError, carve, overlaps, power
+from .sources import PathKey, dotted
+
+if TYPE_CHECKING:
+    from .loader import LoadedSite
+
+
+class _Checker:
+    def __init__(self, site: "LoadedSite"):
+        self.site = site
+        self.spec = site.spec
+        self.problems: list[Problem] = []
+
+    def add(self, path: PathKey, message: str) -> None:
+        origin = self.site.origin(path)
+        self.problems.append(Problem(origin.file if origin else "?", origin.line if origin else None,
+                                     dotted(path), message))
+
+    def ref(self, path: PathKey, value: str, allowed: list[str], what: str) -> bool:
+        if value not in allowed:
+            self.add(path, f"unknown {what} '{value}'; {nearest(value, allowed)}")
+            return False
+        return True
+
+
+def check_site(site: "LoadedSite") -> list[Problem]:
+    c = _Checker(site)
+    _regions(c)
+    _keys(c)
+    _networks(c)
+    _address_plan(c)
+    _references(c)
+    _pools(c)
+    _power(c)
+    return c.problems
+
+
+def _regions(c: _Checker) -> None:
+    s, j, regions = c.spec.site, c.spec.jurisdiction, c.site.catalog.regions
+    if s.region_kind == "public":
+        c.ref(("site", "region"), s.region, list(regions), "OCI public region")
+    c.ref(("site", "homeRegion"), s.home_region, list(regions), "OCI public region")
+    resident = s.region in j.residency.regions or (s.region_kind == "dedicated" and j.residency.dedicated_in_country)
+    if s.region_kind == "dedicated" and not j.residency.dedicated_in_country and s.region not in j.residency.regions:
+        resident = False
+    if resident:
+        return
+    accepted = j.residency.transfer_mechanisms
+    allowed = ", ".join(j.residency.regions) or "none"
+    dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
+    if s.transfer is None:
+        how = f"declare site.transfer with one of: {', '.join(accepted)}" if accepted else \
+            "this jurisdiction accepts no transfer mechanism"
+        c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions "
+                                  f"({allowed}{dedicated}); {how} [{j.residency.basis}]")
+    elif s.transfer.mechanism not in accepted:
+        c.add(("site", "transfer", "mechanism"),
+              f"transfer mechanism '{s.transfer.mechanism}' is not accepted by {j.name}; "
+              f"{nearest(s.transfer.mechanism, accepted) if accepted else 'it accepts none'}")
+
+
+def _keys(c: _Checker) -> None:
+    vault = c.spec.jurisdiction.vault.type
+    for key in c.spec.security.keys:
+        if key.rotation_days is not None and vault != "VIRTUAL_PRIVATE":
+            c.add(("security", "keys", key.name, "rotationDays"),
+                  f"OCI auto-rotation needs a VIRTUAL_PRIVATE vault (jurisdiction.vault.type is {vault}); "
+                  "set rotationDays: null to rotate by hand")
+
+
+def _networks(c: _Checker) -> None:
+    for net in c.spec.network.networks:
+        if net.internet and net.role != "frontend":
+            c.add(("network", "networks", net.name, "internet"),
+                  f"only the frontend role may have an internet gateway (network '{net.name}' has role '{net.role}')")
+        for sub in net.subnets:
+            if sub.public and net.role != "frontend":
+                c.add(("network", "networks", net.name, "subnets", sub.name, "public"),
+                      f"public IPs are only allowed in the frontend role (network '{net.name}' has role '{net.role}')")
+
+
+def _address_plan(c: _Checker) -> None:
+    plan = c.spec.site.address_plan
+    org = c.spec.organisation.address_space
+    base = ("site", "addressPlan")
+    if not any(plan.supernet.subnet_of(space) for space in org if space.version == plan.supernet.version):
+        c.add(base + ("supernet",), f"{plan.supernet} is outside the organisation's address space "
+                                    f"({', '.join(map(str, org))})")
+    names = [n.name for n in c.spec.network.networks]
+    for name in names:
+        if name not in plan.networks:
+            c.add(base + ("networks",), f"no CIDR for network '{name}' (networks: {', '.join(names)})")
+    for name, cidr in plan.networks.items():
+        if not c.ref(base + ("networks", name), name, names, "network"):
+            continue
+        if not cidr.subnet_of(plan.supernet):
+            c.add(base + ("networks", name), f"{cidr} is outside the supernet {plan.supernet}")
+    for a, b in overlaps(plan.networks):
+        c.add(base + ("networks", b), f"{plan.networks[b]} ('{b}') overlaps {plan.networks[a]} ('{a}')")
+    for net in c.spec.network.networks:
+        cidr = plan.networks.get(net.name)
+        if cidr is None:
+            continue
+        try:
+            carve(cidr, [(s.name, s.prefix) for s in net.subnets])
+        except PlanningError as exc:
+            c.add(base + ("networks", net.name), f"subnets of '{net.name}' do not fit in {cidr}: {exc}")
+
+
+def subnet_names(spec: Any) -> dict[str, list[str]]:
+    return {n.name: [s.name for s in n.subnets] for n in spec.network.networks}
+
+
+
+def _references(c: _Checker) -> None:
+    spec = c.spec
+    subnets = subnet_names(spec)
+    networks = list(subnets)
+    keys = [k.name for k in spec.security.keys]
+    nsgs = [n.name for n in spec.network.nsgs]
+
+    def subnet(path: PathKey, network: str, sub: str, net_key: str, sub_key: str) -> None:
+        if c.ref(path + (net_key,), network, networks, "network"):
+            c.ref(path + (sub_key,), sub, subnets[network], f"subnet of network '{network}'")
+
+    for nsg in spec.network.nsgs:
+        p = ("network", "nsgs", nsg.name)
+        c.ref(p + ("network",), nsg.network, networks, "network")
+        for i, rule in enumerate(nsg.rules):
+            rp = p + ("rules", i)
+            if rule.peer not in networks and rule.peer != "oracle-services":
+                try:
+                    IPv4Network(rule.peer)
+                except ValueError:
+                    c.add(rp + ("peer",), f"peer '{rule.peer}' is neither a network nor a CIDR; "
+                                          f"{nearest(rule.peer, networks + ['oracle-services'])}")
+            if rule.ports and rule.protocol not in ("tcp", "udp"):
+                c.add(rp + ("ports",), f"ports apply to tcp and udp only (protocol is '{rule.protocol}')")
+            if rule.ports and "-" in rule.ports:
+                lo, hi = (int(x) for x in rule.ports.split("-"))
+                if not 1 <= lo <= hi <= 65535:
+                    c.add(rp + ("ports",), f"port range '{rule.ports}' must satisfy 1 <= low <= high <= 65535")
+    b = spec.security.bastion
+    subnet(("security", "bastion"), b.network, b.subnet, "network", "subnet")
+    comp = spec.compute
+    subnet(("compute",), comp.gpu_network, comp.gpu_subnet, "gpuNetwork", "gpuSubnet")
+    subnet(("compute",), comp.rdma_network, comp.rdma_subnet, "rdmaNetwork", "rdmaSubnet")
+    subnet(("compute", "oke"), comp.oke.network, comp.oke.api_subnet, "network", "apiSubnet")
+    subnet(("compute", "oke"), comp.oke.worker_network, comp.oke.worker_subnet, "workerNetwork", "workerSubnet")
+    c.ref(("compute", "oke", "key"), comp.oke.key, keys, "key")
+    c.ref(("compute", "gpuNsg"), comp.gpu_nsg, nsgs, "NSG")
+    c.ref(("compute", "oke", "apiNsg"), comp.oke.api_nsg, nsgs, "NSG")
+    c.ref(("compute", "oke", "workerNsg"), comp.oke.worker_nsg, nsgs, "NSG")
+    if comp.oke.worker_network != comp.oke.network:
+        c.add(("compute", "oke", "workerNetwork"), f"OKE workers must be in the cluster's network "
+                                                   f"'{comp.oke.network}' (got '{comp.oke.worker_network}')")
+    for fs in spec.storage.file_systems:
+        p = ("storage", "fileSystems", fs.name)
+        subnet(p, fs.network, fs.subnet, "network", "subnet")
+        c.ref(p + ("key",), fs.key, keys, "key")
+        c.ref(p + ("nsg",), fs.nsg, nsgs, "NSG")
+    for bucket in spec.storage.buckets:
+        c.ref(("storage", "buckets", bucket.name, "key"), bucket.key, keys, "key")
+    for pool in comp.pools:
+        c.ref(("compute", "pools", pool.name, "key"), pool.key, keys, "key")
+
+
+def _pools(c: _Checker) -> None:
+    shapes = c.site.catalog.shapes
+    approved = c.spec.jurisdiction.shapes.approved
+    for pool in c.spec.compute.pools:
+        p = ("compute", "pools", pool.name)
+        if not c.ref(p + ("shape",), pool.shape, list(shapes), "GPU shape"):
+            continue
+        if pool.shape not in approved:
+            c.add(p + ("shape",), f"shape '{pool.shape}' is not approved in {c.spec.jurisdiction.name} "
+                                  f"(approved: {', '.join(approved)}) [{c.spec.jurisdiction.shapes.basis}]")
+        shape = shapes[pool.shape]
+        if pool.autoscale is not None:
+            if pool.placement != "oke":
+                c.add(p + ("autoscale",), "autoscale applies to OKE pools only (placement: oke)")
+            elif not pool.autoscale.min <= pool.nodes <= pool.autoscale.max:
+                c.add(p + ("nodes",), f"nodes ({pool.nodes}) must lie within autoscale bounds "
+                                      f"{pool.autoscale.min}..{pool.autoscale.max}")
+        if pool.placement == "oke" and shape.grouping == "gpu-memory-cluster":
+            c.add(p + ("placement",), f"{pool.shape} needs a GPU memory cluster; use placement: bare-metal")
+        if (pool.placement == "bare-metal" and shape.max_nodes_per_fabric
+                and pool.nodes > shape.max_nodes_per_fabric):
+            c.add(p + ("nodes",), f"{pool.shape} holds at most {shape.max_nodes_per_fabric} hosts per GPU memory "
+                                  f"fabric; split the pool (got {pool.nodes})")
+
+
+def site_power(spec: Any, catalog: Any):
+    """The site's power at peak (autoscaled pools at their maximum)."""
+    pools = [(p.name, p.role, p.shape, p.nodes, p.autoscale.max if p.autoscale else p.nodes)
+             for p in spec.compute.pools if p.shape in catalog.shapes]
+    shapes = {n: (s.gpus, s.node_kw) for n, s in catalog.shapes.items()}
+    return power(pools, shapes, spec.site.power.pue, spec.site.power.envelope_mw)
+
+
+def _power(c: _Checker) -> None:
+    summary = site_power(c.spec, c.site.catalog)
+    if not summary.fits:
+        c.add(("site", "power", "envelopeMw"),
+              f"facility load {summary.facility_mw:.2f} MW (IT {summary.it_mw:.2f} MW x PUE {summary.pue}) "
+              f"exceeds the power envelope of {summary.envelope_mw:g} MW")
