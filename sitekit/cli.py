@@ -131,3 +131,7 @@ def explain(site: str = typer.Argument(..., help="Site (stack) name."),
 
 def main() -> None:  # pragma: no cover - console entry
     app()
+
+
+# Commands defined in their own modules register themselves on `app` when imported.
+from . import cli_newsite, cli_policy  # noqa: E402,F401

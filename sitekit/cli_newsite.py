@@ -1,0 +1,1 @@
+"""`sitekit new-site` and `sitekit new-jurisdiction` (issue 4)."""

@@ -1,0 +1,1 @@
+"""`sitekit policy`: evaluate the policy pack offline (issue 3)."""

@@ -1,0 +1,42 @@
+"""Shared fixtures. Each shipped site is planned once per test run and shared by every test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sitekit import ROOT
+from sitekit.loader import list_sites, load_site
+from sitekit.offline import plan_site
+
+SHIPPED = list_sites(ROOT)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shipped_plans():
+    """{site: Plan} for every shipped stack, planned once (the real program under mocks)."""
+    return {site: plan_site(ROOT, site) for site in SHIPPED}
+
+
+@pytest.fixture(scope="session")
+def shipped_sites():
+    """{site: LoadedSite} for every shipped stack."""
+    return {site: load_site(ROOT, site) for site in SHIPPED}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A throwaway copy of the project (Pulumi.yaml, __main__.py, stacks/, templates/) to edit in a test."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("stacks", "templates", "schema"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
