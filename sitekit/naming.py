@@ -34,3 +34,13 @@ def dns_label(*parts: str) -> str:
         return raw
     digest = hashlib.sha256(raw.encode()).hexdigest()[:4]
     return raw[:11] + digest
+
+
+CHILD_COMPARTMENTS = ("network", "security", "compute", "storage")
+"""The site compartment's children, by the names IAM statement templates use."""
+
+
+def rule_key(direction: str, protocol: str, ports: str | None, peer: str) -> str:
+    """A stable key for an NSG rule, from what it allows (not its position in a list)."""
+    raw = f"{direction}-{protocol}-{ports or 'any'}-{peer}"
+    return re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")

@@ -8,7 +8,10 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
+import re
+
 from .errors import Problem, nearest
+from .naming import CHILD_COMPARTMENTS, rule_key
 from .planners import PlanningError, carve, overlaps, power
 from .sources import PathKey, dotted
 
@@ -42,8 +45,45 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _address_plan(c)
     _references(c)
     _pools(c)
+    _nsg_placement(c)
+    _iam(c)
     _power(c)
     return c.problems
+
+
+def _nsg_placement(c: _Checker) -> None:
+    """An NSG must live in the VCN of the VNICs that use it, and rules in one NSG must be distinct."""
+    spec = c.spec
+    nsg_network = {n.name: n.network for n in spec.network.nsgs}
+    uses = [(("compute", "gpuNsg"), spec.compute.gpu_nsg, spec.compute.gpu_network),
+            (("compute", "oke", "apiNsg"), spec.compute.oke.api_nsg, spec.compute.oke.network),
+            (("compute", "oke", "workerNsg"), spec.compute.oke.worker_nsg, spec.compute.oke.worker_network)]
+    uses += [(("storage", "fileSystems", fs.name, "nsg"), fs.nsg, fs.network) for fs in spec.storage.file_systems]
+    for path, nsg, network in uses:
+        if nsg in nsg_network and nsg_network[nsg] != network:
+            c.add(path, f"NSG '{nsg}' is in network '{nsg_network[nsg]}' but is used for VNICs in '{network}'")
+    for nsg in spec.network.nsgs:
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(nsg.rules):
+            key = rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)
+            if key in seen:
+                c.add(("network", "nsgs", nsg.name, "rules", i), f"duplicates rule {seen[key]} ({key})")
+            seen.setdefault(key, i)
+
+
+def _iam(c: _Checker) -> None:
+    known = ("site",) + CHILD_COMPARTMENTS
+    iam = c.spec.iam
+    for i, statement in enumerate(iam.statements):
+        for name in re.findall(r"\{compartment:([a-z-]+)\}", statement):
+            if name not in known:
+                c.add(("iam", "statements", i), f"unknown compartment '{name}'; {nearest(name, known)}")
+        for token in re.findall(r"\{([^}]*)\}", statement):
+            if not token.startswith("compartment:") and token not in ("group", "dynamic-group", "region"):
+                c.add(("iam", "statements", i), f"unknown placeholder '{{{token}}}'; "
+                                                 "allowed: {compartment:<name>}, {group}, {dynamic-group}, {region}")
+    if len(iam.statements) > iam.statement_budget:
+        c.add(("iam", "statements"), f"{len(iam.statements)} statements exceed the budget of {iam.statement_budget}")
 
 
 def _regions(c: _Checker) -> None:

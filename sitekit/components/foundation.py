@@ -7,9 +7,9 @@ import re
 import pulumi
 import pulumi_oci as oci
 
+from ..naming import CHILD_COMPARTMENTS
 from .context import TAG_KEYS, SiteContext
 
-CHILD_COMPARTMENTS = ("network", "security", "compute", "storage")
 
 
 class Foundation(pulumi.ComponentResource):

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 import pulumi_oci as oci
 
 from .. import naming
+from ..naming import rule_key
 from .context import SiteContext
 
 PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "all"}
 ORACLE_SERVICES = "oracle-services"
-
-
-def rule_key(direction: str, protocol: str, ports: str | None, peer: str) -> str:
-    """A stable key for an NSG rule, from what it allows (not its position in a list)."""
-    raw = f"{direction}-{protocol}-{ports or 'any'}-{peer}"
-    return re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
 
 
 class Network(pulumi.ComponentResource):
