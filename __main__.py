@@ -1,5 +1,7 @@
 """Entry point Pulumi runs (`pulumi up -s <site>`); `sitekit plan <site>` runs this same file offline."""
 
+from pathlib import Path
+
 from sitekit.program import main
 
-main()
+main(Path(__file__).resolve().parent)

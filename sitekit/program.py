@@ -6,11 +6,11 @@ same file.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from . import ROOT
 from .errors import SpecError
 from .loader import SECRET, load_site
 from .stackconfig import KEYS, NAMESPACE
@@ -41,13 +41,14 @@ def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
     return values, secret
 
 
-def main() -> None:
+def main(root: Path) -> None:
+    """Declare the site of the current stack; `root` is the project folder (where Pulumi.yaml is)."""
     from .components.region import AiRegion
 
     values, alert_endpoint = read_config()
     stack = pulumi.get_stack()
     try:
-        site = load_site(ROOT, stack, values=values)
+        site = load_site(root, stack, values=values)
     except SpecError as exc:
         for problem in exc.problems:
             pulumi.log.error(str(problem))
