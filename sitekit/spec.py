@@ -7,6 +7,7 @@ Cross-field rules that need the shape catalog or the region list live in `valida
 
 from __future__ import annotations
 
+from datetime import date
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
@@ -118,6 +119,47 @@ class LockedKey(Model):
     basis: str = Field(min_length=1)
 
 
+# --------------------------------------------------------------------------------------------- policy
+Level = Literal["mandatory", "advisory", "disabled"]
+"""A policy rule's enforcement level: mandatory fails the run, advisory only reports, disabled skips it."""
+
+RuleId = Annotated[str, StringConstraints(pattern=r"^SK-[A-Z]+-[0-9]{3}$")]
+"""A sitekit policy rule id such as ``SK-NET-001`` (see docs/policies.md); unknown ids are refused."""
+
+
+class PolicyParameters(Model):
+    """Parameters of the policy rules; each unset one falls back to the value named in its description."""
+
+    min_audit_days: int | None = Field(None, ge=90, le=365, description="Least audit retention (days); defaults to retention.auditDays.")
+    min_log_days: int | None = Field(None, ge=30, le=180, description="Least service-log retention (days); defaults to retention.logDays.")
+    max_key_rotation_days: int = Field(365, ge=60, le=365, description="Longest key auto-rotation interval (days); CIS OCI 4.16 asks for yearly. Defaults to 365.")
+    required_tags: list[str] = Field(default_factory=lambda: ["site", "jurisdiction", "data-classification"],
+                                     description="Defined-tag keys every taggable resource carries. Defaults to site, jurisdiction, data-classification.")
+
+
+class JurisdictionPolicy(Model):
+    """How a jurisdiction tunes the policy pack: enforcement levels per rule id, and rule parameters."""
+
+    enforcement: dict[RuleId, Level] = Field(default_factory=dict, description="Level per rule id, over the rule's default.")
+    parameters: PolicyParameters = Field(default_factory=PolicyParameters)
+
+
+class Waiver(Model):
+    """A site's exception to one rule: it needs a reason and an expiry; an expired waiver is a violation."""
+
+    rule: RuleId
+    reason: str = Field(min_length=10, description="Why the rule does not apply, and who accepted the risk.")
+    expires: date = Field(description="Last day the waiver holds (YYYY-MM-DD).")
+    resource: str | None = Field(None, description="Logical name of the one resource waived; the whole rule when omitted.")
+
+
+class SitePolicy(Model):
+    """A site's policy settings (stack key `sitekit:policy`): enforcement levels over the jurisdiction's, and waivers."""
+
+    enforcement: dict[RuleId, Level] = Field(default_factory=dict, description="Level per rule id, over the jurisdiction's.")
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
 class Jurisdiction(Model):
     code: Name
     name: str
@@ -128,6 +170,7 @@ class Jurisdiction(Model):
     shapes: ShapeRule
     locked: list[LockedKey] = Field(default_factory=list)
     notes: str = Field("", description="Free text: uncertainties, pending legal review.")
+    policy: JurisdictionPolicy = Field(default_factory=JurisdictionPolicy, description="Policy-pack levels and parameters for this jurisdiction.")
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -270,4 +313,4 @@ class SiteSpec(Model):
     compute: Compute
     storage: Storage
     iam: Iam
-    policy: dict = Field(default_factory=dict, description="Policy-pack settings (enforcement overrides, waivers).")
+    policy: SitePolicy = Field(default_factory=SitePolicy, description="Policy-pack settings (enforcement overrides, waivers).")
