@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,15 @@ def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     return tuple(path)
 
 
+def _why_not_network(value: Any) -> str:
+    """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix."""
+    try:
+        IPv4Network(str(value))
+    except ValueError as exc:
+        return f" ({exc})" if isinstance(value, str) else ""
+    return ""
+
+
 def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -> list[Problem]:
     problems = []
     for err in exc.errors():
@@ -169,6 +179,8 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -
             msg = f"unknown key; {nearest(str(loc[-1]), allowed)}" if allowed else "unknown key"
         elif kind == "missing":
             msg = "required key is missing"
+        elif kind == "ip_v4_network":
+            msg = f"{err.get('input')!r} is not a valid IPv4 network{_why_not_network(err.get('input'))}"
         else:
             msg = err["msg"]
             if kind in ("literal_error", "enum"):
@@ -212,12 +224,16 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     problems += merge_problems
     loaded_origin = lambda path: _origin(prov, path)  # noqa: E731
     catalog = load_catalog(root)
-    if problems:
+    if len(layers) < 3:  # no jurisdiction layer: validating the rest would only echo that problem
         raise SpecError(problems)
     try:
         spec = SiteSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(problems + validation_problems(exc, data, loaded_origin)) from None
+        # A config key already refused above is not reported again as missing.
+        refused = {dotted(BY_NAME[p.key.partition(":")[2]].target) for p in problems
+                   if p.key.startswith(f"config.{NAMESPACE}:") and p.key.partition(":")[2] in BY_NAME}
+        raise SpecError(problems + [p for p in validation_problems(exc, data, loaded_origin)
+                                    if not (p.key in refused and p.message == "required key is missing")]) from None
     loaded = LoadedSite(spec, data, prov, catalog, root)
     problems += check_site(loaded)
     if problems:

@@ -8,7 +8,7 @@ Semantics, stated once:
 * anything else (scalars, plain lists, a mapping meeting a scalar) is replaced whole by the later layer;
 * a key that a jurisdiction lists under ``jurisdiction.locked`` may not be set by a site (nor may any key
   above or below it): the attempt is a problem naming the site line and the jurisdiction file that locked
-  it, with the basis it cites.
+  it, with the basis it cites; the refused value is left out of the result, so the locked value stands.
 
 Provenance is recorded for every node of the result: the file and line of the layer that set it.
 """
@@ -123,6 +123,26 @@ def _leaves(value: Any, path: PathKey):
         yield path
 
 
+def _without(value: dict[str, Any], paths: list[PathKey]) -> dict[str, Any]:
+    """A copy of `value` with the values at `paths` (as `_leaves` yields them) removed."""
+    if not paths:
+        return value
+    out = copy.deepcopy(value)
+    for path in paths:
+        node: Any = out
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else next(
+                (item for item in node if isinstance(item, dict) and item.get("name") == part), None)
+            if node is None:
+                break
+        else:
+            if isinstance(node, dict):
+                node.pop(path[-1], None)
+            elif isinstance(node, list):
+                node[:] = [i for i in node if not (isinstance(i, dict) and i.get("name") == path[-1])]
+    return out
+
+
 def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
@@ -134,6 +154,7 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
     problems: list[Problem] = []
     locks: list[Lock] = []
     for layer in layers:
+        refused: list[PathKey] = []
         if layer.is_site:
             for path in _leaves(layer.data, ()):
                 key = dotted(path)
@@ -144,7 +165,9 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
                             layer.file, layer.marks.get(path), key,
                             f"'{lock.key}' is locked by {lock.origin}{basis}; a site may not override it",
                         ))
+                        refused.append(path)
                         break
-        data = _merge(data, layer.data, (), layer, prov)
+        # A refused value is left out, so later checks judge the locked value, not the refused one.
+        data = _merge(data, _without(layer.data, refused), (), layer, prov)
         locks.extend(_locks(layer))
     return data, prov, problems

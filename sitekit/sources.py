@@ -44,6 +44,7 @@ def _construct(node: yaml.Node, path: PathKey, marks: Marks, file: str, problems
                 problems.append(Problem(file, key_node.start_mark.line + 1, dotted(path + (key,)), "duplicate key"))
                 continue
             out[key] = _construct(value_node, path + (key,), marks, file, problems)
+            marks[path + (key,)] = key_node.start_mark.line + 1  # the key's line, not where a block value starts
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
@@ -68,6 +69,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Marks]:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc)
+        context, where = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and where is not None and where.line + 1 != line:
+            what += f" ({context} at line {where.line + 1})"  # where the unclosed construct began
         raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}")]) from None
     marks: Marks = {}
     problems: list[Problem] = []

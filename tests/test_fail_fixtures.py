@@ -1,0 +1,60 @@
+"""Fail fixtures: each folder of tests/fixtures/fail/ is a small bad input beside its exact expected errors.
+
+A case folder holds `Pulumi.<case>.yaml` (and optionally other files, copied under stacks/ with their
+relative paths, e.g. a bad `jurisdictions/xx.yaml`) and `expected.txt`: the lines `sitekit plan <case>`
+must print on stderr, `file:line: dotted.key: what is wrong`, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sitekit.cli import app
+from sitekit.errors import SpecError
+from sitekit.loader import load_site
+
+FAIL = Path(__file__).parent / "fixtures" / "fail"
+CASES = sorted(p.name for p in FAIL.iterdir() if p.is_dir())
+
+
+def install(case: str, project: Path) -> list[str]:
+    """Copy the case's files into the project's stacks/ folder; return its expected lines."""
+    folder = FAIL / case
+    for path in folder.rglob("*"):
+        if path.is_file() and path.name != "expected.txt":
+            target = project / "stacks" / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    return (folder / "expected.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_every_case_is_complete():
+    assert len(CASES) >= 12
+    for case in CASES:
+        assert (FAIL / case / f"Pulumi.{case}.yaml").is_file(), case
+        assert (FAIL / case / "expected.txt").read_text().strip(), case
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fail_fixture(case, project, monkeypatch):
+    expected = install(case, project)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(app, ["plan", case])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # exited on purpose, not a crash
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == expected
+
+
+@pytest.mark.parametrize("case", ["several-problems", "locked-key", "bad-cidr"])
+def test_load_site_raises_the_same_problems(case, project):
+    """The library raises what the CLI prints: one SpecError carrying every problem."""
+    expected = install(case, project)
+    with pytest.raises(SpecError) as info:
+        load_site(project, case)
+    assert [str(p) for p in info.value.problems] == expected
