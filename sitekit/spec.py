@@ -11,7 +11,7 @@ from datetime import date
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
@@ -301,6 +301,76 @@ class Iam(Model):
     statement_budget: int = Field(50, ge=1, description="Most statements a site may attach (OCI limits statements per policy).")
 
 
+# --------------------------------------------------------------------------------------------- node bootstrap
+class NodeLogging(Model):
+    """Node-side logs: how long the journal keeps them and whether rsyslog forwards them."""
+
+    journal_days: int = Field(ge=1, le=3650, description="Days the node's systemd journal keeps entries (journald MaxRetentionSec).")
+    forward: Literal["none", "syslog-tls"] = Field(
+        "none", description="'syslog-tls': rsyslog forwards every message to `collector` over TLS (RFC 5425); 'none': logs stay on the node. Defaults to none.")
+    collector: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="host:port of the site's syslog collector (required with forward: syslog-tls); keep it inside the site's jurisdiction.")
+    basis: str = Field(min_length=1, description="Law and article (or organisation policy) behind these settings.")
+
+    @model_validator(mode="after")
+    def _collector_when_forwarding(self) -> "NodeLogging":
+        if self.forward != "none" and not self.collector:
+            raise ValueError(f"forward: {self.forward} needs a collector (host:port)")
+        return self
+
+
+class AuditGroup(Model):
+    """A named group of auditd rules; jurisdictions add groups by name (lists of named items merge by name)."""
+
+    name: Name
+    rules: list[Annotated[str, StringConstraints(pattern=r"^-[aw] ")]] = Field(
+        min_length=1, description="auditd rules in auditctl syntax ('-w path -p wa -k key' or '-a always,exit ...').")
+    basis: str = Field(min_length=1, description="Law and article (or organisation policy) the group serves.")
+
+
+class NodeAudit(Model):
+    failure: Literal["silent", "printk", "panic"] = Field(
+        "printk", description="What the kernel does when auditing fails (auditctl -f 0/1/2). Defaults to printk.")
+    immutable: bool = Field(True, description="Lock the audit rules until reboot (auditctl -e 2). Defaults to true.")
+    groups: list[AuditGroup] = Field(min_length=1)
+
+
+class HealthCheck(Model):
+    """A periodic check run by a systemd timer; a failing check is logged (and forwarded) as a failed unit."""
+
+    name: Name
+    command: str = Field(min_length=1, description="Command line; exit status 0 means healthy.")
+    interval_minutes: int = Field(ge=1, le=1440, description="Minutes between runs (systemd OnUnitActiveSec).")
+    placement: Literal["all", "bare-metal", "oke"] = Field(
+        "all", description="Which pools run it: all, bare-metal (cluster networks, RDMA fabric) or oke. Defaults to all.")
+
+
+class Agent(Model):
+    """A systemd service the nodes enable and start at first boot (e.g. the NVIDIA DCGM host engine)."""
+
+    name: Name
+    unit: str = Field(pattern=r"^[A-Za-z0-9@._-]+\.service$", description="The systemd unit, e.g. nvidia-dcgm.service.")
+    placement: Literal["all", "bare-metal", "oke"] = Field("all", description="Which pools run it. Defaults to all.")
+
+
+class Bootstrap(Model):
+    """Cloud-init user data of GPU nodes, rendered per pool from a Jinja2 template (instance metadata user_data).
+
+    Changing any of this changes the pools' launch metadata (a new instance configuration; OKE node pools
+    apply it to nodes created afterwards)."""
+
+    template: str = Field(
+        "cloud-init.yaml.j2", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.j2$",
+        description="Template in templates/ rendering the user data. Defaults to cloud-init.yaml.j2.")
+    timezone: str = Field("UTC", pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+                          description="IANA time zone of the nodes. Defaults to UTC.")
+    time_servers: list[str] = Field(min_length=1, description="NTP servers (chrony); OCI serves NTP at 169.254.169.254.")
+    logging: NodeLogging
+    audit: NodeAudit
+    agents: list[Agent] = Field(default_factory=list)
+    health_checks: list[HealthCheck] = Field(default_factory=list)
+
+
 class SiteSpec(Model):
     """The effective spec of one site: every layer merged and validated."""
 
@@ -313,4 +383,5 @@ class SiteSpec(Model):
     compute: Compute
     storage: Storage
     iam: Iam
+    bootstrap: Bootstrap
     policy: SitePolicy = Field(default_factory=SitePolicy, description="Policy-pack settings (enforcement overrides, waivers).")

@@ -72,5 +72,8 @@ class SiteContext:
         return peer
 
     def node_metadata(self, pool: Any) -> dict[str, str]:
-        """Instance metadata for a pool's nodes (cloud-init user data); empty until a template is configured."""
-        return {}
+        """Instance metadata for a pool's nodes: {'user_data': base64 cloud-init} rendered from the site's
+        bootstrap template (see sitekit/bootstrap.py)."""
+        from ..bootstrap import node_metadata
+
+        return node_metadata(self.site, pool)
