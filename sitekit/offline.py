@@ -18,11 +18,14 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
-from .loader import SECRET as SECRET_PLACEHOLDER
 from .loader import load_site, read_stack_values
 from .plan import SECRET, UNKNOWN, Plan, PlannedResource
 from .sources import load_yaml
 from .stackconfig import BY_NAME, NAMESPACE
+
+# What the program sees for a secure config value offline. It differs from the mask "[secret]" on purpose:
+# if a secret ever lost its secret flag on the way to a resource, this text would show in the plan.
+SECRET_PLACEHOLDER = "offline-placeholder-of-a-secure-value"
 
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 _SECRET_VAL = "1b47061264138c4ac30d75fd1eb44270"

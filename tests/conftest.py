@@ -31,12 +31,23 @@ def shipped_sites():
     return {site: load_site(ROOT, site) for site in SHIPPED}
 
 
+def copy_project(dest: Path) -> Path:
+    """Copy the project's inputs (Pulumi.yaml, __main__.py, stacks/, templates/, schema/) into `dest`."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, dest / name)
+    for folder in ("stacks", "templates", "schema"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, dest / folder)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def make_project():
+    """`copy_project` as a fixture, for copies that outlive one test (module- or session-scoped)."""
+    return copy_project
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A throwaway copy of the project (Pulumi.yaml, __main__.py, stacks/, templates/) to edit in a test."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for folder in ("stacks", "templates", "schema"):
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)

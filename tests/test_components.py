@@ -1,0 +1,362 @@
+"""Component tests under mocks: what the real program registered for each shipped site.
+
+Every shipped site is planned once per run (`shipped_plans`); one variant of us-ashburn (a secret alert
+endpoint, and the baseline's named lists in reverse order) is planned once through the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pulumi_oci
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from sitekit import ROOT
+from sitekit.catalog import load_catalog
+from sitekit.cli import app
+from sitekit.components.context import TAG_KEYS
+from sitekit.loader import list_sites
+from sitekit.offline import SECRET_PLACEHOLDER
+from sitekit.validate import site_power
+
+SITES = list_sites(ROOT)
+IAM_TYPES = {
+    "oci:Identity/compartment:Compartment", "oci:Identity/policy:Policy", "oci:Identity/tag:Tag",
+    "oci:Identity/tagNamespace:TagNamespace", "oci:Identity/dynamicGroup:DynamicGroup",
+}
+# The tag definitions cannot carry the tags they define (they do not exist yet when these are created).
+UNTAGGED_BY_DESIGN = {"oci:Identity/tag:Tag", "oci:Identity/tagNamespace:TagNamespace"}
+PROTECTED_TYPES = {
+    "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket",
+    "oci:FileStorage/fileSystem:FileSystem", "oci:Identity/compartment:Compartment",
+}
+COMPONENT_OF = {  # which component registers each type, by its prefix
+    "oci:Identity/": "Foundation", "oci:Core/": "Network", "oci:Kms/": "Security", "oci:Bastion/": "Security",
+    "oci:CloudGuard/": "Security", "oci:Ons/": "Security", "oci:Events/": "Security",
+    "oci:ContainerEngine/": "Compute", "oci:FileStorage/": "Storage", "oci:ObjectStorage/": "Storage",
+}
+COMPUTE_CORE = {"oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/computeCluster:ComputeCluster",
+                "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster",
+                "oci:Core/instanceConfiguration:InstanceConfiguration"}
+
+
+@lru_cache(maxsize=1)
+def oci_class_names() -> dict[str, tuple[str, str]]:
+    """Type token -> (module, class name), from the table pulumi_oci registers its resource modules with."""
+    source = Path(pulumi_oci.__file__).read_text()
+    modules = json.loads(re.search(r'resource_modules="""(.*?)"""', source, re.S).group(1))
+    return {token: (m["fqn"], cls) for m in modules for token, cls in m["classes"].items()}
+
+
+def accepts_defined_tags(token: str) -> bool:
+    """Whether the pulumi_oci class of `token` takes `defined_tags` (its Args class is introspected)."""
+    module, name = oci_class_names()[token]
+    args = getattr(importlib.import_module(module), name + "Args")
+    return "defined_tags" in inspect.signature(args.__init__).parameters
+
+
+def provider_urn(ref: str | None) -> str | None:
+    """A provider reference is '<urn>::<id>'."""
+    return ref.rsplit("::", 1)[0] if ref else None
+
+
+def custom(plan):
+    return [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+
+
+def region_of(plan):
+    """(site-region provider, home-region provider) registrations."""
+    providers = plan.of_type("pulumi:providers:oci")
+    home = [p for p in providers if "-home-" in p.name]
+    region = [p for p in providers if "-home-" not in p.name]
+    assert len(home) == 1 and len(region) == 1, [p.name for p in providers]
+    return region[0], home[0]
+
+
+# ----------------------------------------------------------------------------------------------- structure
+@pytest.mark.parametrize("site", SITES)
+def test_components_and_parent_chains(site, shipped_plans):
+    plan = shipped_plans[site]
+    by_urn = plan.by_urn()
+    (region,) = plan.of_type("sitekit:index:AiRegion")
+    assert region.name == site and region.parent.endswith("pulumi:pulumi:Stack::sitekit-" + site)
+    components = {r.type.rsplit(":", 1)[1]: r for r in plan.resources if r.type.startswith("sitekit:index:")
+                  and r is not region}
+    assert set(components) == {"Foundation", "Network", "Security", "Compute", "Storage"}
+    for kind, comp in components.items():
+        assert comp.name == f"{site}-{kind.lower()}" and comp.parent == region.urn
+    for res in plan.resources:
+        if res is region or res.type == "pulumi:providers:oci":
+            continue
+        chain, node = [], res
+        while node.parent in by_urn:
+            node = by_urn[node.parent]
+            chain.append(node)
+        assert region in chain, f"{res.name} does not descend from the AiRegion"
+    for res in custom(plan):
+        parent = by_urn[res.parent]
+        expected = "Compute" if res.type in COMPUTE_CORE else next(
+            (c for prefix, c in COMPONENT_OF.items() if res.type.startswith(prefix)), None)
+        if res.type.startswith("oci:Logging/"):  # flow logs in Network, bucket logs in Storage, audit in Security
+            expected = parent.type.rsplit(":", 1)[1]
+        assert parent.type == f"sitekit:index:{expected}", (res.type, res.name, parent.type)
+    assert all(p.parent.endswith("::sitekit-" + site) for p in plan.of_type("pulumi:providers:oci"))
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_logical_names_derive_from_data_keys(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    names = lambda t: {r.name for r in plan.of_type(t)}  # noqa: E731
+    nets = spec.network.networks
+    assert names("oci:Core/vcn:Vcn") == {f"{site}-vcn-{n.name}" for n in nets}
+    assert names("oci:Core/subnet:Subnet") == {f"{site}-subnet-{n.name}-{s.name}" for n in nets for s in n.subnets}
+    assert names("oci:Core/routeTable:RouteTable") == {f"{site}-routes-{n.name}" for n in nets}
+    assert names("oci:Core/networkSecurityGroup:NetworkSecurityGroup") == {f"{site}-nsg-{g.name}" for g in spec.network.nsgs}
+    rules = plan.of_type("oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule")
+    assert len(rules) == sum(len(g.rules) for g in spec.network.nsgs) == len({r.name for r in rules})
+    assert names("oci:Kms/key:Key") == {f"{site}-key-{k.name}" for k in spec.security.keys}
+    assert names("oci:ObjectStorage/bucket:Bucket") == {f"{site}-bucket-{b.name}" for b in spec.storage.buckets}
+    assert names("oci:FileStorage/fileSystem:FileSystem") == {f"{site}-fs-{f.name}" for f in spec.storage.file_systems}
+    assert names("oci:Identity/compartment:Compartment") == {f"{site}-compartment"} | {
+        f"{site}-compartment-{c}" for c in ("network", "security", "compute", "storage")}
+    assert names("oci:Identity/tag:Tag") == {f"{site}-tag-{k}" for k in TAG_KEYS}
+    assert len({r.name for r in plan.resources}) == len(plan.resources)
+
+
+# ----------------------------------------------------------------------------------------------- providers
+@pytest.mark.parametrize("site", SITES)
+def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    region, home = region_of(plan)
+    assert region.inputs["region"] == spec.site.region
+    assert home.inputs["region"] == spec.site.home_region
+    for provider in (region, home):
+        assert json.loads(provider.inputs["ignoreDefinedTags"]) == ["Oracle-Tags.CreatedBy", "Oracle-Tags.CreatedOn"]
+    for res in custom(plan):
+        want = home if res.type in IAM_TYPES else region
+        assert provider_urn(res.provider) == want.urn, (res.type, res.name, res.provider)
+    assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES
+
+
+def test_dedicated_region_site_has_its_own_region_provider(shipped_plans, shipped_sites):
+    plan = shipped_plans["ar-patagonia"]
+    region, home = region_of(plan)
+    assert shipped_sites["ar-patagonia"].spec.site.region_kind == "dedicated"
+    assert region.inputs["region"] == "ar-dedicated-1"
+    assert home.inputs["region"] == "sa-saopaulo-1"
+
+
+# ----------------------------------------------------------------------------------------------- options and tags
+@pytest.mark.parametrize("site", SITES)
+def test_stateful_resources_are_protected_and_keys_retained(site, shipped_plans):
+    plan = shipped_plans[site]
+    assert {r.type for r in plan.resources if r.protect} == PROTECTED_TYPES
+    for res in plan.resources:
+        assert res.protect == (res.type in PROTECTED_TYPES), res.name
+        assert res.retain_on_delete == (res.type == "oci:Kms/key:Key"), res.name
+    assert plan.of_type("oci:Kms/key:Key")
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_defined_tags_on_every_taggable_resource(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    j = spec.jurisdiction
+    ns = f"{spec.tags.namespace}-{site}"
+    expected = {f"{ns}.site": site, f"{ns}.jurisdiction": j.code,
+                f"{ns}.data-classification": j.tags.data_classification,
+                f"{ns}.applicable-law": j.tags.applicable_law, f"{ns}.cost-centre": spec.tags.cost_centre}
+    (namespace,) = plan.of_type("oci:Identity/tagNamespace:TagNamespace")
+    assert namespace.inputs["name"] == ns
+    tagged = 0
+    for res in custom(plan):
+        if not accepts_defined_tags(res.type):
+            assert "definedTags" not in res.inputs
+        elif res.type not in UNTAGGED_BY_DESIGN:
+            assert res.inputs.get("definedTags") == expected, (res.type, res.name)
+            tagged += 1
+            # and the tag definitions exist before anything uses them
+            assert {f"{site}-tag-{k}" for k in TAG_KEYS} <= {d.rsplit("::", 1)[1] for d in res.dependencies} or \
+                res.type in IAM_TYPES - {"oci:Identity/compartment:Compartment"}, res.name
+    assert tagged > 50
+    launch = plan.named(f"{site}-instance-config-train").inputs["instanceDetails"]["launchDetails"]
+    assert launch["definedTags"] == expected  # nested launch details carry them too
+
+
+# ----------------------------------------------------------------------------------------------- network
+@pytest.mark.parametrize("site", SITES)
+def test_no_public_ips_outside_the_frontend(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    roles = {n.name: n.role for n in spec.network.networks}
+    for net in spec.network.networks:
+        for sub in net.subnets:
+            inputs = plan.named(f"{site}-subnet-{net.name}-{sub.name}").inputs
+            public = net.role == "frontend"
+            assert inputs["prohibitPublicIpOnVnic"] is (not public), (net.name, sub.name)
+            assert inputs["prohibitInternetIngress"] is (not public)
+    assert {r for r in roles.values()} >= {"gpu", "rdma", "services", "storage", "frontend"}
+    igws = plan.of_type("oci:Core/internetGateway:InternetGateway")
+    frontends = [n for n, role in roles.items() if role == "frontend"]
+    assert [g.inputs["vcnId"] for g in igws] == [f"{site}-vcn-{n}-id" for n in frontends]
+    for config in plan.of_type("oci:Core/instanceConfiguration:InstanceConfiguration"):
+        vnic = config.inputs["instanceDetails"]["launchDetails"]["createVnicDetails"]
+        assert vnic["assignPublicIp"] is False
+        assert vnic["subnetId"] == f"{site}-subnet-gpu-nodes-id"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_a_flow_log_on_every_subnet(site, shipped_plans):
+    plan = shipped_plans[site]
+    subnets = {f"{r.name}-id" for r in plan.of_type("oci:Core/subnet:Subnet")}
+    flow = [r.inputs for r in plan.of_type("oci:Logging/log:Log")
+            if r.inputs["configuration"]["source"]["service"] == "flowlogs"]
+    assert sorted(f["configuration"]["source"]["resource"] for f in flow) == sorted(subnets)
+    assert all(f["isEnabled"] and f["retentionDuration"] == 180 for f in flow)
+
+
+def test_rdma_network_has_no_route_out(shipped_plans):
+    plan = shipped_plans["us-ashburn"]
+    assert plan.named("us-ashburn-routes-rdma").inputs.get("routeRules", []) == []
+    types = {r.type for r in plan.resources if r.inputs.get("vcnId") == "us-ashburn-vcn-rdma-id"}
+    assert not types & {"oci:Core/natGateway:NatGateway", "oci:Core/internetGateway:InternetGateway",
+                        "oci:Core/serviceGateway:ServiceGateway"}
+
+
+# ----------------------------------------------------------------------------------------------- compute
+@pytest.mark.parametrize("site", SITES)
+def test_pools_get_the_grouping_their_shape_needs(site, shipped_plans, shipped_sites):
+    plan, loaded = shipped_plans[site], shipped_sites[site]
+    seen = set()
+    for pool in loaded.spec.compute.pools:
+        shape = loaded.catalog.shape(pool.shape)
+        if pool.placement == "oke":
+            node_pool = plan.named(f"{site}-node-pool-{pool.name}").inputs
+            assert node_pool["nodeShape"] == pool.shape
+            assert node_pool["nodeConfigDetails"]["size"] == pool.nodes
+            seen.add("oke")
+            continue
+        config = plan.named(f"{site}-instance-config-{pool.name}").inputs["instanceDetails"]["launchDetails"]
+        assert config["shape"] == pool.shape
+        if shape.grouping == "cluster-network":
+            assert shape.gpus == 8
+            net = plan.named(f"{site}-cluster-network-{pool.name}").inputs
+            (instance_pool,) = net["instancePools"]
+            assert instance_pool["size"] == pool.nodes
+            assert instance_pool["instanceConfigurationId"] == f"{site}-instance-config-{pool.name}-id"
+            placement = net["placementConfiguration"]
+            assert placement["primaryVnicSubnets"]["subnetId"] == f"{site}-subnet-gpu-nodes-id"
+            assert [s["subnetId"] for s in placement["secondaryVnicSubnets"]] == [f"{site}-subnet-rdma-fabric-id"]
+            seen.add("cluster-network")
+        else:
+            cluster = plan.named(f"{site}-compute-cluster-{pool.name}")
+            gmc = plan.named(f"{site}-gpu-memory-cluster-{pool.name}").inputs
+            assert gmc["computeClusterId"] == f"{cluster.name}-id" == config["computeClusterId"]
+            assert gmc["size"] == str(pool.nodes)
+            assert gmc["instanceConfigurationId"] == f"{site}-instance-config-{pool.name}-id"
+            assert not [r for r in plan.of_type("oci:Core/clusterNetwork:ClusterNetwork")
+                        if r.name.endswith(f"-{pool.name}")]
+            seen.add("gpu-memory-cluster")
+    assert {"oke", "cluster-network"} <= seen
+    if site == "us-ashburn":
+        assert "gpu-memory-cluster" in seen  # the GB200 pool 'frontier'
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_oke_cluster_has_a_private_endpoint(site, shipped_plans):
+    plan = shipped_plans[site]
+    (cluster,) = plan.of_type("oci:ContainerEngine/cluster:Cluster")
+    endpoint = cluster.inputs["endpointConfig"]
+    assert endpoint["isPublicIpEnabled"] is False
+    assert endpoint["subnetId"] == f"{site}-subnet-services-oke-api-id"
+    assert endpoint["nsgIds"] == [f"{site}-nsg-oke-api-id"]
+    assert cluster.inputs["kmsKeyId"] == f"{site}-key-compute-id"
+    (addon,) = plan.of_type("oci:ContainerEngine/addon:Addon")
+    nodes = next(c["value"] for c in addon.inputs["configurations"] if c["key"] == "nodes")
+    assert re.fullmatch(r"\d+:\d+:" + re.escape(f"{site}-node-pool-serve-id"), nodes)
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_vault_and_keys_follow_the_jurisdiction(site, shipped_plans, shipped_sites):
+    plan, j = shipped_plans[site], shipped_sites[site].spec.jurisdiction
+    (vault,) = plan.of_type("oci:Kms/vault:Vault")
+    assert vault.inputs["vaultType"] == j.vault.type
+    for key in plan.of_type("oci:Kms/key:Key"):
+        assert key.inputs["protectionMode"] == j.vault.key_protection
+        assert key.inputs["managementEndpoint"] == f"https://{site}-vault-management.kms.example"
+    for bucket in plan.of_type("oci:ObjectStorage/bucket:Bucket"):
+        assert bucket.inputs["accessType"] == "NoPublicAccess" and bucket.inputs["versioning"] == "Enabled"
+        assert bucket.inputs["kmsKeyId"] == f"{site}-key-storage-id"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_stack_outputs_equal_the_planners_numbers(site, shipped_plans, shipped_sites):
+    plan, loaded = shipped_plans[site], shipped_sites[site]
+    power = site_power(loaded.spec, load_catalog(loaded.root))
+    out = plan.outputs
+    assert (out["gpus"], out["itMw"], out["facilityMw"], out["envelopeMw"]) == (
+        power.gpus, power.it_mw, power.facility_mw, power.envelope_mw)
+    assert out["gpusByRole"] == power.gpus_by_role and sum(out["gpusByRole"].values()) == out["gpus"]
+    assert out["gpus"] > 0 and out["facilityMw"] <= out["envelopeMw"]
+    assert out["siteCompartmentId"] == f"{site}-compartment-id"
+
+
+# ----------------------------------------------------------------------------------------------- a variant site
+SECURE = "v1:AAAAABBBBexampleciphertextOfTheAlertEndpoint=="
+
+
+def _reverse_named_lists(value):
+    if isinstance(value, dict):
+        return {k: _reverse_named_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_reverse_named_lists(v) for v in value]
+        return items[::-1] if items and all(isinstance(i, dict) and "name" in i for i in items) else items
+    return value
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory, make_project):
+    """us-ashburn with a secure alert endpoint and every named list of the baseline reversed, planned
+    through `sitekit plan --format json`."""
+    root = make_project(tmp_path_factory.mktemp("variant"))
+    stack = root / "stacks" / "Pulumi.us-ashburn.yaml"
+    stack.write_text(stack.read_text() + f"  sitekit:alertEndpoint:\n    secure: {SECURE}\n")
+    baseline = root / "stacks" / "baseline.yaml"
+    baseline.write_text(yaml.safe_dump(_reverse_named_lists(yaml.safe_load(baseline.read_text())), sort_keys=False))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        result = CliRunner().invoke(app, ["plan", "us-ashburn", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_secure_config_value_is_masked(variant):
+    assert SECURE not in variant and SECRET_PLACEHOLDER not in variant
+    plan = json.loads(variant)
+    (sub,) = [r for r in plan["resources"] if r["type"] == "oci:Ons/subscription:Subscription"]
+    assert sub["inputs"]["endpoint"] == "[secret]"
+    assert "endpoint" in sub["secret_inputs"]
+    assert sub["inputs"]["topicId"] == "us-ashburn-alerts-id" and sub["inputs"]["protocol"] == "HTTPS"
+
+
+def test_names_do_not_depend_on_list_order(variant, shipped_plans):
+    plan = json.loads(variant)
+    shipped = shipped_plans["us-ashburn"]
+    variant_names = {(r["type"], r["name"]) for r in plan["resources"]}
+    assert variant_names - {(r.type, r.name) for r in shipped.resources} == {
+        ("oci:Ons/subscription:Subscription", "us-ashburn-alerts-subscription")}
+    assert {(r.type, r.name) for r in shipped.resources} <= variant_names
+    cidrs = lambda items: {r["name"]: r["inputs"]["cidrBlock"] for r in items}  # noqa: E731
+    assert cidrs(r for r in plan["resources"] if r["type"] == "oci:Core/subnet:Subnet") == \
+        cidrs({"name": r.name, "inputs": r.inputs} for r in shipped.of_type("oci:Core/subnet:Subnet"))
+    assert plan["outputs"]["gpus"] == shipped.outputs["gpus"]
+
+
+def test_shipped_plans_have_no_secret_subscription(shipped_plans):
+    for plan in shipped_plans.values():
+        assert not plan.of_type("oci:Ons/subscription:Subscription")
