@@ -25,5 +25,8 @@ test: $(STAMP)  ## the whole test suite (what CI runs)
 bench: $(STAMP)  ## plan time and peak memory against a floor measured in the same run
 	$(BIN)/python bench/plan_bench.py --site $(SITE)
 
+schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails when they are stale)
+	$(BIN)/sitekit schema --write
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

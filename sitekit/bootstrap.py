@@ -73,3 +73,23 @@ def decode(value: str) -> str:
 def node_metadata(site: "LoadedSite", pool: Any) -> dict[str, str]:
     """Instance metadata of `pool`'s nodes: {'user_data': base64 cloud-init}."""
     return {USER_DATA: encode(render_user_data(site, pool))}
+
+
+def user_data_in_plan(plan: Any) -> dict[str, str]:
+    """{pool: decoded user data} read back from a plan's registrations (instance configurations' launch
+    metadata and OKE node pools' node metadata), so review sees exactly what the program declared."""
+    from . import naming
+
+    prefixes = {naming.logical(plan.site, "instance-config", ""): ("instanceDetails", "launchDetails", "metadata"),
+                naming.logical(plan.site, "node-pool", ""): ("nodeMetadata",)}
+    found: dict[str, str] = {}
+    for res in plan.resources:
+        for prefix, path in prefixes.items():
+            if not res.name.startswith(prefix):
+                continue
+            node: Any = res.inputs
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict) and isinstance(node.get(USER_DATA), str):
+                found[res.name[len(prefix):]] = decode(node[USER_DATA])
+    return dict(sorted(found.items()))
