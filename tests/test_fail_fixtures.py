@@ -3,10 +3,15 @@
 A case folder holds `Pulumi.<case>.yaml` (and optionally other files, copied under stacks/ with their
 relative paths, e.g. a bad `jurisdictions/xx.yaml`) and `expected.txt`: the lines `sitekit plan <case>`
 must print on stderr, `file:line: dotted.key: what is wrong`, with exit code 2 and no traceback.
+
+A line in a shipped file the case does not own (a jurisdiction profile's lock) is written
+`{{stacks/jurisdictions/ar.yaml|- key: jurisdiction.vault.type}}`: the file and the first line holding that
+text, so editing the profile above it does not break the case. Everything else is literal.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -29,7 +34,16 @@ def install(case: str, project: Path) -> list[str]:
             target = project / "stacks" / path.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
-    return (folder / "expected.txt").read_text(encoding="utf-8").splitlines()
+    text = (folder / "expected.txt").read_text(encoding="utf-8")
+    return REF.sub(lambda m: f"{m[1]}:{line_of(project / m[1], m[2])}", text).splitlines()
+
+
+REF = re.compile(r"\{\{([^|}]+)\|([^}]+)\}\}")
+
+
+def line_of(path: Path, text: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
 
 
 def test_every_case_is_complete():
