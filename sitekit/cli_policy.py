@@ -1,1 +1,90 @@
-"""`sitekit policy`: evaluate the policy pack offline (issue 3)."""
+"""`sitekit policy`: evaluate the policy pack offline against each site's plan (issue 3).
+
+Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when one does, 2 on bad input
+(a bad site spec, an unknown rule id in a waiver or an enforcement override, an unknown site).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli import app, check_site_name, fail, out, project_root
+from .errors import Problem, SitekitError, SpecError
+
+
+class PolicyFormat(str, Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpecError([Problem(str(path), None, "", f"cannot read policy config: {exc}")]) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise SpecError([Problem(str(path), None, "", "policy config maps rule ids to objects, "
+                                                      'e.g. {"SK-DATA-004": {"enforcementLevel": "mandatory"}}')])
+    return data
+
+
+@app.command("policy")
+def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) names, e.g. us-ashburn."),
+           all_sites: bool = typer.Option(False, "--all", help="Every site in stacks/."),
+           format: PolicyFormat = typer.Option(PolicyFormat.table, "--format", "-f",
+                                               help="table, json, sarif (SARIF 2.1.0) or markdown."),
+           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+           config: Optional[Path] = typer.Option(None, "--config", help="Policy-pack config JSON, as "
+                                                 "`pulumi preview --policy-pack-config` takes it.")):
+    """Evaluate every policy rule against the offline plan of each site (no cloud credentials)."""
+    from .loader import list_sites, load_site
+    from .offline import plan_site
+    from .policy import render
+    from .policy.runner import evaluate
+
+    root = project_root()
+    names = list_sites(root) if all_sites else list(sites or [])
+    if not names:
+        fail(SpecError([Problem("", None, "", "name at least one site, or use --all")]))
+    results, problems = [], []
+    try:
+        pack_config = _read_config(config) if config else None
+        for name in names:
+            check_site_name(root, name)
+    except SitekitError as exc:
+        fail(exc)
+    for name in names:
+        try:
+            site = load_site(root, name)
+            results.append(evaluate(site, plan_site(root, name), config=pack_config))
+        except SpecError as exc:
+            problems += exc.problems
+    if problems:
+        fail(SpecError(problems))
+
+    if format is PolicyFormat.table:
+        if output:
+            from rich.console import Console
+
+            with output.open("w", encoding="utf-8") as fh:
+                render.print_table(results, Console(file=fh, width=200, soft_wrap=True))
+        else:
+            render.print_table(results, out)
+    else:
+        text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
+                PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
+                PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    if not all(r.passed for r in results):
+        raise typer.Exit(1)

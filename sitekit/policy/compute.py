@@ -1,0 +1,103 @@
+"""Kubernetes and compute rules: private OKE endpoints and node pools, the instance metadata service,
+approved GPU shapes, and the grouping each GPU shape needs."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from .model import Res, Stack, is_unknown, items, rule
+from .types import (CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, GPU_SHAPE_PREFIXES, INSTANCE, INSTANCE_CONFIGURATION,
+                    NODE_POOL, OKE_CLUSTER, SUBNET)
+
+LAUNCH = "instanceDetails.launchDetails"
+SHAPE_PATH = {INSTANCE: "shape", INSTANCE_CONFIGURATION: f"{LAUNCH}.shape", NODE_POOL: "nodeShape"}
+
+
+@rule("SK-OKE-001", "OKE API endpoint is private and guarded by NSGs", severity="high", level="mandatory",
+      area="kubernetes", types=(OKE_CLUSTER,), ckv="CKV2_OCI_3", anchor=("/compute", "oke", "apiNsg"),
+      remediation="Give the cluster an `endpoint_config` in a private subnet with `is_public_ip_enabled=False` "
+                  "and the API NSG in `nsg_ids`.")
+def oke_endpoint_private(res: Res, ctx) -> Iterator[str]:
+    endpoint = res.get("endpointConfig")
+    if is_unknown(endpoint):
+        return
+    if endpoint is None:
+        yield "cluster has no VCN-native endpoint configuration (the legacy endpoint is public)"
+        return
+    if res.get("endpointConfig.isPublicIpEnabled") is True:
+        yield "the Kubernetes API endpoint has a public IP"
+    nsgs = res.get("endpointConfig.nsgIds")
+    if not is_unknown(nsgs) and not items(nsgs):
+        yield "the Kubernetes API endpoint has no NSG"
+
+
+@rule("SK-OKE-002", "OKE node pools are in private subnets", severity="high", level="mandatory",
+      area="kubernetes", stack=True, anchor=("/compute", "oke", "workerSubnet"),
+      remediation="Place node pools in a subnet with `prohibit_public_ip_on_vnic=True` outside the frontend role.")
+def node_pools_private(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    for pool in stack.of_type(NODE_POOL):
+        for subnet in stack.deps(pool, SUBNET):
+            shown = subnet.get("displayName", subnet.name)
+            if subnet.get("prohibitPublicIpOnVnic", False) is False:
+                yield pool, f"node pool subnet {shown} allows public IPs"
+            elif ctx.role_of_subnet(subnet.props) == "frontend":
+                yield pool, f"node pool subnet {shown} is in the frontend role"
+
+
+@rule("SK-CMP-001", "Legacy instance metadata endpoints are disabled", severity="medium", level="mandatory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION), cis="3.1", ckv="CKV_OCI_5",
+      remediation="Set `instance_options.are_legacy_imds_endpoints_disabled=True` (IMDSv2 only).")
+def legacy_imds_disabled(res: Res, ctx) -> Iterator[str]:
+    base = "instanceOptions" if res.type == INSTANCE else f"{LAUNCH}.instanceOptions"
+    if res.type == INSTANCE_CONFIGURATION and res.get("instanceDetails.instanceType", "compute") != "compute":
+        return
+    value = res.get(f"{base}.areLegacyImdsEndpointsDisabled", False)
+    if not is_unknown(value) and value is not True:
+        yield "legacy IMDS v1 endpoints are enabled"
+
+
+def _gpu_shape(res: Res) -> str | None:
+    shape = res.get(SHAPE_PATH.get(res.type, "shape"))
+    if isinstance(shape, str) and not is_unknown(shape) and shape.startswith(GPU_SHAPE_PREFIXES):
+        return shape
+    return None
+
+
+@rule("SK-CMP-002", "GPU shapes only from the jurisdiction's approved list", severity="high", level="mandatory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), anchor=("shape",),
+      params={"approvedShapes": {"type": "array", "items": {"type": "string"}}},
+      remediation="Use a shape from jurisdiction.shapes.approved, or have the jurisdiction approve the shape.")
+def gpu_shapes_approved(res: Res, ctx) -> Iterator[str]:
+    approved = ctx.param("approvedShapes")
+    shape = _gpu_shape(res)
+    if shape and approved is not None and shape not in approved:
+        yield f"GPU shape {shape} is not approved (approved: {', '.join(approved) or 'none'})"
+
+
+@rule("SK-CMP-003", "GPU grouping matches the shape", severity="high", level="mandatory", area="compute",
+      stack=True, needs_site=True, anchor=("placement",),
+      remediation="8-GPU bare-metal shapes go in a cluster network; GB200-class shapes in a compute cluster with "
+                  "a GPU memory cluster (see stacks/catalog/shapes.yaml).")
+def gpu_grouping_matches_shape(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    def grouping(res: Res) -> tuple[str | None, str | None]:
+        shape = _gpu_shape(res)
+        info = ctx.shapes.get(shape) if shape else None
+        return shape, info.grouping if info else None
+
+    for group_type, wanted, what in ((CLUSTER_NETWORK, "cluster-network", "cluster network"),
+                                     (GPU_MEMORY_CLUSTER, "gpu-memory-cluster", "GPU memory cluster")):
+        for group in stack.of_type(group_type):
+            for config in stack.deps(group, INSTANCE_CONFIGURATION):
+                shape, kind = grouping(config)
+                if kind and kind != wanted:
+                    yield group, f"{shape} needs a {kind.replace('-', ' ')}, not a {what}"
+    for res in stack.of_type(INSTANCE_CONFIGURATION, INSTANCE, NODE_POOL):
+        shape, kind = grouping(res)
+        if not kind or not shape.startswith("BM."):
+            continue
+        if res.type == INSTANCE_CONFIGURATION:
+            users = {g.type for g in stack.dependents(res, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER)}
+            if not users:
+                yield res, f"{shape} instance configuration is used by no {kind.replace('-', ' ')}"
+        elif kind == "gpu-memory-cluster":
+            yield res, f"{shape} needs a GPU memory cluster; a standalone {res.type.rsplit(':', 1)[-1]} cannot join one"

@@ -1,0 +1,178 @@
+"""The site context a rule may consult: jurisdiction parameters, network roles, power, levels and waivers.
+
+Built from a `LoadedSite` (offline, and inside the pack from the stack's own `sitekit:` config), it holds only
+plain data. Roles are found from what resource props carry under the real engine too (CIDR blocks, display
+names), never from ids, which are unknown during a preview.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network, ip_network
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .model import is_unknown
+
+if TYPE_CHECKING:
+    from ..loader import LoadedSite
+
+
+@dataclass(frozen=True)
+class ShapeInfo:
+    gpus: int
+    node_kw: float
+    grouping: str
+
+
+@dataclass(frozen=True)
+class WaiverInfo:
+    rule: str
+    reason: str
+    expires: datetime.date
+    resource: str | None
+    index: int
+
+    def covers(self, rule_id: str, name: str | None) -> bool:
+        return self.rule == rule_id and (self.resource is None or self.resource == name)
+
+    def expired(self, today: datetime.date) -> bool:
+        return self.expires < today
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """Everything a rule may know about the site; every field has a neutral default (no site known)."""
+
+    site: str | None = None
+    jurisdiction: str | None = None
+    jurisdiction_name: str = ""
+    organisation: str = ""
+    region: str | None = None
+    region_kind: str = "public"
+    home_region: str | None = None
+    tenancy_id: str | None = None
+    residency_regions: tuple[str, ...] = ()
+    dedicated_in_country: bool = False
+    transfer_mechanisms: tuple[str, ...] = ()
+    transfer: str | None = None
+    residency_basis: str = ""
+    vault_type: str | None = None
+    key_protection: str = "HSM"
+    approved_shapes: tuple[str, ...] = ()
+    shapes: Mapping[str, ShapeInfo] = field(default_factory=dict)
+    networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
+    """network name -> (CIDR, role)"""
+    tag_namespace: str | None = None
+    tag_values: Mapping[str, str] = field(default_factory=dict)
+    statement_budget: int = 50
+    pue: float | None = None
+    envelope_mw: float | None = None
+    spec_facility_mw: float | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    levels: Mapping[str, str] = field(default_factory=dict)
+    """Effective level per rule id where the jurisdiction or the site set one."""
+    waivers: tuple[WaiverInfo, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Why the site context could not be built (under the engine); reported by SK-GOV-007."""
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+    @property
+    def known(self) -> bool:
+        return self.site is not None
+
+    # ------------------------------------------------------------------------------------------ params
+    def param(self, name: str) -> Any:
+        return self.params.get(name)
+
+    def configured(self, config: Mapping[str, Any] | None) -> "PolicyContext":
+        """This context with policy-pack config values (`--policy-pack-config`) over its parameters."""
+        if not config:
+            return self
+        extra = {k: v for k, v in config.items() if k != "enforcementLevel"}
+        return replace(self, params={**self.params, **extra}) if extra else self
+
+    # ------------------------------------------------------------------------------------------ roles
+    def network_of_cidr(self, cidr: Any) -> str | None:
+        """The network whose address-plan range holds `cidr`."""
+        if not isinstance(cidr, str) or is_unknown(cidr):
+            return None
+        try:
+            net = ip_network(cidr, strict=False)
+        except ValueError:
+            return None
+        for name, (block, _) in self.networks.items():
+            if net.version == block.version and net.subnet_of(block):
+                return name
+        return None
+
+    def network_of_display(self, display: Any) -> str | None:
+        """The network named by a display name '<org>-<site>-<network>[-...]'."""
+        if not isinstance(display, str) or not self.site:
+            return None
+        prefix = f"{self.organisation}-{self.site}-"
+        if not display.startswith(prefix):
+            return None
+        rest = display[len(prefix):]
+        for name in sorted(self.networks, key=len, reverse=True):
+            if rest == name or rest.startswith(name + "-"):
+                return name
+        return None
+
+    def role(self, network: str | None) -> str | None:
+        return self.networks[network][1] if network in self.networks else None
+
+    def role_of_subnet(self, props: Mapping[str, Any]) -> str | None:
+        return self.role(self.network_of_cidr(props.get("cidrBlock")) or self.network_of_display(props.get("displayName")))
+
+    def role_of_vcn(self, props: Mapping[str, Any]) -> str | None:
+        blocks = props.get("cidrBlocks")
+        first = blocks[0] if isinstance(blocks, (list, tuple)) and blocks else props.get("cidrBlock")
+        return self.role(self.network_of_cidr(first) or self.network_of_display(props.get("displayName")))
+
+    # ------------------------------------------------------------------------------------------ levels
+    def level(self, rule_id: str, default: str) -> str:
+        return self.levels.get(rule_id, default)
+
+    def waiver_for(self, rule_id: str, name: str | None) -> WaiverInfo | None:
+        """The current waiver covering `rule_id` for resource `name` (an expired one covers nothing)."""
+        for w in self.waivers:
+            if w.covers(rule_id, name) and not w.expired(self.today):
+                return w
+        return None
+
+
+def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
+    """The policy context of a validated site."""
+    from ..validate import site_power
+
+    spec = site.spec
+    j = spec.jurisdiction
+    params = j.policy.parameters
+    power = site_power(spec, site.catalog)
+    tag_ns = f"{spec.tags.namespace}-{spec.site.name}"
+    levels = {**j.policy.enforcement, **spec.policy.enforcement}
+    waivers = tuple(WaiverInfo(w.rule, w.reason, w.expires, w.resource, i) for i, w in enumerate(spec.policy.waivers))
+    return PolicyContext(
+        site=spec.site.name, jurisdiction=j.code, jurisdiction_name=j.name, organisation=spec.organisation.name,
+        region=spec.site.region, region_kind=spec.site.region_kind, home_region=spec.site.home_region,
+        tenancy_id=spec.site.tenancy_id, residency_regions=tuple(j.residency.regions),
+        dedicated_in_country=j.residency.dedicated_in_country,
+        transfer_mechanisms=tuple(j.residency.transfer_mechanisms),
+        transfer=spec.site.transfer.mechanism if spec.site.transfer else None, residency_basis=j.residency.basis,
+        vault_type=j.vault.type, key_protection=j.vault.key_protection, approved_shapes=tuple(j.shapes.approved),
+        shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in site.catalog.shapes.items()},
+        networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
+                  if n.name in spec.site.address_plan.networks},
+        tag_namespace=tag_ns,
+        tag_values={"site": spec.site.name, "jurisdiction": j.code, "data-classification": j.tags.data_classification,
+                    "applicable-law": j.tags.applicable_law, "cost-centre": spec.tags.cost_centre},
+        statement_budget=spec.iam.statement_budget, pue=spec.site.power.pue,
+        envelope_mw=spec.site.power.envelope_mw, spec_facility_mw=power.facility_mw,
+        params={"minAuditDays": params.min_audit_days or j.retention.audit_days,
+                "minLogDays": params.min_log_days or j.retention.log_days,
+                "maxKeyRotationDays": params.max_key_rotation_days,
+                "requiredTags": list(params.required_tags),
+                "approvedShapes": list(j.shapes.approved),
+                "statementBudget": spec.iam.statement_budget},
+        levels=levels, waivers=waivers, today=today or datetime.date.today())

@@ -1,0 +1,238 @@
+"""The offline runner: evaluate the CrossGuard policies against a site's offline plan, with no engine.
+
+Each policy is called the way the CLI's analyzer calls it, through `policy.validate` with
+`ResourceValidationArgs` per resource and `StackValidationArgs` for the stack, so the pack and `sitekit
+policy` run the same code. Findings carry the spec location (file and line) that produced the offending value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
+                           PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
+                           StackValidationArgs)
+
+from ..errors import SpecError
+from ..loader import stack_file
+from ..merge import Origin
+from . import RULES
+from .context import PolicyContext, WaiverInfo, context_from_site
+from .model import Res, Rule
+from .pack import build_policies
+from .settings import settings_problems
+
+if TYPE_CHECKING:
+    from ..loader import LoadedSite
+    from ..plan import Plan, PlannedResource
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    level: str
+    severity: str
+    message: str
+    urn: str | None
+    resource: str | None
+    type: str | None
+    file: str
+    line: int | None
+    waiver: WaiverInfo | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.level == "mandatory" and self.waiver is None
+
+
+@dataclass
+class SiteResult:
+    site: str
+    jurisdiction: str
+    stack_file: str
+    findings: list[Finding] = field(default_factory=list)
+    waivers: list[WaiverInfo] = field(default_factory=list)
+    levels: dict[str, str] = field(default_factory=dict)
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.blocking for f in self.findings)
+
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.waiver is None]
+
+    def waived(self) -> list[Finding]:
+        return [f for f in self.findings if f.waiver is not None]
+
+
+# ------------------------------------------------------------------------------------------ plan -> CrossGuard
+def _provider_urn(ref: str | None) -> str | None:
+    return ref.rsplit("::", 1)[0] if ref else None
+
+
+def _options(r: "PlannedResource") -> PolicyResourceOptions:
+    return PolicyResourceOptions(r.protect, list(r.ignore_changes), None, list(r.aliases),
+                                 PolicyCustomTimeouts(0, 0, 0), [], r.parent)
+
+
+def policy_resources(plan: "Plan") -> tuple[list[PolicyResource], dict[str, PolicyProviderResource]]:
+    """The plan as the CLI would hand it to a stack policy (parents and dependencies linked)."""
+    providers = {r.urn: PolicyProviderResource(r.type, r.inputs, r.urn, r.name)
+                 for r in plan.resources if r.type.startswith("pulumi:providers:")}
+    out: dict[str, PolicyResource] = {}
+    for r in plan.resources:
+        out[r.urn] = PolicyResource(r.type, r.inputs, r.urn, r.name, _options(r),
+                                    providers.get(_provider_urn(r.provider)), None, [], {})
+    for r in plan.resources:
+        res = out[r.urn]
+        res.parent = out.get(r.parent) if r.parent else None
+        res.dependencies = [out[d] for d in r.dependencies if d in out]
+    return list(out.values()), providers
+
+
+def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = None,
+             config: dict[str, dict[str, Any]] | None = None) -> SiteResult:
+    """Every rule against one site's plan. Raises SpecError (bad input) for unknown rule ids in the site's
+    or jurisdiction's policy settings and for waivers naming a resource the site does not declare.
+    `config` is what `--policy-pack-config` would give: {rule id: {"enforcementLevel": ..., param: value}}."""
+    problems = settings_problems(site, [r.name for r in plan.resources])
+    for rule_id in config or {}:
+        if rule_id not in RULES and rule_id != "all":
+            from ..errors import Problem, nearest
+            problems.append(Problem("<policy config>", None, rule_id, f"unknown policy rule; {nearest(rule_id, RULES)}"))
+    if problems:
+        raise SpecError(problems)
+    ctx = context_from_site(site, today)
+    result = SiteResult(site.name, ctx.jurisdiction or "", stack_file(site.name), waivers=list(ctx.waivers),
+                        today=ctx.today)
+    config = config or {}
+
+    def level_of(policy) -> str:
+        over = config.get(policy.name, {}).get("enforcementLevel") or config.get("all", {}).get("enforcementLevel")
+        return over or policy.enforcement_level.value
+
+    current: dict[str, Any] = {}
+
+    def on_waived(rule_: Rule, res: Res | None, message: str, waiver: WaiverInfo) -> None:
+        result.findings.append(_finding(site, ctx, rule_, current["level"], message, res.urn if res else None,
+                                        res.name if res else None, res.type if res else None, waiver))
+
+    policies = build_policies(lambda: ctx, levels=ctx, on_waived=on_waived)
+    resources, providers = policy_resources(plan)
+    by_urn = {r.urn: r for r in plan.resources}
+    for policy in policies:
+        level = level_of(policy)
+        result.levels[policy.name] = level
+        if level == EnforcementLevel.DISABLED.value:
+            continue
+        rule_ = RULES[policy.name]
+        current["level"] = level
+        policy_config = {k: v for k, v in config.get(policy.name, {}).items() if k != "enforcementLevel"} or None
+
+        def report(message: str, urn: str | None = None, rule_=rule_, level=level) -> None:
+            res = by_urn.get(urn) if urn else None
+            text = message.split("] ", 1)[-1] if message.startswith(f"[{rule_.id}]") else message
+            result.findings.append(_finding(site, ctx, rule_, level, text, urn, res.name if res else None,
+                                            res.type if res else None, None))
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in resources:
+                if rule_.types and r.resource_type not in rule_.types:
+                    continue
+                args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider,
+                                              config=policy_config)
+                policy.validate(args, report)
+        else:
+            policy.validate(StackValidationArgs(resources, config=policy_config), report)
+    result.findings.sort(key=lambda f: (f.waiver is not None, f.level != "mandatory", f.rule, f.resource or ""))
+    return result
+
+
+# ------------------------------------------------------------------------------------------ locations
+_NETWORK_KINDS = ("default-security-list", "drg-attachment", "vcn", "routes", "igw", "nat", "sgw")
+_SUBNET_KINDS = ("flow-log", "subnet")
+_NAMED = {"bucket-log": ("storage", "buckets"), "bucket": ("storage", "buckets"),
+          "mount-target": ("storage", "fileSystems"), "export": ("storage", "fileSystems"),
+          "fs": ("storage", "fileSystems"), "key": ("security", "keys"),
+          "instance-config": ("compute", "pools"), "cluster-network": ("compute", "pools"),
+          "compute-cluster": ("compute", "pools"), "gpu-memory-cluster": ("compute", "pools"),
+          "node-pool": ("compute", "pools")}
+_FIXED = {"oke-autoscaler": ("compute", "pools"), "oke": ("compute", "oke"), "vault": ("jurisdiction", "vault"),
+          "policy": ("iam", "statements"), "bastion": ("security", "bastion"),
+          "cloud-guard": ("security", "cloudGuard"), "event": ("security", "events"),
+          "compartment": ("site", "parentCompartmentId"), "flow-logs": ("network",),
+          "tag-namespace": ("tags", "namespace"), "tag": ("tags",)}
+
+
+def resource_spec_path(site: "LoadedSite", name: str | None) -> tuple[Any, ...] | None:
+    """The spec item a resource was declared from, recovered from its logical name '<site>-<kind>-<key>'."""
+    if not name or not name.startswith(site.name + "-"):
+        return None
+    rest = name[len(site.name) + 1:]
+    spec = site.spec
+    networks = {n.name: [s.name for s in n.subnets] for n in spec.network.networks}
+
+    def after(kind: str) -> str | None:
+        return rest[len(kind) + 1:] if rest.startswith(kind + "-") else None
+
+    for kind in _SUBNET_KINDS:
+        key = after(kind)
+        for net, subs in networks.items():
+            if key and key.startswith(net + "-") and key[len(net) + 1:] in subs:
+                return ("network", "networks", net, "subnets", key[len(net) + 1:])
+    for kind in _NETWORK_KINDS:
+        if after(kind) in networks:
+            return ("network", "networks", after(kind))
+    key = after("nsg")
+    if key:
+        from ..components.network import rule_key
+
+        for nsg in sorted(spec.network.nsgs, key=lambda n: -len(n.name)):
+            if key == nsg.name:
+                return ("network", "nsgs", nsg.name)
+            if key.startswith(nsg.name + "-"):
+                for i, r in enumerate(nsg.rules):
+                    if rule_key(r.direction, r.protocol, r.ports, r.peer) == key[len(nsg.name) + 1:]:
+                        return ("network", "nsgs", nsg.name, "rules", i)
+                return ("network", "nsgs", nsg.name)
+    for kind, base in sorted(_NAMED.items(), key=lambda kv: -len(kv[0])):
+        if after(kind):
+            return base + (after(kind),)
+    for kind, base in sorted(_FIXED.items(), key=lambda kv: -len(kv[0])):
+        if rest == kind or rest.startswith(kind + "-"):
+            return base
+    return None
+
+
+def locate(site: "LoadedSite", rule_: Rule, resource: str | None, message: str) -> Origin:
+    """Where the offending value came from: file and line, else the stack file."""
+    path: tuple[Any, ...] | None = None
+    anchor = rule_.anchor
+    if rule_.id == "SK-GOV-006":
+        match = re.search(r"waiver (\d+)", message)
+        path = ("policy", "waivers", int(match.group(1))) if match else ("policy",)
+    elif anchor and anchor[0].startswith("/"):
+        path = (anchor[0][1:],) + anchor[1:]
+        base = resource_spec_path(site, resource)
+        if base and base[:2] in (("compute", "pools"), ("network", "nsgs")) and rule_.id.startswith("SK-CMP"):
+            path = base  # a pool's own line says more than the jurisdiction list
+    else:
+        base = resource_spec_path(site, resource)
+        if base is not None:
+            path = base + anchor
+            if site.origin(path) is None or path not in site.provenance:
+                path = base
+    origin = site.origin(path) if path else None
+    if origin is None or not origin.file:
+        return Origin(stack_file(site.name), None)
+    return origin
+
+
+def _finding(site: "LoadedSite", ctx: PolicyContext, rule_: Rule, level: str, message: str, urn: str | None,
+             resource: str | None, type_: str | None, waiver: WaiverInfo | None) -> Finding:
+    origin = locate(site, rule_, resource, message)
+    return Finding(rule_.id, level, rule_.severity, message, urn, resource, type_, origin.file, origin.line, waiver)
