@@ -14,6 +14,11 @@ from sitekit.offline import plan_site
 SHIPPED = list_sites(ROOT)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/<site>.yaml from the current plans (review the diff before committing)")
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
