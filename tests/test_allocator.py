@@ -1,0 +1,117 @@
+"""Property tests of the address allocator (planners.allocate) and of a new site's address plan."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sitekit.newsite import address_plan, fit_prefix
+from sitekit.planners import PlanningError, allocate, overlaps
+
+BOUNDED = settings(max_examples=80, deadline=None)
+
+
+@st.composite
+def org_and_existing(draw):
+    """An organisation space of one or two blocks inside 10.0.0.0/8, and existing ranges anywhere near it."""
+    base_prefix = draw(st.integers(8, 20))
+    blocks = list(IPv4Network("10.0.0.0/8").subnets(new_prefix=base_prefix)) if base_prefix > 8 else \
+        [IPv4Network("10.0.0.0/8")]
+    space = sorted(set(draw(st.lists(st.sampled_from(blocks[:64]), min_size=1, max_size=2))),
+                   key=lambda n: int(n.network_address))
+    existing = []
+    for _ in range(draw(st.integers(0, 12))):
+        block = draw(st.sampled_from(space))
+        prefix = draw(st.integers(block.prefixlen, min(block.prefixlen + 8, 30)))
+        subnets = 2 ** (prefix - block.prefixlen)
+        index = draw(st.integers(0, subnets - 1))
+        existing.append(IPv4Network((int(block.network_address) + index * 2 ** (32 - prefix), prefix)))
+    if draw(st.booleans()):  # a range outside the space (another organisation's) must not matter
+        existing.append(IPv4Network("192.168.0.0/16"))
+    request = draw(st.integers(min(b.prefixlen for b in space), min(b.prefixlen for b in space) + 8))
+    return space, existing, request
+
+
+def free_blocks(space, existing, prefix):
+    """Brute force: every block of `prefix` in the space that overlaps nothing."""
+    return [c for b in space if prefix >= b.prefixlen for c in b.subnets(new_prefix=prefix)
+            if not any(c.overlaps(e) for e in existing)]
+
+
+@BOUNDED
+@given(org_and_existing())
+def test_allocate_fits_inside_and_overlaps_nothing_or_says_why(case):
+    space, existing, prefix = case
+    free = free_blocks(space, existing, prefix)
+    if free:
+        got = allocate(space, existing, prefix)
+        assert got.prefixlen == prefix
+        assert any(got.subnet_of(b) for b in space)
+        assert not any(got.overlaps(e) for e in existing)
+        assert got == free[0]  # the lowest free block: deterministic
+        assert allocate(space, list(reversed(existing)), prefix) == got  # whatever the order of the sites
+    else:
+        with pytest.raises(PlanningError) as exc:
+            allocate(space, existing, prefix)
+        message = str(exc.value)
+        assert f"no free /{prefix} left in the organisation's address space" in message
+        assert all(str(b) in message for b in space)
+
+
+@BOUNDED
+@given(st.lists(st.integers(0, 63), max_size=20, unique=True), st.integers(16, 17))
+def test_site_plans_stack_without_overlap(taken, supernet_hint):
+    """Sites stamped one after another in a /10 never overlap, and each plan's networks nest in its supernet."""
+    space = [IPv4Network("10.64.0.0/10")]
+    existing = [IPv4Network((int(IPv4Network("10.64.0.0/10").network_address) + i * 2 ** 16, 16)) for i in taken]
+    networks = [
+        {"name": "gpu", "subnets": [{"name": "nodes", "prefix": 19}]},
+        {"name": "rdma", "subnets": [{"name": "fabric", "prefix": 19}]},
+        {"name": "services", "subnets": [{"name": "oke-api", "prefix": 28}, {"name": "workers", "prefix": 22},
+                                         {"name": "ops", "prefix": 26}]},
+        {"name": "storage", "subnets": [{"name": "fss", "prefix": 26}]},
+        {"name": "frontend", "subnets": [{"name": "lb", "prefix": 26}]},
+    ][: 5 if supernet_hint == 16 else 2]
+    plans = []
+    for _ in range(3):
+        if len(existing) >= 64:
+            with pytest.raises(PlanningError, match="no free /16"):
+                address_plan(space, networks, existing)
+            break
+        supernet, nets = address_plan(space, networks, existing)
+        assert supernet.subnet_of(space[0])
+        assert not any(supernet.overlaps(e) for e in existing)
+        assert all(n.subnet_of(supernet) for n in nets.values()) and overlaps(nets) == []
+        assert address_plan(space, networks, existing) == (supernet, nets)  # deterministic
+        plans.append(supernet)
+        existing.append(supernet)
+    assert overlaps({str(p): p for p in plans}) == []
+
+
+def test_plan_matches_the_shipped_layout():
+    """The baseline's networks get the layout the shipped sites use (gpu and rdma /18, services /20...)."""
+    networks = [
+        {"name": "frontend", "subnets": [{"name": "lb", "prefix": 26}]},
+        {"name": "services", "subnets": [{"name": "oke-api", "prefix": 28}, {"name": "workers", "prefix": 22},
+                                         {"name": "ops", "prefix": 26}]},
+        {"name": "gpu", "subnets": [{"name": "nodes", "prefix": 19}]},
+        {"name": "rdma", "subnets": [{"name": "fabric", "prefix": 19}]},
+        {"name": "storage", "subnets": [{"name": "fss", "prefix": 26}]},
+    ]
+    supernet, nets = address_plan([IPv4Network("10.64.0.0/10")], networks, [IPv4Network("10.64.0.0/16")])
+    assert str(supernet) == "10.65.0.0/16"
+    assert {k: str(v) for k, v in nets.items()} == {
+        "gpu": "10.65.0.0/18", "rdma": "10.65.64.0/18", "services": "10.65.128.0/20",
+        "frontend": "10.65.144.0/24", "storage": "10.65.145.0/24"}
+
+
+@BOUNDED
+@given(st.lists(st.integers(16, 30), min_size=1, max_size=8))
+def test_fit_prefix_is_the_smallest_block_that_holds(prefixes):
+    requests = [(f"n{i}", p) for i, p in enumerate(prefixes)]
+    prefix = fit_prefix(requests)
+    assert sum(2 ** (32 - p) for p in prefixes) <= 2 ** (32 - prefix)
+    assert prefix == 32 - max(0, (sum(2 ** (32 - p) for p in prefixes) - 1).bit_length())

@@ -1,0 +1,174 @@
+"""`sitekit new-site` end to end: one site stamped per shipped jurisdiction, planned by the real program under
+mocks, overlapping no other site; stamping is deterministic (byte-identical files)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from typer.testing import CliRunner
+
+from sitekit import ROOT
+from sitekit.catalog import load_catalog
+from sitekit.cli import app
+from sitekit.loader import list_jurisdictions, list_sites, load_site, read_stack_values
+from sitekit.newsite import Request, write_site
+from sitekit.offline import plan_site
+from sitekit.planners import overlaps
+from sitekit.spec import Jurisdiction
+from sitekit.validate import site_power
+
+JURISDICTIONS = list_jurisdictions(ROOT)
+SHIPPED = list_sites(ROOT)
+
+
+def profile(code: str) -> Jurisdiction:
+    return Jurisdiction.model_validate(yaml.safe_load((ROOT / f"stacks/jurisdictions/{code}.yaml").read_text())
+                                       ["jurisdiction"])
+
+
+def request_for(code: str, **extra) -> Request:
+    """A resident site for the jurisdiction: its first residency region, else an in-country Dedicated Region."""
+    j = profile(code)
+    if j.residency.regions:
+        return Request(name=f"{code}-new", jurisdiction=code, region=j.residency.regions[-1], power_mw=25, pue=1.25,
+                       **extra)
+    assert j.residency.dedicated_in_country, f"{code}: no resident region of any kind"
+    return Request(name=f"{code}-new", jurisdiction=code, region=f"{code}-dedicated-9", region_kind="dedicated",
+                   home_region="us-ashburn-1", power_mw=25, pue=1.25, **extra)
+
+
+def ranges(root: Path) -> dict[str, IPv4Network]:
+    out = {}
+    for site in list_sites(root):
+        values, _, _ = read_stack_values(root, site)
+        out[site] = IPv4Network(values["addressPlan"]["supernet"])
+    return out
+
+
+def run(project: Path, monkeypatch, *args: str):
+    monkeypatch.chdir(project)
+    return CliRunner().invoke(app, list(args))
+
+
+def test_every_jurisdiction_is_covered():
+    assert {"us", "ar", "br", "de", "ae"} <= set(JURISDICTIONS)
+
+
+@pytest.mark.parametrize("code", JURISDICTIONS)
+def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
+    req = request_for(code)
+    args = ["new-site", req.name, "--jurisdiction", code, "--region", req.region, "--region-kind", req.region_kind,
+            "--power-mw", "25", "--pue", "1.25"] + (["--home-region", req.home_region] if req.home_region else [])
+    result = run(project, monkeypatch, *args)
+    assert result.exit_code == 0, result.output
+    for step in (f"sitekit plan {req.name}", f"sitekit policy {req.name}", f"pulumi stack init {req.name}",
+                 f"pulumi up -s {req.name}"):
+        assert step in result.output
+    text = (project / f"stacks/Pulumi.{req.name}.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../schema/stack.schema.json\n")
+    assert "PLACEHOLDER" in text and "placeholder-replace-with-your-tenancy-ocid" in text
+
+    # the site's whole range and every network are new: nothing overlaps any other site's range
+    all_ranges = ranges(project)
+    assert overlaps(all_ranges) == []
+    site = load_site(project, req.name)
+    plan_ranges = site.spec.site.address_plan
+    assert all(n.subnet_of(plan_ranges.supernet) for n in plan_ranges.networks.values())
+    assert plan_ranges.supernet.subnet_of(IPv4Network("10.64.0.0/10"))
+
+    # the pools fit the envelope, with approved shapes, and the CLI printed what the spec computes
+    power = site_power(site.spec, load_catalog(project))
+    assert power.fits and power.facility_mw > 0.8 * 25
+    assert {p.shape for p in site.spec.compute.pools} <= set(site.spec.jurisdiction.shapes.approved)
+    assert f"{power.gpus:,}" in result.output
+
+    plan = plan_site(project, req.name)
+    vcns = {r.name: r.inputs["cidrBlocks"] for r in plan.of_type("oci:Core/vcn:Vcn")}
+    assert sorted(c for cidrs in vcns.values() for c in cidrs) == sorted(map(str, plan_ranges.networks.values()))
+    configs = plan.of_type("oci:Core/instanceConfiguration:InstanceConfiguration")
+    assert configs, "no GPU pool planned"
+    for config in configs:
+        launch = config.inputs["instanceDetails"]["launchDetails"]
+        assert launch["shape"] in site.spec.jurisdiction.shapes.approved
+        user_data = base64.b64decode(launch["metadata"]["user_data"]).decode()
+        assert user_data.startswith("#cloud-config\n") and f"jurisdiction {code}," in user_data
+
+    # what the loader accepted also passes the stack-file schema editors use
+    schema = json.loads((project / "schema/stack.schema.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(yaml.safe_load(text))) == []
+
+
+def test_stamped_sites_overlap_each_other_neither(project):
+    for code in JURISDICTIONS:
+        write_site(project, request_for(code))
+    all_ranges = ranges(project)
+    assert len(all_ranges) == len(SHIPPED) + len(JURISDICTIONS)
+    assert overlaps(all_ranges) == []
+    nets = {f"{s}.{n}": c for s in list_sites(project)
+            for n, c in load_site(project, s).spec.site.address_plan.networks.items()}
+    assert overlaps(nets) == []
+
+
+def test_rendering_twice_gives_identical_bytes(project, tmp_path_factory):
+    import shutil
+
+    other = tmp_path_factory.mktemp("again")
+    for item in project.iterdir():
+        (shutil.copytree if item.is_dir() else shutil.copy)(item, other / item.name)
+    req = Request(name="de-twice", jurisdiction="de", region="eu-frankfurt-1", power_mw=42.5, pue=1.17,
+                  pools=(), tenancy_id="ocid1.tenancy.oc1..aaaaaaaareal")
+    first, _, _ = write_site(project, req)
+    second, _, _ = write_site(other, req)
+    assert first.read_bytes() == second.read_bytes()
+    again, _, _ = write_site(project, req, force=True)  # re-stamping in place gives the same bytes
+    assert again.read_bytes() == second.read_bytes()
+    assert "PLACEHOLDER: set your tenancy" not in first.read_text()  # a supplied OCID is not a placeholder
+
+
+def test_pools_option_sets_shapes_and_shares(project, monkeypatch):
+    result = run(project, monkeypatch, "new-site", "us-pools", "-j", "us", "-r", "us-chicago-1", "--power-mw", "40",
+                 "--pue", "1.2", "--pools", "train=BM.GPU.B200.8:70,serve=BM.GPU.H200.8:20,frontier=BM.GPU.GB200.4:5")
+    assert result.exit_code == 0, result.output
+    spec = load_site(project, "us-pools").spec
+    pools = {p.name: p for p in spec.compute.pools}
+    assert (pools["train"].shape, pools["serve"].shape, pools["frontier"].shape) == \
+           ("BM.GPU.B200.8", "BM.GPU.H200.8", "BM.GPU.GB200.4")
+    # 70% of 40 MW at PUE 1.2 = 23.33 MW IT = 1631 B200 nodes of 14.3 kW
+    assert pools["train"].nodes == int(40 * 0.7 * 1000 / 1.2 // 14.3) == 1631
+    assert pools["serve"].autoscale.max == int(40 * 0.2 * 1000 / 1.2 // 10.2)
+    assert pools["serve"].nodes == pools["serve"].autoscale.min == pools["serve"].autoscale.max // 8
+    assert pools["frontier"].nodes == 18 and "capped at 18 hosts" in result.output  # one NVL72 fabric
+    assert site_power(spec, load_catalog(project)).fits
+
+
+def test_transfer_mechanism_admits_a_foreign_region(project, monkeypatch):
+    result = run(project, monkeypatch, "new-site", "ar-santiago", "-j", "ar", "-r", "sa-santiago-1",
+                 "--transfer-mechanism", "ar-ibero-american-sccs-198-2023", "--transfer-reference", "AAIP/2026/17")
+    assert result.exit_code == 0, result.output
+    transfer = load_site(project, "ar-santiago").spec.site.transfer
+    assert (transfer.mechanism, transfer.reference) == ("ar-ibero-american-sccs-198-2023", "AAIP/2026/17")
+
+
+def test_new_jurisdiction_skeleton_then_a_site_in_it(project, monkeypatch):
+    result = run(project, monkeypatch, "new-jurisdiction", "se", "--name", "Sweden", "--regions", "eu-stockholm-1")
+    assert result.exit_code == 0, result.output
+    text = (project / "stacks/jurisdictions/se.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../../schema/jurisdiction.schema.json\n")
+    data = yaml.safe_load(text)
+    j = Jurisdiction.model_validate(data["jurisdiction"])
+    bases = [j.residency.basis, j.vault.basis, j.retention.basis, j.tags.basis] + [lk.basis for lk in j.locked]
+    assert all(b.startswith("TODO:") for b in bases)  # each rule has its place for a legal basis
+    schema = json.loads((project / "schema/jurisdiction.schema.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(data)) == []
+    again = run(project, monkeypatch, "new-jurisdiction", "se")
+    assert again.exit_code == 2 and "the profile exists; pass --force" in again.output
+    assert (project / "stacks/jurisdictions/se.yaml").read_text() == text
+    site = run(project, monkeypatch, "new-site", "se-stockholm", "-j", "se", "-r", "eu-stockholm-1")
+    assert site.exit_code == 0, site.output
+    assert load_site(project, "se-stockholm").spec.jurisdiction.name == "Sweden"
