@@ -172,3 +172,15 @@ def test_new_jurisdiction_skeleton_then_a_site_in_it(project, monkeypatch):
     site = run(project, monkeypatch, "new-site", "se-stockholm", "-j", "se", "-r", "eu-stockholm-1")
     assert site.exit_code == 0, site.output
     assert load_site(project, "se-stockholm").spec.jurisdiction.name == "Sweden"
+
+
+def test_default_shapes_fall_back_to_the_first_approved_that_suits(project):
+    """A jurisdiction that does not approve the baseline's shape gets its first approved shape; an OKE pool
+    never gets a GPU-memory-cluster shape."""
+    path = project / "stacks/jurisdictions/ae.yaml"
+    path.write_text(path.read_text().replace("approved: [BM.GPU.H100.8, BM.GPU.H200.8, BM.GPU.B200.8]",
+                                             "approved: [BM.GPU.GB200.4, BM.GPU.B200.8]"))
+    _, stamp, loaded = write_site(project, Request(name="ae-fallback", jurisdiction="ae", region="me-dubai-1"))
+    shapes = {p.name: p.shape for p in loaded.spec.compute.pools}
+    assert shapes == {"train": "BM.GPU.GB200.4", "serve": "BM.GPU.B200.8"}
+    assert next(p for p in stamp.pools if p.name == "train").nodes == 18  # one NVL72 fabric

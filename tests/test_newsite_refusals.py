@@ -134,3 +134,9 @@ def test_new_jurisdiction_refusals(project, monkeypatch):
     out = refused(project, monkeypatch, "new-jurisdiction", "Sweden", "--regions", "eu-stockholm-2")
     assert "CODE: invalid code 'Sweden'" in out
     assert "--regions: unknown OCI public region 'eu-stockholm-2'; did you mean 'eu-stockholm-1'?" in out
+
+
+def test_transfer_mechanism_for_a_resident_region(project, monkeypatch):
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1",
+                  "--transfer-mechanism", "eu-sccs-2021-914", "--transfer-reference", "C-1")
+    assert "--transfer-mechanism: region 'eu-frankfurt-1' is resident in Germany; no transfer mechanism is needed" in out
