@@ -108,8 +108,8 @@ def test_plan_matches_the_shipped_layout():
         "frontend": "10.65.144.0/24", "storage": "10.65.145.0/24"}
 
 
-@BOUNDED
-@given(st.lists(st.integers(16, 30), min_size=1, max_size=8))
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(16, 28), min_size=1, max_size=8))
 def test_fit_prefix_is_the_smallest_block_that_holds(prefixes):
     requests = [(f"n{i}", p) for i, p in enumerate(prefixes)]
     prefix = fit_prefix(requests)
