@@ -136,7 +136,7 @@ def stack_config(root: Path, stack: str) -> tuple[dict[str, str], list[str]]:
         elif isinstance(value, str):
             config[full] = value
         else:
-            config[full] = json.dumps(value)
+            config[full] = json.dumps(value, default=str)  # YAML dates (waiver expiries) as ISO text
     return config, secret_keys
 
 

@@ -4,7 +4,6 @@ tests/test_policy_docs.py fails when it is stale."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .. import ROOT
 from . import RULES
@@ -42,7 +41,7 @@ config:
       - rule: SK-NET-007
         resource: us-ashburn-subnet-frontend-lb   # a logical name from `sitekit plan`; omit to waive the rule
         reason: "Flow logs for the LB subnet move to the shared log project (ticket NET-42)"
-        expires: 2027-03-31
+        expires: "2027-03-31"
 ```
 
 Unknown rule ids in waivers or enforcement overrides are bad input (exit 2, with the nearest id).

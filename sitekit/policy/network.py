@@ -129,8 +129,9 @@ def default_security_list_is_closed(res: Res, ctx) -> Iterator[str]:
     for direction in ("ingress", "egress"):
         rules = res.get(f"{direction}SecurityRules")
         for i, r in enumerate(items(rules)):
-            if direction == "ingress" and str(get(r, "protocol", "")) in ("1", "58"):
-                continue  # ICMP (and ICMPv6) ingress is what CIS 2.5 leaves allowed
+            protocol = get(r, "protocol", "")
+            if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")):
+                continue  # ICMP (and ICMPv6) ingress is what CIS 2.5 leaves allowed; unknown cannot be judged
             yield f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}) in the default security list"
 
 

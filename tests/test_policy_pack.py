@@ -1,0 +1,173 @@
+"""The CrossGuard pack: it assembles from the rule module without starting its server; the analyzer built from
+it answers the engine's requests (GetAnalyzerInfo, Analyze, AnalyzeStack) for a stack whose sitekit config
+the CLI passes in the environment; policies/__main__.py serves it as the Pulumi CLI would start it; the
+type tokens the rules name are real pulumi-oci types; docs/policies.md is generated from the rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pulumi_oci
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from sitekit import ROOT
+from sitekit.offline import stack_config
+from sitekit.policy import RULES
+from sitekit.policy import pack as pack_module
+from sitekit.policy import types as T
+from sitekit.policy.docs import DOC, rules_markdown
+
+LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.DISABLED: "disabled"}
+
+
+def servicer(args: dict) -> _PolicyAnalyzerServicer:
+    """The analyzer `PolicyPack(**args)` would serve, without its gRPC server."""
+    return _PolicyAnalyzerServicer(args["name"], "0.1.0", args["policies"], args["enforcement_level"], None,
+                                   args["description"], args["display_name"], None, args["provider"], args["tags"],
+                                   None)
+
+
+@pytest.fixture
+def engine_env(monkeypatch):
+    """The environment the Pulumi CLI gives a policy pack for `pulumi preview -s us-ashburn`."""
+    config, _ = stack_config(ROOT, "us-ashburn")
+    monkeypatch.setenv("PULUMI_STACK", "us-ashburn")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.delenv("SITEKIT_ROOT", raising=False)
+    monkeypatch.setattr(pack_module, "_ENGINE", {})
+    token = pulumi_config.CONFIG.set({})  # what earlier offline plans left in the process is not the CLI's
+    yield config
+    pulumi_config.CONFIG.reset(token)
+
+
+def test_pack_assembles_without_a_stack(monkeypatch):
+    monkeypatch.delenv("PULUMI_STACK", raising=False)
+    args = pack_module.pack_args(ROOT)
+    assert _POLICY_PACK_NAME_RE.match(args["name"])
+    assert all(isinstance(p, Policy) for p in args["policies"])
+    assert [p.name for p in args["policies"]] == sorted(RULES)
+    kinds = {p.name: type(p) for p in args["policies"]}
+    assert {r for r, k in kinds.items() if k is StackValidationPolicy} == {r.id for r in RULES.values()
+                                                                            if r.kind == "stack"}
+    assert {r for r, k in kinds.items() if k is ResourceValidationPolicy} == {r.id for r in RULES.values()
+                                                                               if r.kind == "resource"}
+    info = servicer(args).GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert info.name == "sitekit" and len(info.policies) == len(RULES) >= 25
+    by_name = {p.name: p for p in info.policies}
+    for rule in RULES.values():
+        policy = by_name[rule.id]
+        assert LEVELS[policy.enforcementLevel] == rule.level
+        assert policy.remediation_steps.startswith(rule.remediation)
+        assert set(policy.configSchema.properties) == set(rule.params)
+        assert (policy.framework.reference or None) == rule.cis
+    assert dict(by_name["SK-GOV-003"].configSchema.properties["minLogDays"]) == {
+        "type": "integer", "minimum": 30.0, "maximum": 180.0}
+
+
+def test_pack_under_the_engine_reads_the_stack_config(engine_env):
+    """Levels come from the jurisdiction (us raises SK-DATA-004); rules see the site's roles and waivers."""
+    args = pack_module.pack_args(ROOT)
+    analyzer = servicer(args)
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert LEVELS[{p.name: p for p in info.policies}["SK-DATA-004"].enforcementLevel] == "mandatory"
+
+    props = struct_pb2.Struct()
+    props.update({"accessType": "ObjectRead", "versioning": "Enabled", "kmsKeyId": UNKNOWN_STRING_VALUE,
+                  "objectEventsEnabled": False, "__defaults": [], "definedTags": {"sitekit-us-ashburn.site": "x"}})
+    request = analyzer_pb2.AnalyzeRequest(
+        type=T.BUCKET, properties=props, urn="urn:pulumi:us-ashburn::sitekit::oci:ObjectStorage/bucket:Bucket::b",
+        name="us-ashburn-bucket-b", options=analyzer_pb2.AnalyzerResourceOptions(protect=True),
+        provider=analyzer_pb2.AnalyzerProviderResource(
+            type=T.OCI_PROVIDER, urn="urn:p", name="p",
+            properties=struct_pb2.Struct(fields={"region": struct_pb2.Value(string_value="eu-frankfurt-1")})))
+    response = analyzer.Analyze(request, None)
+    found = {d.policyName: LEVELS[d.enforcementLevel] for d in response.diagnostics}
+    assert found == {"SK-DATA-001": "mandatory", "SK-DATA-004": "mandatory", "SK-GOV-001": "mandatory",
+                     "SK-STK-001": "mandatory"}
+    assert all(d.message.startswith(d.description) for d in response.diagnostics)
+
+    gpu_vcn = analyzer_pb2.AnalyzerResource(type=T.VCN, urn="urn:vcn", name="us-ashburn-vcn-gpu",
+                                            properties=struct_pb2.Struct())
+    gpu_vcn.properties.update({"cidrBlocks": ["10.64.0.0/18"]})
+    igw = analyzer_pb2.AnalyzerResource(type=T.INTERNET_GATEWAY, urn="urn:igw", name="us-ashburn-igw-gpu",
+                                        dependencies=["urn:vcn"], properties=struct_pb2.Struct())
+    igw.properties.update({"vcnId": UNKNOWN_STRING_VALUE})
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]), None)
+    assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw")}
+
+
+def test_pack_reports_a_stack_it_cannot_load(engine_env, monkeypatch):
+    config = dict(engine_env)
+    config.pop("sitekit:region")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    args = pack_module.pack_args(ROOT)
+    analyzer = servicer(args)
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[]), None)
+    [problem] = [d for d in response.diagnostics if d.policyName == "SK-GOV-007"]
+    assert "site.region" in problem.message
+    assert "SK-KEY-003" in {n.policy_name for n in analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
+        type=T.VAULT, urn="urn:v", name="v", properties=struct_pb2.Struct()), None).not_applicable}
+
+
+def test_policies_main_serves_the_pack_as_the_cli_starts_it(tmp_path):
+    """`pulumi preview --policy-pack policies` runs policies/__main__.py and reads the port it prints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "policies/__main__.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        port = proc.stdout.readline().decode().strip()
+        assert port.isdigit(), proc.stderr.read().decode() if proc.poll() is not None else port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+        assert info.name == "sitekit" and sorted(p.name for p in info.policies) == sorted(RULES)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+OCI = Path(pulumi_oci.__file__).parent
+
+
+def _init_source(token: str) -> str:
+    """The `_internal_init` of the pulumi-oci resource class of `token` (read as text: no module import)."""
+    module, name = token.split(":")[1].split("/")
+    path = OCI / module.lower() / (re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + ".py")
+    text = path.read_text()
+    assert f"super({token.rsplit(':', 1)[-1]}, __self__).__init__(\n            '{token}'," in text, token
+    return text[text.index("def _internal_init"):text.index("def get(")]
+
+
+def test_type_tokens_are_real_pulumi_oci_types():
+    tokens = {v for k, v in vars(T).items() if k.isupper() and isinstance(v, str) and v.startswith("oci:")}
+    tokens |= set(T.TAGGABLE) | set(T.STATEFUL) | set(T.IAM_TYPES)
+    for token in sorted(tokens):
+        _init_source(token)
+    for token in T.TAGGABLE:
+        assert "defined_tags" in _init_source(token), token
+
+
+def test_every_taggable_type_the_program_declares_is_checked(shipped_plans):
+    exempt = {T.TAG_NAMESPACE, T.TAG}  # they cannot carry tags of the namespace they create
+    declared = {r.type for plan in shipped_plans.values() for r in plan.resources if r.type.startswith("oci:")}
+    taggable = {t for t in declared if "defined_tags" in _init_source(t)}
+    assert taggable - exempt <= T.TAGGABLE, taggable - exempt - T.TAGGABLE
+    assert T.BUCKET in taggable and T.NSG_RULE not in taggable
+
+
+def test_docs_table_is_current():
+    assert (ROOT / DOC).read_text() == rules_markdown(), "run `python -m sitekit.policy.docs` and commit"
+    for rule in RULES.values():
+        assert f"{rule.id} | {rule.title} |" in rules_markdown()

@@ -1,0 +1,242 @@
+"""The offline runner: shipped sites pass; a deliberately bad site fails with the expected rule ids, at the
+lines that produced the values; enforcement overrides, waivers (valid, expired, unknown rule), the report
+formats (SARIF validated against the OASIS SARIF 2.1.0 schema) and `sitekit policy` exit codes.
+
+One extra plan: the bad site's (module fixture). Waiver and override cases only change `sitekit:policy`,
+which declares no resource, so they re-load the site (fast) and reuse that plan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft4Validator
+from typer.testing import CliRunner
+
+from sitekit.cli import app
+from sitekit.errors import SpecError
+from sitekit.loader import load_site
+from sitekit.offline import plan_site
+from sitekit.policy import RULES
+from sitekit.policy.render import to_json, to_markdown, to_sarif
+from sitekit.policy.runner import evaluate
+
+SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
+STACK = "stacks/Pulumi.us-ashburn.yaml"
+
+BAD_OVERRIDES = """\
+  sitekit:overrides:
+    network:
+      nsgs:
+        - name: debug
+          network: gpu
+          rules:
+            - {direction: ingress, protocol: tcp, ports: "22", peer: 0.0.0.0/0, description: debug SSH}
+            - {direction: ingress, protocol: tcp, ports: "3389", peer: 0.0.0.0/0, description: debug RDP}
+    security:
+      keys:
+        - {name: storage, rotationDays: null}
+    iam:
+      statements:
+        - "Allow group {group} to read all-resources in {compartment:site}"
+        - "Allow group {group} to manage all-resources in tenancy"
+    jurisdiction:
+      retention:
+        logDays: 30
+"""
+
+WAIVERS = """\
+  sitekit:policy:
+    waivers:
+      - rule: SK-NET-004
+        resource: us-ashburn-nsg-debug-ingress-tcp-3389-0-0-0-0-0
+        reason: "Vendor remote console during burn-in, approved by security (SEC-118)"
+        expires: 2099-12-31
+      - rule: SK-IAM-001
+        reason: "Break-glass grant during the tenancy migration (SEC-77)"
+        expires: 2020-01-31
+"""
+
+
+def write_policy(root: Path, policy_yaml: str) -> None:
+    """Replace the `sitekit:policy` block of the us-ashburn stack file (the block ends the file)."""
+    path = root / STACK
+    text = path.read_text()
+    text = text.split("  sitekit:policy:\n")[0]
+    path.write_text(text + policy_yaml)
+
+
+def line_of(root: Path, needle: str) -> int:
+    return next(i for i, line in enumerate((root / STACK).read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory, make_project):
+    """A us-ashburn copy that opens SSH and RDP to the internet, grants manage all-resources in the tenancy,
+    turns off key rotation and keeps logs 30 days; planned once."""
+    root = make_project(tmp_path_factory.mktemp("bad-site"))
+    path = root / STACK
+    path.write_text(path.read_text() + BAD_OVERRIDES + WAIVERS)
+    return root, plan_site(root, "us-ashburn")
+
+
+def active_ids(result) -> set[str]:
+    return {f.rule for f in result.active()}
+
+
+def test_every_shipped_site_passes_all_mandatory_rules(shipped_sites, shipped_plans):
+    for name, plan in shipped_plans.items():
+        result = evaluate(shipped_sites[name], plan)
+        assert result.passed, [(f.rule, f.resource, f.message) for f in result.findings]
+        assert [f for f in result.findings if f.level == "mandatory"] == []
+        assert set(result.levels) == set(RULES)
+
+
+def test_bad_site_fails_with_the_expected_rules(bad):
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    result = evaluate(load_site(root, "us-ashburn"), plan)
+    assert not result.passed
+    assert active_ids(result) == {"SK-NET-003", "SK-IAM-001", "SK-KEY-002", "SK-GOV-003", "SK-GOV-006"}
+    # the expired waiver of SK-IAM-001 waives nothing; the current one waives exactly the RDP rule
+    assert [(f.rule, f.resource) for f in result.waived()] == [
+        ("SK-NET-004", "us-ashburn-nsg-debug-ingress-tcp-3389-0-0-0-0-0")]
+    by_rule = {f.rule: f for f in result.active()}
+    assert by_rule["SK-NET-003"].resource == "us-ashburn-nsg-debug-ingress-tcp-22-0-0-0-0-0"
+    # each finding points at the line that produced the offending value
+    assert (by_rule["SK-NET-003"].file, by_rule["SK-NET-003"].line) == (STACK, line_of(root, 'ports: "22"'))
+    assert (by_rule["SK-KEY-002"].file, by_rule["SK-KEY-002"].line) == (STACK, line_of(root, "rotationDays: null"))
+    assert (by_rule["SK-GOV-003"].file, by_rule["SK-GOV-003"].line) == (STACK, line_of(root, "logDays: 30"))
+    assert by_rule["SK-GOV-006"].line == line_of(root, "rule: SK-IAM-001")
+    assert "expired on 2020-01-31" in by_rule["SK-GOV-006"].message
+    assert by_rule["SK-IAM-001"].file == STACK
+    # five flow logs and five bucket logs are below the jurisdiction's floor of 180 days
+    assert sum(f.rule == "SK-GOV-003" for f in result.active()) == len(plan.of_type("oci:Logging/log:Log"))
+
+
+def test_site_and_jurisdiction_enforcement_overrides(bad):
+    root, plan = bad
+    write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-NET-003: advisory\n      SK-IAM-001: advisory\n"
+                       "      SK-KEY-002: disabled\n      SK-GOV-003: advisory\n      SK-NET-004: advisory\n")
+    result = evaluate(load_site(root, "us-ashburn"), plan)
+    assert result.passed  # everything left is advisory
+    assert {f.rule: f.level for f in result.findings} == {
+        "SK-NET-003": "advisory", "SK-NET-004": "advisory", "SK-IAM-001": "advisory", "SK-GOV-003": "advisory"}
+    assert result.levels["SK-KEY-002"] == "disabled"
+    assert result.levels["SK-DATA-004"] == "mandatory"  # raised by stacks/jurisdictions/us.yaml
+    # --policy-pack-config wins over the site, as it does under the Pulumi CLI
+    result = evaluate(load_site(root, "us-ashburn"), plan, config={"SK-NET-003": {"enforcementLevel": "mandatory"}})
+    assert not result.passed and {f.rule for f in result.findings if f.blocking} == {"SK-NET-003"}
+
+
+def test_a_waiver_for_a_whole_rule_and_the_report_lists_it(bad):
+    root, plan = bad
+    write_policy(root, "  sitekit:policy:\n    waivers:\n      - rule: SK-GOV-003\n"
+                       "        reason: \"Log archive moves to the central bucket by March (LOG-9)\"\n"
+                       "        expires: \"2099-03-31\"\n")
+    result = evaluate(load_site(root, "us-ashburn"), plan)
+    assert "SK-GOV-003" not in active_ids(result)
+    assert {f.rule for f in result.waived()} == {"SK-GOV-003"}
+    report = to_json([result])["sites"][0]
+    assert report["waivers"] == [{"rule": "SK-GOV-003", "resource": None, "expires": "2099-03-31", "expired": False,
+                                  "reason": "Log archive moves to the central bucket by March (LOG-9)",
+                                  "waivedFindings": len(result.waived())}]
+    assert "Log archive moves to the central bucket" in to_markdown([result])
+
+
+@pytest.mark.parametrize("policy_yaml, key, hint, needle", [
+    ("  sitekit:policy:\n    waivers:\n      - rule: SK-NTE-003\n        reason: \"a typo in the rule id here\"\n"
+     "        expires: 2099-01-01\n", "policy.waivers.0.rule", "did you mean 'SK-NET-003'?", "rule: SK-NTE-003"),
+    ("  sitekit:policy:\n    enforcement:\n      SK-DAAT-004: advisory\n", "policy.enforcement.SK-DAAT-004",
+     "did you mean 'SK-DATA-004'?", "SK-DAAT-004: advisory"),
+    ("  sitekit:policy:\n    waivers:\n      - rule: SK-NET-003\n        resource: us-ashburn-nsg-debug-ingress\n"
+     "        reason: \"a resource that does not exist\"\n        expires: 2099-01-01\n", "policy.waivers.0.resource",
+     "did you mean", "resource: us-ashburn-nsg-debug-ingress"),
+    ("  sitekit:policy:\n    waivers:\n      - rule: SK-GOV-006\n        reason: \"waive the waiver rule itself\"\n"
+     "        expires: 2099-01-01\n", "policy.waivers.0.rule", "cannot be waived", "rule: SK-GOV-006"),
+])
+def test_bad_policy_settings_are_bad_input(bad, policy_yaml, key, hint, needle):
+    root, plan = bad
+    write_policy(root, policy_yaml)
+    with pytest.raises(SpecError) as exc:
+        evaluate(load_site(root, "us-ashburn"), plan)
+    [problem] = exc.value.problems
+    assert (problem.file, problem.key, problem.line) == (STACK, key, line_of(root, needle))
+    assert hint in problem.message
+
+
+def test_a_waiver_without_reason_or_expiry_is_refused(project):
+    write_policy(project, "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-003\n        reason: \"\"\n")
+    with pytest.raises(SpecError) as exc:
+        load_site(project, "us-ashburn")
+    assert {p.key for p in exc.value.problems} == {"policy.waivers.0.reason", "policy.waivers.0.expires"}
+
+
+def test_sarif_validates_and_points_at_the_lines(bad):
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    result = evaluate(load_site(root, "us-ashburn"), plan)
+    sarif = to_sarif([result])
+    Draft4Validator.check_schema(SCHEMA)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in Draft4Validator(SCHEMA).iter_errors(sarif)]
+    assert errors == []
+    run = sarif["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == sorted(RULES)
+    by_rule = {}
+    for item in run["results"]:
+        by_rule.setdefault(item["ruleId"], item)
+        assert run["tool"]["driver"]["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
+    ssh = by_rule["SK-NET-003"]["locations"][0]["physicalLocation"]
+    assert ssh == {"artifactLocation": {"uri": STACK, "uriBaseId": "%SRCROOT%"},
+                   "region": {"startLine": line_of(root, 'ports: "22"')}}
+    assert by_rule["SK-NET-003"]["level"] == "error"
+    assert by_rule["SK-NET-004"]["suppressions"][0]["justification"].startswith("Vendor remote console")
+    assert run["properties"]["sites"][0]["waivers"][1]["expired"] is True
+    bad_schema = dict(sarif, version="2.0.0")
+    assert list(Draft4Validator(SCHEMA).iter_errors(bad_schema))  # the schema does reject a wrong log
+
+
+def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    plans = {"bad": plan, "good": shipped_plans["us-ashburn"]}
+    current = {"plan": plans["bad"]}
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: current["plan"])
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["policy", "us-ashburn", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["sites"][0]["passed"] is False
+    assert len(report["sites"][0]["waivers"]) == 2
+
+    result = runner.invoke(app, ["policy", "us-ashburn", "--format", "markdown"])
+    assert result.exit_code == 1 and "| **mandatory** | SK-NET-003 |" in result.stdout
+    assert "2020-01-31 **expired**" in result.stdout
+
+    result = runner.invoke(app, ["policy", "us-ashburn"])
+    assert result.exit_code == 1 and "FAILED" in result.stdout and "waivers of us-ashburn" in result.stdout
+
+    write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-NET-033: advisory\n")
+    result = runner.invoke(app, ["policy", "us-ashburn", "-f", "sarif"])
+    assert result.exit_code == 2
+    assert re.search(r"stacks/Pulumi.us-ashburn.yaml:\d+: policy.enforcement.SK-NET-033: unknown policy rule "
+                     r"'SK-NET-033'; did you mean 'SK-NET-003'\?", result.stderr)
+
+    result = runner.invoke(app, ["policy", "us-ashbrn"])
+    assert result.exit_code == 2 and "did you mean 'us-ashburn'?" in result.stderr
+
+
+def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: shipped_plans[s])
+    out = tmp_path / "policy.sarif"
+    result = CliRunner().invoke(app, ["policy", "--all", "--format", "sarif", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    sarif = json.loads(out.read_text())
+    assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
+    assert sarif["runs"][0]["results"] == []
+    assert [s["site"] for s in sarif["runs"][0]["properties"]["sites"]] == sorted(shipped_plans)
