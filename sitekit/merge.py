@@ -117,30 +117,35 @@ def _leaves(value: Any, path: PathKey):
         for k, v in value.items():
             yield from _leaves(v, path + (k,))
     elif _named_list(value):
-        for item in value:
-            yield from _leaves(item, path + (item["name"],))
+        for item in value:  # `name` addresses the item; it is not a value the layer sets
+            rest = {k: v for k, v in item.items() if k != "name"}
+            yield from _leaves(rest, path + (item["name"],)) if rest else [path + (item["name"],)]
     else:
         yield path
 
 
-def _without(value: dict[str, Any], paths: list[PathKey]) -> dict[str, Any]:
-    """A copy of `value` with the values at `paths` (as `_leaves` yields them) removed."""
-    if not paths:
-        return value
-    out = copy.deepcopy(value)
-    for path in paths:
-        node: Any = out
-        for part in path[:-1]:
-            node = node.get(part) if isinstance(node, dict) else next(
-                (item for item in node if isinstance(item, dict) and item.get("name") == part), None)
-            if node is None:
-                break
-        else:
-            if isinstance(node, dict):
-                node.pop(path[-1], None)
-            elif isinstance(node, list):
-                node[:] = [i for i in node if not (isinstance(i, dict) and i.get("name") == path[-1])]
-    return out
+_GONE = object()
+
+
+def _without(value: Any, refused: set[PathKey], path: PathKey = ()) -> Any:
+    """`value` without the `refused` paths (as `_leaves` yields them); a mapping or named list that loses
+    everything it had goes too, so what is left merges exactly as if the refused values were never written."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            kept = _GONE if path + (k,) in refused else _without(v, refused, path + (k,))
+            if kept is not _GONE:
+                out[k] = kept
+        return _GONE if value and not out else out
+    if _named_list(value):
+        items = []
+        for item in value:
+            p = path + (item["name"],)
+            kept = _GONE if p in refused else _without(item, refused, p)
+            if kept is not _GONE:
+                items.append(kept)
+        return items or _GONE
+    return value
 
 
 def _related(a: str, b: str) -> bool:
@@ -154,7 +159,7 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
     problems: list[Problem] = []
     locks: list[Lock] = []
     for layer in layers:
-        refused: list[PathKey] = []
+        refused: set[PathKey] = set()
         if layer.is_site:
             for path in _leaves(layer.data, ()):
                 key = dotted(path)
@@ -165,9 +170,10 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
                             layer.file, layer.marks.get(path), key,
                             f"'{lock.key}' is locked by {lock.origin}{basis}; a site may not override it",
                         ))
-                        refused.append(path)
+                        refused.add(path)
                         break
         # A refused value is left out, so later checks judge the locked value, not the refused one.
-        data = _merge(data, _without(layer.data, refused), (), layer, prov)
+        kept = _without(layer.data, refused) if refused else layer.data
+        data = _merge(data, {} if kept is _GONE else kept, (), layer, prov)
         locks.extend(_locks(layer))
     return data, prov, problems

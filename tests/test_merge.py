@@ -152,6 +152,17 @@ def test_key_with_a_locked_prefix_in_its_name_is_not_refused():
     assert problems == []
 
 
+def test_locked_named_item_is_refused_and_the_list_still_merges_by_name():
+    jur = JUR.replace("jurisdiction.vault.type", "pools.train")
+    site = "pools:\n  - name: train\n    nodes: 64\n  - name: extra\n    shape: H100\n    nodes: 1\n"
+    data, _, problems = merge(BASE, jur, site)
+    assert [(p.line, p.key) for p in problems] == [(3, "pools.train.nodes")]  # `name` only addresses the item
+    assert data["pools"] == [{"name": "train", "shape": "H100", "nodes": 4}, {"name": "serve", "shape": "H100", "nodes": 2},
+                             {"name": "extra", "shape": "H100", "nodes": 1}]
+    data, _, problems = merge(BASE, jur, "pools:\n  - name: train\n    nodes: 64\n")
+    assert [p["name"] for p in data["pools"]] == ["train", "serve"] and data["pools"][0]["nodes"] == 4
+
+
 def test_locks_bind_sites_only():
     """A jurisdiction sets what it locks; only the site layer is refused."""
     base = BASE + "jurisdiction:\n  vault:\n    type: DEFAULT\n"
