@@ -42,6 +42,8 @@ COMPONENT_OF = {  # which component registers each type, by its prefix
     "oci:CloudGuard/": "Security", "oci:Ons/": "Security", "oci:Events/": "Security",
     "oci:ContainerEngine/": "Compute", "oci:FileStorage/": "Storage", "oci:ObjectStorage/": "Storage",
 }
+LOG_OWNERS = {"flow-log": "Network", "bucket-log": "Storage", "security-logs": "Security",
+              "storage-logs": "Storage"}
 COMPUTE_CORE = {"oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/computeCluster:ComputeCluster",
                 "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster",
                 "oci:Core/instanceConfiguration:InstanceConfiguration"}
@@ -104,8 +106,8 @@ def test_components_and_parent_chains(site, shipped_plans):
         parent = by_urn[res.parent]
         expected = "Compute" if res.type in COMPUTE_CORE else next(
             (c for prefix, c in COMPONENT_OF.items() if res.type.startswith(prefix)), None)
-        if res.type.startswith("oci:Logging/"):  # flow logs in Network, bucket logs in Storage, audit in Security
-            expected = parent.type.rsplit(":", 1)[1]
+        if res.type.startswith("oci:Logging/"):  # each log lives with what it logs
+            expected = next(c for prefix, c in LOG_OWNERS.items() if res.name.startswith(f"{site}-{prefix}"))
         assert parent.type == f"sitekit:index:{expected}", (res.type, res.name, parent.type)
     assert all(p.parent.endswith("::sitekit-" + site) for p in plan.of_type("pulumi:providers:oci"))
 
@@ -182,8 +184,7 @@ def test_defined_tags_on_every_taggable_resource(site, shipped_plans, shipped_si
             assert res.inputs.get("definedTags") == expected, (res.type, res.name)
             tagged += 1
             # and the tag definitions exist before anything uses them
-            assert {f"{site}-tag-{k}" for k in TAG_KEYS} <= {d.rsplit("::", 1)[1] for d in res.dependencies} or \
-                res.type in IAM_TYPES - {"oci:Identity/compartment:Compartment"}, res.name
+            assert {f"{site}-tag-{k}" for k in TAG_KEYS} <= {d.rsplit("::", 1)[1] for d in res.dependencies}, res.name
     assert tagged > 50
     launch = plan.named(f"{site}-instance-config-train").inputs["instanceDetails"]["launchDetails"]
     assert launch["definedTags"] == expected  # nested launch details carry them too
