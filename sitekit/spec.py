@@ -156,7 +156,8 @@ class Waiver(Model):
 class SitePolicy(Model):
     """A site's policy settings (stack key `sitekit:policy`): enforcement levels over the jurisdiction's, and waivers."""
 
-    enforcement: dict[RuleId, Level] = Field(default_factory=dict, description="Level per rule id, over the jurisdiction's.")
+    enforcement: dict[RuleId, Level] = Field(
+        default_factory=dict, description="Level per rule id, over the jurisdiction's; a site may only raise a level (to accept a violation, waive it).")
     waivers: list[Waiver] = Field(default_factory=list)
 
 

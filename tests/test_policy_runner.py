@@ -112,24 +112,61 @@ def test_bad_site_fails_with_the_expected_rules(bad):
     assert (by_rule["SK-GOV-003"].file, by_rule["SK-GOV-003"].line) == (STACK, line_of(root, "logDays: 30"))
     assert by_rule["SK-GOV-006"].line == line_of(root, "rule: SK-IAM-001")
     assert "expired on 2020-01-31" in by_rule["SK-GOV-006"].message
-    assert by_rule["SK-IAM-001"].file == STACK
+    assert (by_rule["SK-IAM-001"].file, by_rule["SK-IAM-001"].line) == (STACK, line_of(root, "in tenancy"))
     # five flow logs and five bucket logs are below the jurisdiction's floor of 180 days
     assert sum(f.rule == "SK-GOV-003" for f in result.active()) == len(plan.of_type("oci:Logging/log:Log"))
 
 
-def test_site_and_jurisdiction_enforcement_overrides(bad):
+def test_a_site_raises_levels_but_cannot_lower_them(bad):
     root, plan = bad
-    write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-NET-003: advisory\n      SK-IAM-001: advisory\n"
-                       "      SK-KEY-002: disabled\n      SK-GOV-003: advisory\n      SK-NET-004: advisory\n")
+    write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-DATA-005: mandatory\n")
     result = evaluate(load_site(root, "us-ashburn"), plan)
-    assert result.passed  # everything left is advisory
-    assert {f.rule: f.level for f in result.findings} == {
-        "SK-NET-003": "advisory", "SK-NET-004": "advisory", "SK-IAM-001": "advisory", "SK-GOV-003": "advisory"}
-    assert result.levels["SK-KEY-002"] == "disabled"
+    assert result.levels["SK-DATA-005"] == "mandatory"  # raised by the site (default advisory)
     assert result.levels["SK-DATA-004"] == "mandatory"  # raised by stacks/jurisdictions/us.yaml
-    # --policy-pack-config wins over the site, as it does under the Pulumi CLI
-    result = evaluate(load_site(root, "us-ashburn"), plan, config={"SK-NET-003": {"enforcementLevel": "mandatory"}})
-    assert not result.passed and {f.rule for f in result.findings if f.blocking} == {"SK-NET-003"}
+    assert result.levels["SK-NET-003"] == "mandatory"
+    write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-NET-003: advisory\n")
+    with pytest.raises(SpecError) as exc:
+        evaluate(load_site(root, "us-ashburn"), plan)
+    [problem] = exc.value.problems
+    assert (problem.key, problem.line) == ("policy.enforcement.SK-NET-003", line_of(root, "SK-NET-003: advisory"))
+    assert "may only raise" in problem.message and "waiver" in problem.message
+
+
+def test_policy_pack_config_sets_levels_as_under_the_cli(bad):
+    """--policy-pack-config wins over jurisdiction and site, as it does under the Pulumi CLI."""
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    site = load_site(root, "us-ashburn")
+    lowered = {rule: {"enforcementLevel": "advisory"} for rule in ("SK-NET-003", "SK-IAM-001", "SK-GOV-006")}
+    result = evaluate(site, plan, config={**lowered, "SK-KEY-002": {"enforcementLevel": "disabled"},
+                                          "SK-GOV-003": {"minLogDays": 30}})
+    assert result.passed  # what is left is advisory
+    assert {f.rule: f.level for f in result.active()} == {
+        "SK-NET-003": "advisory", "SK-IAM-001": "advisory", "SK-GOV-006": "advisory"}
+    assert result.levels["SK-KEY-002"] == "disabled"
+    result = evaluate(site, plan, config={"all": {"enforcementLevel": "advisory"}})
+    assert result.passed and {f.level for f in result.active()} == {"advisory"}
+
+
+def test_a_jurisdiction_lowers_a_level_and_names_only_real_rules(bad):
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    profile = root / "stacks/jurisdictions/us.yaml"
+    shipped = profile.read_text()
+    try:
+        profile.write_text(shipped.replace("      SK-DATA-004: mandatory", "      SK-NET-003: advisory"))
+        result = evaluate(load_site(root, "us-ashburn"), plan)
+        assert {f.rule: f.level for f in result.active()}["SK-NET-003"] == "advisory"
+        assert result.levels["SK-DATA-004"] == "advisory"  # back to the rule's default
+        profile.write_text(shipped.replace("      SK-DATA-004: mandatory", "      SK-DATA-044: mandatory"))
+        with pytest.raises(SpecError) as exc:
+            evaluate(load_site(root, "us-ashburn"), plan)
+        [problem] = exc.value.problems
+        assert (problem.file, problem.key) == ("stacks/jurisdictions/us.yaml", "jurisdiction.policy.enforcement.SK-DATA-044")
+        assert problem.line == shipped.splitlines().index("      SK-DATA-004: mandatory     # object events feed the "
+                                                          "security event pipeline (organisation policy LG-1)") + 1
+    finally:
+        profile.write_text(shipped)
 
 
 def test_a_waiver_for_a_whole_rule_and_the_report_lists_it(bad):

@@ -50,7 +50,7 @@ def buckets_emit_object_events(res: Res, ctx) -> Iterator[str]:
         yield "bucket does not emit object events"
 
 
-@rule("SK-DATA-005", "Every bucket has a write-level Object Storage log", severity="medium", level="mandatory",
+@rule("SK-DATA-005", "Every bucket has a write-level Object Storage log", severity="medium", level="advisory",
       area="data", stack=True, cis="4.17",
       remediation="Declare an OCI Logging service log (service 'objectstorage', category 'write') per bucket.")
 def buckets_have_write_logs(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:

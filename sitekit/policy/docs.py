@@ -28,15 +28,16 @@ One rule set, two ways to run it:
   stack, jurisdiction or baseline value that produced it, for GitHub code scanning.
 
 Levels: each rule has a default level; a jurisdiction raises or lowers it under `jurisdiction.policy.enforcement`
-(and sets parameters under `jurisdiction.policy.parameters`), a site under `sitekit:policy.enforcement`.
-Waivers live in the stack file and need a reason and an expiry; an expired waiver is itself a violation
-(SK-GOV-006), and every report lists the site's waivers:
+(and sets parameters under `jurisdiction.policy.parameters`); a site may only raise it, under
+`sitekit:policy.enforcement`. To accept a violation a site waives it: waivers live in the stack file and need a
+reason and an expiry; an expired waiver is itself a violation (SK-GOV-006), and every report lists the site's
+waivers:
 
 ```yaml
 config:
   sitekit:policy:
     enforcement:
-      SK-DATA-004: mandatory
+      SK-DATA-005: mandatory                      # raise an advisory rule for this site
     waivers:
       - rule: SK-NET-007
         resource: us-ashburn-subnet-frontend-lb   # a logical name from `sitekit plan`; omit to waive the rule

@@ -212,9 +212,12 @@ def locate(site: "LoadedSite", rule_: Rule, resource: str | None, message: str) 
     """Where the offending value came from: file and line, else the stack file."""
     path: tuple[Any, ...] | None = None
     anchor = rule_.anchor
-    if rule_.id == "SK-GOV-006":
-        match = re.search(r"waiver (\d+)", message)
-        path = ("policy", "waivers", int(match.group(1))) if match else ("policy",)
+    indexed = {"SK-GOV-006": (r"waiver (\d+)", ("policy", "waivers")),
+               "SK-IAM-001": (r"statement (\d+)", ("iam", "statements"))}
+    if rule_.id in indexed:  # the message names the list item at fault
+        pattern, base_path = indexed[rule_.id]
+        match = re.search(pattern, message)
+        path = base_path + (int(match.group(1)),) if match else base_path
     elif anchor and anchor[0].startswith("/"):
         path = (anchor[0][1:],) + anchor[1:]
         base = resource_spec_path(site, resource)

@@ -1,5 +1,6 @@
-"""Checks of the policy settings a site and its jurisdiction give: every rule id they name must exist, a
-waiver cannot waive the waiver rules, and a waiver's resource must be one the site declares.
+"""Checks of the policy settings a site and its jurisdiction give: every rule id they name must exist, a site
+may raise a level but not lower it (it waives instead, with a reason and an expiry), a waiver cannot waive
+the waiver rules, and a waiver's resource must be one the site declares.
 
 Problems are bad input (exit 2), each with the file and line that set the value and the nearest rule id.
 """
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from ..loader import LoadedSite
 
 UNWAIVABLE = ("SK-GOV-006", "SK-GOV-007")
+RANK = {"disabled": 0, "advisory": 1, "mandatory": 2}
 
 
 def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None = None) -> list[Problem]:
@@ -34,8 +36,13 @@ def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None =
     spec = site.spec
     for rule_id in spec.jurisdiction.policy.enforcement:
         known(("jurisdiction", "policy", "enforcement", rule_id), rule_id)
-    for rule_id in spec.policy.enforcement:
-        known(("policy", "enforcement", rule_id), rule_id)
+    for rule_id, level in spec.policy.enforcement.items():
+        path = ("policy", "enforcement", rule_id)
+        if known(path, rule_id):
+            floor = spec.jurisdiction.policy.enforcement.get(rule_id, RULES[rule_id].level)
+            if RANK[level] < RANK[floor]:
+                add(path, f"a site may only raise a level ({rule_id} is {floor} for "
+                          f"{spec.jurisdiction.name}); to accept a violation, add a waiver with a reason and an expiry")
     names = sorted(set(resource_names)) if resource_names is not None else None
     for i, waiver in enumerate(spec.policy.waivers):
         path = ("policy", "waivers", i)
