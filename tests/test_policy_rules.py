@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pulumi_policy import (PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
                            ResourceValidationArgs, StackValidationArgs)
 from pulumi_policy.policy import _NotApplicableError
@@ -356,3 +358,55 @@ def test_unknown_values_never_make_a_violation(ctx):
                                           if example.provider else None)
             policy.validate(args, lambda m, u=None: found.append(m))
             assert found == [], (rule_id, example)
+
+
+def _keys() -> list[str]:
+    """Every key the examples use, so random props reach the paths the rules read."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            found.update(value)
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for good, bad, _ in EXAMPLES.values():
+        for example in good + bad:
+            for res in (example if isinstance(example, list) else [example]):
+                walk(dict(res.props))
+    return sorted(found)
+
+
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False),
+                   st.sampled_from(["0.0.0.0/0", "10.64.0.0/19", "6", "all", "HSM", "INGRESS", UNKNOWN,
+                                    UNKNOWN_STRING_VALUE, "BM.GPU.GB200.4", "", "x"]))
+PROPS = st.recursive(LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_keys()), inner, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(props=st.dictionaries(st.sampled_from(_keys()), PROPS, max_size=6))
+def test_rules_never_fail_on_arbitrary_props(props):
+    """Whatever shape the engine's provider-checked inputs take, a rule reports or stays silent; it never raises."""
+    ctx = PolicyContext(site="us-ashburn", organisation="sitekit", tenancy_id=TENANCY, params={"minLogDays": 180})
+    policies = build_policies(lambda: ctx, levels=ctx)
+    resources = [R(type_, props, f"us-ashburn-{i}") for i, type_ in enumerate(sorted(T.TAGGABLE | T.STATEFUL | {
+        T.NSG_RULE, T.EXPORT, T.AUDIT_CONFIGURATION}))]
+    for policy in policies:
+        rule = RULES[policy.name]
+        if rule.kind == "resource":
+            for res in resources:
+                args = ResourceValidationArgs(res.type, unknown_checking_proxy(props), res.urn, res.name,
+                                              PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0),
+                                                                    [], None), None)
+                policy.validate(args, lambda m, u=None: None)
+        else:
+            stack_resources = [PolicyResource(r.type, unknown_checking_proxy(props), r.urn, r.name,
+                                              PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0),
+                                                                    [], None), None, None, [], {}) for r in resources]
+            for a, b in zip(stack_resources, stack_resources[1:]):
+                b.dependencies = [a]
+            policy.validate(StackValidationArgs(stack_resources), lambda m, u=None: None)

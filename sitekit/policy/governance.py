@@ -47,7 +47,7 @@ def log_retention(res: Res, ctx) -> Iterator[str]:
     minimum = ctx.param("minLogDays")
     days = res.get("retentionDuration", LOG_DEFAULT_DAYS)
     if minimum is not None and isinstance(days, (int, float)) and days < minimum:
-        yield f"log kept {int(days)} days, less than {int(minimum)}"
+        yield f"log kept {days:g} days, less than {minimum:g}"
 
 
 @rule("SK-GOV-004", "Audit retention is at least the jurisdiction's minimum", severity="medium", level="mandatory",
@@ -58,7 +58,7 @@ def audit_retention(res: Res, ctx) -> Iterator[str]:
     minimum = ctx.param("minAuditDays")
     days = res.get("retentionPeriodDays")
     if minimum is not None and isinstance(days, (int, float)) and days < minimum:
-        yield f"audit events kept {int(days)} days, less than {int(minimum)}"
+        yield f"audit events kept {days:g} days, less than {minimum:g}"
 
 
 @rule("SK-GOV-005", "Nothing but IAM objects in the root compartment", severity="medium", level="mandatory",
@@ -113,7 +113,7 @@ def resources_in_allowed_regions(res: Res, ctx) -> Iterator[str]:
 def _int(value) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 

@@ -36,7 +36,7 @@ def keys_rotate(res: Res, ctx) -> Iterator[str]:
     interval = res.get("autoKeyRotationDetails.rotationIntervalInDays")
     limit = ctx.param("maxKeyRotationDays") or 365
     if isinstance(interval, (int, float)) and interval > limit:
-        yield f"key rotates every {int(interval)} days (more than {int(limit)})"
+        yield f"key rotates every {interval:g} days (more than {limit:g})"
 
 
 @rule("SK-KEY-003", "The vault has the type the jurisdiction requires", severity="high", level="mandatory",
@@ -93,4 +93,4 @@ def iam_statement_budget(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for policies in chains.values():
         total = sum(n for _, n in policies)
         if total > budget:
-            yield policies[-1][0], f"{total} statements in one compartment chain exceed the budget of {int(budget)}"
+            yield policies[-1][0], f"{total} statements in one compartment chain exceed the budget of {budget:g}"

@@ -22,7 +22,7 @@ def _covers(port: int, low: Any, high: Any) -> bool:
     low = 1 if low is None else low
     high = 65535 if high is None else high
     try:
-        return int(low) <= port <= int(high)
+        return float(low) <= port <= float(high)
     except (TypeError, ValueError):
         return False
 
