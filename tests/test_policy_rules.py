@@ -410,3 +410,13 @@ def test_rules_never_fail_on_arbitrary_props(props):
             for a, b in zip(stack_resources, stack_resources[1:]):
                 b.dependencies = [a]
             policy.validate(StackValidationArgs(stack_resources), lambda m, u=None: None)
+
+
+def test_power_also_counts_the_spec_peak(ctx):
+    """Under preview the autoscaler's bounds are unknown; the spec's peak (pools at autoscale max) still counts."""
+    small = _cluster_network("BM.GPU.H100.8", 16)
+    assert violations("SK-STK-002", small, ctx) == []
+    [(message, urn)] = violations("SK-STK-002", small, dataclasses.replace(ctx, spec_facility_mw=75.0))
+    assert "autoscale maximum" in message and urn is None
+    [(message, _)] = violations("SK-STK-002", _cluster_network("BM.GPU.H100.8", 6000), ctx)
+    assert "73.44 MW" in message  # 6000 x 10.2 kW x PUE 1.2

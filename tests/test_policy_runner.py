@@ -277,3 +277,40 @@ def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
     assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
     assert sarif["runs"][0]["results"] == []
     assert [s["site"] for s in sarif["runs"][0]["properties"]["sites"]] == sorted(shipped_plans)
+
+
+def _line(root: Path, file: str, needle: str) -> int:
+    return next(i for i, line in enumerate((root / file).read_text().splitlines(), 1) if needle in line)
+
+
+def test_findings_point_at_baseline_jurisdiction_or_stack_lines(shipped_sites, root):
+    """The value's own file and line: a baseline NSG rule, a jurisdiction's vault type, a site's pool shape."""
+    from sitekit.policy.runner import Finding, SiteResult, locate
+
+    site = shipped_sites["us-ashburn"]
+    cases = [
+        ("SK-NET-003", "us-ashburn-nsg-gpu-nodes-ingress-tcp-22-services", "stacks/baseline.yaml",
+         'ports: "22", peer: services'),
+        ("SK-KEY-003", "us-ashburn-vault", "stacks/jurisdictions/us.yaml", "type: VIRTUAL_PRIVATE"),
+        ("SK-CMP-002", "us-ashburn-node-pool-serve", STACK, "shape: BM.GPU.H200.8"),
+        ("SK-KEY-002", "us-ashburn-key-storage", "stacks/baseline.yaml", "{name: storage, rotationDays: 90}"),
+        ("SK-NET-007", "us-ashburn-subnet-gpu-nodes", "stacks/baseline.yaml", "{name: nodes, prefix: 19}"),
+    ]
+    for rule_id, resource, file, needle in cases:
+        origin = locate(site, RULES[rule_id], resource, "")
+        assert (origin.file, origin.line) == (file, _line(root, file, needle)), rule_id
+    nowhere = locate(site, RULES["SK-GOV-002"], "no-such-resource", "")
+    assert (nowhere.file, nowhere.line) == (STACK, None)
+    tenancy = locate(site, RULES["SK-GOV-005"], "no-such-resource", "")
+    assert (tenancy.file, tenancy.line) == (STACK, _line(root, STACK, "  sitekit:tenancyId:"))
+
+    finding = Finding("SK-NET-003", "mandatory", "high", "NSG rule allows TCP 22 from 0.0.0.0/0", "urn:x",
+                      "us-ashburn-nsg-gpu-nodes-ingress-tcp-22-services", T_NSG_RULE, "stacks/baseline.yaml", 69)
+    sarif = to_sarif([SiteResult("us-ashburn", "us", STACK, findings=[finding])])
+    assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
+    [item] = sarif["runs"][0]["results"]
+    assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "stacks/baseline.yaml"
+    assert item["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == STACK
+
+
+T_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
