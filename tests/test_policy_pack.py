@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -43,6 +44,7 @@ def servicer(args: dict) -> _PolicyAnalyzerServicer:
 def engine_env(monkeypatch):
     """The environment the Pulumi CLI gives a policy pack for `pulumi preview -s us-ashburn`."""
     config, _ = stack_config(ROOT, "us-ashburn")
+    config["sitekit:alertEndpoint"] = "https://alerts.example/hook"  # a secret: the CLI passes it decrypted
     monkeypatch.setenv("PULUMI_STACK", "us-ashburn")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     monkeypatch.delenv("SITEKIT_ROOT", raising=False)
@@ -79,6 +81,8 @@ def test_pack_assembles_without_a_stack(monkeypatch):
 def test_pack_under_the_engine_reads_the_stack_config(engine_env):
     """Levels come from the jurisdiction (us raises SK-DATA-004); rules see the site's roles and waivers."""
     args = pack_module.pack_args(ROOT)
+    assert pack_module.stack_values()["alertEndpoint"] == "[secret]"
+    assert pack_module._ENGINE["us-ashburn"].known and pack_module._ENGINE["us-ashburn"].problems == ()
     analyzer = servicer(args)
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), None)
     assert LEVELS[{p.name: p for p in info.policies}["SK-DATA-004"].enforcementLevel] == "mandatory"
@@ -92,7 +96,8 @@ def test_pack_under_the_engine_reads_the_stack_config(engine_env):
         provider=analyzer_pb2.AnalyzerProviderResource(
             type=T.OCI_PROVIDER, urn="urn:p", name="p",
             properties=struct_pb2.Struct(fields={"region": struct_pb2.Value(string_value="eu-frankfurt-1")})))
-    response = analyzer.Analyze(request, None)
+    with ThreadPoolExecutor(1) as pool:  # the analyzer serves requests on worker threads
+        response = pool.submit(analyzer.Analyze, request, None).result()
     found = {d.policyName: LEVELS[d.enforcementLevel] for d in response.diagnostics}
     assert found == {"SK-DATA-001": "mandatory", "SK-DATA-004": "mandatory", "SK-GOV-001": "mandatory",
                      "SK-STK-001": "mandatory"}
@@ -104,7 +109,9 @@ def test_pack_under_the_engine_reads_the_stack_config(engine_env):
     igw = analyzer_pb2.AnalyzerResource(type=T.INTERNET_GATEWAY, urn="urn:igw", name="us-ashburn-igw-gpu",
                                         dependencies=["urn:vcn"], properties=struct_pb2.Struct())
     igw.properties.update({"vcnId": UNKNOWN_STRING_VALUE})
-    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]), None)
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(analyzer.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]),
+                               None).result()
     assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw")}
 
 

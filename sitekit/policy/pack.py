@@ -2,9 +2,9 @@
 wrapping the same function, for `pulumi preview --policy-pack policies` and for `sitekit policy` alike.
 
 Site context under the real engine: the Pulumi CLI runs the pack with the stack's name (`PULUMI_STACK`) and
-configuration (`PULUMI_CONFIG`) in its environment, so the pack reads the stack's `sitekit:` keys with the
-same `read_config()` the program uses and loads the site from the project's `stacks/` (the folder above
-`policies/`, or `SITEKIT_ROOT`). That gives the jurisdiction's parameters and levels, the network roles and the
+configuration (`PULUMI_CONFIG`) in its environment, so the pack reads the stack's `sitekit:` keys (the same
+keys, `stackconfig.KEYS`, the program reads) and loads the site from the project's `stacks/` (the folder
+above `policies/`, or `SITEKIT_ROOT`). That gives the jurisdiction's parameters and levels, the network roles and the
 site's waivers. `--policy-pack-config` still wins: its `enforcementLevel` per policy, and its properties over
 the rule parameters (each policy's `config_schema` lists them). Without a loadable site, rules that need one
 are reported not applicable, and SK-GOV-007 reports why.
@@ -12,6 +12,7 @@ are reported not applicable, and SK-GOV-007 reports why.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,11 +24,11 @@ from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
 from .context import PolicyContext, WaiverInfo
 from .model import RULES, UNKNOWN, Res, Rule, Stack
+from .settings import UNWAIVABLE
 
 PACK_NAME = "sitekit"
 PACK_DESCRIPTION = "sitekit: OCI AI-region rules (CIS OCI, residency, power, GPU fabric) with jurisdiction levels."
 CIS = ("CIS Oracle Cloud Infrastructure Foundations Benchmark", "2.0.0")
-from .settings import UNWAIVABLE
 
 ContextProvider = Callable[[], PolicyContext]
 OnWaived = Callable[[Rule, "Res | None", str, WaiverInfo], None]
@@ -132,27 +133,54 @@ def build_policies(provider: ContextProvider, levels: PolicyContext | None = Non
 _ENGINE: dict[str, PolicyContext] = {}
 
 
+def stack_values() -> dict[str, Any]:
+    """The stack's `sitekit:` config values as the CLI hands them to a policy pack (`PULUMI_CONFIG`).
+
+    Read as plain values, never as Outputs: validations run on the analyzer's worker threads, with no event
+    loop. A secret key is only flagged as set, as the program flags it."""
+    from pulumi.runtime.config import get_config
+
+    from ..loader import SECRET
+    from ..stackconfig import KEYS, NAMESPACE
+
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        raw = get_config(f"{NAMESPACE}:{key.name}")
+        if raw is None:
+            continue
+        if key.kind == "secret":
+            values[key.name] = SECRET
+        elif key.kind in ("object", "array"):
+            values[key.name] = json.loads(raw) if isinstance(raw, str) else raw
+        elif key.kind == "integer":
+            values[key.name] = int(raw)
+        else:
+            values[key.name] = raw
+    return values
+
+
 def engine_context(root: Path) -> PolicyContext:
-    """The site context of the stack the Pulumi CLI runs the pack for (cached per stack)."""
+    """The site context of the stack the Pulumi CLI runs the pack for (cached per stack); when the site
+    cannot be loaded, a context that carries why (SK-GOV-007 reports it)."""
     stack = os.environ.get("PULUMI_STACK")
     if not stack:
         return PolicyContext(problems=("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
     if stack not in _ENGINE:
         from ..errors import SpecError
         from ..loader import load_site
-        from ..program import read_config
         from .context import context_from_site
         from .settings import settings_problems
 
         try:
-            values, _ = read_config()
-            site = load_site(root, stack, values=values)
+            site = load_site(root, stack, values=stack_values())
             problems = settings_problems(site)
             if problems:
                 raise SpecError(problems)
             _ENGINE[stack] = context_from_site(site)
         except SpecError as exc:
             _ENGINE[stack] = PolicyContext(problems=tuple(str(p) for p in exc.problems))
+        except Exception as exc:  # noqa: BLE001 - any failure is reported as a violation, never a crash
+            _ENGINE[stack] = PolicyContext(problems=(f"cannot load site '{stack}' from {root}: {exc!r}",))
     return _ENGINE[stack]
 
 
