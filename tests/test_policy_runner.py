@@ -258,6 +258,14 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     result = runner.invoke(app, ["policy", "us-ashburn"])
     assert result.exit_code == 1 and "FAILED" in result.stdout and "waivers of us-ashburn" in result.stdout
 
+    config = root / "policy-config.json"
+    config.write_text(json.dumps({"all": {"enforcementLevel": "advisory"}}))
+    result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
+    assert result.exit_code == 0 and "0 mandatory, 14 advisory, 1 waived" in result.stdout
+    config.write_text(json.dumps({"SK-NET-033": {"enforcementLevel": "advisory"}}))
+    result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
+    assert result.exit_code == 2 and "SK-NET-033: unknown policy rule; did you mean 'SK-NET-003'?" in result.stderr
+
     write_policy(root, "  sitekit:policy:\n    enforcement:\n      SK-NET-033: advisory\n")
     result = runner.invoke(app, ["policy", "us-ashburn", "-f", "sarif"])
     assert result.exit_code == 2

@@ -123,7 +123,8 @@ class PolicyContext:
         return self.networks[network][1] if network in self.networks else None
 
     def role_of_subnet(self, props: Mapping[str, Any]) -> str | None:
-        return self.role(self.network_of_cidr(props.get("cidrBlock")) or self.network_of_display(props.get("displayName")))
+        network = self.network_of_cidr(props.get("cidrBlock")) or self.network_of_display(props.get("displayName"))
+        return self.role(network)
 
     def role_of_vcn(self, props: Mapping[str, Any]) -> str | None:
         blocks = props.get("cidrBlocks")

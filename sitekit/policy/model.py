@@ -14,7 +14,7 @@ Rules must tolerate missing and extra keys and unknown values: `get()` walks eng
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 UNKNOWN = "[unknown]"
 """How an unknown value looks in plain props (the offline plan's marker; engine sentinels are mapped to it)."""
@@ -95,10 +95,6 @@ class Stack:
         return [r for r in self.of_type(*types) if res.urn in r.dependencies]
 
 
-ResourceCheck = Callable[[Res, Any], Iterable[str]]
-StackCheck = Callable[[Stack, Any], Iterable[tuple[Res | None, str]]]
-
-
 @dataclass(frozen=True)
 class Rule:
     """A rule's metadata and its function. `anchor` says which spec key produced an offending value: a path
@@ -125,11 +121,6 @@ class Rule:
     def function(self) -> str:
         return self.check.__name__
 
-    @property
-    def policy_name(self) -> str:
-        """The CrossGuard policy name: the id in lower case (policy names are what --policy-pack-config keys)."""
-        return self.id.lower()
-
 
 RULES: dict[str, Rule] = {}
 
@@ -148,9 +139,3 @@ def rule(id: str, title: str, *, severity: Severity, level: Level, remediation: 
         return fn
 
     return register
-
-
-def run_resource_rule(rule_: Rule, res: Res, ctx: Any) -> Iterator[str]:
-    if rule_.types and res.type not in rule_.types:
-        return iter(())
-    return iter(rule_.check(res, ctx))

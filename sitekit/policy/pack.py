@@ -117,7 +117,8 @@ def build_policies(provider: ContextProvider, levels: PolicyContext | None = Non
             config_schema=PolicyConfigSchema(properties=dict(rule_.params)) if rule_.params else None,
             display_name=f"{rule_.id}: {rule_.title}",
             severity=Severity(rule_.severity),
-            framework=PolicyComplianceFramework(name=CIS[0], version=CIS[1], reference=rule_.cis) if rule_.cis else None,
+            framework=PolicyComplianceFramework(name=CIS[0], version=CIS[1], reference=rule_.cis)
+            if rule_.cis else None,
             tags=[rule_.area] + ([c.strip() for c in rule_.ckv.split(",")] if rule_.ckv else []),
             remediation_steps=f"{rule_.remediation} (docs/policies.md#{rule_.id.lower()})")
         if rule_.kind == "resource":

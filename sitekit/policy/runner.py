@@ -16,7 +16,7 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProvide
                            PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
                            StackValidationArgs)
 
-from ..errors import SpecError
+from ..errors import Problem, SpecError, nearest
 from ..loader import stack_file
 from ..merge import Origin
 from . import RULES
@@ -102,8 +102,8 @@ def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = Non
     problems = settings_problems(site, [r.name for r in plan.resources])
     for rule_id in config or {}:
         if rule_id not in RULES and rule_id != "all":
-            from ..errors import Problem, nearest
-            problems.append(Problem("<policy config>", None, rule_id, f"unknown policy rule; {nearest(rule_id, RULES)}"))
+            hint = nearest(rule_id, RULES)
+            problems.append(Problem("<policy config>", None, rule_id, f"unknown policy rule; {hint}"))
     if problems:
         raise SpecError(problems)
     ctx = context_from_site(site, today)

@@ -49,5 +49,6 @@ def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None =
         if known(path + ("rule",), waiver.rule) and waiver.rule in UNWAIVABLE:
             add(path + ("rule",), f"{waiver.rule} cannot be waived")
         if names is not None and waiver.resource is not None and waiver.resource not in names:
-            add(path + ("resource",), f"no resource named '{waiver.resource}' in the site; {nearest(waiver.resource, names)}")
+            hint = nearest(waiver.resource, names)
+            add(path + ("resource",), f"no resource named '{waiver.resource}' in the site; {hint}")
     return problems
