@@ -95,7 +95,7 @@ def test_components_and_parent_chains(site, shipped_plans):
     for kind, comp in components.items():
         assert comp.name == f"{site}-{kind.lower()}" and comp.parent == region.urn
     for res in plan.resources:
-        if res is region or res.type == "pulumi:providers:oci":
+        if res is region:
             continue
         chain, node = [], res
         while node.parent in by_urn:
@@ -109,7 +109,7 @@ def test_components_and_parent_chains(site, shipped_plans):
         if res.type.startswith("oci:Logging/"):  # each log lives with what it logs
             expected = next(c for prefix, c in LOG_OWNERS.items() if res.name.startswith(f"{site}-{prefix}"))
         assert parent.type == f"sitekit:index:{expected}", (res.type, res.name, parent.type)
-    assert all(p.parent.endswith("::sitekit-" + site) for p in plan.of_type("pulumi:providers:oci"))
+    assert all(p.parent == region.urn for p in plan.of_type("pulumi:providers:oci"))
 
 
 @pytest.mark.parametrize("site", SITES)

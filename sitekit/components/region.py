@@ -17,14 +17,15 @@ from .storage import Storage
 IGNORED_TAGS = ["Oracle-Tags.CreatedBy", "Oracle-Tags.CreatedOn"]
 
 
-def providers(site: LoadedSite) -> tuple[oci.Provider, oci.Provider]:
-    """One explicit provider for the site region and one for the home region (IAM)."""
+def providers(site: LoadedSite, parent: pulumi.Resource) -> tuple[oci.Provider, oci.Provider]:
+    """One explicit provider for the site region and one for the home region (IAM), children of `parent`."""
     s = site.spec.site
     common = {"ignore_defined_tags": IGNORED_TAGS}
     if s.oci_profile:
         common["config_file_profile"] = s.oci_profile
-    region = oci.Provider(f"oci-{s.name}-{s.region}", region=s.region, **common)
-    home = oci.Provider(f"oci-{s.name}-home-{s.home_region}", region=s.home_region, **common)
+    opts = pulumi.ResourceOptions(parent=parent)
+    region = oci.Provider(f"oci-{s.name}-{s.region}", region=s.region, opts=opts, **common)
+    home = oci.Provider(f"oci-{s.name}-home-{s.home_region}", region=s.home_region, opts=opts, **common)
     return region, home
 
 
@@ -34,7 +35,7 @@ class AiRegion(pulumi.ComponentResource):
     def __init__(self, name: str, site: LoadedSite, alert_endpoint: pulumi.Output[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("sitekit:index:AiRegion", name, None, opts)
-        region, home = providers(site)
+        region, home = providers(site, self)
         ctx = SiteContext(site, alert_endpoint=alert_endpoint)
         self.foundation = Foundation(f"{name}-foundation", ctx, pulumi.ResourceOptions(parent=self, providers=[home]))
         here = pulumi.ResourceOptions(parent=self, providers=[region])
