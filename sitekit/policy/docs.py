@@ -18,7 +18,7 @@ INTRO = """\
 One rule set, two ways to run it:
 
 - `pulumi preview -s <site> --policy-pack policies [--policy-pack-config cfg.json]`: the CrossGuard pack in
-  `policies/` (needs the Pulumi CLI). The pack reads the stack's own `sitekit:` config (the CLI passes it to
+  `policies/` (needs the Pulumi CLI; it runs in the project's `.venv`). The pack reads the stack's own `sitekit:` config (the CLI passes it to
   policy packs with the stack name) and loads the site from `stacks/`, so it knows the jurisdiction, the
   network roles and the site's waivers. `--policy-pack-config` keys are the rule ids below, e.g.
   `{"SK-DATA-004": {"enforcementLevel": "mandatory"}, "SK-GOV-003": {"minLogDays": 180}}`.

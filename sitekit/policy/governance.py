@@ -16,7 +16,8 @@ LOG_DEFAULT_DAYS = 30  # OCI Logging keeps a log 30 days unless told otherwise
 @rule("SK-GOV-001", "Required defined tags on every taggable resource", severity="medium", level="mandatory",
       area="governance", types=tuple(sorted(TAGGABLE)), cis="4.1", needs_site=True,
       anchor=("/jurisdiction", "tags"), params={"requiredTags": {"type": "array", "items": {"type": "string"}}},
-      remediation="Pass the site's `defined_tags` (ctx.defined_tags) to every taggable resource.")
+      remediation="Give every taggable resource the site's defined tags (namespace '<tags.namespace>-<site>': "
+                  "site, jurisdiction, data-classification with the jurisdiction's values).")
 def required_defined_tags(res: Res, ctx) -> Iterator[str]:
     tags = res.get("definedTags", {})
     if is_unknown(tags) or not hasattr(tags, "get"):
