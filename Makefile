@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test sites bench schema clean
+.PHONY: plan test sites policy bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ plan: $(STAMP)  ## plan a shipped site offline: make plan SITE=ar-patagonia
 
 sites: $(STAMP)
 	$(BIN)/sitekit sites
+
+policy: $(STAMP)  ## the policy pack offline against every shipped site
+	$(BIN)/sitekit policy --all
 
 test: $(STAMP)  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

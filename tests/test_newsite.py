@@ -20,6 +20,7 @@ from sitekit.loader import list_jurisdictions, list_sites, load_site, read_stack
 from sitekit.newsite import Request, write_site
 from sitekit.offline import plan_site
 from sitekit.planners import overlaps
+from sitekit.policy.runner import evaluate
 from sitekit.spec import Jurisdiction
 from sitekit.validate import site_power
 
@@ -98,6 +99,10 @@ def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
         assert launch["shape"] in site.spec.jurisdiction.shapes.approved
         user_data = base64.b64decode(launch["metadata"]["user_data"]).decode()
         assert user_data.startswith("#cloud-config\n") and f"jurisdiction {code}," in user_data
+
+    # policy-clean the moment it exists: every mandatory rule of the pack passes on the plan
+    result = evaluate(site, plan)
+    assert result.passed, [(f.rule, f.resource, f.message) for f in result.findings if f.blocking]
 
     # what the loader accepted also passes the stack-file schema editors use
     schema = json.loads((project / "schema/stack.schema.json").read_text())
