@@ -229,6 +229,21 @@ def test_rdma_network_has_no_route_out(shipped_plans):
                         "oci:Core/serviceGateway:ServiceGateway"}
 
 
+@pytest.mark.parametrize("site", SITES)
+def test_routes_to_the_drg_wait_for_the_drg_attachment(site, shipped_plans):
+    plan = shipped_plans[site]
+    drg = plan.named(f"{site}-drg")
+    checked = 0
+    for table in plan.of_type("oci:Core/routeTable:RouteTable"):
+        network = table.name.removeprefix(f"{site}-routes-")
+        if any(rule["networkEntityId"] == f"{drg.name}-id" for rule in table.inputs.get("routeRules", [])):
+            attachment = plan.named(f"{site}-drg-attachment-{network}")
+            assert attachment.urn in table.dependencies, table.name
+            assert attachment.inputs["networkDetails"] == {"type": "VCN", "id": f"{site}-vcn-{network}-id"}
+            checked += 1
+    assert checked == 4  # every network but the RDMA fabric routes through the hub
+
+
 # ----------------------------------------------------------------------------------------------- compute
 @pytest.mark.parametrize("site", SITES)
 def test_pools_get_the_grouping_their_shape_needs(site, shipped_plans, shipped_sites):

@@ -49,6 +49,11 @@ class Network(pulumi.ComponentResource):
                 compartment_id=compartment, display_name=ctx.display(net.name, "default"),
                 ingress_security_rules=[], egress_security_rules=[], defined_tags=tags, opts=ctx.opts(self))
 
+            # A route rule may target the DRG only once the DRG is attached to the VCN.
+            attachment = oci.core.DrgAttachment(
+                ctx.logical("drg-attachment", net.name), drg_id=self.drg.id,
+                network_details=oci.core.DrgAttachmentNetworkDetailsArgs(type="VCN", id=vcn.id),
+                display_name=ctx.display(net.name, "drg"), defined_tags=tags, opts=ctx.opts(self))
             rules: list[oci.core.RouteTableRouteRuleArgs] = []
             if net.internet:
                 igw = oci.core.InternetGateway(
@@ -80,11 +85,8 @@ class Network(pulumi.ComponentResource):
                             destination_type="CIDR_BLOCK", description=f"to {other.name} through the DRG"))
             route_table = oci.core.RouteTable(
                 ctx.logical("routes", net.name), compartment_id=compartment, vcn_id=vcn.id, route_rules=rules,
-                display_name=ctx.display(net.name, "routes"), defined_tags=tags, opts=ctx.opts(self))
-            oci.core.DrgAttachment(
-                ctx.logical("drg-attachment", net.name), drg_id=self.drg.id,
-                network_details=oci.core.DrgAttachmentNetworkDetailsArgs(type="VCN", id=vcn.id),
-                display_name=ctx.display(net.name, "drg"), defined_tags=tags, opts=ctx.opts(self))
+                display_name=ctx.display(net.name, "routes"), defined_tags=tags,
+                opts=ctx.opts(self, depends_on=[attachment]))
 
             carved = ctx.subnet_cidrs(net.name)
             for sub in net.subnets:
