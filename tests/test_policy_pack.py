@@ -112,7 +112,9 @@ def test_pack_under_the_engine_reads_the_stack_config(engine_env):
     with ThreadPoolExecutor(1) as pool:
         response = pool.submit(analyzer.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]),
                                None).result()
-    assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw")}
+    # the VCN's default security list is not managed, so OCI's default rules (SSH from anywhere) stay
+    assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw"),
+                                                                      ("SK-NET-008", "urn:vcn")}
 
 
 def test_pack_reports_a_stack_it_cannot_load(engine_env, monkeypatch):

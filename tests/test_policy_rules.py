@@ -98,6 +98,14 @@ def _gpu_vcn_with(gateway_in: str) -> list[Res]:
     return [net, igw, routes]
 
 
+def _default_list(network: str, ingress: list, egress: list | None = None) -> list[Res]:
+    net = vcn(network, "10.64.0.0/18")
+    rules = R(T.DEFAULT_SECURITY_LIST, {"ingressSecurityRules": ingress, "egressSecurityRules": egress or [],
+                                        "manageDefaultResourceId": UNKNOWN},
+              f"us-ashburn-default-security-list-{network}", deps=(urn_of(net),))
+    return [net, rules]
+
+
 def _with_log(service: str) -> list[Res]:
     sub = subnet("gpu-nodes", "10.64.0.0/19")
     log = R(T.LOG, {"configuration": {"source": {"service": service, "category": "all", "resource": UNKNOWN}},
@@ -145,14 +153,20 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [nsg_rule("INGRESS", "0.0.0.0/0", 22, 22), nsg_rule("INGRESS", "::/0", 1, 1024)], {}),
     "SK-NET-004": ([nsg_rule("INGRESS", "0.0.0.0/0", 443, 443)], [nsg_rule("INGRESS", "0.0.0.0/0", 3389, 3389)], {}),
     "SK-NET-005": ([subnet("frontend-lb", "10.64.145.0/26", public=True), subnet("gpu-nodes", "10.64.0.0/19"),
-                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],
+                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)),
+                    R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": False}})],
                    [subnet("gpu-nodes", "10.64.0.0/19", public=True),
                     R(T.SUBNET, {"cidrBlock": "10.64.128.0/28"}),  # OCI allows public IPs unless told not to
-                    R(T.INSTANCE, {"createVnicDetails": {"assignPublicIp": True}})], {}),
+                    R(T.INSTANCE, {"createVnicDetails": {"assignPublicIp": True}}),
+                    R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": True}}),  # a secondary VNIC
+                    R(T.INSTANCE_CONFIGURATION, {"instanceDetails": {
+                        "instanceType": "compute", "launchDetails": GOOD_LAUNCH,
+                        "secondaryVnics": [{"createVnicDetails": {"assignPublicIp": True}}]}})], {}),
     "SK-NET-006": ([stack(*_gpu_vcn_with("frontend"))], [stack(*_gpu_vcn_with("gpu"))], {}),
     "SK-NET-007": ([stack(*_with_log("flowlogs"))], [stack(*_with_log("objectstorage"))], {}),
-    "SK-NET-008": ([sl([{"protocol": "1", "source": "0.0.0.0/0"}], type_=T.DEFAULT_SECURITY_LIST)],
-                   [sl([], [{"protocol": "all", "destination": "0.0.0.0/0"}], type_=T.DEFAULT_SECURITY_LIST)], {}),
+    "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "0.0.0.0/0"}]))],
+                   [stack(*_default_list("gpu", [], [{"protocol": "all", "destination": "0.0.0.0/0"}])),
+                    stack(vcn("gpu", "10.64.0.0/18"))], {}),  # unmanaged: OCI's default list opens SSH to all
     "SK-NET-009": ([stack(*_lb_in("frontend-lb", "10.64.145.0/26"))], [stack(*_lb_in("gpu-nodes", "10.64.0.0/19"))],
                    {}),
     "SK-DATA-001": ([R(T.BUCKET, {"accessType": "NoPublicAccess"}), R(T.BUCKET, {})],
@@ -394,7 +408,7 @@ def test_rules_never_fail_on_arbitrary_props(props):
     ctx = PolicyContext(site="us-ashburn", organisation="sitekit", tenancy_id=TENANCY, params={"minLogDays": 180})
     policies = build_policies(lambda: ctx, levels=ctx)
     resources = [R(type_, props, f"us-ashburn-{i}") for i, type_ in enumerate(sorted(T.TAGGABLE | T.STATEFUL | {
-        T.NSG_RULE, T.EXPORT, T.AUDIT_CONFIGURATION}))]
+        T.NSG_RULE, T.EXPORT, T.AUDIT_CONFIGURATION, T.VNIC_ATTACHMENT}))]
     for policy in policies:
         rule = RULES[policy.name]
         if rule.kind == "resource":

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (DEFAULT_SECURITY_LIST, INSTANCE, INSTANCE_CONFIGURATION, INTERNET_GATEWAY, LOAD_BALANCER, LOG,
-                    NETWORK_LOAD_BALANCER, NSG_RULE, ROUTE_TABLE, SECURITY_LIST, SUBNET, VCN)
+                    NETWORK_LOAD_BALANCER, NSG_RULE, ROUTE_TABLE, SECURITY_LIST, SUBNET, VCN, VNIC_ATTACHMENT)
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 TCP = ("6", "tcp", "all")
@@ -76,9 +76,9 @@ def no_internet_rdp_in_nsgs(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-NET-005", "No public IP on any VNIC outside the frontend role", severity="high", level="mandatory",
-      area="network", types=(SUBNET, INSTANCE, INSTANCE_CONFIGURATION), anchor=("public",),
+      area="network", types=(SUBNET, INSTANCE, INSTANCE_CONFIGURATION, VNIC_ATTACHMENT), anchor=("public",),
       remediation="Keep `public: false` on subnets outside the frontend network and `assignPublicIp: false` on "
-                  "instances; publish services through a load balancer in the frontend.")
+                  "instances and their secondary VNICs; publish services through a load balancer in the frontend.")
 def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
     if res.type == SUBNET:
         prohibit = res.get("prohibitPublicIpOnVnic", False)  # OCI's default is to allow public IPs
@@ -87,9 +87,14 @@ def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
             if role != "frontend":
                 yield f"subnet {res.get('displayName', res.name)} allows public IPs (role {role or 'unknown'})"
         return
-    vnic = "createVnicDetails" if res.type == INSTANCE else "instanceDetails.launchDetails.createVnicDetails"
-    if res.get(f"{vnic}.assignPublicIp") is True:
-        yield "the instance's primary VNIC gets a public IP; instances are never in the frontend role"
+    vnics = {INSTANCE: [("primary", res.get("createVnicDetails"))],
+             VNIC_ATTACHMENT: [("secondary", res.get("createVnicDetails"))],
+             INSTANCE_CONFIGURATION: [("primary", res.get("instanceDetails.launchDetails.createVnicDetails"))] + [
+                 (f"secondary {i}", get(v, "createVnicDetails"))
+                 for i, v in enumerate(items(res.get("instanceDetails.secondaryVnics")))]}[res.type]
+    for which, details in vnics:
+        if get(details, "assignPublicIp") is True:
+            yield f"the instance's {which} VNIC gets a public IP; instances are never in the frontend role"
 
 
 @rule("SK-NET-006", "GPU and RDMA networks have no route to an internet gateway", severity="critical",
@@ -123,16 +128,23 @@ def every_subnet_has_a_flow_log(stack: Stack, ctx) -> Iterator[tuple[Res | None,
 
 
 @rule("SK-NET-008", "The default security list allows nothing but ICMP", severity="medium", level="mandatory",
-      area="network", types=(DEFAULT_SECURITY_LIST,), cis="2.5",
-      remediation="Manage every VCN's default security list with empty rule lists and use NSGs for traffic.")
-def default_security_list_is_closed(res: Res, ctx) -> Iterator[str]:
-    for direction in ("ingress", "egress"):
-        rules = res.get(f"{direction}SecurityRules")
-        for i, r in enumerate(items(rules)):
-            protocol = get(r, "protocol", "")
-            if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")):
-                continue  # ICMP (and ICMPv6) ingress is what CIS 2.5 leaves allowed; unknown cannot be judged
-            yield f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}) in the default security list"
+      area="network", stack=True, cis="2.5",
+      remediation="Manage every VCN's default security list (a DefaultSecurityList on the VCN's "
+                  "default_security_list_id) with empty rule lists, and use NSGs for traffic.")
+def default_security_list_is_closed(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    managed: set[str] = set()
+    for res in stack.of_type(DEFAULT_SECURITY_LIST):
+        managed.update(v.urn for v in stack.deps(res, VCN))
+        for direction in ("ingress", "egress"):
+            for i, r in enumerate(items(res.get(f"{direction}SecurityRules"))):
+                protocol = get(r, "protocol", "")
+                if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")):
+                    continue  # ICMP (and ICMPv6) ingress is what CIS 2.5 leaves allowed; unknown cannot be judged
+                yield res, f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}) in the default security list"
+    for vcn in stack.of_type(VCN):
+        if vcn.urn not in managed:  # OCI creates it with SSH from 0.0.0.0/0, ICMP and all egress
+            yield vcn, (f"VCN {vcn.get('displayName', vcn.name)} leaves its default security list unmanaged, "
+                        "with OCI's default rules (SSH from 0.0.0.0/0, all egress)")
 
 
 @rule("SK-NET-009", "Load balancers only in the frontend role", severity="high", level="mandatory", area="network",
