@@ -30,9 +30,9 @@ def _read_config(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SpecError([Problem(str(path), None, "", f"cannot read policy config: {exc}")]) from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise SpecError([Problem(str(path), None, "", "policy config maps rule ids to objects, "
-                                                      'e.g. {"SK-DATA-004": {"enforcementLevel": "mandatory"}}')])
+    if not isinstance(data, dict):
+        raise SpecError([Problem(str(path), None, "", "policy config maps rule ids (or \"all\") to a level or an "
+                                                      'object, e.g. {"SK-DATA-004": {"enforcementLevel": "mandatory"}}')])
     return data
 
 

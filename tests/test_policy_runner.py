@@ -322,3 +322,42 @@ def test_findings_point_at_baseline_jurisdiction_or_stack_lines(shipped_sites, r
 
 
 T_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
+
+
+def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
+    """`{"all": "advisory"}` and `{"SK-X": "disabled"}` are the CLI's short forms; a level or a parameter the
+    CLI would refuse (its config schema) is bad input, never a crash or a silent no-op."""
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    site = load_site(root, "us-ashburn")
+    result = evaluate(site, plan, config={"all": "advisory", "SK-KEY-002": "disabled"})
+    assert result.passed and result.levels["SK-KEY-002"] == "disabled"
+    assert {f.level for f in result.active()} == {"advisory"}
+    result = evaluate(site, plan, config={"SK-DATA-004": {"enforcementLevel": "remediate"}})
+    assert result.levels["SK-DATA-004"] == "mandatory"  # validation-only policies remediate as mandatory
+    for config, key, hint in (
+            ({"SK-GOV-003": {"enforcementLevel": "blocking"}}, "SK-GOV-003.enforcementLevel", "advisory, disabled"),
+            ({"SK-GOV-003": {"minLogDays": "a lot"}}, "SK-GOV-003.minLogDays", "integer"),
+            ({"SK-GOV-003": {"minLogDays": 400}}, "SK-GOV-003.minLogDays", "at most 180"),
+            ({"SK-GOV-003": {"minLogDay": 90}}, "SK-GOV-003.minLogDay", "did you mean 'minLogDays'?"),
+            ({"SK-CMP-002": {"approvedShapes": "BM.GPU.H100.8"}}, "SK-CMP-002.approvedShapes", "array"),
+            ({"SK-NET-003": {"minLogDays": 90}}, "SK-NET-003.minLogDays", "takes no parameters"),
+            ({"SK-NET-003": 3}, "SK-NET-003", "an enforcement level or an object")):
+        with pytest.raises(SpecError) as exc:
+            evaluate(site, plan, config=config)
+        [problem] = exc.value.problems
+        assert problem.key == key and hint in problem.message, (config, str(problem))
+
+
+def test_cli_reads_the_short_config_forms(bad, monkeypatch):
+    root, plan = bad
+    write_policy(root, WAIVERS)
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: plan)
+    monkeypatch.chdir(root)
+    config = root / "short-config.json"
+    config.write_text(json.dumps({"all": "advisory"}))
+    result = CliRunner().invoke(app, ["policy", "us-ashburn", "--config", str(config)])
+    assert result.exit_code == 0 and "0 mandatory, 14 advisory, 1 waived" in result.stdout, result.output
+    config.write_text(json.dumps({"SK-GOV-003": {"minLogDays": "a lot"}}))
+    result = CliRunner().invoke(app, ["policy", "us-ashburn", "--config", str(config)])
+    assert result.exit_code == 2 and "SK-GOV-003.minLogDays" in result.stderr

@@ -8,6 +8,7 @@ policy` run the same code. Findings carry the spec location (file and line) that
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -94,22 +95,71 @@ def policy_resources(plan: "Plan") -> tuple[list[PolicyResource], dict[str, Poli
     return list(out.values()), providers
 
 
+CONFIG_LEVELS = ("advisory", "disabled", "mandatory", "remediate")
+
+
+def _param_problem(value: Any, schema: dict[str, Any]) -> str | None:
+    """What is wrong with a parameter value for its JSON schema (the subset the rules use), or None."""
+    kind = schema.get("type")
+    if kind == "integer" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value)):
+        return f"must be an integer, not {json.dumps(value)}"
+    if kind == "array" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return f"must be an array of strings, not {json.dumps(value)}"
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"must be at least {schema['minimum']}, not {value}"
+    if "maximum" in schema and value > schema["maximum"]:
+        return f"must be at most {schema['maximum']}, not {value}"
+    return None
+
+
+def pack_config(config: dict[str, Any] | None) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    """`--policy-pack-config` as the Pulumi CLI takes it ({policy or "all": level or {enforcementLevel,
+    parameters}}), as {policy: {...}}, with the problems the CLI would refuse it for (its config schemas).
+    `remediate` means mandatory for policies that only validate, as under the CLI."""
+    out: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem("<policy config>", None, key, message))
+
+    for key, value in (config or {}).items():
+        if key not in RULES and key != "all":
+            bad(key, f"unknown policy rule; {nearest(key, RULES)}")
+            continue
+        value = {"enforcementLevel": value} if isinstance(value, str) else value
+        if not isinstance(value, dict):
+            bad(key, f"must be an enforcement level or an object, not {json.dumps(value)}")
+            continue
+        entry = dict(value)
+        level = entry.pop("enforcementLevel", None)
+        if level is not None and level not in CONFIG_LEVELS:
+            bad(f"{key}.enforcementLevel", f"'{level}' is not a level; allowed: {', '.join(CONFIG_LEVELS)}")
+        schema = RULES[key].params if key in RULES else {}
+        for name, param in entry.items():
+            if name not in schema:
+                hint = nearest(name, schema) if schema else f"{key} takes no parameters"
+                bad(f"{key}.{name}", f"unknown parameter; {hint}")
+            elif (message := _param_problem(param, dict(schema[name]))) is not None:
+                bad(f"{key}.{name}", message)
+        if level is not None:
+            entry["enforcementLevel"] = "mandatory" if level == "remediate" else level
+        out[key] = entry
+    return out, problems
+
+
 def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = None,
              config: dict[str, dict[str, Any]] | None = None) -> SiteResult:
     """Every rule against one site's plan. Raises SpecError (bad input) for unknown rule ids in the site's
     or jurisdiction's policy settings and for waivers naming a resource the site does not declare.
     `config` is what `--policy-pack-config` would give: {rule id: {"enforcementLevel": ..., param: value}}."""
     problems = settings_problems(site, [r.name for r in plan.resources])
-    for rule_id in config or {}:
-        if rule_id not in RULES and rule_id != "all":
-            hint = nearest(rule_id, RULES)
-            problems.append(Problem("<policy config>", None, rule_id, f"unknown policy rule; {hint}"))
+    config, config_problems = pack_config(config)
+    problems += config_problems
     if problems:
         raise SpecError(problems)
     ctx = context_from_site(site, today)
     result = SiteResult(site.name, ctx.jurisdiction or "", stack_file(site.name), waivers=list(ctx.waivers),
                         today=ctx.today)
-    config = config or {}
 
     def level_of(policy) -> str:
         over = config.get(policy.name, {}).get("enforcementLevel") or config.get("all", {}).get("enforcementLevel")
