@@ -6,10 +6,12 @@ endpoint, and the baseline's named lists in reverse order) is planned once throu
 
 from __future__ import annotations
 
+import collections.abc
 import importlib
 import inspect
 import json
 import re
+import typing
 from functools import lru_cache
 from pathlib import Path
 
@@ -190,6 +192,25 @@ def test_defined_tags_on_every_taggable_resource(site, shipped_plans, shipped_si
     assert launch["definedTags"] == expected  # nested launch details carry them too
 
 
+# Resources that make a service use the site's keys: they can only succeed once the IAM policy lets the
+# service (objectstorage, FssOc1Prod, oke, blockstorage for boot volumes) use keys in the security compartment.
+KEY_USERS = {"oci:ObjectStorage/bucket:Bucket", "oci:FileStorage/fileSystem:FileSystem",
+             "oci:ContainerEngine/cluster:Cluster", "oci:ContainerEngine/nodePool:NodePool",
+             "oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster"}
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_key_users_wait_for_the_policy_that_grants_key_use(site, shipped_plans):
+    plan = shipped_plans[site]
+    policy = plan.named(f"{site}-policy")
+    # the statements name the dynamic group as text: OCI refuses a statement naming a group that does not exist
+    assert plan.named(f"{site}-dynamic-group-gpu-nodes").urn in policy.dependencies
+    users = [r for r in plan.resources if r.type in KEY_USERS]
+    assert {r.type for r in users} >= KEY_USERS - {"oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster"}
+    for res in users:
+        assert policy.urn in res.dependencies, res.name
+
+
 # ----------------------------------------------------------------------------------------------- network
 @pytest.mark.parametrize("site", SITES)
 def test_no_public_ips_outside_the_frontend(site, shipped_plans, shipped_sites):
@@ -337,11 +358,13 @@ def _reverse_named_lists(value):
 
 @pytest.fixture(scope="module")
 def variant(tmp_path_factory, make_project):
-    """us-ashburn with a secure alert endpoint and every named list of the baseline reversed, planned
-    through `sitekit plan --format json`."""
+    """us-ashburn with a secure alert endpoint, a mount-target throughput and every named list of the
+    baseline reversed, planned through `sitekit plan --format json`."""
     root = make_project(tmp_path_factory.mktemp("variant"))
     stack = root / "stacks" / "Pulumi.us-ashburn.yaml"
-    stack.write_text(stack.read_text() + f"  sitekit:alertEndpoint:\n    secure: {SECURE}\n")
+    stack.write_text(stack.read_text() + f"  sitekit:alertEndpoint:\n    secure: {SECURE}\n"
+                     "  sitekit:overrides:\n    storage:\n      fileSystems:\n"
+                     "        - {name: checkpoints, throughputGbps: 10}\n")
     baseline = root / "stacks" / "baseline.yaml"
     baseline.write_text(yaml.safe_dump(_reverse_named_lists(yaml.safe_load(baseline.read_text())), sort_keys=False))
     with pytest.MonkeyPatch.context() as mp:
@@ -376,3 +399,82 @@ def test_names_do_not_depend_on_list_order(variant, shipped_plans):
 def test_shipped_plans_have_no_secret_subscription(shipped_plans):
     for plan in shipped_plans.values():
         assert not plan.of_type("oci:Ons/subscription:Subscription")
+
+
+# ----------------------------------------------------------------------------------------------- input types
+def _args_class(token: str):
+    module, name = oci_class_names()[token]
+    return getattr(importlib.import_module(module), name + "Args")
+
+
+def _accepted(annotation, module) -> set:
+    """The plain types an argument annotation accepts: str/int/float/bool, dict, ('list', inner), Args classes."""
+    if isinstance(annotation, str):
+        annotation = typing.ForwardRef(annotation)
+    if isinstance(annotation, typing.ForwardRef):
+        name = annotation.__forward_arg__
+        found = getattr(module, name, None) or getattr(importlib.import_module(
+            module.__name__.rsplit(".", 1)[0] + "._inputs"), name, None)
+        return {found} if found is not None else set()
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union:
+        return set().union(*(_accepted(a, module) for a in typing.get_args(annotation)))
+    if origin in (list, collections.abc.Sequence):
+        return {("list", frozenset(_accepted(typing.get_args(annotation)[0], module)))}
+    if origin in (dict, collections.abc.Mapping):
+        return {dict}
+    if origin is collections.abc.Awaitable or annotation is type(None):
+        return set()
+    return {annotation}
+
+
+def type_mismatches(value, accepted: set, path: str) -> list[str]:
+    if value is None or value in ("[unknown]", "[secret]"):
+        return []
+    plain = {t for t in accepted if isinstance(t, type)}
+    if isinstance(value, bool):
+        return [] if bool in plain else [f"{path}: bool given, {plain} expected"]
+    if isinstance(value, (int, float)):
+        return [] if plain & {int, float} else [f"{path}: number given, {plain} expected"]
+    if isinstance(value, str):
+        return [] if str in plain else [f"{path}: str given, {plain} expected"]
+    if isinstance(value, list):
+        inner = [t for t in accepted if isinstance(t, tuple)]
+        if not inner:
+            return [f"{path}: list given"]
+        return [m for i, v in enumerate(value) for m in type_mismatches(v, set(inner[0][1]), f"{path}[{i}]")]
+    args = [t for t in plain if t.__name__.endswith("Args")]
+    return object_mismatches(value, args[0], path) if args else []
+
+
+def object_mismatches(inputs: dict, cls, path: str) -> list[str]:
+    """Engine-form inputs against a pulumi_oci Args class (engine names come from its property getters)."""
+    module = importlib.import_module(cls.__module__)
+    params = inspect.signature(cls.__init__).parameters
+    engine = {getattr(p.fget, "_pulumi_name", n): params.get(n) for n, p in vars(cls).items()
+              if isinstance(p, property)}
+    out = []
+    for key, value in inputs.items():
+        if engine.get(key) is None:
+            out.append(f"{path}.{key}: not an argument of {cls.__name__}")
+        else:
+            out += type_mismatches(value, _accepted(engine[key].annotation, module), f"{path}.{key}")
+    return out
+
+
+def test_type_check_catches_a_number_for_a_string():
+    from pulumi_oci.filestorage import MountTargetArgs
+    assert object_mismatches({"requestedThroughput": 10, "subnetId": "s", "nope": 1}, MountTargetArgs, "mt") == [
+        "mt.requestedThroughput: number given, {<class 'str'>} expected", "mt.nope: not an argument of MountTargetArgs"]
+
+
+def test_every_input_has_the_type_pulumi_oci_declares(shipped_plans, variant):
+    """A number where pulumi-oci declares a string (e.g. MountTarget.requested_throughput) passes the mocks but
+    not the provider: compare every registered input with the Args class's annotations."""
+    resources = [(r.type, r.name, r.inputs) for plan in shipped_plans.values() for r in plan.resources]
+    resources += [(r["type"], r["name"], r["inputs"]) for r in json.loads(variant)["resources"]]
+    mount = next(i for t, n, i in resources
+                 if n == "us-ashburn-mount-target-checkpoints" and "requestedThroughput" in i)
+    assert mount["requestedThroughput"] == "10"
+    problems = [m for t, n, i in resources if t.startswith("oci:") for m in object_mismatches(i, _args_class(t), n)]
+    assert problems == []

@@ -81,7 +81,7 @@ class Compute(pulumi.ComponentResource):
                 secondary_vnic_subnets=[L.ClusterNetworkPlacementConfigurationSecondaryVnicSubnetArgs(
                     subnet_id=ctx.subnets[(comp.rdma_network, comp.rdma_subnet)].id,
                     display_name=ctx.display(pool.name, "rdma"))]),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
 
     def _gpu_memory_cluster(self, pool, shape) -> None:
         ctx = self.ctx
@@ -93,7 +93,7 @@ class Compute(pulumi.ComponentResource):
             ctx.logical("gpu-memory-cluster", pool.name), availability_domain=self.ad,
             compartment_id=self.compartment, compute_cluster_id=cluster.id, instance_configuration_id=config.id,
             size=str(pool.nodes), display_name=ctx.display(pool.name, "gmc"),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
 
     # ---------------------------------------------------------------------------------------- OKE
     def _oke(self, pools) -> oci.containerengine.Cluster:
@@ -108,7 +108,7 @@ class Compute(pulumi.ComponentResource):
                 nsg_ids=[ctx.nsgs[oke.api_nsg].id]),
             cluster_pod_network_options=[oci.containerengine.ClusterClusterPodNetworkOptionArgs(
                 cni_type="FLANNEL_OVERLAY")],
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
         bounds = []
         for pool in pools:
             node_pool = oci.containerengine.NodePool(
@@ -129,7 +129,7 @@ class Compute(pulumi.ComponentResource):
                                                                                      value=pool.role)],
                 defined_tags=ctx.defined_tags,
                 # the autoscaler owns the size once the pool exists
-                opts=pulumi.ResourceOptions.merge(ctx.opts(self), pulumi.ResourceOptions(
+                opts=pulumi.ResourceOptions.merge(ctx.opts(self, depends_on=ctx.key_grants), pulumi.ResourceOptions(
                     ignore_changes=["nodeConfigDetails.size"] if pool.autoscale else None)))
             if pool.autoscale:
                 bounds.append(node_pool.id.apply(lambda i, a=pool.autoscale: f"{a.min}:{a.max}:{i}"))

@@ -21,6 +21,8 @@ class SiteContext:
     site: LoadedSite
     compartments: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     tag_definitions: list[pulumi.Resource] = field(default_factory=list)
+    key_grants: list[pulumi.Resource] = field(default_factory=list)
+    """What must exist before a service uses the site's keys (the IAM policy that allows it)."""
     subnets: dict[tuple[str, str], Any] = field(default_factory=dict)
     nsgs: dict[str, Any] = field(default_factory=dict)
     vcns: dict[str, Any] = field(default_factory=dict)

@@ -58,7 +58,11 @@ class Foundation(pulumi.ComponentResource):
         self.policy = oci.identity.Policy(
             ctx.logical("policy"), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
             description=f"Least-privilege access to AI site {ctx.name}", statements=statements,
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            defined_tags=ctx.defined_tags,
+            # the statements name the dynamic group as text; OCI refuses a statement naming a missing group
+            opts=ctx.opts(self, depends_on=[self.gpu_nodes]))
+        # Buckets, file systems, OKE and boot volumes use the site's keys only once this policy allows it.
+        ctx.key_grants = [self.policy]
         self.register_outputs({"siteCompartmentId": self.site_compartment.id})
 
 

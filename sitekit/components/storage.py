@@ -25,11 +25,13 @@ class Storage(pulumi.ComponentResource):
             file_system = oci.filestorage.FileSystem(
                 ctx.logical("fs", fs.name), availability_domain=ad, compartment_id=compartment,
                 display_name=ctx.display(fs.name), kms_key_id=ctx.keys[fs.key].id, defined_tags=tags,
-                opts=ctx.opts(self, protect=True))
+                opts=ctx.opts(self, protect=True, depends_on=ctx.key_grants))
             target = oci.filestorage.MountTarget(
                 ctx.logical("mount-target", fs.name), availability_domain=ad, compartment_id=compartment,
                 subnet_id=ctx.subnets[(fs.network, fs.subnet)].id, nsg_ids=[ctx.nsgs[fs.nsg].id],
-                display_name=ctx.display(fs.name, "mount"), requested_throughput=fs.throughput_gbps,
+                display_name=ctx.display(fs.name, "mount"),
+                # pulumi-oci types the throughput (Gbps) as a string
+                requested_throughput=None if fs.throughput_gbps is None else str(fs.throughput_gbps),
                 defined_tags=tags, opts=ctx.opts(self))
             oci.filestorage.Export(
                 ctx.logical("export", fs.name), export_set_id=target.export_set_id, file_system_id=file_system.id,
@@ -47,7 +49,7 @@ class Storage(pulumi.ComponentResource):
                 ctx.logical("bucket", bucket.name), compartment_id=compartment, namespace=namespace,
                 name=ctx.display(bucket.name), access_type="NoPublicAccess", versioning="Enabled",
                 kms_key_id=ctx.keys[bucket.key].id, object_events_enabled=True, storage_tier=bucket.tier,
-                defined_tags=tags, opts=ctx.opts(self, protect=True))
+                defined_tags=tags, opts=ctx.opts(self, protect=True, depends_on=ctx.key_grants))
             oci.logging.Log(
                 ctx.logical("bucket-log", bucket.name), display_name=ctx.display(bucket.name, "write"),
                 log_group_id=log_group.id, log_type="SERVICE", is_enabled=True,
