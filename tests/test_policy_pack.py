@@ -130,6 +130,32 @@ def test_pack_reports_a_stack_it_cannot_load(engine_env, monkeypatch):
         type=T.VAULT, urn="urn:v", name="v", properties=struct_pb2.Struct()), None).not_applicable}
 
 
+class _Assembled(Exception):
+    """Raised instead of serving: carries the analyzer `PolicyPack` built."""
+
+
+def test_policies_main_assembles_a_policy_pack_without_serving(monkeypatch):
+    """policies/__main__.py runs the real `PolicyPack` constructor (its own argument checks included); the
+    gRPC server it would start is replaced, so nothing listens and nothing blocks."""
+    import runpy
+    from types import SimpleNamespace
+
+    import pulumi_policy.policy as policy_module
+
+    def capture(servicer, _server):
+        raise _Assembled(servicer)
+
+    monkeypatch.delenv("PULUMI_STACK", raising=False)
+    monkeypatch.setattr(policy_module, "grpc", SimpleNamespace(server=lambda *a, **k: object()))
+    monkeypatch.setattr(policy_module.analyzer_pb2_grpc, "add_AnalyzerServicer_to_server", capture)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # __main__.py puts the project on sys.path
+    with pytest.raises(_Assembled) as assembled:
+        runpy.run_path(str(ROOT / "policies/__main__.py"), run_name="__main__")
+    [analyzer] = assembled.value.args
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert info.name == "sitekit" and sorted(p.name for p in info.policies) == sorted(RULES)
+
+
 def test_policies_main_serves_the_pack_as_the_cli_starts_it(tmp_path):
     """`pulumi preview --policy-pack policies` runs policies/__main__.py and reads the port it prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
