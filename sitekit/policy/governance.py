@@ -8,17 +8,20 @@ from typing import Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (AUDIT_CONFIGURATION, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, IAM_TYPES, INSTANCE_CONFIGURATION,
-                    LOG, NODE_POOL, STATEFUL, SUBNET, TAGGABLE, VCN)
+                    LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, VCN)
 
 LOG_DEFAULT_DAYS = 30  # OCI Logging keeps a log 30 days unless told otherwise
 
 
 @rule("SK-GOV-001", "Required defined tags on every taggable resource", severity="medium", level="mandatory",
-      area="governance", types=tuple(sorted(TAGGABLE)), cis="4.1", needs_site=True,
+      area="governance", cis="4.1", needs_site=True,
       anchor=("/jurisdiction", "tags"), params={"requiredTags": {"type": "array", "items": {"type": "string"}}},
       remediation="Give every taggable resource the site's defined tags (namespace '<tags.namespace>-<site>': "
                   "site, jurisdiction, data-classification with the jurisdiction's values).")
 def required_defined_tags(res: Res, ctx) -> Iterator[str]:
+    """Every type of TAGGABLE, and any other OCI type once it carries defined tags (so it takes them)."""
+    if res.type in (TAG_NAMESPACE, TAG) or (res.type not in TAGGABLE and "definedTags" not in res.props):
+        return
     tags = res.get("definedTags", {})
     if is_unknown(tags) or not hasattr(tags, "get"):
         return

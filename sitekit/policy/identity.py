@@ -9,7 +9,9 @@ from typing import Iterator
 from .model import Res, Stack, is_unknown, items, rule
 from .types import COMPARTMENT, KEY, POLICY, VAULT
 
-MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+tenancy\b", re.IGNORECASE)
+MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+"
+                        r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)", re.IGNORECASE)
+"""`manage all-resources` in the tenancy, named as such or as its root compartment (the tenancy's own OCID)."""
 ADMINISTRATORS = re.compile(r"^group\s+(?:'?default'?/)?'?administrators'?$", re.IGNORECASE)
 
 
