@@ -51,6 +51,10 @@ AUTOSCALE_MIN_FRACTION = 8
 NETWORK_HEADROOM_BITS = 1
 """Each network gets twice the space its subnets need (one prefix bit), and at least a /24."""
 SMALLEST_NETWORK = 24
+LARGEST_NETWORK = 16
+"""An OCI VCN CIDR block is at most a /16 (and a subnet at most its VCN's block)."""
+OCI_RESERVED_ADDRESSES = 3
+"""OCI keeps the first two and the last address of every subnet."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,8 @@ class Stamp:
     networks: dict[str, IPv4Network]
     pools: list[SizedPool]
     placeholders: list[str] = field(default_factory=list)
+    subnets: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Subnets grown past the baseline's prefix to hold the pools' nodes: {network: {subnet: prefix}}."""
 
 
 def _problem(key: str, message: str) -> Problem:
@@ -155,7 +161,13 @@ def existing_ranges(root: Path, exclude: str | None = None) -> dict[str, IPv4Net
             continue
         values, _, _ = read_stack_values(root, site)
         plan = values.get("addressPlan") or {}
-        cidrs = {"supernet": plan.get("supernet"), **{f"networks.{k}": v for k, v in (plan.get("networks") or {}).items()}}
+        networks = (plan.get("networks") or {}) if isinstance(plan, dict) else {}
+        if not isinstance(plan, dict) or not isinstance(networks, dict):
+            problems.append(Problem(stack_file(site), None, "sitekit:addressPlan",
+                                    "cannot read this site's ranges ({supernet, networks: {<network>: <cidr>}} "
+                                    "expected); fix it before stamping another site"))
+            continue
+        cidrs = {"supernet": plan.get("supernet"), **{f"networks.{k}": v for k, v in networks.items()}}
         for key, cidr in cidrs.items():
             if cidr is None:
                 continue
@@ -181,16 +193,56 @@ def fit_prefix(requests: list[tuple[str, int]]) -> int:
     raise PlanningError("requests do not fit in the IPv4 space")
 
 
+def hosts_prefix(hosts: int) -> int:
+    """The longest prefix whose subnet holds `hosts` addresses besides the ones OCI reserves."""
+    return 32 - (hosts + OCI_RESERVED_ADDRESSES - 1).bit_length()
+
+
+def subnet_demand(compute: dict[str, Any], pools: list["SizedPool"]) -> dict[tuple[str, str], int]:
+    """Addresses each (network, subnet) needs at peak: one per node, as the compute component places them
+    (bare-metal: the GPU subnet and the RDMA subnet; OKE: the worker subnet)."""
+    oke = compute.get("oke") or {}
+    demand: dict[tuple[str, str], int] = {}
+    for p in pools:
+        places = ([(compute["gpuNetwork"], compute["gpuSubnet"]), (compute["rdmaNetwork"], compute["rdmaSubnet"])]
+                  if p.placement == "bare-metal" else [(oke["workerNetwork"], oke["workerSubnet"])])
+        for place in places:
+            demand[place] = demand.get(place, 0) + p.peak
+    return demand
+
+
+def grown_subnets(networks: list[dict[str, Any]], demand: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """{network: {subnet: prefix}} for the subnets too small for their nodes: each grows to the prefix that
+    holds them. Subnets that are big enough keep the baseline's prefix (and are left out)."""
+    out: dict[str, dict[str, int]] = {}
+    for net in networks:
+        for sub in net["subnets"]:
+            hosts = demand.get((net["name"], sub["name"]), 0)
+            if hosts and hosts_prefix(hosts) < int(sub["prefix"]):
+                out.setdefault(net["name"], {})[sub["name"]] = hosts_prefix(hosts)
+    return out
+
+
+def with_subnets(networks: list[dict[str, Any]], grown: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    return [{**net, "subnets": [{**sub, "prefix": grown.get(net["name"], {}).get(sub["name"], sub["prefix"])}
+                                for sub in net["subnets"]]} for net in networks]
+
+
 def address_plan(org_space: list[IPv4Network], networks: list[dict[str, Any]],
                  existing: list[IPv4Network]) -> tuple[IPv4Network, dict[str, IPv4Network]]:
     """A supernet from the organisation's space overlapping nothing in `existing`, carved into networks.
 
-    Each network gets twice what its subnets need (at least a /24); the supernet is the smallest block
-    holding the networks; both carvings depend only on the data, so the same inputs give the same plan."""
+    Each network gets twice what its subnets need (at least a /24, at most a /16, the largest VCN); the
+    supernet is the smallest block holding the networks; both carvings depend only on the data, so the same
+    inputs give the same plan."""
     sizes = []
     for net in networks:
         need = fit_prefix([(s["name"], int(s["prefix"])) for s in net["subnets"]])
-        sizes.append((net["name"], min(need - NETWORK_HEADROOM_BITS, SMALLEST_NETWORK)))
+        if need < LARGEST_NETWORK:
+            subnets = ", ".join(f"{s['name']} /{s['prefix']}" for s in net["subnets"])
+            raise PlanningError(f"network '{net['name']}' needs a /{need} for its subnets ({subnets}) and an OCI "
+                                f"VCN is at most a /{LARGEST_NETWORK}: lower --power-mw or split the pools among sites")
+        sizes.append((net["name"], max(LARGEST_NETWORK, min(need - NETWORK_HEADROOM_BITS, SMALLEST_NETWORK))))
     supernet = allocate(org_space, existing, fit_prefix(sizes))
     carved = carve(supernet, sizes)
     return supernet, {name: carved[name] for name, _ in sizes}
@@ -331,24 +383,27 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
     baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
     merged, _, _ = merge_layers([baseline, layer])
     org_space = [IPv4Network(s) for s in merged["organisation"]["addressSpace"]]
-    supernet, networks = IPv4Network("0.0.0.0/32"), {}
-    try:
-        used = existing_ranges(root, exclude=req.name if replacing else None)
-        supernet, networks = address_plan(org_space, merged["network"]["networks"], list(used.values()))
-    except PlanningError as exc:
-        problems.append(_problem("sitekit:addressPlan", str(exc)))
     pools, pool_problems = size_pools(merged["compute"].get("pools") or [], list(req.pools), j, catalog,
                                       req.power_mw, req.pue)
     problems += pool_problems
+    if not pool_problems:
+        while not summary(pools, catalog, req.pue, req.power_mw).fits:  # rounding at an exact fit: give back a node
+            biggest = max(pools, key=lambda p: p.peak)
+            if biggest.autoscale:
+                biggest.autoscale["max"] -= 1
+            else:
+                biggest.nodes -= 1
+    grown = grown_subnets(merged["network"]["networks"], subnet_demand(merged["compute"], pools))
+    supernet, networks = IPv4Network("0.0.0.0/32"), {}
+    try:
+        used = existing_ranges(root, exclude=req.name if replacing else None)
+        supernet, networks = address_plan(org_space, with_subnets(merged["network"]["networks"], grown),
+                                          list(used.values()))
+    except PlanningError as exc:
+        problems.append(_problem("sitekit:addressPlan", str(exc)))
     if problems:
         raise SpecError(problems)
-    while not summary(pools, catalog, req.pue, req.power_mw).fits:  # rounding at an exact fit: give back a node
-        biggest = max(pools, key=lambda p: p.peak)
-        if biggest.autoscale:
-            biggest.autoscale["max"] -= 1
-        else:
-            biggest.nodes -= 1
-    return Stamp(req, j, home or "", org_space, supernet, networks, pools, placeholders)
+    return Stamp(req, j, home or "", org_space, supernet, networks, pools, placeholders, grown)
 
 
 def _number(x: float) -> str:
@@ -381,6 +436,7 @@ def render(root: Path, s: Stamp) -> str:
         "availability_domain": r.availability_domain, "org_space": ", ".join(map(str, s.org_space)),
         "supernet": s.supernet, "networks": list(s.networks.items()), "power_mw": _number(r.power_mw),
         "pue": _number(r.pue), "transfer": transfer, "pools": pools, "placeholders": s.placeholders,
+        "subnets": [(net, sorted(subs.items())) for net, subs in sorted(s.subnets.items())],
     }
     return environment(root / "templates").get_template(TEMPLATE).render(context)
 

@@ -115,3 +115,16 @@ def test_fit_prefix_is_the_smallest_block_that_holds(prefixes):
     prefix = fit_prefix(requests)
     assert sum(2 ** (32 - p) for p in prefixes) <= 2 ** (32 - prefix)
     assert prefix == 32 - max(0, (sum(2 ** (32 - p) for p in prefixes) - 1).bit_length())
+
+
+def test_networks_stay_within_the_largest_vcn():
+    """An OCI VCN CIDR is at most a /16: grown subnets get a /16 network without headroom, and subnets that
+    need more than a /16 are refused with the reason."""
+    space, existing = [IPv4Network("10.64.0.0/10")], [IPv4Network("10.64.0.0/16")]
+    supernet, nets = address_plan(space, [{"name": "gpu", "subnets": [{"name": "nodes", "prefix": 16}]},
+                                          {"name": "ops", "subnets": [{"name": "a", "prefix": 24}]}], existing)
+    assert nets["gpu"].prefixlen == 16 and nets["ops"].prefixlen == 23  # headroom below /16
+    assert supernet.subnet_of(space[0]) and not supernet.overlaps(existing[0])
+    with pytest.raises(PlanningError, match=r"network 'gpu' needs a /15 .* an OCI VCN is at most a /16"):
+        address_plan(space, [{"name": "gpu", "subnets": [{"name": "a", "prefix": 16}, {"name": "b", "prefix": 17},
+                                                         {"name": "c", "prefix": 17}]}], existing)

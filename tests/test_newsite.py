@@ -189,3 +189,63 @@ def test_default_shapes_fall_back_to_the_first_approved_that_suits(project):
     shapes = {p.name: p.shape for p in loaded.spec.compute.pools}
     assert shapes == {"train": "BM.GPU.GB200.4", "serve": "BM.GPU.B200.8"}
     assert next(p for p in stamp.pools if p.name == "train").nodes == 18  # one NVL72 fabric
+
+
+def subnet_demand(spec) -> dict[tuple[str, str], int]:
+    """Addresses each subnet must hold at peak: one per node on the primary (and, for bare-metal, the RDMA)
+    subnet, as the compute component places them."""
+    c, demand = spec.compute, {}
+    for pool in spec.compute.pools:
+        peak = pool.autoscale.max if pool.autoscale else pool.nodes
+        places = ([(c.gpu_network, c.gpu_subnet), (c.rdma_network, c.rdma_subnet)] if pool.placement == "bare-metal"
+                  else [(c.oke.worker_network, c.oke.worker_subnet)])
+        for place in places:
+            demand[place] = demand.get(place, 0) + peak
+    return demand
+
+
+def test_a_large_site_gets_subnets_that_hold_its_nodes(project):
+    """200 MW at PUE 1.2 (the reference's example): the pools outgrow the baseline's /19 and /22, so the
+    stamped site grows those subnets (and its networks and supernet), still overlapping no other site."""
+    path, stamp, loaded = write_site(project, Request(name="us-big", jurisdiction="us", region="us-chicago-1",
+                                                      power_mw=200, pue=1.2))
+    spec = loaded.spec
+    prefixes = {(n.name, s.name): s.prefix for n in spec.network.networks for s in n.subnets}
+    for place, nodes in subnet_demand(spec).items():
+        assert 2 ** (32 - prefixes[place]) - 3 >= nodes, f"{place}: /{prefixes[place]} cannot hold {nodes} nodes"
+    assert site_power(spec, load_catalog(project)).facility_mw > 0.99 * 200
+    assert overlaps(ranges(project)) == []
+    assert "sitekit:overrides" in path.read_text()
+    plan = plan_site(project, "us-big")
+    assert len(plan.of_type("oci:Core/subnet:Subnet")) == sum(len(n.subnets) for n in spec.network.networks)
+
+
+def test_a_default_site_keeps_the_baseline_subnets(project):
+    path, _, loaded = write_site(project, request_for("de"))
+    assert "sitekit:overrides" not in path.read_text()
+    baseline = yaml.safe_load((project / "stacks/baseline.yaml").read_text())
+    assert [[s["prefix"] for s in n["subnets"]] for n in baseline["network"]["networks"]] == \
+           [[s.prefix for s in n.subnets] for n in loaded.spec.network.networks]
+
+
+def test_every_rendered_key_says_what_it_means_and_its_default(project):
+    """Each sitekit: key of a stamped file is preceded by a comment naming its sub-keys and its default (or
+    saying it is required)."""
+    write_site(project, Request(name="ar-cmt", jurisdiction="ar", region="sa-santiago-1", power_mw=200,
+                                transfer_mechanism="ar-model-clauses-60e-2016", transfer_reference="C-9"))
+    lines = (project / "stacks/Pulumi.ar-cmt.yaml").read_text().splitlines()
+    config = yaml.safe_load("\n".join(lines))["config"]
+    assert {"sitekit:transfer", "sitekit:overrides"} <= set(config)
+    for key, value in config.items():
+        at = next(i for i, ln in enumerate(lines) if ln.startswith(f"  {key}:"))
+        start = at
+        while lines[start - 1].lstrip().startswith("#"):
+            start -= 1
+        comment = " ".join(ln.strip() for ln in lines[start:at])
+        assert comment, f"{key}: no comment"
+        assert "Default" in comment or "Required" in comment, f"{key}: no default stated: {comment}"
+        subkeys = set(value) if isinstance(value, dict) else set().union(*value) if isinstance(value, list) else set()
+        if key in ("sitekit:addressPlan", "sitekit:overrides"):
+            subkeys = {k for k in subkeys if k not in ("networks", "network")} | {"networks"}
+        for sub in subkeys:
+            assert sub in comment, f"{key}: sub-key '{sub}' not explained: {comment}"

@@ -140,3 +140,20 @@ def test_transfer_mechanism_for_a_resident_region(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1",
                   "--transfer-mechanism", "eu-sccs-2021-914", "--transfer-reference", "C-1")
     assert "--transfer-mechanism: region 'eu-frankfurt-1' is resident in Germany; no transfer mechanism is needed" in out
+
+
+@pytest.mark.parametrize("plan", ["10.65.0.0/16", "{supernet: 10.65.0.0/16, networks: [10.65.0.0/18]}",
+                                  "{supernet: 10.65.0.0/33}"])
+def test_another_sites_unreadable_address_plan(plan, project, monkeypatch):
+    """A malformed range in another site's file stops the allocation with that file's name, not a traceback."""
+    (project / "stacks/Pulumi.broken.yaml").write_text(f"config:\n  sitekit:addressPlan: {plan}\n")
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1")
+    assert "stacks/Pulumi.broken.yaml: sitekit:addressPlan" in out
+    assert "fix it before stamping another site" in out
+
+
+def test_pools_too_big_for_one_vcn(project, monkeypatch):
+    """1 GW of H100 training nodes need more addresses than a /16, the largest OCI VCN: refused, not planned."""
+    out = refused(project, monkeypatch, "new-site", "us-giga", "-j", "us", "-r", "us-chicago-1", "--power-mw", "1000")
+    assert "sitekit new-site: sitekit:addressPlan: network 'gpu' needs a /15 for its subnets (nodes /15)" in out
+    assert "an OCI VCN is at most a /16: lower --power-mw or split the pools among sites" in out
