@@ -26,6 +26,7 @@ from .stackconfig import BY_NAME, NAMESPACE, place
 BASELINE = "stacks/baseline.yaml"
 JURISDICTIONS = "stacks/jurisdictions"
 SECRET = "[secret]"
+CONFIG_LINE = ""  # the key of `config:`'s own line in read_stack_values' key marks (no config key is empty)
 
 
 def stack_file(stack: str) -> str:
@@ -64,7 +65,9 @@ def list_jurisdictions(root: Path) -> list[str]:
 
 
 def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str, Marks], list[Problem]]:
-    """The `sitekit:` config values of a stack file, each key's marks (relative to the value), problems."""
+    """The `sitekit:` config values of a stack file, each key's marks (relative to the value), problems.
+
+    `key_marks[CONFIG_LINE]` holds the line of `config:` itself, where a missing key would be added."""
     file = stack_file(stack)
     data, marks = load_yaml(root / file, file)
     problems: list[Problem] = []
@@ -72,7 +75,7 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
     if not isinstance(config, dict):
         raise SpecError([Problem(file, marks.get((), 1), "config", "a stack file needs a 'config:' mapping")])
     values: dict[str, Any] = {}
-    key_marks: dict[str, Marks] = {}
+    key_marks: dict[str, Marks] = {CONFIG_LINE: {(): marks.get(("config",))}}
     for full_key, value in config.items():
         ns, _, key = str(full_key).partition(":")
         if ns != NAMESPACE:
@@ -88,6 +91,12 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
                 problems.append(Problem(file, marks.get(prefix), f"config.{full_key}",
                                         "a secure value is only accepted for secret keys"))
                 continue
+            values[key] = SECRET
+        elif BY_NAME[key].kind == "secret" and value not in (None, ""):
+            # the text is already in the file; never echo it, and have it encrypted before it is committed
+            problems.append(Problem(file, marks.get(prefix), f"config.{full_key}",
+                                    "a secret must not be written as plain text; set it with "
+                                    f"`pulumi config set --secret {full_key} <value>`"))
             values[key] = SECRET
         else:
             values[key] = value
@@ -110,6 +119,8 @@ def site_layer(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]) 
         tree = _merge(tree, part, (), Layer(file, part), scratch)
         for p, line in key_marks.get(key, {}).items():
             marks[spec.target + p] = line
+    if (CONFIG_LINE in key_marks) and ("site",) not in marks:
+        marks[("site",)] = key_marks[CONFIG_LINE][()]  # so a missing site key points at `config:`
     tree.setdefault("site", {})["name"] = stack
     return Layer(file, tree, marks, is_site=True)
 

@@ -123,6 +123,9 @@ def test_sites_reports_a_broken_site_and_exits_2(project, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------------------- explain
+DEFAULT = "(default)"
+
+
 def line_of(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
@@ -150,7 +153,37 @@ def test_explain_whole_site_cites_every_layer(monkeypatch):
     assert rows["site.region"]["origin"].startswith("stacks/Pulumi.ar-patagonia.yaml:")
     assert rows["compute.pools.train.role"]["origin"].startswith("stacks/baseline.yaml:")
     assert all(re.fullmatch(r"stacks/[\w./-]+\.yaml:\d+", r["origin"]) for k, r in rows.items()
-               if k != "site.name"), [r for r in rows.values() if not re.search(r":\d+$", r["origin"])]
+               if k != "site.name" and r["origin"] != DEFAULT), [
+        r for r in rows.values() if not re.search(r":\d+$", r["origin"]) and r["origin"] != DEFAULT]
+    # the effective spec includes what the models default: labelled, never attributed to a file
+    assert rows["compute.pools.train.placement"] == {
+        "key": "compute.pools.train.placement", "value": "bare-metal", "origin": DEFAULT}
+    assert rows["site.alertEndpoint"] == {"key": "site.alertEndpoint", "value": False, "origin": DEFAULT}
+    assert rows["security.keys.storage.length"]["origin"] == DEFAULT
+
+
+def test_explain_lists_each_item_of_a_plain_list_with_its_line(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = run("explain", "us-ashburn", "iam.statements", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    baseline = ROOT / "stacks" / "baseline.yaml"
+    assert len(rows) == 10 and rows[3]["key"] == "iam.statements.3"
+    assert rows[3]["origin"] == f"stacks/baseline.yaml:{line_of(baseline, rows[3]['value'])}"
+    result = run("explain", "us-ashburn", "site.regionKind")
+    assert result.stdout.split() == ["site.regionKind", '"public"', "#", DEFAULT]
+
+
+def test_explain_json_carries_a_waiver_date_as_text(project, monkeypatch):
+    stack = project / "stacks" / "Pulumi.us-ashburn.yaml"
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-001\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
+    monkeypatch.chdir(project)
+    result = run("explain", "us-ashburn", "policy.waivers", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["key"]: r for r in json.loads(result.stdout)}
+    assert rows["policy.waivers.0.expires"]["value"] == "2027-01-31"
+    assert rows["policy.waivers.0.expires"]["origin"] == f"stacks/Pulumi.us-ashburn.yaml:{line_of(stack, 'expires:')}"
 
 
 def test_explain_bad_key_exits_2_with_nearest(monkeypatch):
