@@ -164,8 +164,9 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                         "secondaryVnics": [{"createVnicDetails": {"assignPublicIp": True}}]}})], {}),
     "SK-NET-006": ([stack(*_gpu_vcn_with("frontend"))], [stack(*_gpu_vcn_with("gpu"))], {}),
     "SK-NET-007": ([stack(*_with_log("flowlogs"))], [stack(*_with_log("objectstorage"))], {}),
-    "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "0.0.0.0/0"}]))],
+    "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.0.0/18"}]))],
                    [stack(*_default_list("gpu", [], [{"protocol": "all", "destination": "0.0.0.0/0"}])),
+                    stack(*_default_list("gpu", [{"protocol": "1", "source": "0.0.0.0/0"}])),  # CIS 2.5: in the VCN
                     stack(vcn("gpu", "10.64.0.0/18"))], {}),  # unmanaged: OCI's default list opens SSH to all
     "SK-NET-009": ([stack(*_lb_in("frontend-lb", "10.64.145.0/26"))], [stack(*_lb_in("gpu-nodes", "10.64.0.0/19"))],
                    {}),

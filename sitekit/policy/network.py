@@ -127,8 +127,8 @@ def every_subnet_has_a_flow_log(stack: Stack, ctx) -> Iterator[tuple[Res | None,
             yield subnet, f"subnet {subnet.get('displayName', subnet.name)} has no enabled flow log"
 
 
-@rule("SK-NET-008", "The default security list allows nothing but ICMP", severity="medium", level="mandatory",
-      area="network", stack=True, cis="2.5",
+@rule("SK-NET-008", "The default security list allows nothing but ICMP within the VCN", severity="medium",
+      level="mandatory", area="network", stack=True, cis="2.5",
       remediation="Manage every VCN's default security list (a DefaultSecurityList on the VCN's "
                   "default_security_list_id) with empty rule lists, and use NSGs for traffic.")
 def default_security_list_is_closed(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
@@ -137,10 +137,13 @@ def default_security_list_is_closed(stack: Stack, ctx) -> Iterator[tuple[Res | N
         managed.update(v.urn for v in stack.deps(res, VCN))
         for direction in ("ingress", "egress"):
             for i, r in enumerate(items(res.get(f"{direction}SecurityRules"))):
-                protocol = get(r, "protocol", "")
-                if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")):
-                    continue  # ICMP (and ICMPv6) ingress is what CIS 2.5 leaves allowed; unknown cannot be judged
-                yield res, f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}) in the default security list"
+                protocol, source = get(r, "protocol", ""), get(r, "source")
+                if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")
+                                            and source not in ANYWHERE):
+                    continue  # CIS 2.5 leaves ICMP (and ICMPv6) from within the VCN; unknown cannot be judged
+                yield res, (f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}"
+                            f"{', from ' + source if direction == 'ingress' and isinstance(source, str) else ''}) "
+                            "in the default security list")
     for vcn in stack.of_type(VCN):
         if vcn.urn not in managed:  # OCI creates it with SSH from 0.0.0.0/0, ICMP and all egress
             yield vcn, (f"VCN {vcn.get('displayName', vcn.name)} leaves its default security list unmanaged, "
