@@ -95,7 +95,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registered: list[PlannedResource] = []
+        self.invokes: list[tuple[str, str | None]] = []
         self.stack_urn = ""
+
+    def Invoke(self, request):
+        self.invokes.append((request.tok, request.provider or None))  # which provider (region) answers
+        return super().Invoke(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -162,4 +167,4 @@ def plan_site(root: Path, stack: str) -> Plan:
             lambda vals: outputs.update(zip(names, vals)))
 
     run()
-    return Plan(site=stack, resources=list(monitor.registered), outputs=outputs)
+    return Plan(site=stack, resources=list(monitor.registered), outputs=outputs, invokes=list(monitor.invokes))

@@ -39,6 +39,8 @@ class Plan:
     site: str
     resources: list[PlannedResource]
     outputs: dict[str, Any]
+    invokes: list[tuple[str, str | None]] = field(default_factory=list)
+    """(token, provider reference) of every data-source call the program made."""
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}

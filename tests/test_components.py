@@ -149,6 +149,17 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
     assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES
 
 
+@pytest.mark.parametrize("site", SITES)
+def test_data_source_calls_reach_the_site_region_provider(site, shipped_plans):
+    """Without the component's provider, an invoke would ask the default provider (the wrong region)."""
+    plan = shipped_plans[site]
+    region, _ = region_of(plan)
+    assert sorted(tok for tok, _ in plan.invokes) == [
+        "oci:Core/getServices:getServices", "oci:Identity/getAvailabilityDomains:getAvailabilityDomains",
+        "oci:ObjectStorage/getNamespace:getNamespace"]
+    assert {provider_urn(p) for _, p in plan.invokes} == {region.urn}
+
+
 def test_dedicated_region_site_has_its_own_region_provider(shipped_plans, shipped_sites):
     plan = shipped_plans["ar-patagonia"]
     region, home = region_of(plan)
