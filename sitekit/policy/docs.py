@@ -21,7 +21,8 @@ One rule set, two ways to run it:
   `policies/` (needs the Pulumi CLI; it runs in the project's `.venv`). The pack reads the stack's own `sitekit:` config (the CLI passes it to
   policy packs with the stack name) and loads the site from `stacks/`, so it knows the jurisdiction, the
   network roles and the site's waivers. `--policy-pack-config` keys are the rule ids below, e.g.
-  `{"SK-DATA-004": {"enforcementLevel": "mandatory"}, "SK-GOV-003": {"minLogDays": 180}}`.
+  `{"SK-DATA-004": {"enforcementLevel": "mandatory"}, "SK-GOV-003": {"minLogDays": 180}}`, or the short forms
+  `{"all": "advisory"}` and `{"SK-DATA-004": "mandatory"}`.
 - `sitekit policy SITE... | --all [--format table|json|sarif|markdown] [--config cfg.json]`: the same
   functions against the offline plan of each site, no credentials. Exit 1 when a mandatory rule fails, 0
   otherwise, 2 on bad input. `--format sarif` (SARIF 2.1.0) points each finding at the file and line of the
@@ -45,7 +46,8 @@ config:
         expires: "2027-03-31"
 ```
 
-Unknown rule ids in waivers or enforcement overrides are bad input (exit 2, with the nearest id).
+Unknown rule ids in waivers or enforcement overrides are bad input (exit 2, with the nearest id); so are unknown
+rule ids, levels or parameters in `--config`, and parameter values outside a rule's config schema.
 """
 
 
