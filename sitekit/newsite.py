@@ -181,6 +181,16 @@ def existing_ranges(root: Path, exclude: str | None = None) -> dict[str, IPv4Net
     return out
 
 
+def _own_supernet(root: Path, site: str) -> IPv4Network | None:
+    """The supernet a site's stack file declares now, if it has one that reads."""
+    if not (root / stack_file(site)).exists():
+        return None
+    try:
+        return IPv4Network(str(read_stack_values(root, site)[0]["addressPlan"]["supernet"]))
+    except (SpecError, KeyError, TypeError, ValueError):
+        return None
+
+
 def fit_prefix(requests: list[tuple[str, int]]) -> int:
     """The longest prefix (smallest block) whose block holds all `requests` carved without overlap."""
     prefix = min(p for _, p in requests)
@@ -228,9 +238,13 @@ def with_subnets(networks: list[dict[str, Any]], grown: dict[str, dict[str, int]
                                 for sub in net["subnets"]]} for net in networks]
 
 
-def address_plan(org_space: list[IPv4Network], networks: list[dict[str, Any]],
-                 existing: list[IPv4Network]) -> tuple[IPv4Network, dict[str, IPv4Network]]:
+def address_plan(org_space: list[IPv4Network], networks: list[dict[str, Any]], existing: list[IPv4Network],
+                 keep: IPv4Network | None = None) -> tuple[IPv4Network, dict[str, IPv4Network]]:
     """A supernet from the organisation's space overlapping nothing in `existing`, carved into networks.
+
+    `keep` (the site's current supernet, when it is re-stamped) is kept while it is the right size, inside
+    the space and free, so that re-stamping never moves a site (replacing every VCN) only because a lower
+    block became free.
 
     Each network gets twice what its subnets need (at least a /24, at most a /16, the largest VCN); the
     supernet is the smallest block holding the networks; both carvings depend only on the data, so the same
@@ -243,7 +257,12 @@ def address_plan(org_space: list[IPv4Network], networks: list[dict[str, Any]],
             raise PlanningError(f"network '{net['name']}' needs a /{need} for its subnets ({subnets}) and an OCI "
                                 f"VCN is at most a /{LARGEST_NETWORK}: lower --power-mw or split the pools among sites")
         sizes.append((net["name"], max(LARGEST_NETWORK, min(need - NETWORK_HEADROOM_BITS, SMALLEST_NETWORK))))
-    supernet = allocate(org_space, existing, fit_prefix(sizes))
+    prefix = fit_prefix(sizes)
+    if (keep is not None and keep.prefixlen == prefix and any(keep.subnet_of(b) for b in org_space)
+            and not any(keep.overlaps(e) for e in existing)):
+        supernet = keep
+    else:
+        supernet = allocate(org_space, existing, prefix)
     carved = carve(supernet, sizes)
     return supernet, {name: carved[name] for name, _ in sizes}
 
@@ -397,8 +416,9 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
     supernet, networks = IPv4Network("0.0.0.0/32"), {}
     try:
         used = existing_ranges(root, exclude=req.name if replacing else None)
+        keep = _own_supernet(root, req.name) if replacing else None
         supernet, networks = address_plan(org_space, with_subnets(merged["network"]["networks"], grown),
-                                          list(used.values()))
+                                          list(used.values()), keep)
     except PlanningError as exc:
         problems.append(_problem("sitekit:addressPlan", str(exc)))
     if problems:
@@ -453,7 +473,7 @@ def write_site(root: Path, req: Request, *, force: bool = False) -> tuple[Path, 
     path = root / file
     if path.exists() and not force:
         raise SpecError([Problem(file, None, "", f"the stack file exists; pass --force to overwrite it "
-                                                 f"(its address plan is then re-allocated)")])
+                                                 f"(it keeps its address block while that still fits)")])
     s = stamp(root, req, replacing=force)
     text = render(root, s)
     load_site(root, req.name, values=_values(text, file))  # the rendered values pass the loader before any write

@@ -157,3 +157,16 @@ def test_pools_too_big_for_one_vcn(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "us-giga", "-j", "us", "-r", "us-chicago-1", "--power-mw", "1000")
     assert "sitekit new-site: sitekit:addressPlan: network 'gpu' needs a /15 for its subnets (nodes /15)" in out
     assert "an OCI VCN is at most a /16: lower --power-mw or split the pools among sites" in out
+
+
+def test_force_keeps_the_sites_own_block_while_it_is_free(project, monkeypatch):
+    """Re-stamping with --force does not move a site to a lower block another site freed (that would replace
+    every VCN); it moves only when its own block no longer fits."""
+    assert run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1").exit_code == 0
+    path = project / "stacks/Pulumi.de-keep.yaml"
+    before = yaml.safe_load(path.read_text())["config"]["sitekit:addressPlan"]["supernet"]
+    assert before == "10.67.0.0/16"
+    (project / "stacks/Pulumi.br-saopaulo.yaml").unlink()  # frees 10.65.0.0/16
+    again = run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1", "--force")
+    assert again.exit_code == 0, again.output
+    assert yaml.safe_load(path.read_text())["config"]["sitekit:addressPlan"]["supernet"] == before
