@@ -154,11 +154,13 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-NET-004": ([nsg_rule("INGRESS", "0.0.0.0/0", 443, 443)], [nsg_rule("INGRESS", "0.0.0.0/0", 3389, 3389)], {}),
     "SK-NET-005": ([subnet("frontend-lb", "10.64.145.0/26", public=True), subnet("gpu-nodes", "10.64.0.0/19"),
                     R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)),
-                    R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": False}})],
+                    R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": False}}),
+                    R(T.PUBLIC_IP, {"lifetime": "RESERVED"})],  # reserved for a load balancer
                    [subnet("gpu-nodes", "10.64.0.0/19", public=True),
                     R(T.SUBNET, {"cidrBlock": "10.64.128.0/28"}),  # OCI allows public IPs unless told not to
                     R(T.INSTANCE, {"createVnicDetails": {"assignPublicIp": True}}),
                     R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": True}}),  # a secondary VNIC
+                    R(T.PUBLIC_IP, {"lifetime": "RESERVED", "privateIpId": UNKNOWN}),  # on an instance's VNIC
                     R(T.INSTANCE_CONFIGURATION, {"instanceDetails": {
                         "instanceType": "compute", "launchDetails": GOOD_LAUNCH,
                         "secondaryVnics": [{"createVnicDetails": {"assignPublicIp": True}}]}})], {}),
@@ -413,7 +415,7 @@ def test_rules_never_fail_on_arbitrary_props(props):
     ctx = PolicyContext(site="us-ashburn", organisation="sitekit", tenancy_id=TENANCY, params={"minLogDays": 180})
     policies = build_policies(lambda: ctx, levels=ctx)
     resources = [R(type_, props, f"us-ashburn-{i}") for i, type_ in enumerate(sorted(T.TAGGABLE | T.STATEFUL | {
-        T.NSG_RULE, T.EXPORT, T.AUDIT_CONFIGURATION, T.VNIC_ATTACHMENT}))]
+        T.NSG_RULE, T.EXPORT, T.AUDIT_CONFIGURATION, T.VNIC_ATTACHMENT, T.PUBLIC_IP}))]
     for policy in policies:
         rule = RULES[policy.name]
         if rule.kind == "resource":

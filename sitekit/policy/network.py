@@ -7,7 +7,8 @@ from typing import Any, Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (DEFAULT_SECURITY_LIST, INSTANCE, INSTANCE_CONFIGURATION, INTERNET_GATEWAY, LOAD_BALANCER, LOG,
-                    NETWORK_LOAD_BALANCER, NSG_RULE, ROUTE_TABLE, SECURITY_LIST, SUBNET, VCN, VNIC_ATTACHMENT)
+                    NETWORK_LOAD_BALANCER, NSG_RULE, PUBLIC_IP, ROUTE_TABLE, SECURITY_LIST, SUBNET, VCN,
+                    VNIC_ATTACHMENT)
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 TCP = ("6", "tcp", "all")
@@ -76,10 +77,16 @@ def no_internet_rdp_in_nsgs(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-NET-005", "No public IP on any VNIC outside the frontend role", severity="high", level="mandatory",
-      area="network", types=(SUBNET, INSTANCE, INSTANCE_CONFIGURATION, VNIC_ATTACHMENT), anchor=("public",),
+      area="network", types=(SUBNET, INSTANCE, INSTANCE_CONFIGURATION, VNIC_ATTACHMENT, PUBLIC_IP),
+      anchor=("public",),
       remediation="Keep `public: false` on subnets outside the frontend network and `assignPublicIp: false` on "
-                  "instances and their secondary VNICs; publish services through a load balancer in the frontend.")
+                  "instances and their secondary VNICs, and assign no public IP to a private IP; publish services "
+                  "through a load balancer in the frontend.")
 def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
+    if res.type == PUBLIC_IP:  # a load balancer takes its reserved IP itself; a private IP is an instance's VNIC
+        if res.get("privateIpId") not in (None, ""):
+            yield "a public IP is assigned to a private IP of an instance VNIC; instances are never in the frontend role"
+        return
     if res.type == SUBNET:
         prohibit = res.get("prohibitPublicIpOnVnic", False)  # OCI's default is to allow public IPs
         if prohibit is False:
