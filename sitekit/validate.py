@@ -78,7 +78,8 @@ def _iam(c: _Checker) -> None:
         for name in re.findall(r"\{compartment:([a-z-]+)\}", statement):
             if name not in known:
                 c.add(("iam", "statements", i), f"unknown compartment '{name}'; {nearest(name, known)}")
-        for token in re.findall(r"\{([^}]*)\}", statement):
+        # `{word}` is a placeholder; a brace block with spaces is an OCI condition (`where ALL {a = 'b', ...}`)
+        for token in re.findall(r"\{([^}\s]*)\}", statement):
             if not token.startswith("compartment:") and token not in ("group", "dynamic-group", "region"):
                 c.add(("iam", "statements", i), f"unknown placeholder '{{{token}}}'; "
                                                  "allowed: {compartment:<name>}, {group}, {dynamic-group}, {region}")

@@ -168,7 +168,7 @@ def test_explain_lists_each_item_of_a_plain_list_with_its_line(monkeypatch):
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     baseline = ROOT / "stacks" / "baseline.yaml"
-    assert len(rows) == 10 and rows[3]["key"] == "iam.statements.3"
+    assert [r["key"] for r in rows] == [f"iam.statements.{i}" for i in range(len(rows))] and len(rows) >= 10
     assert rows[3]["origin"] == f"stacks/baseline.yaml:{line_of(baseline, rows[3]['value'])}"
     result = run("explain", "us-ashburn", "site.regionKind")
     assert result.stdout.split() == ["site.regionKind", '"public"', "#", DEFAULT]

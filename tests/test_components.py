@@ -330,6 +330,23 @@ def test_oke_cluster_has_a_private_endpoint(site, shipped_plans):
 
 
 @pytest.mark.parametrize("site", SITES)
+def test_the_cluster_autoscaler_may_resize_the_node_pools(site, shipped_plans):
+    """The add-on authenticates as a workload (authType), so the policy must grant that principal the pools."""
+    plan = shipped_plans[site]
+    (addon,) = plan.of_type("oci:ContainerEngine/addon:Addon")
+    assert {c["key"]: c["value"] for c in addon.inputs["configurations"]}["authType"] == "workload"
+    principal = ("where ALL {request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
+                 "request.principal.service_account = 'cluster-autoscaler'}")
+    statements = plan.named(f"{site}-policy").inputs["statements"]
+    grants = {s.split(" where ")[0] for s in statements if s.startswith("Allow any-user ") and s.endswith(principal)}
+    compute, network = (f"compartment id {site}-compartment-{c}-id" for c in ("compute", "network"))
+    assert {f"Allow any-user to manage cluster-node-pools in {compute}",
+            f"Allow any-user to manage instance-family in {compute}", f"Allow any-user to use vnics in {compute}",
+            f"Allow any-user to use subnets in {network}",
+            f"Allow any-user to read virtual-network-family in {network}"} <= grants
+
+
+@pytest.mark.parametrize("site", SITES)
 def test_vault_and_keys_follow_the_jurisdiction(site, shipped_plans, shipped_sites):
     plan, j = shipped_plans[site], shipped_sites[site].spec.jurisdiction
     (vault,) = plan.of_type("oci:Kms/vault:Vault")
