@@ -17,7 +17,7 @@ from sitekit import ROOT
 from sitekit.catalog import load_catalog
 from sitekit.cli import app
 from sitekit.loader import list_jurisdictions, list_sites, load_site, read_stack_values
-from sitekit.newsite import Request, write_site
+from sitekit.newsite import PoolRequest, Request, write_site
 from sitekit.offline import plan_site
 from sitekit.planners import overlaps
 from sitekit.policy.runner import evaluate
@@ -232,7 +232,8 @@ def test_every_rendered_key_says_what_it_means_and_its_default(project):
     """Each sitekit: key of a stamped file is preceded by a comment naming its sub-keys and its default (or
     saying it is required)."""
     write_site(project, Request(name="ar-cmt", jurisdiction="ar", region="sa-santiago-1", power_mw=200,
-                                transfer_mechanism="ar-model-clauses-60e-2016", transfer_reference="C-9"))
+                                transfer_mechanism="ar-model-clauses-60e-2016", transfer_reference="C-9",
+                                pools=(PoolRequest("extra", "BM.GPU.H200.8", 10.0),)))
     lines = (project / "stacks/Pulumi.ar-cmt.yaml").read_text().splitlines()
     config = yaml.safe_load("\n".join(lines))["config"]
     assert {"sitekit:transfer", "sitekit:overrides"} <= set(config)
