@@ -5,6 +5,7 @@ type tokens the rules name are real pulumi-oci types; docs/policies.md is genera
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -206,3 +207,51 @@ def test_docs_table_is_current():
     assert (ROOT / DOC).read_text() == rules_markdown(), "run `python -m sitekit.policy.docs` and commit"
     for rule in RULES.values():
         assert f"{rule.id} | {rule.title} |" in rules_markdown()
+
+
+def _preview_form(value, ids: set[str]):
+    """Plan inputs as a first `pulumi preview` sends them: every other resource's id or output is unknown."""
+    if isinstance(value, dict):
+        return {k: _preview_form(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_preview_form(v, ids) for v in value]
+    if isinstance(value, str) and any(i in value for i in ids):
+        return UNKNOWN_STRING_VALUE
+    return value
+
+
+def test_shipped_site_passes_the_pack_as_the_cli_runs_it_in_a_first_preview(engine_env, shipped_plans):
+    """The whole us-ashburn plan through the analyzer (Analyze per resource, then AnalyzeStack), with ids
+    unknown: no diagnostic; with its buckets unprotected and a VCN's default security list unmanaged, the
+    pack finds both."""
+    analyzer = servicer(pack_module.pack_args(ROOT))
+    plan = shipped_plans["us-ashburn"]
+    names = {r.name for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")}
+    ids = {f"{n}-id" for n in names} | {f"..{n}" for n in names} | {f"{n}-management" for n in names}
+    by_urn = {r.urn: r for r in plan.resources}
+
+    def struct(inputs) -> struct_pb2.Struct:
+        out = struct_pb2.Struct()
+        out.update(_preview_form(inputs, ids))
+        return out
+
+    def fields(r) -> dict:
+        p = by_urn.get(r.provider.rsplit("::", 1)[0]) if r.provider else None
+        provider = analyzer_pb2.AnalyzerProviderResource(type=p.type, urn=p.urn, name=p.name,
+                                                         properties=struct(p.inputs)) if p else None
+        return dict(type=r.type, urn=r.urn, name=r.name, properties=struct(r.inputs), provider=provider,
+                    options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect))
+
+    def diagnostics(resources) -> set[tuple[str, str]]:
+        found = [d for r in resources
+                 for d in analyzer.Analyze(analyzer_pb2.AnalyzeRequest(**fields(r)), None).diagnostics]
+        stack = [analyzer_pb2.AnalyzerResource(**fields(r), parent=r.parent or "", dependencies=r.dependencies)
+                 for r in resources]
+        found += analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack), None).diagnostics
+        return {(d.policyName, d.urn.rsplit("::", 1)[-1]) for d in found}
+
+    assert diagnostics(plan.resources) == set()
+    broken = [dataclasses.replace(r, protect=False) if r.type == T.BUCKET else r for r in plan.resources
+              if r.type != T.DEFAULT_SECURITY_LIST or not r.name.endswith("-gpu")]
+    assert diagnostics(broken) == {("SK-GOV-002", r.name) for r in plan.of_type(T.BUCKET)} | {
+        ("SK-NET-008", "us-ashburn-vcn-gpu")}
