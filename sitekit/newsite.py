@@ -152,30 +152,44 @@ def _profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
         raise SpecError([Problem(file, None, "jurisdiction", f"invalid profile: {exc.errors()[0]['msg']}")]) from None
 
 
+FIX_FIRST = "fix it before stamping another site"
+
+
 def existing_ranges(root: Path, exclude: str | None = None) -> dict[str, IPv4Network]:
-    """Every range other sites' stack files declare (supernets and networks), by 'site.key'."""
+    """Every range other sites' stack files declare (supernets and networks), by 'site.key'.
+
+    Both places a stack file can hold its plan count: `sitekit:addressPlan` and `sitekit:overrides`
+    (`site.addressPlan`). A file that does not load as a site still has its ranges read; one whose ranges
+    cannot be read stops the stamping."""
     out: dict[str, IPv4Network] = {}
     problems: list[Problem] = []
     for site in list_sites(root):
         if site == exclude:
             continue
         values, _, _ = read_stack_values(root, site)
-        plan = values.get("addressPlan") or {}
-        networks = (plan.get("networks") or {}) if isinstance(plan, dict) else {}
-        if not isinstance(plan, dict) or not isinstance(networks, dict):
-            problems.append(Problem(stack_file(site), None, "sitekit:addressPlan",
-                                    "cannot read this site's ranges ({supernet, networks: {<network>: <cidr>}} "
-                                    "expected); fix it before stamping another site"))
-            continue
-        cidrs = {"supernet": plan.get("supernet"), **{f"networks.{k}": v for k, v in networks.items()}}
-        for key, cidr in cidrs.items():
-            if cidr is None:
+        overrides = values.get("overrides")
+        site_part = overrides.get("site") if isinstance(overrides, dict) else None
+        places = {"sitekit:addressPlan": values.get("addressPlan"),
+                  "sitekit:overrides.site.addressPlan": site_part.get("addressPlan") if isinstance(site_part, dict)
+                  else None}
+        for where, plan in places.items():
+            if plan is None:
                 continue
-            try:
-                out[f"{site}.{key}"] = IPv4Network(str(cidr))
-            except ValueError as exc:
-                problems.append(Problem(stack_file(site), None, f"sitekit:addressPlan.{key}",
-                                        f"cannot read this site's range ({exc}); fix it before stamping another site"))
+            networks = (plan.get("networks") or {}) if isinstance(plan, dict) else {}
+            if not isinstance(plan, dict) or not isinstance(networks, dict):
+                problems.append(Problem(stack_file(site), None, where,
+                                        "cannot read this site's ranges ({supernet, networks: {<network>: <cidr>}} "
+                                        f"expected); {FIX_FIRST}"))
+                continue
+            cidrs = {"supernet": plan.get("supernet"), **{f"networks.{k}": v for k, v in networks.items()}}
+            for key, cidr in cidrs.items():
+                if cidr is None:
+                    continue
+                try:
+                    out[f"{site}.{where}.{key}"] = IPv4Network(str(cidr))
+                except ValueError as exc:
+                    problems.append(Problem(stack_file(site), None, f"{where}.{key}",
+                                            f"cannot read this site's range ({exc}); {FIX_FIRST}"))
     if problems:
         raise SpecError(problems)
     return out

@@ -250,3 +250,13 @@ def test_every_rendered_key_says_what_it_means_and_its_default(project):
             subkeys = {k for k in subkeys if k not in ("networks", "network")} | {"networks"}
         for sub in subkeys:
             assert sub in comment, f"{key}: sub-key '{sub}' not explained: {comment}"
+
+
+def test_ranges_set_through_overrides_are_avoided_too(project):
+    """A site may write its address plan under sitekit:overrides (site.addressPlan): its ranges are taken."""
+    (project / "stacks/Pulumi.hand.yaml").write_text(
+        "config:\n  sitekit:overrides:\n    site:\n      addressPlan:\n        supernet: 10.67.0.0/16\n"
+        "        networks: {gpu: 10.68.0.0/18}\n")
+    _, stamp, _ = write_site(project, request_for("de"))
+    assert not stamp.supernet.overlaps(IPv4Network("10.67.0.0/16"))
+    assert not stamp.supernet.overlaps(IPv4Network("10.68.0.0/18"))
