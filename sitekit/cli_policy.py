@@ -70,21 +70,24 @@ def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) 
     if problems:
         fail(SpecError(problems))
 
-    if format is PolicyFormat.table:
-        if output:
-            from rich.console import Console
+    try:
+        if format is PolicyFormat.table:
+            if output:
+                from rich.console import Console
 
-            with output.open("w", encoding="utf-8") as fh:
-                render.print_table(results, Console(file=fh, width=200, soft_wrap=True))
+                with output.open("w", encoding="utf-8") as fh:
+                    render.print_table(results, Console(file=fh, width=200, soft_wrap=True))
+            else:
+                render.print_table(results, out)
         else:
-            render.print_table(results, out)
-    else:
-        text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
-                PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
-                PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
+            text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
+                    PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
+                    PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
+            if output:
+                output.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+    except OSError as exc:
+        fail(SpecError([Problem(str(output), None, "", f"cannot write the report: {exc.strerror or exc}")]))
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -361,3 +361,10 @@ def test_cli_reads_the_short_config_forms(bad, monkeypatch):
     config.write_text(json.dumps({"SK-GOV-003": {"minLogDays": "a lot"}}))
     result = CliRunner().invoke(app, ["policy", "us-ashburn", "--config", str(config)])
     assert result.exit_code == 2 and "SK-GOV-003.minLogDays" in result.stderr
+
+
+def test_cli_output_that_cannot_be_written_is_bad_input(shipped_plans, monkeypatch, tmp_path):
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: shipped_plans[s])
+    for fmt in ("json", "table"):
+        result = CliRunner().invoke(app, ["policy", "us-ashburn", "-f", fmt, "-o", str(tmp_path / "no/such/dir.out")])
+        assert result.exit_code == 2 and "cannot write" in result.stderr, (fmt, result.output)
