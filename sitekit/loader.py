@@ -8,6 +8,7 @@ Every problem found is raised together in one `SpecError`.
 
 from __future__ import annotations
 
+import difflib
 import typing
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -177,6 +178,26 @@ def _why_not_network(value: Any) -> str:
     return ""
 
 
+def _new_item_hint(data: Any, loc: tuple[Any, ...], origin_of) -> str:
+    """For a key missing in an item of a named list: when a later layer added the item under a name close to
+    an existing one (a site's `- name: trian` beside the baseline's `train`), say so."""
+    node, path, hint = data, (), ""
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            name = item_key(node[part], part)
+            siblings = [item_key(v, i) for i, v in enumerate(node) if i != part]
+            named = [s for s in siblings if isinstance(s, str)]
+            close = difflib.get_close_matches(str(name), named, n=1, cutoff=0.6) if isinstance(name, str) else []
+            mine, theirs = origin_of(path + (name,)), origin_of(path + tuple(close))
+            if close and mine and theirs and mine.file != theirs.file:
+                hint = f" (a new item '{name}'; did you mean '{close[0]}'?)"
+            node, path = node[part], path + (name,)
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            path = path + (part,)
+    return hint
+
+
 def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -> list[Problem]:
     problems = []
     for err in exc.errors():
@@ -189,7 +210,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -
             allowed = [f.alias or n for n, f in model.model_fields.items()] if model else []
             msg = f"unknown key; {nearest(str(loc[-1]), allowed)}" if allowed else "unknown key"
         elif kind == "missing":
-            msg = "required key is missing"
+            msg = "required key is missing" + _new_item_hint(data, loc, origin_of)
         elif kind == "ip_v4_network":
             msg = f"{err.get('input')!r} is not a valid IPv4 network{_why_not_network(err.get('input'))}"
         else:
