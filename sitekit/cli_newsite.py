@@ -41,7 +41,8 @@ def new_site(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing stack file."),
 ):
     """Stamp stacks/Pulumi.<NAME>.yaml: address plan allocated, pools sized to the power envelope, validated."""
-    from .newsite import Request, parse_pools, summary, write_site
+    from .loader import JURISDICTIONS
+    from .newsite import Request, parse_pools, pending_bases, summary, write_site
 
     root = project_root()
     try:
@@ -77,6 +78,10 @@ def new_site(
     for pool in stamp.pools:
         if pool.note:
             out.print(f"note: pool {pool.name}: {pool.note}", highlight=False)
+    pending = pending_bases(stamp.jurisdiction)
+    if pending:
+        out.print(f"warning: {JURISDICTIONS}/{jurisdiction}.yaml: the basis of {', '.join(pending)} is still TODO; "
+                  "complete the profile before `pulumi up`", highlight=False)
     if stamp.placeholders:
         keys = ", ".join(f"sitekit:{k}" for k in stamp.placeholders)
         out.print(f"PLACEHOLDERS to replace before `pulumi up`: {keys} (edit the file, or pass --tenancy-id, "

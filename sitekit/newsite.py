@@ -143,6 +143,24 @@ def _problem(key: str, message: str) -> Problem:
     return Problem(CMD, None, key, message)
 
 
+def pending_bases(j: Jurisdiction) -> list[str]:
+    """Dotted keys of the profile's rules whose basis is still a TODO (a skeleton not yet reviewed)."""
+    found: list[str] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            if "TODO" in str(node.get("basis", "")):
+                found.append(".".join(path))
+            for k, v in node.items():
+                walk(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, path + (str(i),))
+
+    walk(j.model_dump(by_alias=True), ("jurisdiction",))
+    return found
+
+
 def _profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
     file = f"{JURISDICTIONS}/{code}.yaml"
     layer = Layer(file, *load_yaml(root / file, file))
