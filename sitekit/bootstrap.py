@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 TEMPLATES = "templates"
 USER_DATA = "user_data"
 """The OCI instance metadata key cloud-init reads its user data from (base64)."""
+METADATA_LIMIT = 32_000
+"""OCI: the combined size of an instance's `metadata` and `extendedMetadata` is at most 32,000 bytes."""
 
 _AUDIT_FAILURE = {"silent": 0, "printk": 1, "panic": 2}
 
@@ -71,8 +73,16 @@ def decode(value: str) -> str:
 
 
 def node_metadata(site: "LoadedSite", pool: Any) -> dict[str, str]:
-    """Instance metadata of `pool`'s nodes: {'user_data': base64 cloud-init}."""
-    return {USER_DATA: encode(render_user_data(site, pool))}
+    """Instance metadata of `pool`'s nodes: {'user_data': base64 cloud-init}, refused over OCI's limit."""
+    text = render_user_data(site, pool)
+    metadata = {USER_DATA: encode(text)}
+    size = sum(len(k) + len(v) for k, v in metadata.items())
+    if size > METADATA_LIMIT:
+        raise SpecError([Problem(f"{TEMPLATES}/{site.spec.bootstrap.template}", None, "bootstrap",
+                                 f"the user data of pool '{pool.name}' is {size:,} bytes as instance metadata "
+                                 f"({len(text.encode()):,} before base64), more than the {METADATA_LIMIT:,} bytes "
+                                 "OCI accepts: trim the audit rules or health checks")])
+    return metadata
 
 
 def user_data_in_plan(plan: Any) -> dict[str, str]:

@@ -113,3 +113,17 @@ def test_bootstrap_command_prints_the_plan_decoded(project, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("# ---- pool serve (") and OKE_INIT in result.output
     assert "pool train" not in result.output
+
+
+def test_user_data_over_the_oci_metadata_limit_is_refused(project):
+    """OCI takes at most 32,000 bytes of instance metadata: a bootstrap that outgrows it fails at plan time
+    with the pool and the size, not at launch."""
+    from sitekit.bootstrap import node_metadata
+
+    rules = "".join(f"\n              - '-w /etc/sitekit/file-{i:04d} -p wa -k sitekit-watch-{i:04d}'" for i in range(600))
+    override(project, "us-ashburn", "  sitekit:overrides:\n    bootstrap:\n      audit:\n        groups:\n"
+                                    f"          - name: many\n            basis: test\n            rules:{rules}\n")
+    site = load_site(project, "us-ashburn")
+    with pytest.raises(SpecError) as exc:
+        node_metadata(site, site.spec.compute.pools[0])
+    assert "user data of pool 'train'" in str(exc.value) and "more than the 32,000 bytes" in str(exc.value)
