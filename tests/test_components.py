@@ -222,6 +222,13 @@ def test_key_users_wait_for_the_policy_that_grants_key_use(site, shipped_plans):
         assert policy.urn in res.dependencies, res.name
 
 
+@pytest.mark.parametrize("site", SITES)
+def test_site_tags_do_not_spend_the_tenancys_cost_tracking_slots(site, shipped_plans):
+    """OCI allows 10 cost-tracking tag keys per tenancy; two per site namespace would stop the sixth site."""
+    tags = shipped_plans[site].of_type("oci:Identity/tag:Tag")
+    assert len(tags) == len(TAG_KEYS) and not any(t.inputs.get("isCostTracking") for t in tags)
+
+
 # ----------------------------------------------------------------------------------------------- network
 @pytest.mark.parametrize("site", SITES)
 def test_no_public_ips_outside_the_frontend(site, shipped_plans, shipped_sites):

@@ -26,9 +26,11 @@ class Foundation(pulumi.ComponentResource):
         self.namespace = oci.identity.TagNamespace(
             ctx.logical("tag-namespace"), compartment_id=spec.site.parent_compartment_id,
             name=ctx.tag_namespace, description=f"Defined tags of site {ctx.name}", opts=here)
+        # Not cost-tracking: a tenancy has 10 cost-tracking keys at most, and a namespace per site would use
+        # them up by the sixth site. Cost per site comes from the site compartment in Cost Analysis.
         self.tags = [
             oci.identity.Tag(ctx.logical("tag", key), tag_namespace_id=self.namespace.id, name=key,
-                             description=f"sitekit {key}", is_cost_tracking=key in ("site", "cost-centre"), opts=here)
+                             description=f"sitekit {key}", is_cost_tracking=False, opts=here)
             for key in TAG_KEYS
         ]
         ctx.tag_definitions = list(self.tags)
