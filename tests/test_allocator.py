@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sitekit.newsite import address_plan, fit_prefix
-from sitekit.planners import PlanningError, allocate, overlaps
+from sitekit.planners import PlanningError, allocate, carve, overlaps
 
 BOUNDED = settings(max_examples=80, deadline=None)
 
@@ -128,3 +128,26 @@ def test_networks_stay_within_the_largest_vcn():
     with pytest.raises(PlanningError, match=r"network 'gpu' needs a /15 .* an OCI VCN is at most a /16"):
         address_plan(space, [{"name": "gpu", "subnets": [{"name": "a", "prefix": 16}, {"name": "b", "prefix": 17},
                                                          {"name": "c", "prefix": 17}]}], existing)
+
+
+@BOUNDED
+@given(st.lists(st.lists(st.integers(16, 28), min_size=1, max_size=3), min_size=1, max_size=5),
+       st.lists(st.integers(0, 63), max_size=8, unique=True))
+def test_any_subnet_sizes_give_vcn_sized_networks_or_a_reason(subnet_prefixes, taken):
+    """Whatever subnets the pools need: every network is an OCI-sized VCN (/16 to /24) holding its subnets,
+    inside a supernet that overlaps no site, or the plan is refused with the reason."""
+    space = [IPv4Network("10.64.0.0/10")]
+    existing = [IPv4Network((int(space[0].network_address) + i * 2 ** 16, 16)) for i in taken]
+    networks = [{"name": f"n{i}", "subnets": [{"name": f"s{j}", "prefix": p} for j, p in enumerate(prefixes)]}
+                for i, prefixes in enumerate(subnet_prefixes)]
+    try:
+        supernet, nets = address_plan(space, networks, existing)
+    except PlanningError as exc:
+        assert "an OCI VCN is at most a /16" in str(exc) or "no free /" in str(exc)
+        return
+    assert supernet.subnet_of(space[0]) and not any(supernet.overlaps(e) for e in existing)
+    assert overlaps(nets) == [] and all(n.subnet_of(supernet) for n in nets.values())
+    for net in networks:
+        cidr = nets[net["name"]]
+        assert 16 <= cidr.prefixlen <= 24
+        carve(cidr, [(s["name"], s["prefix"]) for s in net["subnets"]])  # the subnets fit
