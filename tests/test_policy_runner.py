@@ -368,3 +368,18 @@ def test_cli_output_that_cannot_be_written_is_bad_input(shipped_plans, monkeypat
     for fmt in ("json", "table"):
         result = CliRunner().invoke(app, ["policy", "us-ashburn", "-f", fmt, "-o", str(tmp_path / "no/such/dir.out")])
         assert result.exit_code == 2 and "cannot write" in result.stderr, (fmt, result.output)
+
+
+def test_a_site_cannot_lower_its_jurisdictions_policy_through_overrides(project, shipped_plans):
+    """`sitekit:overrides` may change jurisdiction values, but not the policy settings the pack enforces: a
+    site raises levels under sitekit:policy and accepts a violation only by a waiver with reason and expiry."""
+    path = project / STACK
+    path.write_text(path.read_text() + "  sitekit:overrides:\n    jurisdiction:\n      policy:\n"
+                    "        enforcement:\n          SK-DATA-004: advisory\n"
+                    "        parameters:\n          minLogDays: 30\n")
+    with pytest.raises(SpecError) as exc:
+        evaluate(load_site(project, "us-ashburn"), shipped_plans["us-ashburn"])
+    assert {(p.file, p.key, p.line) for p in exc.value.problems} == {
+        (STACK, "jurisdiction.policy.enforcement.SK-DATA-004", line_of(project, "SK-DATA-004: advisory")),
+        (STACK, "jurisdiction.policy.parameters.minLogDays", line_of(project, "minLogDays: 30"))}
+    assert all("waiver" in p.message for p in exc.value.problems)

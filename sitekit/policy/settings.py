@@ -1,6 +1,7 @@
 """Checks of the policy settings a site and its jurisdiction give: every rule id they name must exist, a site
-may raise a level but not lower it (it waives instead, with a reason and an expiry), a waiver cannot waive
-the waiver rules, and a waiver's resource must be one the site declares.
+may raise a level but not lower it (it waives instead, with a reason and an expiry), nor change its
+jurisdiction's policy section through `sitekit:overrides`, a waiver cannot waive the waiver rules, and a
+waiver's resource must be one the site declares.
 
 Problems are bad input (exit 2), each with the file and line that set the value and the nearest rule id.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from ..errors import Problem, nearest
+from ..loader import stack_file
 from ..sources import PathKey, dotted
 from .model import RULES
 
@@ -33,6 +35,11 @@ def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None =
             return False
         return True
 
+    stack = stack_file(site.name)
+    for path, origin in site.provenance.items():
+        if path[:2] == ("jurisdiction", "policy") and len(path) == 4 and origin.file == stack:
+            add(path, "a site cannot change its jurisdiction's policy settings: raise a level under "
+                      "sitekit:policy.enforcement, or accept a violation with a waiver (reason and expiry)")
     spec = site.spec
     for rule_id in spec.jurisdiction.policy.enforcement:
         known(("jurisdiction", "policy", "enforcement", rule_id), rule_id)
