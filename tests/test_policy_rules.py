@@ -205,7 +205,12 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                     R(T.POLICY, {"statements": ["Allow any-user to manage all-resources in tenancy where x = 'y'"]}),
                     R(T.POLICY, {"statements": [f"Allow group ops to manage all-resources in compartment id {TENANCY}"]})],
                    {}),
-    "SK-IAM-002": ([stack(*_policy_chain(40))], [stack(*_policy_chain(41))], {}),
+    "SK-IAM-002": ([stack(*_policy_chain(40))],
+                   [stack(*_policy_chain(41)),
+                    # a policy attached to the tenancy (the root compartment) counts in every chain below it
+                    stack(*_policy_chain(30), R(T.POLICY, {"compartmentId": TENANCY, "statements": [
+                        "Allow group ops to inspect all-resources in tenancy"] * 11}, "us-ashburn-policy-tenancy"))],
+                   {}),
     "SK-OKE-001": ([R(T.OKE_CLUSTER, {"endpointConfig": {"isPublicIpEnabled": False, "nsgIds": [UNKNOWN]}})],
                    [R(T.OKE_CLUSTER, {"endpointConfig": {"isPublicIpEnabled": True, "nsgIds": ["n"]}}),
                     R(T.OKE_CLUSTER, {"endpointConfig": {"isPublicIpEnabled": False}}), R(T.OKE_CLUSTER, {})], {}),

@@ -92,7 +92,15 @@ def iam_statement_budget(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
         if is_unknown(statements):
             continue
         chains.setdefault(_chain_root(stack, policy), []).append((policy, len(items(statements))))
-    for policies in chains.values():
-        total = sum(n for _, n in policies)
+    for root, policies in chains.items():
+        # policies attached above the chain's top compartment count in it too: at its parent (the compartment
+        # id the top compartment names) or at the tenancy, the root compartment of every chain
+        top = stack.by_urn.get(root)
+        parent = top.get("compartmentId") if top is not None else None
+        above = [n for key, found in chains.items()
+                 if key != root and (key == parent or key.startswith("ocid1.tenancy.")) for _, n in found]
+        total = sum(n for _, n in policies) + sum(above)
         if total > budget:
-            yield policies[-1][0], f"{total} statements in one compartment chain exceed the budget of {budget:g}"
+            extra = f", {sum(above)} of them in policies above it" if above else ""
+            yield policies[-1][0], (f"{total} statements in one compartment chain{extra} exceed the budget of "
+                                    f"{budget:g}")

@@ -85,7 +85,8 @@ def no_internet_rdp_in_nsgs(res: Res, ctx) -> Iterator[str]:
 def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
     if res.type == PUBLIC_IP:  # a load balancer takes its reserved IP itself; a private IP is an instance's VNIC
         if res.get("privateIpId") not in (None, ""):
-            yield "a public IP is assigned to a private IP of an instance VNIC; instances are never in the frontend role"
+            yield ("a public IP is assigned to a private IP of an instance VNIC; instances are never in the "
+                   "frontend role")
         return
     if res.type == SUBNET:
         prohibit = res.get("prohibitPublicIpOnVnic", False)  # OCI's default is to allow public IPs
