@@ -148,10 +148,11 @@ def pack_config(config: dict[str, Any] | None) -> tuple[dict[str, dict[str, Any]
 
 
 def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = None,
-             config: dict[str, dict[str, Any]] | None = None) -> SiteResult:
+             config: dict[str, Any] | None = None) -> SiteResult:
     """Every rule against one site's plan. Raises SpecError (bad input) for unknown rule ids in the site's
-    or jurisdiction's policy settings and for waivers naming a resource the site does not declare.
-    `config` is what `--policy-pack-config` would give: {rule id: {"enforcementLevel": ..., param: value}}."""
+    or jurisdiction's policy settings, for waivers naming a resource the site does not declare, and for a
+    `config` the CLI would refuse. `config` is what `--policy-pack-config` gives: {rule id or "all": level or
+    {"enforcementLevel": ..., param: value}} (see `pack_config`)."""
     problems = settings_problems(site, [r.name for r in plan.resources])
     config, config_problems = pack_config(config)
     problems += config_problems
