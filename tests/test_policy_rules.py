@@ -169,6 +169,7 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.0.0/18"}]))],
                    [stack(*_default_list("gpu", [], [{"protocol": "all", "destination": "0.0.0.0/0"}])),
                     stack(*_default_list("gpu", [{"protocol": "1", "source": "0.0.0.0/0"}])),  # CIS 2.5: in the VCN
+                    stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.145.0/24"}])),
                     stack(vcn("gpu", "10.64.0.0/18"))], {}),  # unmanaged: OCI's default list opens SSH to all
     "SK-NET-009": ([stack(*_lb_in("frontend-lb", "10.64.145.0/26"))], [stack(*_lb_in("gpu-nodes", "10.64.0.0/19"))],
                    {}),

@@ -3,6 +3,7 @@ lists and where load balancers may live."""
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Any, Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
@@ -135,6 +136,21 @@ def every_subnet_has_a_flow_log(stack: Stack, ctx) -> Iterator[tuple[Res | None,
             yield subnet, f"subnet {subnet.get('displayName', subnet.name)} has no enabled flow log"
 
 
+def _within(source: Any, blocks: list[Any]) -> bool:
+    """Whether a rule's source lies inside one of the VCN's CIDR blocks (unknown ones cannot be judged; with no
+    known block, only the internet is outside)."""
+    if is_unknown(source) or any(is_unknown(b) for b in blocks):
+        return True
+    if not isinstance(source, str) or source in ANYWHERE:
+        return False
+    try:
+        net = ip_network(source, strict=False)
+        nets = [ip_network(b, strict=False) for b in blocks if isinstance(b, str)]
+    except ValueError:
+        return False
+    return not nets or any(net.version == b.version and net.subnet_of(b) for b in nets)
+
+
 @rule("SK-NET-008", "The default security list allows nothing but ICMP within the VCN", severity="medium",
       level="mandatory", area="network", stack=True, cis="2.5",
       remediation="Manage every VCN's default security list (a DefaultSecurityList on the VCN's "
@@ -142,12 +158,14 @@ def every_subnet_has_a_flow_log(stack: Stack, ctx) -> Iterator[tuple[Res | None,
 def default_security_list_is_closed(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     managed: set[str] = set()
     for res in stack.of_type(DEFAULT_SECURITY_LIST):
-        managed.update(v.urn for v in stack.deps(res, VCN))
+        vcns = stack.deps(res, VCN)
+        managed.update(v.urn for v in vcns)
+        blocks = [b for v in vcns for b in items(v.get("cidrBlocks")) + [v.get("cidrBlock")]]
         for direction in ("ingress", "egress"):
             for i, r in enumerate(items(res.get(f"{direction}SecurityRules"))):
                 protocol, source = get(r, "protocol", ""), get(r, "source")
                 if is_unknown(protocol) or (direction == "ingress" and str(protocol) in ("1", "58")
-                                            and source not in ANYWHERE):
+                                            and _within(source, blocks)):
                     continue  # CIS 2.5 leaves ICMP (and ICMPv6) from within the VCN; unknown cannot be judged
                 yield res, (f"{direction} rule {i} (protocol {get(r, 'protocol', '?')}"
                             f"{', from ' + source if direction == 'ingress' and isinstance(source, str) else ''}) "
