@@ -30,7 +30,7 @@ One rule set, two ways to run it:
 
 Levels: each rule has a default level; a jurisdiction raises or lowers it under `jurisdiction.policy.enforcement`
 (and sets parameters under `jurisdiction.policy.parameters`); a site may only raise it, under
-`sitekit:policy.enforcement`. To accept a violation a site waives it: waivers live in the stack file and need a
+`sitekit:policy.enforcement`, and may not change `jurisdiction.policy` through `sitekit:overrides`. To accept a violation a site waives it: waivers live in the stack file and need a
 reason and an expiry; an expired waiver is itself a violation (SK-GOV-006), and every report lists the site's
 waivers:
 
