@@ -143,10 +143,21 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
     assert home.inputs["region"] == spec.site.home_region
     for provider in (region, home):
         assert json.loads(provider.inputs["ignoreDefinedTags"]) == ["Oracle-Tags.CreatedBy", "Oracle-Tags.CreatedOn"]
+    # A site away from its home region watches IAM and registers its Cloud Guard target from the home region,
+    # where OCI serves them (with an alert topic there); everything else stays in the site's region.
+    split = spec.site.region != spec.site.home_region
+    at_home = {f"{site}-event-iam", f"{site}-cloud-guard", f"{site}-alerts-home"} if split else set()
     for res in custom(plan):
-        want = home if res.type in IAM_TYPES else region
+        want = home if res.type in IAM_TYPES or res.name in at_home else region
         assert provider_urn(res.provider) == want.urn, (res.type, res.name, res.provider)
-    assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES
+    assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES | (
+        {"oci:Events/rule:Rule", "oci:CloudGuard/target:Target", "oci:Ons/notificationTopic:NotificationTopic"}
+        if split else set())
+    if split:
+        rule = plan.named(f"{site}-event-iam").inputs["actions"]["action"][0]
+        assert rule["topicId"] == f"{site}-alerts-home-id"
+        network = plan.named(f"{site}-event-network").inputs["actions"]["action"][0]
+        assert network["topicId"] == f"{site}-alerts-id"
 
 
 @pytest.mark.parametrize("site", SITES)

@@ -28,6 +28,8 @@ class SiteContext:
     vcns: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, Any] = field(default_factory=dict)
     alert_endpoint: pulumi.Output[str] | None = None
+    home_provider: pulumi.ProviderResource | None = None
+    """The home-region provider: IAM objects, and the control-plane objects OCI serves only there."""
 
     @property
     def spec(self):

@@ -36,7 +36,7 @@ class AiRegion(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("sitekit:index:AiRegion", name, None, opts)
         region, home = providers(site, self)
-        ctx = SiteContext(site, alert_endpoint=alert_endpoint)
+        ctx = SiteContext(site, alert_endpoint=alert_endpoint, home_provider=home)
         self.foundation = Foundation(f"{name}-foundation", ctx, pulumi.ResourceOptions(parent=self, providers=[home]))
         here = pulumi.ResourceOptions(parent=self, providers=[region])
         self.network = Network(f"{name}-network", ctx, here)

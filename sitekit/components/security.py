@@ -65,13 +65,15 @@ class Security(pulumi.ComponentResource):
             ctx.logical("security-logs"), compartment_id=compartment, display_name=ctx.display("security-logs"),
             description=f"Security logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
 
-        self.topic = oci.ons.NotificationTopic(
-            ctx.logical("alerts"), compartment_id=compartment, name=ctx.display("alerts"),
-            description=f"Security alerts of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
-        if ctx.alert_endpoint is not None:
-            oci.ons.Subscription(
-                ctx.logical("alerts-subscription"), compartment_id=compartment, topic_id=self.topic.id,
-                protocol="HTTPS", endpoint=ctx.alert_endpoint, defined_tags=tags, opts=ctx.opts(self))
+        self.topic = self._topic(ctx, "alerts", compartment, ctx.opts(self))
+        # OCI emits IAM events, and serves Cloud Guard (its reporting region, normally the home region), only
+        # in the home region: a site elsewhere watches IAM and registers its Cloud Guard target from there,
+        # with a topic of its own in that region (an event rule notifies a topic of its own region).
+        split = spec.site.region != spec.site.home_region
+        home = pulumi.ResourceOptions.merge(ctx.opts(self), pulumi.ResourceOptions(provider=ctx.home_provider)) \
+            if split else ctx.opts(self)
+        home_topic = self._topic(ctx, "alerts-home", compartment, home) if split and "iam" in spec.security.events \
+            else self.topic
         for category in spec.security.events:
             oci.events.Rule(
                 ctx.logical("event", category), compartment_id=ctx.compartments["site"],
@@ -79,8 +81,9 @@ class Security(pulumi.ComponentResource):
                 description=f"Notify on {category} changes in AI site {ctx.name}",
                 condition=json.dumps({"eventType": EVENT_TYPES[category]}),
                 actions=oci.events.RuleActionsArgs(action=[oci.events.RuleActionsActionArgs(
-                    action_type="ONS", is_enabled=True, topic_id=self.topic.id)]),
-                defined_tags=tags, opts=ctx.opts(self))
+                    action_type="ONS", is_enabled=True,
+                    topic_id=(home_topic if category == "iam" else self.topic).id)]),
+                defined_tags=tags, opts=home if category == "iam" else ctx.opts(self))
 
         if spec.security.cloud_guard:
             oci.cloudguard.Target(
@@ -89,7 +92,7 @@ class Security(pulumi.ComponentResource):
                 target_resource_type="COMPARTMENT",
                 target_detector_recipes=[oci.cloudguard.TargetTargetDetectorRecipeArgs(detector_recipe_id=r)
                                          for r in spec.security.detector_recipe_ids] or None,
-                defined_tags=tags, opts=ctx.opts(self))
+                defined_tags=tags, opts=home)
 
         b = spec.security.bastion
         self.bastion = oci.bastion.Bastion(
@@ -98,3 +101,14 @@ class Security(pulumi.ComponentResource):
             client_cidr_block_allow_lists=[str(c) for c in b.client_cidrs],
             max_session_ttl_in_seconds=b.max_session_ttl_seconds, defined_tags=tags, opts=ctx.opts(self))
         self.register_outputs({"vaultId": self.vault.id})
+
+    def _topic(self, ctx: SiteContext, key: str, compartment, opts: pulumi.ResourceOptions):
+        """An alert topic, with the secret alert endpoint subscribed when it is configured."""
+        topic = oci.ons.NotificationTopic(
+            ctx.logical(key), compartment_id=compartment, name=ctx.display(key),
+            description=f"Security alerts of AI site {ctx.name}", defined_tags=ctx.defined_tags, opts=opts)
+        if ctx.alert_endpoint is not None:
+            oci.ons.Subscription(
+                ctx.logical(f"{key}-subscription"), compartment_id=compartment, topic_id=topic.id,
+                protocol="HTTPS", endpoint=ctx.alert_endpoint, defined_tags=ctx.defined_tags, opts=opts)
+        return topic

@@ -7,7 +7,7 @@ from ipaddress import ip_network
 from typing import Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
-from .types import (AUDIT_CONFIGURATION, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, IAM_TYPES, INSTANCE_CONFIGURATION,
+from .types import (AUDIT_CONFIGURATION, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, HOME_CONTROL_PLANE, IAM_TYPES, INSTANCE_CONFIGURATION,
                     LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, VCN)
 
 LOG_DEFAULT_DAYS = 30  # OCI Logging keeps a log 30 days unless told otherwise
@@ -106,6 +106,8 @@ def resources_in_allowed_regions(res: Res, ctx) -> Iterator[str]:
         return
     if region in ctx.residency_regions:
         return
+    if res.type in HOME_CONTROL_PLANE and region == ctx.home_region:
+        return  # IAM events and Cloud Guard are served in the home region only
     if region == ctx.region and ctx.region_kind == "dedicated" and ctx.dedicated_in_country:
         return
     if ctx.transfer and ctx.transfer in ctx.transfer_mechanisms:

@@ -59,4 +59,9 @@ IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP,
                        "oci:Identity/group:Group", "oci:Identity/user:User"})
 """IAM objects: tenancy metadata written in the home region, not site data (exempt from residency)."""
 
+HOME_CONTROL_PLANE = frozenset({"oci:CloudGuard/target:Target", "oci:Events/rule:Rule",
+                                "oci:Ons/notificationTopic:NotificationTopic", "oci:Ons/subscription:Subscription"})
+"""Control-plane objects a site keeps in its home region because OCI serves them only there (IAM events,
+Cloud Guard's reporting region): alerts and configuration, no site data; exempt from residency there only."""
+
 GPU_SHAPE_PREFIXES = ("BM.GPU", "VM.GPU")
