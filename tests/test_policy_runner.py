@@ -43,10 +43,8 @@ BAD_OVERRIDES = """\
       statements:
         - "Allow group {group} to read all-resources in {compartment:site}"
         - "Allow group {group} to manage all-resources in tenancy"
-    jurisdiction:
-      retention:
-        logDays: 30
 """
+PROFILE = "stacks/jurisdictions/us.yaml"
 
 WAIVERS = """\
   sitekit:policy:
@@ -76,10 +74,13 @@ def line_of(root: Path, needle: str) -> int:
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory, make_project):
     """A us-ashburn copy that opens SSH and RDP to the internet, grants manage all-resources in the tenancy,
-    turns off key rotation and keeps logs 30 days; planned once."""
+    turns off key rotation, and whose profile keeps logs 30 days (a site may not: retention is locked) below
+    the profile's own policy floor of 180; planned once."""
     root = make_project(tmp_path_factory.mktemp("bad-site"))
     path = root / STACK
     path.write_text(path.read_text() + BAD_OVERRIDES + WAIVERS)
+    profile = root / PROFILE
+    profile.write_text(profile.read_text().replace("    logDays: 180", "    logDays: 30", 1))
     return root, plan_site(root, "us-ashburn")
 
 
@@ -109,7 +110,8 @@ def test_bad_site_fails_with_the_expected_rules(bad):
     # each finding points at the line that produced the offending value
     assert (by_rule["SK-NET-003"].file, by_rule["SK-NET-003"].line) == (STACK, line_of(root, 'ports: "22"'))
     assert (by_rule["SK-KEY-002"].file, by_rule["SK-KEY-002"].line) == (STACK, line_of(root, "rotationDays: null"))
-    assert (by_rule["SK-GOV-003"].file, by_rule["SK-GOV-003"].line) == (STACK, line_of(root, "logDays: 30"))
+    profile_line = next(i for i, line in enumerate((root / PROFILE).read_text().splitlines(), 1) if "logDays: 30" in line)
+    assert (by_rule["SK-GOV-003"].file, by_rule["SK-GOV-003"].line) == (PROFILE, profile_line)
     assert by_rule["SK-GOV-006"].line == line_of(root, "rule: SK-IAM-001")
     assert "expired on 2020-01-31" in by_rule["SK-GOV-006"].message
     assert (by_rule["SK-IAM-001"].file, by_rule["SK-IAM-001"].line) == (STACK, line_of(root, "in tenancy"))
