@@ -178,7 +178,8 @@ def test_new_jurisdiction_skeleton_then_a_site_in_it(project, monkeypatch):
     site = run(project, monkeypatch, "new-site", "se-stockholm", "-j", "se", "-r", "eu-stockholm-1")
     assert site.exit_code == 0, site.output
     assert ("warning: stacks/jurisdictions/se.yaml: the basis of jurisdiction.residency, jurisdiction.vault, "
-            "jurisdiction.retention, jurisdiction.tags, jurisdiction.shapes, jurisdiction.locked.0 is still TODO") \
+            "jurisdiction.retention, jurisdiction.tags, jurisdiction.shapes, jurisdiction.locked.0, "
+            "jurisdiction.locked.1, jurisdiction.locked.2, jurisdiction.locked.3, jurisdiction.locked.4 is still TODO") \
         in " ".join(site.output.split())
     assert load_site(project, "se-stockholm").spec.jurisdiction.name == "Sweden"
 
