@@ -131,6 +131,10 @@ def _networks(c: _Checker) -> None:
                       f"public IPs are only allowed in the frontend role (network '{net.name}' has role '{net.role}')")
 
 
+VCN_PREFIX_MIN, VCN_PREFIX_MAX = 16, 30
+"""An OCI VCN CIDR block is a /16 at the largest and a /30 at the smallest."""
+
+
 def _address_plan(c: _Checker) -> None:
     plan = c.spec.site.address_plan
     org = c.spec.organisation.address_space
@@ -147,6 +151,9 @@ def _address_plan(c: _Checker) -> None:
             continue
         if not cidr.subnet_of(plan.supernet):
             c.add(base + ("networks", name), f"{cidr} is outside the supernet {plan.supernet}")
+        if not VCN_PREFIX_MIN <= cidr.prefixlen <= VCN_PREFIX_MAX:
+            c.add(base + ("networks", name), f"{cidr} is a /{cidr.prefixlen}; an OCI VCN CIDR is /{VCN_PREFIX_MIN} "
+                                             f"to /{VCN_PREFIX_MAX} (split the network or shrink its subnets)")
     for a, b in overlaps(plan.networks):
         c.add(base + ("networks", b), f"{plan.networks[b]} ('{b}') overlaps {plan.networks[a]} ('{a}')")
     for net in c.spec.network.networks:
