@@ -47,6 +47,12 @@ def fail(exc: SitekitError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def refuse_overwrite(path: Optional[Path], force: bool) -> None:
+    """sitekit never overwrites a user's file unless told to (--force)."""
+    if path is not None and path.exists() and not force:
+        raise SpecError([Problem(str(path), None, "", "file exists; pass --force to overwrite it")])
+
+
 def check_site_name(root: Path, site: str) -> None:
     from .loader import list_sites, stack_file
 

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import app, check_site_name, fail, out, project_root
+from .cli import app, check_site_name, fail, out, project_root, refuse_overwrite
 from .errors import Problem, SitekitError, SpecError
 
 
@@ -42,6 +42,7 @@ def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) 
            format: PolicyFormat = typer.Option(PolicyFormat.table, "--format", "-f",
                                                help="table, json, sarif (SARIF 2.1.0) or markdown."),
            output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+           force: bool = typer.Option(False, "--force", help="Overwrite --output if it exists."),
            config: Optional[Path] = typer.Option(None, "--config", help="Policy-pack config JSON, as "
                                                  "`pulumi preview --policy-pack-config` takes it.")):
     """Evaluate every policy rule against the offline plan of each site (no cloud credentials)."""
@@ -56,6 +57,7 @@ def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) 
         fail(SpecError([Problem("", None, "", "name at least one site, or use --all")]))
     results, problems = [], []
     try:
+        refuse_overwrite(output, force)
         pack_config = _read_config(config) if config else None
         for name in names:
             check_site_name(root, name)

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import app, fail, project_root
+from .cli import app, fail, project_root, refuse_overwrite
 from .errors import SitekitError
 
 
@@ -32,6 +32,7 @@ def review_command(
     from .review import render_markdown, review
 
     try:
+        refuse_overwrite(output, force)
         result = review(project_root(), base, list(sites or []))
     except SitekitError as exc:
         fail(exc)
@@ -40,7 +41,4 @@ def review_command(
     if output is None:
         sys.stdout.write(text)
         return
-    if output.exists() and not force:
-        typer.echo(f"{output}: exists; pass --force to overwrite", err=True)
-        raise typer.Exit(2)
     output.write_text(text, encoding="utf-8")

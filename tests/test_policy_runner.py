@@ -287,6 +287,12 @@ def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
     assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
     assert sarif["runs"][0]["results"] == []
     assert [s["site"] for s in sarif["runs"][0]["properties"]["sites"]] == sorted(shipped_plans)
+    # an existing report is the user's file: kept unless --force
+    out.write_text("mine")
+    refused = CliRunner().invoke(app, ["policy", "--all", "--format", "sarif", "--output", str(out)])
+    assert refused.exit_code == 2 and "file exists; pass --force" in refused.stderr and out.read_text() == "mine"
+    forced = CliRunner().invoke(app, ["policy", "--all", "-f", "sarif", "-o", str(out), "--force"])
+    assert forced.exit_code == 0 and json.loads(out.read_text())["version"] == "2.1.0"
 
 
 def _line(root: Path, file: str, needle: str) -> int:
