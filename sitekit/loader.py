@@ -46,11 +46,7 @@ class LoadedSite:
 
     def origin(self, path: PathKey) -> Origin | None:
         """The origin of `path`, or of its nearest ancestor that has one."""
-        while path:
-            if path in self.provenance:
-                return self.provenance[path]
-            path = path[:-1]
-        return None
+        return _origin(self.provenance, path)
 
     @property
     def name(self) -> str:
@@ -274,6 +270,7 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
 
 
 def _origin(prov: dict[PathKey, Origin], path: PathKey) -> Origin | None:
+    """The origin of `path` or of its nearest ancestor that has one (the root's, last)."""
     while path:
         if path in prov:
             return prov[path]

@@ -504,8 +504,8 @@ def write_site(root: Path, req: Request, *, force: bool = False) -> tuple[Path, 
     file = stack_file(req.name)
     path = root / file
     if path.exists() and not force:
-        raise SpecError([Problem(file, None, "", f"the stack file exists; pass --force to overwrite it "
-                                                 f"(it keeps its address block while that still fits)")])
+        raise SpecError([Problem(file, None, "", "the stack file exists; pass --force to overwrite it "
+                                                 "(it keeps its address block while that still fits)")])
     s = stamp(root, req, replacing=force)
     text = render(root, s)
     load_site(root, req.name, values=_values(text, file))  # the rendered values pass the loader before any write

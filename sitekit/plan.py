@@ -10,6 +10,11 @@ SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 
 
+def provider_urn(ref: str | None) -> str | None:
+    """The URN in a provider reference '<urn>::<id>'."""
+    return ref.rsplit("::", 1)[0] if ref else None
+
+
 @dataclass
 class PlannedResource:
     """One registration: type token, logical name, engine-form inputs (secrets masked), options."""
@@ -30,8 +35,8 @@ class PlannedResource:
 
     @property
     def provider_urn(self) -> str | None:
-        return self.provider.split("::" + self.provider.rsplit("::", 1)[-1])[0] + "::" + \
-            self.provider.rsplit("::", 1)[-1].split("::")[0] if self.provider else None
+        """The URN of the resource's provider (a provider reference is '<urn>::<id>')."""
+        return provider_urn(self.provider)
 
 
 @dataclass

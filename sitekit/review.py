@@ -106,8 +106,7 @@ def affected_sites(files: Iterable[str], base: dict[str, str | None], head: dict
         if m:
             sites.add(m.group(1))
         elif j:
-            sites |= {s for s, code in (base | head).items() if code == j.group(1)}
-            sites |= {s for s, code in base.items() if code == j.group(1)}
+            sites |= {s for side in (base, head) for s, code in side.items() if code == j.group(1)}
         elif f.startswith(GLOBAL_PATHS):
             sites |= everything
     return sorted(sites)

@@ -26,6 +26,7 @@ from sitekit.cli import app
 from sitekit.components.context import TAG_KEYS
 from sitekit.loader import list_sites
 from sitekit.offline import SECRET_PLACEHOLDER
+from sitekit.plan import provider_urn
 from sitekit.validate import site_power
 
 SITES = list_sites(ROOT)
@@ -64,11 +65,6 @@ def accepts_defined_tags(token: str) -> bool:
     module, name = oci_class_names()[token]
     args = getattr(importlib.import_module(module), name + "Args")
     return "defined_tags" in inspect.signature(args.__init__).parameters
-
-
-def provider_urn(ref: str | None) -> str | None:
-    """A provider reference is '<urn>::<id>'."""
-    return ref.rsplit("::", 1)[0] if ref else None
 
 
 def custom(plan):

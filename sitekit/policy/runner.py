@@ -71,10 +71,6 @@ class SiteResult:
 
 
 # ------------------------------------------------------------------------------------------ plan -> CrossGuard
-def _provider_urn(ref: str | None) -> str | None:
-    return ref.rsplit("::", 1)[0] if ref else None
-
-
 def _options(r: "PlannedResource") -> PolicyResourceOptions:
     return PolicyResourceOptions(r.protect, list(r.ignore_changes), None, list(r.aliases),
                                  PolicyCustomTimeouts(0, 0, 0), [], r.parent)
@@ -87,7 +83,7 @@ def policy_resources(plan: "Plan") -> tuple[list[PolicyResource], dict[str, Poli
     out: dict[str, PolicyResource] = {}
     for r in plan.resources:
         out[r.urn] = PolicyResource(r.type, r.inputs, r.urn, r.name, _options(r),
-                                    providers.get(_provider_urn(r.provider)), None, [], {})
+                                    providers.get(r.provider_urn), None, [], {})
     for r in plan.resources:
         res = out[r.urn]
         res.parent = out.get(r.parent) if r.parent else None
