@@ -1,11 +1,12 @@
 # Two commands do all the set-up: `make plan SITE=<site>` and `make test` each create .venv and install.
+# `make engine-test` also builds the Pulumi CLI (needs Go) the first time.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test sites policy bench schema clean
+.PHONY: plan test engine-test pulumi sites policy bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,14 @@ sites: $(STAMP)
 policy: $(STAMP)  ## the policy pack offline against every shipped site
 	$(BIN)/sitekit policy --all
 
-test: $(STAMP)  ## the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## the fast suite: Python only, no Pulumi CLI (what CI runs first)
+	$(BIN)/python -m pytest -m "not engine"
+
+pulumi:  ## the Pulumi CLI (built from Go modules) and sitekit's Python language host into .pulumi/bin
+	tools/pulumi/build.sh
+
+engine-test: $(STAMP) pulumi  ## end-to-end tests under the real Pulumi engine with the stand-in OCI provider
+	SITEKIT_ENGINE_TESTS=required $(BIN)/python -m pytest -m engine tests/engine
 
 bench: $(STAMP)  ## plan time and peak memory against a floor measured in the same run
 	$(BIN)/python bench/plan_bench.py --site $(SITE)

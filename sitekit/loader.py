@@ -22,7 +22,7 @@ from .errors import Problem, SpecError, nearest
 from .merge import Layer, Origin, merge_layers
 from .sources import Marks, PathKey, dotted, item_key, load_yaml
 from .spec import SiteSpec
-from .stackconfig import BY_NAME, NAMESPACE, place
+from .stackconfig import BY_NAME, NAMESPACE, from_engine, place
 
 BASELINE = "stacks/baseline.yaml"
 JURISDICTIONS = "stacks/jurisdictions"
@@ -96,7 +96,8 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
                                     f"`pulumi config set --secret {full_key} <value>`"))
             values[key] = SECRET
         else:
-            values[key] = value
+            # `pulumi config set` and `pulumi stack init` rewrite the file: YAML dates as Go time text
+            values[key] = from_engine(value) if BY_NAME[key].kind in ("object", "array") else value
     return values, key_marks, problems
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import runpy
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
+from . import fakes
 from .loader import load_site, read_stack_values
 from .plan import SECRET, UNKNOWN, Plan, PlannedResource
 from .sources import load_yaml
@@ -33,55 +34,34 @@ _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _SIG = "4dabf18193072939515e22adb298388d"
 
-# Outputs the provider would compute that the program reads back.
-_COMPUTED = {
-    "oci:Kms/vault:Vault": lambda n: {"managementEndpoint": f"https://{n}-management.kms.example",
-                                     "cryptoEndpoint": f"https://{n}-crypto.kms.example"},
-    "oci:Core/vcn:Vcn": lambda n: {"defaultSecurityListId": f"ocid1.securitylist.oc1..{n}-default",
-                                   "defaultRouteTableId": f"ocid1.routetable.oc1..{n}-default"},
-    "oci:FileStorage/mountTarget:MountTarget": lambda n: {"exportSetId": f"ocid1.exportset.oc1..{n}"},
-}
-
-
 class SiteMocks(pulumi.runtime.Mocks):
-    """Deterministic stand-ins for what OCI would return: ids from names, a few computed outputs."""
+    """Deterministic stand-ins for what OCI would return (`fakes`): ids from names, a few computed outputs."""
 
     def __init__(self, region: str):
         self.region = region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = dict(args.inputs)
-        outputs.update(_COMPUTED.get(args.typ, lambda n: {})(args.name))
+        outputs.update(fakes.computed_outputs(args.typ, args.name))
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "oci:Core/getServices:getServices":
-            key = self.region.split("-")[1][:3].upper()
-            return {"services": [{"id": f"ocid1.service.oc1..all-{key.lower()}-services",
-                                  "name": f"All {key} Services In Oracle Services Network",
-                                  "cidrBlock": f"all-{key.lower()}-services-in-oracle-services-network",
-                                  "description": ""}]}
-        if args.token == "oci:Identity/getAvailabilityDomains:getAvailabilityDomains":
-            return {"availabilityDomains": [{"name": f"Uocm:{self.region.upper()}-AD-{i}", "id": f"ad-{i}",
-                                             "compartmentId": args.args.get("compartmentId")} for i in (1, 2, 3)],
-                    "compartmentId": args.args.get("compartmentId"), "id": "ads"}
-        if args.token == "oci:ObjectStorage/getNamespace:getNamespace":
-            return {"namespace": "sitekitmockns", "id": "namespace"}
-        return {}
+        return fakes.invoke(args.token, dict(args.args), self.region) or {}
 
 
-def _plain(value: Any, path: str, secrets: list[str]) -> Any:
-    """Engine-form JSON -> plain data: secrets masked (and their paths noted), unknowns marked."""
+def _plain(value: Any, path: str, secrets: list[str], urn_of: Callable[[str], str]) -> Any:
+    """Engine-form JSON -> plain data: secrets masked (and their paths noted), unknowns marked, resource
+    references as the referenced resource's engine URN."""
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_VAL:
             secrets.append(path)
             return SECRET
         if sig == _RESOURCE_SIG:
-            return value.get("urn")
-        return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+            return urn_of(value.get("urn", ""))
+        return {k: _plain(v, f"{path}.{k}" if path else k, secrets, urn_of) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+        return [_plain(v, f"{path}[{i}]", secrets, urn_of) for i, v in enumerate(value)]
     if value == _UNKNOWN:
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
@@ -90,33 +70,73 @@ def _plain(value: Any, path: str, secrets: list[str]) -> Any:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that keeps the whole registration request, not only type, name and inputs."""
+    """A mock monitor that keeps the whole registration request, not only type, name and inputs.
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    URNs are recorded as the engine writes them, not as the mocks do: the qualified type is the chain of
+    parent types below the stack (`parent$child`), so a plan's URNs equal `pulumi preview`'s."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, project: str = "sitekit", stack: str = "stack"):
         super().__init__(mocks)
+        self.project, self.stack = project, stack
         self.registered: list[PlannedResource] = []
         self.invokes: list[tuple[str, str | None]] = []
         self.stack_urn = ""
+        self._engine_urn: dict[str, str] = {}  # mock URN -> engine URN
+        self._qualified: dict[str, str] = {}  # mock URN -> qualified type ('' for the stack)
+
+    def urn_of(self, mock_urn: str) -> str:
+        """The engine URN of a registered resource, given the URN the mocks gave it."""
+        return self._engine_urn.get(mock_urn, mock_urn)
+
+    def ref_of(self, reference: str) -> str:
+        """A provider reference '<urn>::<id>' with the engine URN."""
+        urn, sep, id_ = reference.rpartition("::")
+        return f"{self.urn_of(urn)}{sep}{id_}" if sep else reference
+
+    def _qualify(self, parent_mock: str, type_: str) -> str:
+        above = self._qualified.get(parent_mock, "") if parent_mock else ""
+        return f"{above}${type_}" if above else type_
+
+    def engine_urn(self, qualified: str, name: str) -> str:
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
 
     def Invoke(self, request):
-        self.invokes.append((request.tok, request.provider or None))  # which provider (region) answers
+        provider = self.ref_of(request.provider) if request.provider else None
+        self.invokes.append((request.tok, provider))  # which provider (region) answers
         return super().Invoke(request)
+
+    def _alias_urn(self, alias, request) -> str | None:
+        if alias.urn:
+            return self.urn_of(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        qualified = self._qualify(parent, spec.type or request.type)
+        return f"urn:pulumi:{spec.stack or self.stack}::{spec.project or self.project}::{qualified}::" \
+               f"{spec.name or request.name}"
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
-            self.stack_urn = response.urn
+            self.stack_urn = self.engine_urn(request.type, request.name)
+            self._engine_urn[response.urn] = self.stack_urn
+            self._qualified[response.urn] = ""
             return response
+        qualified = self._qualify(request.parent, request.type)
+        urn = self.engine_urn(qualified, request.name)
+        self._engine_urn[response.urn], self._qualified[response.urn] = urn, qualified
         secrets: list[str] = []
-        inputs = _plain(json_format.MessageToDict(request.object), "", secrets)
+        inputs = _plain(json_format.MessageToDict(request.object), "", secrets, self.urn_of)
+        parent = self.urn_of(request.parent) if request.parent else None
         self.registered.append(PlannedResource(
-            urn=response.urn, type=request.type, name=request.name, custom=request.custom,
-            parent=request.parent or None, provider=request.provider or None, inputs=inputs,
+            urn=urn, type=request.type, name=request.name, custom=request.custom,
+            parent=parent,
+            provider=self.ref_of(request.provider) if request.provider else None, inputs=inputs,
             protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
-            dependencies=sorted(request.dependencies), ignore_changes=list(request.ignoreChanges),
-            aliases=[a.urn for a in request.aliases if a.urn], secret_inputs=secrets))
+            dependencies=sorted(self.urn_of(d) for d in request.dependencies),
+            ignore_changes=list(request.ignoreChanges),
+            aliases=[a for a in (self._alias_urn(a, request) for a in request.aliases) if a],
+            secret_inputs=secrets))
         return response
-
 
 
 def stack_config(root: Path, stack: str) -> tuple[dict[str, str], list[str]]:
@@ -150,7 +170,7 @@ def plan_site(root: Path, stack: str) -> Plan:
     root = root.resolve()
     site = load_site(root, stack)  # bad input stops here, with every problem listed
     config, secret_keys = stack_config(root, stack)
-    monitor = RecordingMonitor(SiteMocks(site.spec.site.region))
+    monitor = RecordingMonitor(SiteMocks(site.spec.site.region), project="sitekit", stack=stack)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project="sitekit", stack=stack, preview=False, monitor=monitor)

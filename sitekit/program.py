@@ -13,7 +13,7 @@ import pulumi
 
 from .errors import SpecError
 from .loader import SECRET, load_site
-from .stackconfig import KEYS, NAMESPACE
+from .stackconfig import KEYS, NAMESPACE, from_engine
 
 
 def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
@@ -29,7 +29,7 @@ def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
         elif key.kind in ("object", "array"):
             value = cfg.get_object(key.name)
             if value is not None:
-                values[key.name] = value
+                values[key.name] = from_engine(value)
         elif key.kind == "integer":
             value = cfg.get_int(key.name)
             if value is not None:

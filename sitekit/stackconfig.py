@@ -6,6 +6,7 @@ reads them from `stacks/Pulumi.<site>.yaml`, and a test checks that Pulumi.yaml 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,4 +59,26 @@ def place(target: tuple[str, ...], value: Any) -> dict[str, Any]:
     """Nest `value` under `target` (an empty target means the value is itself a tree)."""
     for part in reversed(target):
         value = {part: value}
+    return value
+
+
+# The Pulumi CLI reads a stack file's YAML with Go, and hands a YAML date (`expires: 2099-12-31`) to the program
+# and to policy packs as Go's time text: "2099-12-31 00:00:00 +0000 UTC".
+_GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)? ([+-]\d{4}) [A-Z]{1,5}")
+
+
+def from_engine(value: Any) -> Any:
+    """A structured config value as the CLI passes it, with YAML dates back as ISO dates (times as ISO 8601),
+    so the program sees what the stack file says, as the offline loader does."""
+    if isinstance(value, dict):
+        return {k: from_engine(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_engine(v) for v in value]
+    if isinstance(value, str):
+        m = _GO_TIME.fullmatch(value)
+        if m:
+            day, clock, frac, zone = m.groups()
+            if clock == "00:00:00" and not frac and zone == "+0000":
+                return day
+            return f"{day}T{clock}{frac or ''}{zone[:3]}:{zone[3:]}"
     return value

@@ -24,41 +24,9 @@ from sitekit.policy import RULES
 from sitekit.policy.render import to_json, to_markdown, to_sarif
 from sitekit.policy.runner import evaluate
 
+from broken_site import BAD_OVERRIDES, PROFILE, STACK, WAIVERS, break_site
+
 SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
-STACK = "stacks/Pulumi.us-ashburn.yaml"
-
-BAD_OVERRIDES = """\
-  sitekit:overrides:
-    network:
-      nsgs:
-        - name: debug
-          network: gpu
-          rules:
-            - {direction: ingress, protocol: tcp, ports: "22", peer: 0.0.0.0/0, description: debug SSH}
-            - {direction: ingress, protocol: tcp, ports: "3389", peer: 0.0.0.0/0, description: debug RDP}
-    security:
-      keys:
-        - {name: storage, rotationDays: null}
-    iam:
-      statements:
-        - "Allow group {group} to read all-resources in {compartment:site}"
-        - "Allow group {group} to manage all-resources in tenancy"
-"""
-PROFILE = "stacks/jurisdictions/us.yaml"
-
-WAIVERS = """\
-  sitekit:policy:
-    waivers:
-      - rule: SK-NET-004
-        resource: us-ashburn-nsg-debug-ingress-tcp-3389-0-0-0-0-0
-        reason: "Vendor remote console during burn-in, approved by security (SEC-118)"
-        expires: 2099-12-31
-      - rule: SK-IAM-001
-        reason: "Break-glass grant during the tenancy migration (SEC-77)"
-        expires: 2020-01-31
-"""
-
-
 def write_policy(root: Path, policy_yaml: str) -> None:
     """Replace the `sitekit:policy` block of the us-ashburn stack file (the block ends the file)."""
     path = root / STACK
@@ -76,11 +44,7 @@ def bad(tmp_path_factory, make_project):
     """A us-ashburn copy that opens SSH and RDP to the internet, grants manage all-resources in the tenancy,
     turns off key rotation, and whose profile keeps logs 30 days (a site may not: retention is locked) below
     the profile's own policy floor of 180; planned once."""
-    root = make_project(tmp_path_factory.mktemp("bad-site"))
-    path = root / STACK
-    path.write_text(path.read_text() + BAD_OVERRIDES + WAIVERS)
-    profile = root / PROFILE
-    profile.write_text(profile.read_text().replace("    logDays: 180", "    logDays: 30", 1))
+    root = break_site(make_project(tmp_path_factory.mktemp("bad-site")))
     return root, plan_site(root, "us-ashburn")
 
 

@@ -53,10 +53,18 @@ class Foundation(pulumi.ComponentResource):
             matching_rule=ctx.compartments["compute"].apply(lambda c: f"ALL {{instance.compartment.id = '{c}'}}"),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self))
 
-        names = list(ctx.compartments)
-        statements = pulumi.Output.all(*[ctx.compartments[n] for n in names]).apply(
-            lambda ids: render_statements(spec.iam.statements, dict(zip(names, ids)), spec.iam.operators_group,
-                                          ctx.display("gpu-nodes"), spec.site.region))
+        # One Output per statement, waiting only for the compartments it names: a statement that names none is
+        # known in a first preview, so the policy pack can judge it before any compartment exists.
+        statements = [
+            pulumi.Output.all(*[ctx.compartments[n] for n in needed]).apply(
+                lambda ids, t=template, needed=needed: render_statements(
+                    [t], dict(zip(needed, ids)), spec.iam.operators_group, ctx.display("gpu-nodes"),
+                    spec.site.region)[0])
+            if needed else render_statements([template], {}, spec.iam.operators_group, ctx.display("gpu-nodes"),
+                                             spec.site.region)[0]
+            for template in spec.iam.statements
+            for needed in [compartments_named(template)]
+        ]
         self.policy = oci.identity.Policy(
             ctx.logical("policy"), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
             description=f"Least-privilege access to AI site {ctx.name}", statements=statements,
@@ -69,6 +77,11 @@ class Foundation(pulumi.ComponentResource):
 
 
 _TOKEN = re.compile(r"\{(compartment:[a-z]+|group|dynamic-group|region)\}")
+
+
+def compartments_named(template: str) -> list[str]:
+    """The compartments a statement template names ('{compartment:network}' -> 'network'), in order."""
+    return list(dict.fromkeys(t.split(":", 1)[1] for t in _TOKEN.findall(template) if t.startswith("compartment:")))
 
 
 def render_statements(templates: list[str], compartments: dict[str, str], group: str, dynamic_group: str,

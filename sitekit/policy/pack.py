@@ -142,7 +142,7 @@ def stack_values() -> dict[str, Any]:
     from pulumi.runtime.config import get_config
 
     from ..loader import SECRET
-    from ..stackconfig import KEYS, NAMESPACE
+    from ..stackconfig import KEYS, NAMESPACE, from_engine
 
     values: dict[str, Any] = {}
     for key in KEYS:
@@ -152,7 +152,7 @@ def stack_values() -> dict[str, Any]:
         if key.kind == "secret":
             values[key.name] = SECRET
         elif key.kind in ("object", "array"):
-            values[key.name] = json.loads(raw) if isinstance(raw, str) else raw
+            values[key.name] = from_engine(json.loads(raw) if isinstance(raw, str) else raw)
         elif key.kind == "integer":
             values[key.name] = int(raw)
         else:

@@ -1,0 +1,55 @@
+"""What OCI would answer, faked deterministically: for the offline plan's mocks and the engine's stand-in
+provider alike, so both runs see the same ids, computed outputs and data-source answers.
+
+Nothing here is real OCI data: ids are derived from names or URNs, and the answers cover only what the
+program reads back (a VCN's default security list, a vault's endpoints, a mount target's export set, the
+region's services, its availability domains, the Object Storage namespace).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Callable
+
+# Outputs the provider computes that the program reads back, by type token; `key` is a stable name.
+COMPUTED: dict[str, Callable[[str], dict[str, Any]]] = {
+    "oci:Kms/vault:Vault": lambda key: {"managementEndpoint": f"https://{key}-management.kms.example",
+                                       "cryptoEndpoint": f"https://{key}-crypto.kms.example"},
+    "oci:Core/vcn:Vcn": lambda key: {"defaultSecurityListId": f"ocid1.securitylist.oc1..{key}-default",
+                                     "defaultRouteTableId": f"ocid1.routetable.oc1..{key}-default",
+                                     "defaultDhcpOptionsId": f"ocid1.dhcpoptions.oc1..{key}-default"},
+    "oci:FileStorage/mountTarget:MountTarget": lambda key: {"exportSetId": f"ocid1.exportset.oc1..{key}"},
+}
+
+
+def computed_outputs(type_: str, key: str) -> dict[str, Any]:
+    """The computed outputs of a resource of `type_` whose stable name is `key` (none for most types)."""
+    make = COMPUTED.get(type_)
+    return make(key) if make else {}
+
+
+def fake_id(type_: str, urn: str) -> str:
+    """A deterministic OCID-shaped id for a resource, from its type and URN (the same URN, the same id)."""
+    kind = re.sub(r"[^a-z0-9]", "", type_.rsplit(":", 1)[-1].lower()) or "resource"
+    digest = hashlib.sha256(urn.encode()).hexdigest()[:24]
+    return f"ocid1.{kind}.oc1..sitekitfake{digest}"
+
+
+def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any] | None:
+    """The canned answer of a data source the program calls; None for a data source not faked here."""
+    if token == "oci:Core/getServices:getServices":
+        key = region.split("-")[1][:3] if "-" in region else region[:3]
+        return {"services": [{"id": f"ocid1.service.oc1..all-{key.lower()}-services",
+                              "name": f"All {key.upper()} Services In Oracle Services Network",
+                              "cidrBlock": f"all-{key.lower()}-services-in-oracle-services-network",
+                              "description": ""}],
+                "id": "services"}
+    if token == "oci:Identity/getAvailabilityDomains:getAvailabilityDomains":
+        compartment = args.get("compartmentId")
+        return {"availabilityDomains": [{"name": f"Uocm:{region.upper()}-AD-{i}", "id": f"ad-{i}",
+                                         "compartmentId": compartment} for i in (1, 2, 3)],
+                "compartmentId": compartment, "id": "ads"}
+    if token == "oci:ObjectStorage/getNamespace:getNamespace":
+        return {"namespace": "sitekitmockns", "id": "namespace"}
+    return None
