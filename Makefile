@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test engine-test pulumi sites policy bench schema clean
+.PHONY: plan test engine-test pulumi sites policy bench bench-engine schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ engine-test: $(STAMP) pulumi  ## end-to-end tests under the real Pulumi engine w
 
 bench: $(STAMP)  ## plan time and peak memory against a floor measured in the same run
 	$(BIN)/python bench/plan_bench.py --site $(SITE)
+
+bench-engine: $(STAMP) pulumi  ## pulumi preview of each shipped site against sitekit plan, and the CLI build time
+	$(BIN)/python bench/engine_bench.py
 
 schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails when they are stale)
 	$(BIN)/sitekit schema --write
