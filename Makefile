@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test engine-test pulumi sites policy bench bench-engine schema clean
+.PHONY: install plan test engine-test pulumi sites policy bench bench-engine schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+install: $(STAMP)  ## only the set-up (.venv with sitekit); plan and test do it too
 
 plan: $(STAMP)  ## plan a shipped site offline: make plan SITE=ar-patagonia
 	$(BIN)/sitekit plan $(SITE)

@@ -1,7 +1,10 @@
-"""One side of a review: plan sites and summarise them as plain JSON.
+"""One side of a review: plan sites and summarise them as plain JSON, run by that side's own code.
 
-This module imports sitekit only by absolute name, so `sitekit review` can run it against a base tree
-(`python -c 'runpy.run_path(...)'` with the base first on the path): the base's own code plans the base.
+`sitekit review` runs this file against a tree (the base's, or the working tree) in a fresh interpreter that
+sees only that tree's sitekit and the installed libraries (`python -S`, no editable install, see
+`review.sides`), so each side is planned by its own code. It imports sitekit only by absolute name, and reads
+what a plan record may lack in older code with defaults. One JSON document per site goes to stdout; a line
+`done <site>` to stderr after each, for progress.
 """
 
 from __future__ import annotations
@@ -12,23 +15,28 @@ from pathlib import Path
 from typing import Any, Iterable
 
 
-def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
-    """Each site's registrations (mock URN, type, name, parent, inputs, protect), outputs, policy summary."""
-    from sitekit.errors import SitekitError
+def snapshot_site(root: Path, site: str) -> dict[str, Any]:
+    """A site's registrations (URN, type, name, parent, inputs, options), outputs and policy summary."""
+    from sitekit.errors import SitekitError, SpecError
     from sitekit.offline import plan_site
 
-    out = []
-    for site in sites:
-        try:
-            plan = plan_site(root, site)
-        except SitekitError as exc:
-            out.append({"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc)})
-            continue
-        records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
-                    "protect": r.protect} for r in plan.resources]
-        out.append({"site": site, "resources": records, "outputs": plan.outputs,
-                    "policy": policy_summary(root, site, plan), "error": None})
-    return out
+    try:
+        plan = plan_site(root, site)
+    except SpecError as exc:
+        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "spec"}
+    except SitekitError as exc:
+        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "other"}
+    records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
+                "protect": r.protect, "custom": getattr(r, "custom", True), "provider": getattr(r, "provider", None),
+                "ignoreChanges": list(getattr(r, "ignore_changes", []) or []),
+                "aliases": list(getattr(r, "aliases", []) or [])}
+               for r in sorted(plan.resources, key=lambda r: r.urn)]  # registration order varies between runs
+    return {"site": site, "resources": records, "outputs": plan.outputs,
+            "policy": policy_summary(root, site, plan), "error": None, "errorKind": None}
+
+
+def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
+    return [snapshot_site(root, site) for site in sites]
 
 
 def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any] | None:
@@ -48,5 +56,14 @@ def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any] | None:
             "waived": len(result.waived()), "waivers": len(result.waivers)}
 
 
+def main(argv: list[str]) -> None:
+    root = Path(argv[0])
+    for site in argv[1:]:
+        sys.stdout.write(json.dumps(snapshot_site(root, site), sort_keys=True, default=str) + "\n")
+        sys.stdout.flush()
+        sys.stderr.write(f"done {site}\n")
+        sys.stderr.flush()
+
+
 if __name__ == "__main__":
-    json.dump(snapshot_sites(Path(sys.argv[1]), sys.argv[2:]), sys.stdout)
+    main(sys.argv[1:])

@@ -248,6 +248,9 @@ class Pool(Model):
         "bare-metal", description="'bare-metal': a cluster network or compute cluster, as the shape needs; 'oke': an OKE node pool. Defaults to bare-metal.")
     autoscale: Autoscale | None = Field(None, description="OKE pools only: bounds for launch surges. Power is reserved for max.")
     key: Name = Field("compute", description="Key (by name) encrypting boot volumes.")
+    former_names: list[Name] = Field(
+        default_factory=list, description="Names this pool had before a rename: its resources keep their state "
+        "(Pulumi aliases) instead of being deleted and created. Keep an entry until every stack has been updated.")
 
 
 class Oke(Model):

@@ -1,49 +1,56 @@
-"""`sitekit review`: affected sites, engine-style matching, change kinds, report. One real two-sided
-review (base planned by the base tree's own code in a subprocess) is shared by the tests that need it."""
+"""`sitekit review` without the Pulumi CLI (offline mode; the engine's verdicts are checked in tests/engine):
+affected sites, the merge base, each side planned only by its own code, the facts-based judgement with
+dependents and aliases, cost, deterministic JSON, the comment cut by layers, `--preview-json`, the cache,
+and bad input (exit 2)."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from sitekit import ROOT
 from sitekit.cli import app
-from sitekit.review import (Change, affected_sites, diff_site, engine_urns, leaf_changes, render_markdown,
-                            review, updatable_inputs)
+from sitekit.review import Change, affected_sites, diff_snapshots, dumps, engine_urns, render_markdown, review
+from sitekit.review.model import Review, Side, SiteReview
+from sitekit.review.sides import Cache, SideKeys, snapshot_side
 
+from review_cases import BASELINE, BR, US, commit, edit, git, make_repo, reset
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
-
-
-def make_repo(path: Path) -> Path:
-    """A git repository holding a copy of the project (code included, so the base plans with its own code)."""
-    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, path / name)
-    for folder in ("sitekit", "stacks", "templates", "schema", "policies"):
-        shutil.copytree(ROOT / folder, path / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    git(path, "init", "-q")
-    git(path, "add", "-A")
-    git(path, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base")
-    return path
+US_PROFILE = "stacks/jurisdictions/us.yaml"
 
 
 @pytest.fixture(scope="module")
-def changed(tmp_path_factory):
-    """A repo whose working tree grows the us-ashburn train pool, makes US keys SOFTWARE-protected (a
-    replacement of protected keys) and deletes br-saopaulo's stack file; reviewed once against HEAD."""
-    repo = make_repo(tmp_path_factory.mktemp("review"))
-    stack = repo / "stacks/Pulumi.us-ashburn.yaml"
-    stack.write_text(stack.read_text().replace("      nodes: 2048", "      nodes: 2304"))
-    profile = repo / "stacks/jurisdictions/us.yaml"
-    profile.write_text(profile.read_text().replace("keyProtection: HSM", "keyProtection: SOFTWARE"))
-    (repo / "stacks/Pulumi.br-saopaulo.yaml").unlink()
-    return repo, review(repo, "HEAD")
+def repo(tmp_path_factory):
+    return make_repo(tmp_path_factory.mktemp("review-repo"))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("review-cache")
+
+
+@pytest.fixture(scope="module")
+def changed(repo, cache):
+    """The working tree grows and re-shapes the us-ashburn train pool, renames `frontier` with an alias, makes
+    US keys SOFTWARE-protected (protected keys replaced) and deletes br-saopaulo; reviewed once, offline."""
+    reset(repo)
+    edit(repo, US, "nodes: 2048", "nodes: 2304")
+    edit(repo, US, "shape: BM.GPU.H100.8", "shape: BM.GPU.B200.8")
+    edit(repo, US, "- name: frontier", "- name: gb200\n      formerNames: [frontier]")
+    edit(repo, US_PROFILE, "keyProtection: HSM", "keyProtection: SOFTWARE")
+    (repo / BR).unlink()
+    import os
+    os.environ["SITEKIT_CACHE_DIR"] = str(cache)
+    try:
+        result = review(repo, "HEAD", mode="offline", show_progress=False)
+    finally:
+        del os.environ["SITEKIT_CACHE_DIR"]
+        reset(repo)
+    return result
 
 
 def test_only_the_sites_a_change_touches_are_affected():
@@ -56,88 +63,264 @@ def test_only_the_sites_a_change_touches_are_affected():
     assert affected_sites(["docs/policies.md"], base, head) == []
 
 
-def test_engine_urns_follow_the_whole_parent_chain():
-    records = [{"urn": "a", "type": "sitekit:index:AiRegion", "name": "s", "parent": "stack"},
-               {"urn": "b", "type": "sitekit:index:Network", "name": "s-network", "parent": "a"},
-               {"urn": "c", "type": "oci:Core/vcn:Vcn", "name": "s-vcn-gpu", "parent": "b"}]
+def test_older_snapshots_with_mock_urns_get_the_engines_urns():
+    records = [{"urn": "urn:pulumi:s::sitekit::pulumi:pulumi:Stack$sitekit:index:AiRegion::s", "type": "sitekit:index:AiRegion",
+                "name": "s", "parent": "stack"},
+               {"urn": "urn:pulumi:s::sitekit::pulumi:pulumi:Stack$oci:Core/vcn:Vcn::s-vcn-gpu", "type": "oci:Core/vcn:Vcn",
+                "name": "s-vcn-gpu", "parent": "urn:pulumi:s::sitekit::pulumi:pulumi:Stack$sitekit:index:AiRegion::s"}]
     urns = engine_urns(records, "s")
-    assert urns["c"] == "urn:pulumi:s::sitekit::sitekit:index:AiRegion$sitekit:index:Network$oci:Core/vcn:Vcn::s-vcn-gpu"
-    assert urns["a"] == "urn:pulumi:s::sitekit::sitekit:index:AiRegion::s"
+    assert urns[records[1]["urn"]] == "urn:pulumi:s::sitekit::sitekit:index:AiRegion$oci:Core/vcn:Vcn::s-vcn-gpu"
+    engine = "urn:pulumi:s::sitekit::sitekit:index:AiRegion::s"
+    assert engine_urns([{"urn": engine, "type": "t", "name": "s", "parent": None}], "s") == {engine: engine}
 
 
-def test_replacement_is_read_from_pulumi_oci_docs():
-    key = updatable_inputs("oci:Kms/key:Key")
-    assert "displayName" in key and "definedTags" in key and "protectionMode" not in key
-    assert "instancePools" in updatable_inputs("oci:Core/clusterNetwork:ClusterNetwork")
-    assert updatable_inputs("sitekit:index:AiRegion") is None
+def _snap(*records):
+    return {"site": "s", "outputs": {}, "policy": None, "resources": list(records)}
+
+
+def _res(name, type_, inputs, parent=None, **extra):
+    return {"urn": f"urn:pulumi:s::sitekit::{type_}::{name}", "type": type_, "name": name, "parent": parent,
+            "inputs": inputs, "protect": False, **extra}
+
+
+def test_a_replacement_re_judges_its_dependents_until_nothing_more_changes():
+    vault_t, key_t, bucket_t = "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket"
+    endpoint = "https://s-vault-management.kms.example"
+    base = _snap(_res("s-vault", vault_t, {"vaultType": "VIRTUAL_PRIVATE", "compartmentId": "c"}),
+                 _res("s-key", key_t, {"managementEndpoint": endpoint, "displayName": "k"}),
+                 _res("s-bucket", bucket_t, {"kmsKeyId": "s-key-id", "name": "b"}))
+    head = _snap(_res("s-vault", vault_t, {"vaultType": "DEFAULT", "compartmentId": "c"}),
+                 _res("s-key", key_t, {"managementEndpoint": endpoint, "displayName": "k"}),
+                 _res("s-bucket", bucket_t, {"kmsKeyId": "s-key-id", "name": "b"}))
+    kinds = {c.name: c.kind for c in diff_snapshots(base, head)}
+    # a new vault has a new endpoint (ForceNew on the key); the new key's id reaches the bucket (an update)
+    assert kinds == {"s-vault": "replace", "s-key": "replace", "s-bucket": "update"}
+
+
+def test_aliases_and_ignore_changes_are_honoured():
+    pool_t = "oci:ContainerEngine/nodePool:NodePool"
+    base = _snap(_res("s-node-pool-old", pool_t, {"nodeConfigDetails": {"size": 2}, "name": "old"}))
+    renamed = _res("s-node-pool-new", pool_t, {"nodeConfigDetails": {"size": 9}, "name": "old"},
+                   aliases=["urn:pulumi:s::sitekit::oci:ContainerEngine/nodePool:NodePool::s-node-pool-old"],
+                   ignoreChanges=["nodeConfigDetails.size"])
+    assert diff_snapshots(base, _snap(renamed)) == []
+    unaliased = dict(renamed, aliases=[])
+    assert sorted(c.kind for c in diff_snapshots(base, _snap(unaliased))) == ["create", "delete"]
 
 
 def test_a_reparented_resource_is_a_delete_and_a_create():
     def snap(parent_type):
-        return {"site": "s", "outputs": {}, "policy": None, "resources": [
-            {"urn": "p", "type": parent_type, "name": "s-x", "parent": None, "inputs": {}, "protect": False},
-            {"urn": "v", "type": "oci:Core/vcn:Vcn", "name": "s-vcn", "parent": "p", "inputs": {}, "protect": False}]}
-    result = diff_site("s", snap("sitekit:index:Network"), snap("sitekit:index:Other"))
-    assert sorted(c.kind for c in result.changes) == ["create", "create", "delete", "delete"]
+        return _snap({"urn": f"urn:pulumi:s::sitekit::{parent_type}$oci:Core/vcn:Vcn::s-vcn", "type": "oci:Core/vcn:Vcn",
+                      "name": "s-vcn", "parent": None, "inputs": {}, "protect": False})
+    assert sorted(c.kind for c in diff_snapshots(snap("sitekit:index:Network"), snap("sitekit:index:Other"))) == \
+        ["create", "delete"]
 
 
-def test_leaf_changes_name_the_innermost_field():
-    before = {"instancePools": [{"size": 2048, "displayName": "p"}]}
-    after = {"instancePools": [{"size": 2304, "displayName": "p"}]}
-    assert leaf_changes(before, after, "x") == [("x.instancePools[0].size", 2048, 2304)]
-
-
-def test_review_counts_and_kinds(changed):
-    _, result = changed
-    by_site = {s.site: s for s in result.sites}
-    assert set(by_site) == {"us-ashburn", "br-saopaulo"}
-    assert result.unaffected == ["ar-patagonia"]
-
+def test_review_of_a_change_offline(changed):
+    by_site = {s.site: s for s in changed.sites}
+    assert set(by_site) == {"us-ashburn", "br-saopaulo"} and changed.unaffected == ["ar-patagonia"]
+    assert changed.mode == "offline" and changed.merge_base and len(changed.head_commit) == 40
     us = by_site["us-ashburn"]
-    assert us.status == "changed"
     kinds = {c.name: c.kind for c in us.changes}
-    assert kinds == {"us-ashburn-cluster-network-train": "update", "us-ashburn-key-storage": "replace",
-                     "us-ashburn-key-compute": "replace"}
+    assert kinds["us-ashburn-oke"] == kinds["us-ashburn-node-pool-serve"] == "replace"  # a new key's dependents
+    assert kinds["us-ashburn-bucket-datasets"] == "update"
+    # the shape replaces the instance configuration (ForceNew), whose new id updates its cluster network
+    assert kinds["us-ashburn-instance-config-train"] == "replace"
+    assert kinds["us-ashburn-cluster-network-train"] == "update"
+    network = next(c for c in us.changes if c.name == "us-ashburn-cluster-network-train")
+    assert {p.path for p in network.detail} == {"instancePools[0].size", "instancePools[0].instanceConfigurationId"}
+    # renamed with an alias: no delete, no create; keys: protected and replaced (protectionMode is ForceNew)
+    assert not [c for c in us.changes if c.kind in ("create", "delete")]
     keys = [c for c in us.changes if c.type == "oci:Kms/key:Key"]
-    assert all(c.blocked and c.replace_fields == ["protectionMode"] for c in keys)
-    assert us.base_outputs["gpus"] == 20552 and us.head_outputs["gpus"] == 20552 + 256 * 8
-    assert us.head_policy["mandatoryFailures"] and not us.base_policy["mandatoryFailures"]
-
+    assert len(keys) == 2 and all(c.kind == "replace" and c.blocked and c.replace_fields == ["protectionMode"]
+                                  for c in keys)
+    assert us.base.outputs["gpus"] == 20552 and us.head.outputs["gpus"] == 20552 + 256 * 8
+    # list prices: 2048 H100 nodes at $80/h become 2304 B200 nodes at $128/h; GB200 nodes have no list price
+    assert us.base.cost["byShape"]["BM.GPU.H100.8"] == pytest.approx(2048 * (80 * 730 + 512 * 0.0255))
+    assert us.head.cost["byShape"]["BM.GPU.B200.8"] == pytest.approx(2304 * (128 * 730 + 512 * 0.0255))
+    assert us.head.cost["unpriced"] == {"BM.GPU.GB200.4": 18}
+    assert us.head.policy["mandatoryFailures"] and not us.base.policy["mandatoryFailures"]
     br = by_site["br-saopaulo"]
     assert br.status == "removed" and {c.kind for c in br.changes} == {"delete"}
     assert any(c.blocked and c.type == "oci:Kms/vault:Vault" for c in br.changes)
 
 
-def test_markdown_report_highlights_what_reviewers_must_see(changed):
-    _, result = changed
-    text = render_markdown(result)
-    assert "Unchanged: ar-patagonia." in text
-    assert "| us-ashburn | changed | 0 | 1 | 2 | 0 | ⚠ 2 | 20,552 → 22,600 (+2,048) |" in text
-    assert "**Protected resources this change would replace or delete**" in text
-    assert "replace `us-ashburn-key-storage` (oci:Kms/key:Key): `protectionMode`: HSM → SOFTWARE (forces replacement)" in text
-    assert "`instancePools[0].size`: 2048 → 2304" in text
+def test_markdown_shows_what_reviewers_must_see(changed):
+    text = render_markdown(changed)
+    assert text.startswith("<!-- sitekit-review -->")
+    assert "offline approximation" in text and "Unchanged: ar-patagonia." in text
+    row = next(line for line in text.splitlines() if line.startswith("| us-ashburn |"))
+    # the new compute key replaces the OKE cluster (kmsKeyId is ForceNew), and with it its node pool and add-on
+    assert "| changed | 0 | 8 | 7 | 0 | ⚠ 2 | 20,552 → 22,600 (+2,048) |" in row
+    us = next(s for s in changed.sites if s.site == "us-ashburn")
+    before, after = us.base.cost["monthlyUsd"], us.head.cost["monthlyUsd"]
+    assert f"${before:,.0f} → ${after:,.0f} (+${after - before:,.0f})" in row
+    assert "### Warnings" in text
+    assert "replace `us-ashburn-key-storage` (oci:Kms/key:Key): replaced because `protectionMode` — **protected**" in text
     assert "| br-saopaulo | removed |" in text
-    assert "mixed 16,384 → 18,432 (+2,048)" in text
+    assert "-    \"shape\": \"BM.GPU.H100.8\"," in text and "+    \"shape\": \"BM.GPU.B200.8\"," in text
+    # cloud-init user data is diffed as decoded text, never as base64
+    assert "#cloud-config" in text or "user_data" not in text
+    assert text.count("<details>") == text.count("</details>")
 
 
-def test_review_cli_json_and_no_overwrite(tmp_path, monkeypatch):
-    repo = make_repo(tmp_path)
+def test_json_is_deterministic_and_complete(changed):
+    first, second = dumps(changed), dumps(changed)
+    assert first == second
+    data = json.loads(first)
+    assert data["schemaVersion"] == 2 and data["head"]["dirty"] in (True, False)
+    assert [s["site"] for s in data["sites"]] == ["br-saopaulo", "us-ashburn"]
+    us = next(s for s in data["sites"] if s["site"] == "us-ashburn")
+    urns = [c["urn"] for c in us["changes"]]
+    assert urns == sorted(urns)
+    config = next(c for c in us["changes"] if c["name"] == "us-ashburn-instance-config-train")
+    before = config["before"]["instanceDetails"]["launchDetails"]["metadata"]["user_data"]
+    assert len(before) > 1000  # whole values, never cut
+
+
+def _synthetic(sites: int, changes: int) -> Review:
+    out = []
+    for i in range(sites):
+        s = SiteReview(f"site-{i:02d}", "changed", base=Side(outputs={"gpus": 8}), head=Side(outputs={"gpus": 16}))
+        s.changes = [Change("update", f"urn:x::n{j}", "oci:Core/vcn:Vcn", f"n{j}", False, ["displayName"],
+                            before={"displayName": "a" * 300}, after={"displayName": "b" * 300}) for j in range(changes)]
+        s.changes.append(Change("delete", f"urn:x::vault-{i}", "oci:Kms/vault:Vault", f"vault-{i}", True))
+        out.append(s)
+    return Review("main", "a" * 40, True, "b" * 40, False, "offline", None, out, [])
+
+
+def test_a_cut_comment_keeps_every_warning_and_closes_every_details():
+    text = render_markdown(_synthetic(sites=30, changes=60), limit=20_000)
+    assert len(text) <= 20_000
+    for i in range(30):
+        assert f"delete `vault-{i}` (oci:Kms/vault:Vault) — **protected**" in text  # never folded away
+    assert text.count("<details>") == text.count("</details>")
+    assert "_Folded to fit a pull-request comment:" in text
+
+
+def test_preview_json_files_are_rendered_with_sitekit_overlays(repo, tmp_path, cache, monkeypatch):
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    reset(repo)
+    edit(repo, US, "nodes: 2048", "nodes: 1024")
+    bucket = "urn:pulumi:us-ashburn::sitekit::sitekit:index:AiRegion$sitekit:index:Storage$oci:ObjectStorage/bucket:Bucket::us-ashburn-bucket-datasets"
+    network = "urn:pulumi:us-ashburn::sitekit::sitekit:index:AiRegion$sitekit:index:Compute$oci:Core/clusterNetwork:ClusterNetwork::us-ashburn-cluster-network-train"
+    doc = {"steps": [
+        {"op": "replace", "urn": bucket, "diffReasons": ["name"], "replaceReasons": ["name"],
+         "detailedDiff": {"name": {"kind": "update-replace"}},
+         "oldState": {"type": "oci:ObjectStorage/bucket:Bucket", "protect": True, "inputs": {"name": "datasets"}},
+         "newState": {"type": "oci:ObjectStorage/bucket:Bucket", "inputs": {"name": "datasets-2"}}},
+        {"op": "update", "urn": network, "diffReasons": ["instancePools"],
+         "detailedDiff": {"instancePools[0].size": {"kind": "update"}},
+         "oldState": {"type": "oci:Core/clusterNetwork:ClusterNetwork", "inputs": {"instancePools": [{"size": 2048}]}},
+         "newState": {"type": "oci:Core/clusterNetwork:ClusterNetwork", "inputs": {"instancePools": [{"size": 1024}]}}},
+        {"op": "same", "urn": "urn:pulumi:us-ashburn::sitekit::pulumi:pulumi:Stack::sitekit-us-ashburn"}],
+        "diagnostics": [{"severity": "error", "message": "error: drift: bucket datasets was changed outside Pulumi"}]}
+    previews = tmp_path / "previews"
+    previews.mkdir()
+    (previews / "us-ashburn.json").write_text(json.dumps(doc))
+    try:
+        result = review(repo, "HEAD", mode="auto", preview_json=previews, show_progress=False)
+    finally:
+        reset(repo)
+    (us,) = result.sites
+    assert result.mode == "preview-json"
+    assert [(c.kind, c.name, c.blocked) for c in us.changes] == [
+        ("update", "us-ashburn-cluster-network-train", False), ("replace", "us-ashburn-bucket-datasets", True)]
+    assert us.refusals == ["error: drift: bucket datasets was changed outside Pulumi"]
+    assert us.head.outputs["gpus"] == us.base.outputs["gpus"] - 1024 * 8  # overlays from the head's plan
+    assert us.head.cost["monthlyUsd"] < us.base.cost["monthlyUsd"]
+    text = render_markdown(result)
+    assert "files your CI produced" in text and "⚠ 2" in text and "**stateful**" in text
+
+
+def test_the_merge_base_not_the_tip_unless_asked(tmp_path, cache, monkeypatch):
+    """A branch made before main moved: main's later change is not shown reversed (unless --base-tip)."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    (tmp_path / "r").mkdir()
+    repo = make_repo(tmp_path / "r")
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit(repo, US, "nodes: 2048", "nodes: 1024")
+    commit(repo, "feature: smaller train pool")
+    git(repo, "checkout", "-q", "main")
+    edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "envelopeMw:", "envelopeMw: 40 #")
+    commit(repo, "main: ar envelope")
+    git(repo, "checkout", "-q", "feature")
+    merged = review(repo, "main", mode="offline", show_progress=False)
+    assert [s.site for s in merged.sites] == ["us-ashburn"] and merged.merge_base
+    tip = review(repo, "main", mode="offline", base_tip=True, show_progress=False)
+    assert [s.site for s in tip.sites] == ["ar-patagonia", "us-ashburn"] and not tip.merge_base
+
+
+def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
+    """A base tree without a module the head has must fail to plan, not borrow the head's (editable) copy."""
+    tree = tmp_path / "tree"
+    shutil.copytree(repo, tree, ignore=shutil.ignore_patterns(".git"))
+    (tree / "sitekit/fakes.py").unlink()
+    out = snapshot_side(tree, ["ar-patagonia"], 1, Cache(None, "snapshots"))
+    error = out["ar-patagonia"]["error"]
+    assert "cannot import name 'fakes' from 'sitekit'" in error and str(tree / "sitekit") in error
+
+
+def test_cache_entries_are_reused_and_never_trusted_when_corrupt_or_foreign(repo, tmp_path):
+    reset(repo)
+    cache = Cache(tmp_path, "snapshots")
+    key = SideKeys(repo).key("ar-patagonia")
+    first = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
+    entry = tmp_path / "snapshots" / f"{key}.json"
+    assert json.loads(entry.read_text())["value"] == first
+    assert cache.get(key, "ar-patagonia") == first
+    entry.write_text("{not json")
+    assert cache.get(key, "ar-patagonia") is None
+    foreign = {"key": "0" * 64, "format": 2, "value": dict(first, outputs={"gpus": -1})}
+    entry.write_text(json.dumps(foreign))
+    assert cache.get(key, "ar-patagonia") is None
+    again = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
+    assert again == first and json.loads(entry.read_text())["key"] == key  # rebuilt and overwritten
+    edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "config:\n", "config:\n  # edited\n")
+    try:
+        assert SideKeys(repo).key("ar-patagonia") != key  # any change to an input is another entry
+    finally:
+        reset(repo)
+
+
+def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatch):
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
     monkeypatch.chdir(repo)
     runner = CliRunner()
-    result = runner.invoke(app, ["review", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["sites"] == [] and data["unaffected"] == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
+    edit(repo, US, "storage: 10.64.144.0/24", "storage: 10.64.144.0/33")
+    try:
+        bad = runner.invoke(app, ["review", "--mode", "offline", "--no-progress"])
+    finally:
+        reset(repo)
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    assert re.search(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.addressPlan\.networks\.storage: ", bad.output)
     out = repo / "review.md"
     out.write_text("mine")
-    refused = runner.invoke(app, ["review", "--output", str(out)])
-    assert refused.exit_code == 2 and out.read_text() == "mine"
-    bad = runner.invoke(app, ["review", "--base", "no-such-rev"])
-    assert bad.exit_code == 2 and "Traceback" not in bad.output
-    unknown = runner.invoke(app, ["review", "us-ashbrn"])
+    try:
+        refused = runner.invoke(app, ["review", "--output", str(out), "--mode", "offline"])
+        assert refused.exit_code == 2 and out.read_text() == "mine"
+    finally:
+        out.unlink()
+    assert runner.invoke(app, ["review", "--base", "no-such-rev"]).exit_code == 2
+    unknown = runner.invoke(app, ["review", "us-ashbrn", "--mode", "offline"])
     assert unknown.exit_code == 2 and "did you mean 'us-ashburn'?" in unknown.output
 
 
-def test_a_protected_delete_is_blocked_and_an_update_is_not():
-    assert Change("delete", "u", "oci:Kms/vault:Vault", "v", True).blocked
-    assert not Change("update", "u", "oci:Kms/vault:Vault", "v", True).blocked
+def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
+    import subprocess
+    import sys
+
+    from sitekit import ROOT
+
+    actionlint = str(Path(sys.executable).parent / "actionlint")
+    workflows = sorted((ROOT / ".github/workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"review.yml", "deploy.yml"}
+    done = subprocess.run([actionlint, *map(str, workflows)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    review_yml = (ROOT / ".github/workflows/review.yml").read_text()
+    deploy_yml = (ROOT / ".github/workflows/deploy.yml").read_text()
+    assert "pull_request" in review_yml and "pull_request" not in deploy_yml.split("on:", 1)[1].split("jobs:")[0]
+    assert "fail-fast: false" in deploy_yml and "canary" in deploy_yml and "sitekit sites --format json" in deploy_yml
+    broken = tmp_path / "broken.yml"
+    broken.write_text(review_yml.replace("steps.review.outcome", "steps.reveiw.outcome"))
+    assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0

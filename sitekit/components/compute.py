@@ -64,7 +64,7 @@ class Compute(pulumi.ComponentResource):
             ctx.logical("instance-config", pool.name), compartment_id=self.compartment,
             display_name=ctx.display(pool.name, "config"),
             instance_details=L.InstanceConfigurationInstanceDetailsArgs(instance_type="compute", launch_details=launch),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, former=ctx.former("instance-config", pool)))
 
     def _cluster_network(self, pool) -> None:
         ctx, comp = self.ctx, self.ctx.spec.compute
@@ -81,19 +81,21 @@ class Compute(pulumi.ComponentResource):
                 secondary_vnic_subnets=[L.ClusterNetworkPlacementConfigurationSecondaryVnicSubnetArgs(
                     subnet_id=ctx.subnets[(comp.rdma_network, comp.rdma_subnet)].id,
                     display_name=ctx.display(pool.name, "rdma"))]),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
+            defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former("cluster-network", pool)))
 
     def _gpu_memory_cluster(self, pool, shape) -> None:
         ctx = self.ctx
         cluster = oci.core.ComputeCluster(
             ctx.logical("compute-cluster", pool.name), availability_domain=self.ad, compartment_id=self.compartment,
-            display_name=ctx.display(pool.name), defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            display_name=ctx.display(pool.name), defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, former=ctx.former("compute-cluster", pool)))
         config = self._instance_configuration(pool, compute_cluster=cluster)
         oci.core.ComputeGpuMemoryCluster(
             ctx.logical("gpu-memory-cluster", pool.name), availability_domain=self.ad,
             compartment_id=self.compartment, compute_cluster_id=cluster.id, instance_configuration_id=config.id,
-            size=str(pool.nodes), display_name=ctx.display(pool.name, "gmc"),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
+            size=str(pool.nodes), display_name=ctx.display(pool.name, "gmc"), defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former("gpu-memory-cluster", pool)))
 
     # ---------------------------------------------------------------------------------------- OKE
     def _oke(self, pools) -> oci.containerengine.Cluster:
@@ -129,7 +131,8 @@ class Compute(pulumi.ComponentResource):
                                                                                      value=pool.role)],
                 defined_tags=ctx.defined_tags,
                 # the autoscaler owns the size once the pool exists
-                opts=pulumi.ResourceOptions.merge(ctx.opts(self, depends_on=ctx.key_grants), pulumi.ResourceOptions(
+                opts=pulumi.ResourceOptions.merge(ctx.opts(
+                    self, depends_on=ctx.key_grants, former=ctx.former("node-pool", pool)), pulumi.ResourceOptions(
                     ignore_changes=["nodeConfigDetails.size"] if pool.autoscale else None)))
             if pool.autoscale:
                 bounds.append(node_pool.id.apply(lambda i, a=pool.autoscale: f"{a.min}:{a.max}:{i}"))

@@ -56,11 +56,18 @@ class SiteContext:
         return {f"{self.tag_namespace}.{k}": v for k, v in zip(TAG_KEYS, values)}
 
     def opts(self, parent: pulumi.Resource, *, protect: bool = False, retain: bool = False,
-             depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
-        """Child options: parented, after the tag definitions exist, protected when stateful."""
+             depends_on: list[pulumi.Resource] | None = None,
+             former: list[str] | None = None) -> pulumi.ResourceOptions:
+        """Child options: parented, after the tag definitions exist, protected when stateful; `former` logical
+        names become aliases, so a rename keeps the resource."""
         return pulumi.ResourceOptions(
             parent=parent, protect=protect or None, retain_on_delete=retain or None,
-            depends_on=list(self.tag_definitions) + list(depends_on or []))
+            depends_on=list(self.tag_definitions) + list(depends_on or []),
+            aliases=[pulumi.Alias(name=n) for n in former] if former else None)
+
+    def former(self, kind: str, pool) -> list[str]:
+        """The logical names a pool's resource of `kind` had under the pool's former names."""
+        return [self.logical(kind, old) for old in pool.former_names]
 
     def network_cidr(self, network: str) -> IPv4Network:
         return self.spec.site.address_plan.networks[network]

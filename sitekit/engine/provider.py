@@ -35,6 +35,7 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ENGINE_CONFIG_KEYS = frozenset({"version", "pluginDownloadURL"})  # the SDK adds these to a provider's inputs
+REPLACING_CONFIG = frozenset({"region"})  # assumption: resources do not move regions in place
 
 _KIND = {("add", False): provider_pb2.PropertyDiff.ADD, ("add", True): provider_pb2.PropertyDiff.ADD_REPLACE,
          ("delete", False): provider_pb2.PropertyDiff.DELETE,
@@ -100,11 +101,16 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
         return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
 
     def DiffConfig(self, request, context):
-        olds, news = reveal(to_dict(request.old_inputs or request.olds)), reveal(to_dict(request.news))
-        changed = sorted(k for k in set(olds) | set(news) if olds.get(k) != news.get(k) and not k.startswith("__"))
+        """A provider's region or credentials changing moves every resource it manages: replace (as the real
+        provider's region does); other settings (retries, tag filters) update."""
+        olds = reveal(to_dict(request.old_inputs if request.HasField("old_inputs") else request.olds))
+        news = reveal(to_dict(request.news))
+        changed = sorted(k for k in set(olds) | set(news)
+                         if olds.get(k) != news.get(k) and not k.startswith("__") and k not in ENGINE_CONFIG_KEYS)
+        forced = [k for k in changed if k in REPLACING_CONFIG]
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME if changed else provider_pb2.DiffResponse.DIFF_NONE,
-            diffs=changed)
+            diffs=changed, replaces=forced)
 
     def Configure(self, request, context):
         args = reveal(to_dict(request.args)) if request.HasField("args") else {}

@@ -50,9 +50,10 @@ def find_pulumi(root: Path) -> Path | None:
     explicit = os.environ.get("SITEKIT_PULUMI")
     if explicit:
         return Path(explicit)
-    built = root / ".pulumi" / "bin" / "pulumi"
-    if built.exists():
-        return built
+    for folder in dict.fromkeys([root, PACKAGE_ROOT]):  # the project's own build, or this sitekit checkout's
+        built = folder / ".pulumi" / "bin" / "pulumi"
+        if built.exists():
+            return built
     found = shutil.which("pulumi")
     if found and (_version_of(found) or (0,)) >= MIN_VERSION:
         return Path(found)
@@ -80,7 +81,7 @@ class Workspace:
     def __init__(self, source: Path, folder: Path, pulumi: Path | None = None, python_path: Path | None = None):
         self.source = source.resolve()
         self.folder = folder.resolve()
-        self.pulumi = pulumi or find_pulumi(self.source) or find_pulumi(Path(__file__).resolve().parents[2])
+        self.pulumi = pulumi or find_pulumi(self.source)
         if self.pulumi is None:
             raise EngineError("no pulumi CLI: run `make pulumi` (needs Go 1.26) or put pulumi >= 3.221 on PATH")
         self.project = self.folder / "project"
@@ -102,22 +103,17 @@ class Workspace:
             env["PYTHONPATH"] = str(self.python_path)
         return env
 
-    def copy_project(self, files: Iterable[str] | None = None) -> Path:
-        """Copy the project (or the named top-level entries) into the scratch folder; the venv is linked."""
+    def copy_project(self, source: Path | None = None, name: str = "project") -> Path:
+        """Copy a project tree (default: the workspace's source) into the scratch folder under `name` and make it
+        the project the commands run in; the virtualenv is linked, not copied."""
+        self.project = self.folder / name
         if self.project.exists():
             shutil.rmtree(self.project)
-        if files is None:
-            shutil.copytree(self.source, self.project, ignore=COPY_IGNORE, symlinks=True)
-        else:
-            self.project.mkdir(parents=True)
-            for name in files:
-                src = self.source / name
-                if src.is_dir():
-                    shutil.copytree(src, self.project / name, ignore=COPY_IGNORE, symlinks=True)
-                elif src.exists():
-                    shutil.copy2(src, self.project / name)
-        venv = Path(sys.prefix)
-        (self.project / ".venv").symlink_to(venv, target_is_directory=True)
+        shutil.copytree(source or self.source, self.project, ignore=COPY_IGNORE, symlinks=True)
+        link = self.project / ".venv"
+        if link.is_symlink() or link.exists():
+            link.unlink() if link.is_symlink() else shutil.rmtree(link)
+        link.symlink_to(Path(sys.prefix), target_is_directory=True)
         return self.project
 
     def install_provider(self) -> None:

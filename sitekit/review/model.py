@@ -1,0 +1,120 @@
+"""What a review found, as plain data: per site, each resource change with its whole property diff."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 2
+KINDS = ("create", "update", "replace", "delete")
+
+GPU_TYPES = frozenset({
+    "oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/instanceConfiguration:InstanceConfiguration",
+    "oci:Core/computeCluster:ComputeCluster", "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster",
+    "oci:ContainerEngine/nodePool:NodePool", "oci:Core/instancePool:InstancePool", "oci:Core/instance:Instance",
+})
+# Resources that hold data or keys: losing one loses what it holds.
+STATEFUL_TYPES = frozenset({
+    "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket",
+    "oci:FileStorage/fileSystem:FileSystem", "oci:Core/volume:Volume", "oci:Core/bootVolume:BootVolume",
+    "oci:Identity/compartment:Compartment",
+})
+
+
+@dataclass
+class PropertyDiff:
+    path: str
+    kind: str  # add | delete | update
+    replace: bool
+
+
+@dataclass
+class Change:
+    kind: str  # create | update | replace | delete
+    urn: str
+    type: str
+    name: str
+    protect: bool
+    fields: list[str] = field(default_factory=list)  # top-level inputs that changed
+    replace_fields: list[str] = field(default_factory=list)  # those that force replacement
+    detail: list[PropertyDiff] = field(default_factory=list)
+    before: dict[str, Any] = field(default_factory=dict)  # whole values of the changed inputs
+    after: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gpu(self) -> bool:
+        return self.type in GPU_TYPES
+
+    @property
+    def stateful(self) -> bool:
+        return self.type in STATEFUL_TYPES
+
+    @property
+    def blocked(self) -> bool:
+        """Pulumi refuses to delete (or replace) a protected resource."""
+        return self.protect and self.kind in ("delete", "replace")
+
+    @property
+    def loses_state(self) -> bool:
+        return self.stateful and self.kind in ("delete", "replace")
+
+
+@dataclass
+class Side:
+    """One side of a site: its stack outputs (GPUs, MW), policy summary and monthly cost, or why it has none."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class SiteReview:
+    site: str
+    status: str  # added | removed | changed | unchanged
+    changes: list[Change] = field(default_factory=list)
+    base: Side = field(default_factory=Side)
+    head: Side = field(default_factory=Side)
+    refusals: list[str] = field(default_factory=list)  # what the engine refused (protected resources)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(c.kind == kind for c in self.changes)
+
+    def warnings(self) -> list[Change]:
+        """Changes a reviewer must see however much is folded: protected, stateful and GPU resources."""
+        return [c for c in self.changes if c.blocked or c.loses_state or c.gpu]
+
+
+@dataclass
+class Review:
+    base_rev: str
+    base_commit: str
+    merge_base: bool
+    head_commit: str
+    dirty: bool
+    mode: str  # engine | offline | preview-json
+    engine: str | None  # the CLI version in engine mode
+    sites: list[SiteReview]
+    unaffected: list[str]
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # base / head pins of the Pulumi SDKs
+
+    def version_changes(self) -> list[tuple[str, str | None, str | None]]:
+        base, head = self.versions.get("base", {}), self.versions.get("head", {})
+        return [(k, base.get(k), head.get(k)) for k in sorted(set(base) | set(head)) if base.get(k) != head.get(k)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Deterministic: sites by name, changes by URN, keys sorted by the caller's dumps."""
+        sites = []
+        for s in sorted(self.sites, key=lambda s: s.site):
+            d = asdict(s)
+            d["changes"] = sorted(d["changes"], key=lambda c: (c["urn"], c["kind"]))
+            d["counts"] = {k: s.count(k) for k in KINDS}
+            d["warnings"] = sorted(c.urn for c in s.warnings())
+            sites.append(d)
+        return {"schemaVersion": SCHEMA_VERSION, "mode": self.mode, "engine": self.engine,
+                "base": {"rev": self.base_rev, "commit": self.base_commit, "mergeBase": self.merge_base},
+                "head": {"commit": self.head_commit, "dirty": self.dirty},
+                "versions": self.versions, "versionChanges": [list(v) for v in self.version_changes()],
+                "unaffected": sorted(self.unaffected), "sites": sites}
