@@ -9,7 +9,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -62,22 +62,47 @@ def check_site_name(root: Path, site: str) -> None:
 
 
 @app.command()
-def plan(site: str = typer.Argument(..., help="Site (stack) name, e.g. us-ashburn."),
-         format: Format = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines.")):
-    """Run the site's real Pulumi program offline (SDK mocks) and print every resource it declares."""
-    from .offline import plan_site
-    from .report import print_plan
+def plan(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) names, e.g. us-ashburn."),
+         all_sites: bool = typer.Option(False, "--all", help="Every site in stacks/."),
+         format: Format = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines."),
+         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                            help="Worker processes for several sites (default: the core count)."),
+         no_cache: bool = typer.Option(False, "--no-cache", help="Plan every site again, ignoring the plan cache."),
+         no_progress: bool = typer.Option(False, "--no-progress", help="No progress output on stderr.")):
+    """Run each site's real Pulumi program offline (SDK mocks) and print every resource it declares; with
+    several sites (or --all), one line per site, planned in one process or in --jobs workers."""
+    from .batch import default_jobs, raise_for, run_sites
+    from .loader import list_sites
+    from .progress import progress
+    from .report import plan_summary, print_plan
 
     root = project_root()
+    names = list_sites(root) if all_sites else list(dict.fromkeys(sites or []))
     try:
-        check_site_name(root, site)
-        result = plan_site(root, site)
+        if not names:
+            raise SpecError([Problem("", None, "", "name a site, or use --all")])
+        for name in names:
+            check_site_name(root, name)
+        with progress("planning", len(names), enabled=len(names) > 1 and not no_progress) as bar:
+            outcomes = run_sites(root, names, "plan", jobs or default_jobs(), not no_cache, on_done=bar.advance)
+        raise_for(outcomes.values())
     except SitekitError as exc:
         fail(exc)
+    plans = [outcomes[n][1] for n in names]
     if format is Format.json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+        data = plans[0].to_dict() if len(plans) == 1 and not all_sites else {"sites": [p.to_dict() for p in plans]}
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    elif len(plans) == 1 and not all_sites:
+        print_plan(plans[0], out)
     else:
-        print_plan(result, out)
+        table = Table(title=f"sitekit plan: {len(plans)} sites")
+        for col in ("site", "resources", "protected", "GPUs", "IT MW", "facility MW", "envelope MW"):
+            table.add_column(col, justify="left" if col == "site" else "right")
+        for p in plans:
+            row, o = plan_summary(p), p.outputs
+            table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
+                          f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
+        out.print(table)
 
 
 @app.command()

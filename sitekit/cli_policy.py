@@ -44,18 +44,21 @@ def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) 
            output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
            force: bool = typer.Option(False, "--force", help="Overwrite --output if it exists."),
            config: Optional[Path] = typer.Option(None, "--config", help="Policy-pack config JSON, as "
-                                                 "`pulumi preview --policy-pack-config` takes it.")):
+                                                 "`pulumi preview --policy-pack-config` takes it."),
+           jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                              help="Worker processes for several sites (default: the core count)."),
+           no_cache: bool = typer.Option(False, "--no-cache", help="Plan every site again, ignoring the plan cache."),
+           no_progress: bool = typer.Option(False, "--no-progress", help="No progress output on stderr.")):
     """Evaluate every policy rule against the offline plan of each site (no cloud credentials)."""
-    from .loader import list_sites, load_site
-    from .offline import plan_site
+    from .batch import default_jobs, raise_for, run_sites
+    from .loader import list_sites
     from .policy import render
-    from .policy.runner import evaluate
+    from .progress import progress
 
     root = project_root()
     names = list_sites(root) if all_sites else list(sites or [])
     if not names:
         fail(SpecError([Problem("", None, "", "name at least one site, or use --all")]))
-    results, problems = [], []
     try:
         refuse_overwrite(output, force)
         pack_config = _read_config(config) if config else None
@@ -63,14 +66,13 @@ def policy(sites: Optional[List[str]] = typer.Argument(None, help="Site (stack) 
             check_site_name(root, name)
     except SitekitError as exc:
         fail(exc)
-    for name in names:
-        try:
-            site = load_site(root, name)
-            results.append(evaluate(site, plan_site(root, name), config=pack_config))
-        except SpecError as exc:
-            problems += exc.problems
-    if problems:
-        fail(SpecError(problems))
+    with progress("checking", len(names), enabled=len(names) > 1 and not no_progress) as bar:
+        outcomes = run_sites(root, names, "policy", jobs or default_jobs(), not no_cache, pack_config, bar.advance)
+    try:
+        raise_for(outcomes.values())
+    except SitekitError as exc:
+        fail(exc)
+    results = [outcomes[name][1] for name in names]
 
     try:
         if format is PolicyFormat.table:

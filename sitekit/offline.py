@@ -19,7 +19,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
 from . import fakes
-from .loader import load_site, read_stack_values
+from .loader import LoadedSite, load_site, read_stack_values
 from .plan import SECRET, UNKNOWN, Plan, PlannedResource
 from .sources import load_yaml
 from .stackconfig import BY_NAME, NAMESPACE
@@ -165,10 +165,13 @@ def stack_config(root: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     return config, secret_keys
 
 
-def plan_site(root: Path, stack: str) -> Plan:
-    """Validate the site, then run its program under mocks; return every registration as a Plan."""
+def plan_site(root: Path, stack: str, site: "LoadedSite | None" = None) -> Plan:
+    """Validate the site (or take `site`, loaded from this root already), then run its program under mocks,
+    handing the loaded site to it; return every registration as a Plan."""
+    from .program import HANDOFF
+
     root = root.resolve()
-    site = load_site(root, stack)  # bad input stops here, with every problem listed
+    site = site if site is not None else load_site(root, stack)  # bad input stops here, every problem listed
     config, secret_keys = stack_config(root, stack)
     monitor = RecordingMonitor(SiteMocks(site.spec.site.region), project="sitekit", stack=stack)
     pulumi_settings.ROOT.set(None)
@@ -180,7 +183,11 @@ def plan_site(root: Path, stack: str) -> Plan:
 
     @pulumi.runtime.test
     def run():
-        runpy.run_path(program, run_name="__main__")
+        token = HANDOFF.set(site)
+        try:
+            runpy.run_path(program, run_name="__main__")
+        finally:
+            HANDOFF.reset(token)
         exported = pulumi_settings.get_root_resource().outputs
         names = list(exported)
         return pulumi.Output.all(*[pulumi.Output.from_input(exported[n]) for n in names]).apply(

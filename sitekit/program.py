@@ -6,6 +6,7 @@ same file.
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
     return values, secret
 
 
+# A site already loaded from this very stack file by the offline planner (`offline.plan_site`), handed to the
+# program so it is not loaded twice; under the engine nothing is handed over and the program loads it.
+HANDOFF: contextvars.ContextVar[Any] = contextvars.ContextVar("sitekit_site", default=None)
+
+
 def main(root: Path) -> None:
     """Declare the site of the current stack; `root` is the project folder (where Pulumi.yaml is)."""
     from .components.region import AiRegion
@@ -48,7 +54,9 @@ def main(root: Path) -> None:
     values, alert_endpoint = read_config()
     stack = pulumi.get_stack()
     try:
-        site = load_site(root, stack, values=values)
+        handed = HANDOFF.get()
+        site = handed if handed is not None and handed.name == stack and handed.root == root.resolve() \
+            else load_site(root, stack, values=values)
     except SpecError as exc:
         for problem in exc.problems:
             pulumi.log.error(str(problem))

@@ -14,6 +14,15 @@ from sitekit.offline import plan_site
 SHIPPED = list_sites(ROOT)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Tests never read or write the user's plan cache (~/.cache/sitekit): one cache per test run."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SITEKIT_CACHE_DIR", str(tmp_path_factory.mktemp("sitekit-cache")))
+    yield
+    mp.undo()
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/<site>.yaml from the current plans (review the diff before committing)")

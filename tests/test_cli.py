@@ -24,15 +24,16 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cached_plans(shipped_plans, monkeypatch):
-    """Make `sitekit plan` serve the session's plans; record what it was asked for."""
+def cached_plans(shipped_plans, monkeypatch, tmp_path):
+    """Make `sitekit plan` serve the session's plans (an empty plan cache); record what it was asked for."""
     calls = []
 
-    def plan_site(root, site):
-        calls.append((Path(root), site))
-        return shipped_plans[site]
+    def plan_site(root, stack, site=None):
+        calls.append((Path(root), stack))
+        return shipped_plans[stack]
 
     monkeypatch.setattr("sitekit.offline.plan_site", plan_site)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(ROOT)
     return calls
 
@@ -81,11 +82,12 @@ def test_plan_unknown_site_exits_2_with_nearest(cached_plans):
     assert cached_plans == []
 
 
-def test_other_errors_exit_1(monkeypatch):
-    def boom(root, site):
+def test_other_errors_exit_1(monkeypatch, tmp_path):
+    def boom(root, stack, site=None):
         raise SitekitError("the mock engine fell over")
 
     monkeypatch.setattr("sitekit.offline.plan_site", boom)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path))
     monkeypatch.chdir(ROOT)
     result = run("plan", "us-ashburn")
     assert result.exit_code == 1

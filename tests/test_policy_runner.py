@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -207,7 +208,8 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     write_policy(root, WAIVERS)
     plans = {"bad": plan, "good": shipped_plans["us-ashburn"]}
     current = {"plan": plans["bad"]}
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: current["plan"])
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: current["plan"])
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     runner = CliRunner()
 
@@ -243,7 +245,8 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
 
 
 def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: shipped_plans[s])
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     out = tmp_path / "policy.sarif"
     result = CliRunner().invoke(app, ["policy", "--all", "--format", "sarif", "--output", str(out)])
     assert result.exit_code == 0, result.output
@@ -324,7 +327,8 @@ def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
 def test_cli_reads_the_short_config_forms(bad, monkeypatch):
     root, plan = bad
     write_policy(root, WAIVERS)
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: plan)
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: plan)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     config = root / "short-config.json"
     config.write_text(json.dumps({"all": "advisory"}))
@@ -336,7 +340,8 @@ def test_cli_reads_the_short_config_forms(bad, monkeypatch):
 
 
 def test_cli_output_that_cannot_be_written_is_bad_input(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s: shipped_plans[s])
+    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     for fmt in ("json", "table"):
         result = CliRunner().invoke(app, ["policy", "us-ashburn", "-f", fmt, "-o", str(tmp_path / "no/such/dir.out")])
         assert result.exit_code == 2 and "cannot write" in result.stderr, (fmt, result.output)

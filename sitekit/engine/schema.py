@@ -18,11 +18,12 @@ _NESTED = re.compile(r"ForwardRef\('(\w+Args)'\)")
 
 @dataclass(frozen=True)
 class Field:
-    name: str
+    name: str  # engine (camelCase) name
     required: bool
     nested: "Schema | None" = None
     many: bool = False  # a list of nested objects
     free: bool = False  # a map of free-form keys (tags, metadata)
+    py_name: str = ""  # the argument's name in the Python class
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _schema(cls: type) -> Schema:
             sub = _schema(sub_cls) if isinstance(sub_cls, type) else None
         fields[engine] = Field(engine, param.default is inspect.Parameter.empty, sub,
                                many=bool(nested) and "Sequence[" in text.split(nested.group(0))[0],
-                               free="Mapping[" in text)
+                               free="Mapping[" in text, py_name=py_name)
     return Schema(cls.__name__, fields)
 
 

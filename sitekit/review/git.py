@@ -9,8 +9,7 @@ import tarfile
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
+from ..cache import sites_in  # noqa: F401  (re-exported for review)
 from ..errors import Problem, SitekitError, SpecError
 
 # Files whose change can affect every site; a stack file affects its own site, a profile its sites.
@@ -61,20 +60,6 @@ def changed_files(root: Path, commit: str) -> list[str]:
     diff = _git(root, "diff", "--name-only", commit, "--", ".").split()
     untracked = _git(root, "ls-files", "--others", "--exclude-standard").split()
     return sorted(set(diff) | set(untracked))
-
-
-def sites_in(tree: Path) -> dict[str, str | None]:
-    """{site: jurisdiction code or None} for every stack file in a tree, read leniently."""
-    out: dict[str, str | None] = {}
-    for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
-        site = path.name[len("Pulumi."):-len(".yaml")]
-        try:
-            config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-            code = config.get("sitekit:jurisdiction")
-        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
-            code = None
-        out[site] = code if isinstance(code, str) else None
-    return out
 
 
 def affected_sites(files: Iterable[str], base: dict[str, str | None], head: dict[str, str | None]) -> list[str]:

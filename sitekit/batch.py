@@ -1,0 +1,140 @@
+"""Many sites at once: `sitekit plan --all`, `sitekit policy --all`, in one process or in `jobs` workers, with a
+plan cache.
+
+One process plans site after site, paying the imports once; `jobs` > 1 starts that many worker processes
+(fresh interpreters) and hands each a site at a time, so a slow site does not hold up the rest; results come
+back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
+on (`review.sides.SideKeys`: the site's stack file and profile, baseline, catalog, templates, policy pack,
+sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree; a corrupt or foreign
+entry is planned again, never trusted. Policy results are never cached (waivers expire with the date).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .errors import SitekitError, SpecError
+from .plan import Plan, PlannedResource
+
+Outcome = tuple[str, Any]  # ("plan", Plan) | ("result", SiteResult) | ("spec", [Problem]) | ("error", str)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    fields = set(PlannedResource.__dataclass_fields__)
+    return Plan(site=data["site"], resources=[PlannedResource(**{k: v for k, v in r.items() if k in fields})
+                                              for r in data["resources"]],
+                outputs=data["outputs"], invokes=[tuple(i) for i in data.get("invokes") or []])
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return plan.to_dict() | {"invokes": [list(i) for i in plan.invokes]}
+
+
+def warm_up() -> None:
+    """Import what planning needs, then freeze the collector: the ~300k objects pulumi_oci leaves behind are
+    never garbage, so full collections need not walk them again for every site."""
+    from . import offline  # noqa: F401  (pulumi, pulumi_oci, the components)
+    from .components import region  # noqa: F401
+    from .policy import runner  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+
+
+def _one(root: str, site: str, task: str, config: dict | None) -> Outcome:
+    from .loader import load_site
+    from .offline import plan_site
+
+    try:
+        loaded = load_site(Path(root), site)  # once: the program and the rules get this one
+        plan = plan_site(Path(root), site, site=loaded)
+        if task == "plan":
+            return "plan", plan
+        from .policy.runner import evaluate
+
+        return "result", (plan, evaluate(loaded, plan, config=config))
+    except SpecError as exc:
+        return "spec", list(exc.problems)
+    except SitekitError as exc:
+        return "error", str(exc)
+
+
+def _worker(args: tuple[str, str, str, dict | None]) -> tuple[str, Outcome]:
+    root, site, task, config = args
+    outcome = _one(root, site, task, config)
+    gc.collect()  # what the site left behind, before the next site
+    return site, outcome
+
+
+def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, use_cache: bool = True,
+              config: dict | None = None, on_done: Callable[[str], None] = lambda s: None) -> dict[str, Outcome]:
+    """{site: outcome} for `task` ("plan" or "policy") over `sites`, in the order given."""
+    from .cache import Cache, SideKeys, cache_dir
+
+    root = root.resolve()
+    cache = Cache(cache_dir() if use_cache else None, "plans")
+    keys = SideKeys(root) if use_cache else None
+    out: dict[str, Outcome] = {}
+    todo = []
+    for site in sites:
+        hit = cache.get(keys.key(site), site) if keys else None
+        if hit is not None and task == "plan":
+            out[site] = ("plan", plan_from_dict(hit))
+            on_done(site)
+        else:
+            todo.append((site, plan_from_dict(hit) if hit is not None else None))
+
+    def record(site: str, outcome: Outcome) -> None:
+        kind, value = outcome
+        plan = value if kind == "plan" else value[0] if kind == "result" else None
+        if plan is not None and keys is not None:
+            cache.put(keys.key(site), plan_to_dict(plan))
+        out[site] = ("result", value[1]) if kind == "result" else outcome
+        on_done(site)
+
+    cached_plans = {site: plan for site, plan in todo if plan is not None}
+    work = [(str(root), site, task, config) for site, _ in todo]
+    if cached_plans and task == "policy":
+        # plans from the cache: only the evaluation is left, which is quick in this process
+        from .loader import load_site
+        from .policy.runner import evaluate
+
+        for site, plan in cached_plans.items():
+            try:
+                out[site] = ("result", evaluate(load_site(root, site), plan, config=config))
+            except SpecError as exc:
+                out[site] = ("spec", list(exc.problems))
+            on_done(site)
+        work = [w for w in work if w[1] not in cached_plans]
+    if len(work) > 1 and jobs > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(jobs, len(work)), mp_context=context, initializer=warm_up) as pool:
+            for site, outcome in pool.map(_worker, work):
+                record(site, outcome)
+    elif work:
+        warm_up()
+        for args in work:
+            record(*_worker(args))
+    return {site: out[site] for site in sites}
+
+
+def raise_for(outcomes: Iterable[Outcome]) -> None:
+    """Bad input of any site: every problem of every site in one SpecError (exit 2); else any other failure
+    as a SitekitError (exit 1)."""
+    outcomes = list(outcomes)
+    problems = [p for kind, value in outcomes if kind == "spec" for p in value]
+    if problems:
+        raise SpecError(problems)
+    errors = [value for kind, value in outcomes if kind == "error"]
+    if errors:
+        raise SitekitError("\n".join(errors))

@@ -1,0 +1,125 @@
+"""The content-hash cache of plans and review snapshots, outside the work tree.
+
+Where: $SITEKIT_CACHE_DIR, else $XDG_CACHE_HOME/sitekit, else ~/.cache/sitekit. One JSON file per entry, named by
+the content hash of everything the value depends on (`SideKeys`: the site's stack file and profile, the
+baseline, catalog, templates, policy pack, the tree's sitekit sources, the snapshot driver, and the installed
+pulumi, pulumi_oci, pulumi_policy, pydantic, PyYAML and Jinja2 versions). An entry whose key, format or site
+does not match, or that does not parse, is rebuilt and overwritten, never trusted. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import snapshot as snapshot_module
+
+
+def sites_in(tree: Path) -> dict[str, str | None]:
+    """{site: jurisdiction code or None} for every stack file in a tree, read leniently (a broken file is
+    still a site: its key covers the file as it is)."""
+    import yaml
+
+    out: dict[str, str | None] = {}
+    for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
+        site = path.name[len("Pulumi."):-len(".yaml")]
+        try:
+            config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+            code = config.get("sitekit:jurisdiction")
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError, OSError):
+            code = None
+        out[site] = code if isinstance(code, str) else None
+    return out
+
+
+CACHE_FORMAT = 2
+SHARED_INPUTS = ("Pulumi.yaml", "__main__.py", "stacks/baseline.yaml", "stacks/catalog", "templates", "policies",
+                 "sitekit")
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("SITEKIT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sitekit"
+
+
+def _versions() -> str:
+    parts = [sys.version.split()[0]]
+    for name in ("pulumi", "pulumi_oci", "pulumi_policy", "pydantic", "PyYAML", "Jinja2"):
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=none")
+    return ";".join(parts)
+
+
+def _hash_paths(tree: Path, paths: list[str], digest) -> None:
+    for rel in paths:
+        path = tree / rel
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
+            if path.is_dir() else ([path] if path.is_file() else [])
+        for f in files:
+            digest.update(str(f.relative_to(tree)).encode() + b"\0")
+            digest.update(hashlib.sha256(f.read_bytes()).digest())
+
+
+class SideKeys:
+    """Cache keys of a tree's sites: the shared inputs are hashed once per tree."""
+
+    def __init__(self, tree: Path):
+        self.tree = tree
+        shared = hashlib.sha256()
+        shared.update(f"format={CACHE_FORMAT};{_versions()}".encode())
+        shared.update(Path(snapshot_module.__file__).read_bytes())  # the driver that writes the snapshot
+        _hash_paths(tree, list(SHARED_INPUTS), shared)
+        self.shared = shared.hexdigest()
+        self.codes = sites_in(tree)
+
+    def key(self, site: str) -> str:
+        digest = hashlib.sha256(self.shared.encode())
+        files = [f"stacks/Pulumi.{site}.yaml"]
+        code = self.codes.get(site)
+        if code:
+            files.append(f"stacks/jurisdictions/{code}.yaml")
+        _hash_paths(self.tree, files, digest)
+        digest.update(site.encode())
+        return digest.hexdigest()
+
+
+class Cache:
+    def __init__(self, folder: Path | None, kind: str):
+        self.folder = folder / kind if folder is not None else None
+
+    def get(self, key: str, site: str) -> dict[str, Any] | None:
+        if self.folder is None:
+            return None
+        path = self.folder / f"{key}.json"
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != CACHE_FORMAT:
+            return None
+        value = entry.get("value")
+        if not isinstance(value, dict) or value.get("site") != site:
+            return None
+        return value
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"key": key, "format": CACHE_FORMAT, "value": value}, fh, sort_keys=True, default=str)
+        os.replace(tmp, self.folder / f"{key}.json")
+
+
