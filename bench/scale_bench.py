@@ -194,8 +194,8 @@ def main() -> None:
             measure("review every site cold", "review", "--mode", "offline", "--format", "json", fresh=True)
             measure("review every site warm", "review", "--mode", "offline", "--format", "json")
             baseline.write_text(original)
-            stack = project / "stacks/Pulumi.s00-us.yaml"  # one site's first pool grows by 8 nodes
-            stack.write_text(re.sub(r"nodes: (\d+)", lambda m: f"nodes: {int(m.group(1)) + 8}", stack.read_text(), count=1))
+            stack = project / "stacks/Pulumi.s00-us.yaml"  # one site's first pool shrinks by 8 nodes
+            stack.write_text(re.sub(r"nodes: (\d+)", lambda m: f"nodes: {int(m.group(1)) - 8}", stack.read_text(), count=1))
             measure("review one site warm", "review", "--mode", "offline", "--format", "json")
             if opts.engine_site:
                 measure("review one site engine", "review", "s00-us", "--mode", "engine", "--format", "json")

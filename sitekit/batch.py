@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from .errors import SitekitError, SpecError
 from .plan import Plan, PlannedResource
 
+MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in fresh workers
 Outcome = tuple[str, Any]  # ("plan", Plan) | ("result", SiteResult) | ("spec", [Problem]) | ("error", str)
 
 
@@ -116,7 +117,7 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
                 out[site] = ("spec", list(exc.problems))
             on_done(site)
         work = [w for w in work if w[1] not in cached_plans]
-    if len(work) > 1 and jobs > 1:
+    if len(work) >= MIN_PARALLEL and jobs > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(jobs, len(work)), mp_context=context, initializer=warm_up) as pool:
             for site, outcome in pool.map(_worker, work):

@@ -27,7 +27,7 @@ from .model import Change, Review, Side, SiteReview
 from .offline import diff_snapshots, engine_urns
 from .preview import changes_from_preview, load_preview
 from .render import COMMENT_LIMIT, dumps, render_markdown
-from .sides import Cache, SideKeys, cache_dir, snapshot_side
+from .sides import Cache, SideKeys, cache_dir, snapshot_sides
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
            "Review", "SiteReview", "COMMENT_LIMIT"]
@@ -92,8 +92,8 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
         on_base = [s for s in sites if s in base_sites]
         on_head = [s for s in sites if s in head_sites]
         with progress("planning", len(on_base) + len(on_head), show_progress) as bar:
-            base_snap = snapshot_side(base_tree, on_base, jobs, Cache(cache_root, "snapshots"), bar.advance)
-            head_snap = snapshot_side(root, on_head, jobs, Cache(cache_root, "snapshots"), bar.advance)
+            base_snap, head_snap = snapshot_sides([(base_tree, on_base), (root, on_head)], jobs,
+                                                  Cache(cache_root, "snapshots"), bar.advance)
         invalid = [head_snap[s]["error"] for s in on_head if head_snap[s].get("errorKind") == "spec"]
         if invalid:
             raise SpecError([p for text in invalid for p in _problems(text)])

@@ -65,28 +65,44 @@ def _run_chunk(tree: Path, sites: list[str], on_done: Callable[[str], None]) -> 
     return out
 
 
+SITES_PER_WORKER = 2  # below this, another interpreter's imports cost more than the planning it takes over
+
+
+def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cache,
+                   on_done: Callable[[str], None] = lambda s: None) -> list[dict[str, dict[str, Any]]]:
+    """For each (tree, sites): {site: snapshot}, from the cache where it holds them, else planned; the work of
+    every tree shares one pool of `jobs` worker processes, each planning a chunk of one tree's sites."""
+    outs: list[dict[str, dict[str, Any]]] = []
+    chunks: list[tuple[int, Path, list[str]]] = []
+    keys = []
+    for i, (tree, sites) in enumerate(requests):
+        k = SideKeys(tree) if sites else None
+        keys.append(k)
+        out: dict[str, dict[str, Any]] = {}
+        todo = []
+        for site in sites:
+            hit = cache.get(k.key(site), site)
+            if hit is not None:
+                out[site] = hit
+                on_done(site)
+            else:
+                todo.append(site)
+        outs.append(out)
+        if todo:
+            n = max(1, min(jobs, len(todo) // SITES_PER_WORKER))
+            chunks += [(i, tree, todo[j::n]) for j in range(n)]
+    if chunks:
+        with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
+            results = pool.map(lambda c: (c[0], _run_chunk(c[1], c[2], on_done)), chunks)
+            for i, result in results:
+                for site, snap in result.items():
+                    outs[i][site] = snap
+                    if not snap.get("error"):
+                        cache.put(keys[i].key(site), snap)
+    return outs
+
+
 def snapshot_side(tree: Path, sites: list[str], jobs: int, cache: Cache,
                   on_done: Callable[[str], None] = lambda s: None) -> dict[str, dict[str, Any]]:
-    """{site: snapshot} for `sites` of `tree`, from the cache where it holds them, else planned in parallel."""
-    if not sites:
-        return {}
-    keys = SideKeys(tree)
-    out: dict[str, dict[str, Any]] = {}
-    todo = []
-    for site in sites:
-        hit = cache.get(keys.key(site), site)
-        if hit is not None:
-            out[site] = hit
-            on_done(site)
-        else:
-            todo.append(site)
-    if todo:
-        jobs = max(1, min(jobs, len(todo)))
-        chunks = [todo[i::jobs] for i in range(jobs)]
-        with ThreadPoolExecutor(jobs) as pool:
-            for result in pool.map(lambda chunk: _run_chunk(tree, chunk, on_done), chunks):
-                for site, snap in result.items():
-                    out[site] = snap
-                    if not snap.get("error"):
-                        cache.put(keys.key(site), snap)
-    return out
+    """{site: snapshot} for `sites` of one tree (see `snapshot_sides`)."""
+    return snapshot_sides([(tree, sites)], jobs, cache, on_done)[0]
