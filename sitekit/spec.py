@@ -230,7 +230,10 @@ class Security(Model):
     cloud_guard: bool = Field(True, description="Create a Cloud Guard target for the site compartment.")
     detector_recipe_ids: list[Ocid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
     bastion: Bastion
-    events: list[Literal["iam", "network"]] = Field(default_factory=lambda: ["iam", "network"])
+    events: list[Literal["iam", "network", "cloud-guard"]] = Field(
+        default_factory=lambda: ["iam", "network", "cloud-guard"],
+        description="Event rules notifying the alert topic: identity changes (CIS OCI 4.3-4.7), network changes "
+                    "(4.8-4.12), Cloud Guard problems (4.15); identity and Cloud Guard rules live in the home region.")
 
 
 # --------------------------------------------------------------------------------------------- compute

@@ -142,7 +142,8 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
     # A site away from its home region watches IAM and registers its Cloud Guard target from the home region,
     # where OCI serves them (with an alert topic there); everything else stays in the site's region.
     split = spec.site.region != spec.site.home_region
-    at_home = {f"{site}-event-iam", f"{site}-cloud-guard", f"{site}-alerts-home"} if split else set()
+    at_home = {f"{site}-event-iam", f"{site}-event-cloud-guard", f"{site}-cloud-guard",
+               f"{site}-alerts-home"} if split else set()
     for res in custom(plan):
         want = home if res.type in IAM_TYPES or res.name in at_home else region
         assert provider_urn(res.provider) == want.urn, (res.type, res.name, res.provider)
@@ -154,6 +155,27 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
         assert rule["topicId"] == f"{site}-alerts-home-id"
         network = plan.named(f"{site}-event-network").inputs["actions"]["action"][0]
         assert network["topicId"] == f"{site}-alerts-id"
+        problems = plan.named(f"{site}-event-cloud-guard").inputs["actions"]["action"][0]
+        assert problems["topicId"] == f"{site}-alerts-home-id"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_event_rules_watch_every_cis_event_type(site, shipped_plans):
+    """One enabled rule per category, notifying the alert topic of every event type its CIS recommendations
+    name (sitekit/facts/events.py), and nothing outside them."""
+    from sitekit.facts.events import CATEGORIES, CIS_EVENTS, EXTRA
+
+    plan = shipped_plans[site]
+    rules = {r.name.rsplit("-event-", 1)[1]: r for r in plan.of_type("oci:Events/rule:Rule")}
+    assert set(rules) == set(CATEGORIES)
+    for category, rule in rules.items():
+        watched = json.loads(rule.inputs["condition"])["eventType"]
+        wanted = {e for rec in CATEGORIES[category] for e in CIS_EVENTS[rec][1] + EXTRA.get(rec, ())}
+        assert set(watched) == wanted and len(watched) == len(wanted), category
+        assert rule.inputs["isEnabled"] is True
+        [action] = rule.inputs["actions"]["action"]
+        assert action["actionType"] == "ONS" and action["isEnabled"] is True
+        assert rule.parent.endswith(f"{site}-security")
 
 
 @pytest.mark.parametrize("site", SITES)

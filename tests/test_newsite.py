@@ -104,6 +104,7 @@ def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
     # policy-clean the moment it exists: every mandatory rule of the pack passes on the plan
     result = evaluate(site, plan)
     assert result.passed, [(f.rule, f.resource, f.message) for f in result.findings if f.blocking]
+    assert result.waivers == [] and result.waived() == []
 
     # what the loader accepted also passes the stack-file schema editors use
     schema = json.loads((project / "schema/stack.schema.json").read_text())

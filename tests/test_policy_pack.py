@@ -113,9 +113,10 @@ def test_pack_under_the_engine_reads_the_stack_config(engine_env):
     with ThreadPoolExecutor(1) as pool:
         response = pool.submit(analyzer.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]),
                                None).result()
-    # the VCN's default security list is not managed, so OCI's default rules (SSH from anywhere) stay
+    # the VCN's default security list is not managed, so OCI's default rules (SSH from anywhere) stay; and no
+    # event rule watches the VCN's changes (a stack-wide finding)
     assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw"),
-                                                                      ("SK-NET-008", "urn:vcn")}
+                                                                      ("SK-NET-008", "urn:vcn"), ("SK-MON-001", "")}
 
 
 def test_pack_reports_a_stack_it_cannot_load(engine_env, monkeypatch):
@@ -250,8 +251,10 @@ def test_shipped_site_passes_the_pack_as_the_cli_runs_it_in_a_first_preview(engi
         found += analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack), None).diagnostics
         return {(d.policyName, d.urn.rsplit("::", 1)[-1]) for d in found}
 
-    assert diagnostics(plan.resources) == set()
+    # the plan was made without the secret alertEndpoint: its topic has no subscriber (advisory, SK-MON-003)
+    unsubscribed = {("SK-MON-003", "us-ashburn-alerts")}
+    assert diagnostics(plan.resources) == unsubscribed
     broken = [dataclasses.replace(r, protect=False) if r.type == T.BUCKET else r for r in plan.resources
               if r.type != T.DEFAULT_SECURITY_LIST or not r.name.endswith("-gpu")]
     assert diagnostics(broken) == {("SK-GOV-002", r.name) for r in plan.of_type(T.BUCKET)} | {
-        ("SK-NET-008", "us-ashburn-vcn-gpu")}
+        ("SK-NET-008", "us-ashburn-vcn-gpu")} | unsubscribed

@@ -6,8 +6,10 @@ storage 10.64.144.0/24, frontend 10.64.145.0/24)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -142,6 +144,49 @@ def _gpu_memory_cluster(shape: str) -> list[Res]:
                       deps=(urn_of(config),))]
 
 
+def _pol(*statements: str) -> Res:
+    return R(T.POLICY, {"statements": list(statements)}, "us-ashburn-policy")
+
+
+def _event_rule(category: str, enabled: bool = True, region: str | None = None, name: str | None = None) -> Res:
+    from sitekit.facts.events import event_types
+
+    return R(T.EVENT_RULE, {"isEnabled": True, "condition": json.dumps({"eventType": event_types(category)}),
+                            "actions": {"action": [{"actionType": "ONS", "isEnabled": enabled, "topicId": UNKNOWN}]}},
+             name or f"us-ashburn-event-{category}", region=region)
+
+
+def _watched(*categories: str, region: str | None = None) -> list[Res]:
+    net = vcn("gpu", "10.64.0.0/18")
+    comp = R(T.COMPARTMENT, {"name": "site"}, "us-ashburn-compartment", protect=True)
+    return [net, comp] + [_event_rule(c, region=region) for c in categories]
+
+
+def _alerts(subscribed: bool) -> list[Res]:
+    topic = R(T.TOPIC, {"name": "sitekit-us-ashburn-alerts"}, "us-ashburn-alerts")
+    rule_ = R(T.EVENT_RULE, {"isEnabled": True, "condition": "{}", "actions": {"action": [
+        {"actionType": "ONS", "isEnabled": True, "topicId": UNKNOWN}]}}, "us-ashburn-event-x", deps=(urn_of(topic),))
+    out = [topic, rule_]
+    if subscribed:
+        out.append(R(T.SUBSCRIPTION, {"protocol": "HTTPS", "endpoint": UNKNOWN, "topicId": UNKNOWN},
+                     "us-ashburn-alerts-subscription", deps=(urn_of(topic),)))
+    return out
+
+
+def _guarded(targeted: bool) -> list[Res]:
+    root = R(T.COMPARTMENT, {"name": "site"}, "us-ashburn-compartment", protect=True)
+    child = R(T.COMPARTMENT, {"name": "compute"}, "us-ashburn-compartment-compute", protect=True,
+              deps=(urn_of(root),))
+    out = [root, child]
+    if targeted:
+        out.append(R(T.CLOUD_GUARD_TARGET, {"targetResourceType": "COMPARTMENT", "targetResourceId": UNKNOWN},
+                     "us-ashburn-cloud-guard", deps=(urn_of(root),)))
+    return out
+
+
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
+
+
 # rule id -> (good examples, bad examples, context change); each example is a resource or a stack (a list)
 EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-NET-001": ([sl([{"protocol": "6", "source": "10.64.0.0/16", "tcpOptions": {"min": 22, "max": 22}}])],
@@ -255,6 +300,58 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-STK-003": ([stack(vcn("gpu", "10.64.0.0/18"), vcn("rdma", "10.64.64.0/18"))],
                    [stack(vcn("gpu", "10.64.0.0/18"), vcn("rdma", "10.64.32.0/19")),
                     stack(subnet("a", "10.64.0.0/19"), subnet("b", "10.64.0.0/20"))], {}),
+    "SK-IAM-003": ([_pol("Allow group ops to manage instance-family in compartment site:compute",
+                         "Allow group Administrators to manage all-resources in compartment site",
+                         "Allow group ops to read all-resources in compartment site")],
+                   [_pol("Allow group ops to manage all-resources in compartment site"),
+                    _pol("allow group 'Default'/'NetOps' to manage all-resources in compartment id ocid1.compartment.oc1..n")],
+                   {}),
+    "SK-IAM-004": ([_pol("Allow group IAMAdmins to manage groups in tenancy where target.group.name != 'Administrators'",
+                         "Allow group ops to manage groups in compartment site",  # groups live in the tenancy only
+                         "Allow group Administrators to manage groups in tenancy")],
+                   [_pol("Allow group IAMAdmins to manage groups in tenancy"),
+                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'")],
+                   {}),
+    "SK-IAM-005": ([_pol("Allow group StorageAdmins to manage object-family in compartment data where ALL "
+                         "{request.permission != 'BUCKET_DELETE', request.permission != 'OBJECT_DELETE'}",
+                         "Allow group StorageAdmins to manage volumes in tenancy where request.permission!='VOLUME_DELETE'",
+                         "Allow group ops to read buckets in compartment data")],
+                   [_pol("Allow group StorageAdmins to manage object-family in compartment data"),
+                    _pol("Allow group StorageAdmins to manage file-family in compartment data where "
+                         "request.permission != 'FILE_SYSTEM_DELETE'")],
+                   {}),
+    "SK-IAM-006": ([R(T.INSTANCE, {"metadata": {"ssh_authorized_keys": "ssh-ed25519 AAAAC3Nza op@example",
+                                                "user_data": base64.b64encode(b"#cloud-config\nruncmd: [true]\n").decode()}}),
+                    R(T.OCI_PROVIDER, {"region": "us-ashburn-1", "configFileProfile": "DEFAULT"})],
+                   [R(T.INSTANCE, {"metadata": {"user_data": base64.b64encode(
+                       ("#cloud-config\nwrite_files:\n- path: /home/opc/.oci/key.pem\n  content: |\n    " + PEM).encode()).decode()}}),
+                    R(T.NODE_POOL, {"nodeMetadata": {"oci_config": "[DEFAULT]\nuser=ocid1.user.oc1..u\nfingerprint=aa:bb\n"
+                                                                    "key_file=~/.oci/key.pem\ntenancy=ocid1.tenancy.oc1..t\n"}}),
+                    R(T.OCI_PROVIDER, {"region": "us-ashburn-1", "privateKey": PEM})], {}),
+    "SK-IAM-007": ([R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {"minimumPasswordLength": 14,
+                                                                  "isLowercaseCharactersRequired": True}})],
+                   [R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {"minimumPasswordLength": 8}}),
+                    R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {"minimumPasswordLength": 16,
+                                                                  "isSpecialCharactersRequired": False}})], {}),
+    "SK-CMP-004": ([R(T.INSTANCE, {"shape": "VM.Standard.E4.Flex",
+                                   "platformConfig": {"type": "AMD_VM", "isSecureBootEnabled": True}}),
+                    R(T.INSTANCE, {"shape": "VM.Standard.A1.Flex"}),  # Arm: no Secure Boot to ask for
+                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],  # GPU shapes: not supported
+                   [R(T.INSTANCE, {"shape": "VM.Standard.E4.Flex"}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "shape": "BM.Standard3.64", "platformConfig": {
+                        "type": "INTEL_ICELAKE_BM", "isSecureBootEnabled": False}}))], {}),
+    "SK-CMP-005": ([R(T.INSTANCE, {"agentConfig": {"isMonitoringDisabled": False}}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],
+                   [R(T.INSTANCE, {"agentConfig": {"isMonitoringDisabled": True}}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "agentConfig": {"areAllPluginsDisabled": True}}))],
+                   {}),
+    "SK-MON-001": ([stack(*_watched("iam", "network")), stack(subnet("x", "10.64.0.0/24"))],  # nothing to watch
+                   [stack(*_watched("network")), stack(*_watched("iam")),
+                    stack(*_watched("iam", "network", region="us-ashburn-1"))],  # IAM events only at home
+                   {"bad": dict(home_region="eu-frankfurt-1")}),
+    "SK-MON-002": ([stack(*_guarded(True), _event_rule("cloud-guard"))], [stack(*_guarded(True))], {}),
+    "SK-MON-003": ([stack(*_alerts(subscribed=True))], [stack(*_alerts(subscribed=False))], {}),
+    "SK-MON-004": ([stack(*_guarded(True))], [stack(*_guarded(False))], {}),
 }
 
 

@@ -42,6 +42,7 @@ class Compute(pulumi.ComponentResource):
     # ---------------------------------------------------------------------------------------- bare metal
     def _instance_configuration(self, pool, compute_cluster=None) -> oci.core.InstanceConfiguration:
         ctx, comp = self.ctx, self.ctx.spec.compute
+        boot = ctx.site.catalog.shape(pool.shape).secure_boot  # CIS OCI 3.2, where the shape supports it
         launch = L.InstanceConfigurationInstanceDetailsLaunchDetailsArgs(
             compartment_id=self.compartment, availability_domain=self.ad, shape=pool.shape,
             display_name=ctx.display(pool.name),
@@ -55,6 +56,8 @@ class Compute(pulumi.ComponentResource):
             instance_options=L.InstanceConfigurationInstanceDetailsLaunchDetailsInstanceOptionsArgs(
                 are_legacy_imds_endpoints_disabled=True),
             is_pv_encryption_in_transit_enabled=True,
+            platform_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsPlatformConfigArgs(
+                type=boot.platform_type, is_secure_boot_enabled=True) if boot.supported else None,
             agent_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigArgs(
                 plugins_configs=[L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigPluginsConfigArgs(
                     name=p, desired_state="ENABLED") for p in RDMA_PLUGINS]),

@@ -101,3 +101,29 @@ def gpu_grouping_matches_shape(stack: Stack, ctx) -> Iterator[tuple[Res | None, 
                 yield res, f"{shape} instance configuration is used by no {kind.replace('-', ' ')}"
         elif kind == "gpu-memory-cluster":
             yield res, f"{shape} needs a GPU memory cluster; a standalone {res.type.rsplit(':', 1)[-1]} cannot join one"
+
+
+@rule("SK-CMP-004", "Secure Boot on instances whose shape supports it", severity="medium", level="mandatory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION), cis="3.2", anchor=("shape",),
+      remediation="Launch the instance with `platform_config` of the shape's platform type and "
+                  "`is_secure_boot_enabled=True` (stacks/catalog/shapes.yaml says which shapes support it).")
+def secure_boot_where_supported(res: Res, ctx) -> Iterator[str]:
+    if res.type == INSTANCE_CONFIGURATION and res.get("instanceDetails.instanceType", "compute") != "compute":
+        return
+    shape = res.get(SHAPE_PATH[res.type])
+    if not isinstance(shape, str) or ctx.secure_boot.get(shape) is not True:
+        return  # a shape without Secure Boot, or one the catalog does not know: nothing to ask
+    base = "platformConfig" if res.type == INSTANCE else f"{LAUNCH}.platformConfig"
+    enabled = res.get(f"{base}.isSecureBootEnabled", False)
+    if not is_unknown(enabled) and enabled is not True:
+        yield f"{shape} supports Secure Boot but {base}.isSecureBootEnabled is not true"
+
+
+@rule("SK-CMP-005", "The Oracle Cloud Agent keeps monitoring instances", severity="low", level="advisory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION), ckv="CKV_OCI_6",
+      remediation="Leave `agent_config.is_monitoring_disabled` and `are_all_plugins_disabled` unset or false.")
+def instance_monitoring_on(res: Res, ctx) -> Iterator[str]:
+    base = "agentConfig" if res.type == INSTANCE else f"{LAUNCH}.agentConfig"
+    for flag in ("isMonitoringDisabled", "areAllPluginsDisabled"):
+        if res.get(f"{base}.{flag}") is True:
+            yield f"{base}.{flag} is true"

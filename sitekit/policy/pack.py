@@ -165,7 +165,7 @@ def engine_context(root: Path) -> PolicyContext:
     cannot be loaded, a context that carries why (SK-GOV-007 reports it)."""
     stack = os.environ.get("PULUMI_STACK")
     if not stack:
-        return PolicyContext(problems=("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
+        return project_context(root, ("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
     if stack not in _ENGINE:
         from ..errors import SpecError
         from ..loader import load_site
@@ -179,10 +179,22 @@ def engine_context(root: Path) -> PolicyContext:
                 raise SpecError(problems)
             _ENGINE[stack] = context_from_site(site)
         except SpecError as exc:
-            _ENGINE[stack] = PolicyContext(problems=tuple(str(p) for p in exc.problems))
+            _ENGINE[stack] = project_context(root, tuple(str(p) for p in exc.problems))
         except Exception as exc:  # noqa: BLE001 - any failure is reported as a violation, never a crash
-            _ENGINE[stack] = PolicyContext(problems=(f"cannot load site '{stack}' from {root}: {exc!r}",))
+            _ENGINE[stack] = project_context(root, (f"cannot load site '{stack}' from {root}: {exc!r}",))
     return _ENGINE[stack]
+
+
+def project_context(root: Path, problems: tuple[str, ...]) -> PolicyContext:
+    """The context of a stack with no loadable site: no site, but the project's own facts (which shapes support
+    Secure Boot, from the catalog), so rules that need only those still judge; `problems` say why."""
+    from ..catalog import load_catalog
+
+    try:
+        secure_boot = load_catalog(root).secure_boot()
+    except Exception:  # noqa: BLE001 - a missing or broken catalog leaves the rules without facts, silent
+        secure_boot = {}
+    return PolicyContext(problems=problems, secure_boot=secure_boot)
 
 
 def pack_args(root: Path) -> dict[str, Any]:

@@ -260,7 +260,8 @@ def locate(site: "LoadedSite", rule_: Rule, resource: str | None, message: str) 
     path: tuple[Any, ...] | None = None
     anchor = rule_.anchor
     indexed = {"SK-GOV-006": (r"waiver (\d+)", ("policy", "waivers")),
-               "SK-IAM-001": (r"statement (\d+)", ("iam", "statements"))}
+               **{rule_id: (r"statement (\d+)", ("iam", "statements"))
+                  for rule_id in ("SK-IAM-001", "SK-IAM-003", "SK-IAM-004", "SK-IAM-005")}}
     if rule_.id in indexed:  # the message names the list item at fault
         pattern, base_path = indexed[rule_.id]
         match = re.search(pattern, message)

@@ -36,6 +36,11 @@ NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 OKE_ADDON = "oci:ContainerEngine/addon:Addon"
 LOG = "oci:Logging/log:Log"
 AUDIT_CONFIGURATION = "oci:Audit/configuration:Configuration"
+AUTHENTICATION_POLICY = "oci:Identity/authenticationPolicy:AuthenticationPolicy"
+EVENT_RULE = "oci:Events/rule:Rule"
+TOPIC = "oci:Ons/notificationTopic:NotificationTopic"
+SUBSCRIPTION = "oci:Ons/subscription:Subscription"
+CLOUD_GUARD_TARGET = "oci:CloudGuard/target:Target"
 OCI_PROVIDER = "pulumi:providers:oci"
 
 TAGGABLE = frozenset({
@@ -55,7 +60,7 @@ The tag namespace and its tag definitions are left out: they cannot carry tags o
 STATEFUL = frozenset({BUCKET, FILE_SYSTEM, VOLUME, BOOT_VOLUME, VAULT, KEY, COMPARTMENT})
 """Types whose deletion loses data or keys: they must be protected (`protect=True`)."""
 
-IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP,
+IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP, AUTHENTICATION_POLICY,
                        "oci:Identity/group:Group", "oci:Identity/user:User"})
 """IAM objects: tenancy metadata written in the home region, not site data (exempt from residency)."""
 
