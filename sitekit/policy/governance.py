@@ -8,7 +8,7 @@ from typing import Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (AUDIT_CONFIGURATION, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, HOME_CONTROL_PLANE, IAM_TYPES, INSTANCE_CONFIGURATION,
-                    LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, VCN)
+                    LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, TENANCY_SETTINGS, VCN)
 
 LOG_DEFAULT_DAYS = 30  # OCI Logging keeps a log 30 days unless told otherwise
 
@@ -65,11 +65,11 @@ def audit_retention(res: Res, ctx) -> Iterator[str]:
         yield f"audit events kept {days:g} days, less than {minimum:g}"
 
 
-@rule("SK-GOV-005", "Nothing but IAM objects in the root compartment", severity="medium", level="mandatory",
+@rule("SK-GOV-005", "Nothing but IAM objects and tenancy settings in the root compartment", severity="medium", level="mandatory",
       area="governance", cis="6.2", needs_site=True, anchor=("/site", "tenancyId"),
       remediation="Create the resource in one of the site's compartments.")
 def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
-    if res.type in IAM_TYPES or not res.type.startswith("oci:"):
+    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or not res.type.startswith("oci:"):
         return
     if ctx.tenancy_id and res.get("compartmentId") == ctx.tenancy_id:
         yield "resource is created in the tenancy's root compartment"

@@ -2,9 +2,11 @@
 4.3-4.12, 4.15), a subscriber on every alert topic (4.2), and Cloud Guard watching the stack's compartments
 (4.14).
 
-A stack is asked to watch what it builds: the identity events once it declares IAM objects, the network events
-once it declares a VCN, Cloud Guard problems once it declares a Cloud Guard target. An event rule whose
-condition or action is unknown during a preview cannot be judged, so the rule stays silent on the stack.
+A site is asked to watch what it builds: the identity events once it declares IAM objects, the network events
+once it declares a VCN, Cloud Guard problems once it declares a Cloud Guard target. These rules need a site: a
+stack that is not a sitekit site may rely on tenancy-wide event rules and Cloud Guard targets another stack owns
+(a landing zone), which a per-stack rule cannot see. An event rule whose condition or action is unknown during
+a preview cannot be judged, so the rule stays silent on the stack.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _report(rec: str, missing: list[str]) -> str:
 
 
 @rule("SK-MON-001", "Identity and network changes notify a topic", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.3-4.12", anchor=("/security", "events"),
+      area="monitoring", stack=True, cis="4.3-4.12", needs_site=True, anchor=("/security", "events"),
       remediation="Declare enabled event rules with an ONS action for the CIS event types (sitekit's "
                   "`security.events: [iam, network]`); identity events are emitted in the home region only.")
 def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
@@ -119,7 +121,7 @@ def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]
 
 
 @rule("SK-MON-002", "Cloud Guard problems notify a topic", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.15", anchor=("/security", "events"),
+      area="monitoring", stack=True, cis="4.15", needs_site=True, anchor=("/security", "events"),
       remediation="Declare an enabled event rule with an ONS action for Cloud Guard's problemdetected, "
                   "problemdismissed and problemremediated events (sitekit: `security.events` with `cloud-guard`).")
 def cloud_guard_problems_notify(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
@@ -143,7 +145,7 @@ def _top_compartments(stack: Stack) -> list[Res]:
 
 
 @rule("SK-MON-004", "Cloud Guard watches the stack's compartments", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.14", anchor=("/security", "cloudGuard"),
+      area="monitoring", stack=True, cis="4.14", needs_site=True, anchor=("/security", "cloudGuard"),
       remediation="Declare a Cloud Guard target (type COMPARTMENT) on the stack's top compartment (sitekit: "
                   "`security.cloudGuard: true`); Cloud Guard itself is enabled once per tenancy.")
 def cloud_guard_watches(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:

@@ -93,7 +93,7 @@ def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
         prohibit = res.get("prohibitPublicIpOnVnic", False)  # OCI's default is to allow public IPs
         if prohibit is False:
             role = ctx.role_of_subnet(res.props)
-            if role != "frontend":
+            if role != "frontend" and (role is not None or ctx.known):  # no site: no roles to judge by
                 yield f"subnet {res.get('displayName', res.name)} allows public IPs (role {role or 'unknown'})"
         return
     vnics = {INSTANCE: [("primary", res.get("createVnicDetails"))],
@@ -102,7 +102,8 @@ def no_public_ip_outside_frontend(res: Res, ctx) -> Iterator[str]:
                  (f"secondary {i}", get(v, "createVnicDetails"))
                  for i, v in enumerate(items(res.get("instanceDetails.secondaryVnics")))]}[res.type]
     for which, details in vnics:
-        if get(details, "assignPublicIp") is True:
+        assign = get(details, "assignPublicIp")  # a string ("true") on Instance, a bool in launch details
+        if assign is True or (isinstance(assign, str) and assign.strip().lower() == "true"):
             yield f"the instance's {which} VNIC gets a public IP; instances are never in the frontend role"
 
 

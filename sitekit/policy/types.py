@@ -64,6 +64,10 @@ IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP, A
                        "oci:Identity/group:Group", "oci:Identity/user:User"})
 """IAM objects: tenancy metadata written in the home region, not site data (exempt from residency)."""
 
+TENANCY_SETTINGS = frozenset({AUDIT_CONFIGURATION, AUTHENTICATION_POLICY,
+                              "oci:CloudGuard/cloudGuardConfiguration:CloudGuardConfiguration"})
+"""Tenancy-wide settings, which OCI keys by the tenancy (root compartment) id: they live nowhere else."""
+
 HOME_CONTROL_PLANE = frozenset({"oci:CloudGuard/target:Target", "oci:Events/rule:Rule",
                                 "oci:Ons/notificationTopic:NotificationTopic", "oci:Ons/subscription:Subscription"})
 """Control-plane objects a site keeps in its home region because OCI serves them only there (IAM events,
