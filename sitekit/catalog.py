@@ -14,15 +14,16 @@ from .spec import Model
 
 
 class SecureBoot(Model):
-    """Whether OCI launches the shape as a shielded instance with Secure Boot (CIS OCI 3.2)."""
+    """Whether OCI launches the shape as a shielded instance with Secure Boot (CIS OCI 3.2): true, false, or
+    `unknown` where no source at hand says (SK-CMP-006 then advises, and the region does not ask for it)."""
 
-    supported: bool
+    supported: bool | Literal["unknown"]
     platform_type: str | None = Field(None, description="The platform config type that launches the shape with Secure Boot.")
     source: str
 
     @model_validator(mode="after")
     def _platform_when_supported(self) -> "SecureBoot":
-        if self.supported and not self.platform_type:
+        if self.supported is True and not self.platform_type:
             raise ValueError("a shape that supports Secure Boot needs its platformType")
         return self
 
@@ -59,9 +60,10 @@ class Catalog(Model):
     def shape(self, name: str) -> Shape:
         return self.shapes[name]
 
-    def secure_boot(self) -> dict[str, bool]:
-        """Shape name -> whether it supports Secure Boot, for every shape the catalog knows."""
-        return {n: s.secure_boot.supported for n, s in {**self.cpu_shapes, **self.shapes}.items()}
+    def secure_boot(self) -> dict[str, bool | None]:
+        """Shape name -> whether it supports Secure Boot (None: unknown), for every shape the catalog lists."""
+        return {n: s.secure_boot.supported if isinstance(s.secure_boot.supported, bool) else None
+                for n, s in {**self.cpu_shapes, **self.shapes}.items()}
 
 
 @lru_cache(maxsize=4)

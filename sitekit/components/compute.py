@@ -57,7 +57,7 @@ class Compute(pulumi.ComponentResource):
                 are_legacy_imds_endpoints_disabled=True),
             is_pv_encryption_in_transit_enabled=True,
             platform_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsPlatformConfigArgs(
-                type=boot.platform_type, is_secure_boot_enabled=True) if boot.supported else None,
+                type=boot.platform_type, is_secure_boot_enabled=True) if boot.supported is True else None,
             agent_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigArgs(
                 plugins_configs=[L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigPluginsConfigArgs(
                     name=p, desired_state="ENABLED") for p in RDMA_PLUGINS]),
@@ -111,6 +111,11 @@ class Compute(pulumi.ComponentResource):
                 nsg_ids=[ctx.nsgs[oke.api_nsg].id]),
             cluster_pod_network_options=[oci.containerengine.ClusterClusterPodNetworkOptionArgs(
                 cni_type="FLANNEL_OVERLAY")],
+            # image verification: only images signed with the site's signing key run (the site's image
+            # pipeline signs what it promotes into the site's regional registry)
+            image_policy_config=oci.containerengine.ClusterImagePolicyConfigArgs(
+                is_policy_enabled=True, key_details=[oci.containerengine.ClusterImagePolicyConfigKeyDetailArgs(
+                    kms_key_id=ctx.keys[oke.signing_key].id)]),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
         bounds = []
         for pool in pools:

@@ -14,6 +14,9 @@ from .context import SiteContext
 HOME_EVENTS = ("iam", "cloud-guard")
 """Event categories OCI emits only in the home region (identity; Cloud Guard's reporting region)."""
 
+ROOT_EVENTS = ("iam",)
+"""Event categories whose rule lives in the root compartment (the resources they watch live only there)."""
+
 class Security(pulumi.ComponentResource):
     """Vault (type from the jurisdiction) and keys, protected; Cloud Guard target; bastion; log group;
     notification topic (with the secret alert endpoint subscribed when configured) and event rules."""
@@ -53,8 +56,11 @@ class Security(pulumi.ComponentResource):
         at_home = [c for c in spec.security.events if c in HOME_EVENTS]
         home_topic = self._topic(ctx, "alerts-home", compartment, home) if split and at_home else self.topic
         for category in spec.security.events:
+            # identity resources (users, groups, identity providers) live in the root compartment only, and a rule
+            # sees the events of its compartment's subtree: the identity rule lives at the root
             oci.events.Rule(
-                ctx.logical("event", category), compartment_id=ctx.compartments["site"],
+                ctx.logical("event", category),
+                compartment_id=spec.site.tenancy_id if category in ROOT_EVENTS else ctx.compartments["site"],
                 display_name=ctx.display("event", category), is_enabled=True,
                 description=f"Notify on {category} changes in AI site {ctx.name}",
                 condition=json.dumps({"eventType": event_types(category)}),

@@ -61,8 +61,9 @@ class PolicyContext:
     key_protection: str = "HSM"
     approved_shapes: tuple[str, ...] = ()
     shapes: Mapping[str, ShapeInfo] = field(default_factory=dict)
-    secure_boot: Mapping[str, bool] = field(default_factory=dict)
-    """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); a shape not here is unknown."""
+    secure_boot: Mapping[str, bool | None] = field(default_factory=dict)
+    """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); None, or a shape not here,
+    is unknown."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
     """network name -> (CIDR, role)"""
     tag_namespace: str | None = None

@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 
 from .. import ROOT
+from ..facts.checkov import CHECKS
+from ..facts.checkov import COMMIT as CHECKOV_COMMIT
 from . import RULES
 
 DOC = "docs/policies.md"
@@ -69,6 +71,15 @@ def rules_markdown() -> str:
     for rule in sorted(RULES.values(), key=lambda r: r.id):
         params = f" Parameters: {', '.join(f'`{p}`' for p in rule.params)}." if rule.params else ""
         lines.append(f"- **{rule.id}** {rule.title}: {rule.remediation}{params}")
+    lines += ["", "## Checkov's OCI checks", "",
+              "What each Checkov OCI check inspects and how sitekit stands to it (sitekit/facts/checkov.py, read from "
+              f"bridgecrewio/checkov at {CHECKOV_COMMIT[:12]}). A rule lists a Checkov id above only where it judges "
+              "the same setting to the same end (\"same\"); \"part\" is an overlap where each fails resources the "
+              "other passes.", "",
+              "| Checkov | what it inspects | sitekit | relation | note |", "|---|---|---|---|---|"]
+    for check in CHECKS:
+        rule_ref = f"[{check.rule}](#{check.rule.lower()})" if check.rule else ""
+        lines.append(f"| {check.id} | {check.inspects} | {rule_ref} | {check.relation} | {check.note} |")
     lines += ["", "## Examples", "",
               "One case that passes and one that fails per rule, as the engine hands them to the pack (engine "
               f"property names; `[unknown]` is a value a first preview does not know yet; the site's defined tags "

@@ -137,12 +137,13 @@ def _in_tenancy(where: str) -> bool:
         where.startswith("compartment id 'ocid1.tenancy.")
 
 
-def _excluded(condition: str | None) -> set[str]:
-    """The permissions a statement's condition excludes (`request.permission != 'X'`), upper-case."""
+def _permissions(condition: str | None, operator: str) -> set[str]:
+    """The permissions a statement's condition names with `operator` ('!=' excludes, '=' grants only those),
+    upper-case."""
     if not condition:
         return set()
     flat = re.sub(r"[\s'\"]", "", condition).lower()
-    return {m.upper() for m in re.findall(r"request\.permission!=([a-z_]+)", flat)}
+    return {m.upper() for m in re.findall(r"request\.permission" + re.escape(operator) + r"([a-z_]+)", flat)}
 
 
 @rule("SK-IAM-003", "Groups get per-service permissions, not `manage all-resources` in a compartment",
@@ -157,19 +158,25 @@ def per_service_admins(res: Res, ctx) -> Iterator[str]:
             yield f"statement {i} grants {match.group('who')} manage all-resources in {match.group('where')}"
 
 
-@rule("SK-IAM-004", "Whoever manages groups cannot change the Administrators group", severity="high",
+ADMIN_REACH = {"groups", "users"}
+"""What a group may use or manage in the tenancy to change the Administrators group: its membership (groups),
+or its members' credentials and group memberships (users). `manage all-resources` in the tenancy is SK-IAM-001's."""
+
+
+@rule("SK-IAM-004", "Whoever manages groups or users cannot change the Administrators group", severity="high",
       level="mandatory", area="identity", types=(POLICY,), cis="1.3", anchor=("/iam", "statements"),
       remediation="Add `where target.group.name != 'Administrators'` to every statement that lets a group other "
-                  "than Administrators use or manage groups in the tenancy.")
+                  "than Administrators use or manage groups or users (or use all-resources) in the tenancy.")
 def administrators_group_guarded(res: Res, ctx) -> Iterator[str]:
     for i, match in _statements(res):
-        if match.group("verb").lower() not in ("use", "manage") or match.group("what").lower() != "groups":
+        verb, what = match.group("verb").lower(), match.group("what").lower()
+        if not (verb in ("use", "manage") and what in ADMIN_REACH or (verb, what) == ("use", "all-resources")):
             continue
         if not _in_tenancy(match.group("where")) or _administrators(match.group("who")):
             continue
         flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
         if "target.group.name!=administrators" not in flat:
-            yield (f"statement {i} lets {match.group('who')} {match.group('verb').lower()} groups with no "
+            yield (f"statement {i} lets {match.group('who')} {verb} {what} with no "
                    "`target.group.name != 'Administrators'` condition")
 
 
@@ -193,16 +200,42 @@ oci-landing-zones/oci-cis-landingzone-quickstart scripts/cis_reports.py (`cis_ia
 @rule("SK-IAM-005", "Storage managers cannot delete what they manage", severity="medium", level="mandatory",
       area="identity", types=(POLICY,), cis="1.15", anchor=("/iam", "statements"),
       remediation="End each `manage` grant on a storage family with `where ALL {request.permission != "
-                  "'BUCKET_DELETE', ...}` listing that family's delete permissions; keep deletion to the "
-                  "tenancy administrators.")
+                  "'BUCKET_DELETE', ...}` listing that family's delete permissions; deletion goes to a named "
+                  "storage-admin group whose grant allows only the deletes (`where request.permission = "
+                  "'BUCKET_DELETE'`), or stays with the tenancy administrators.")
 def storage_admins_cannot_delete(res: Res, ctx) -> Iterator[str]:
+    """A grant that allows only delete permissions (`request.permission = 'X'`) is the storage-admin group's,
+    which CIS OCI 1.15 keeps apart from the managers; Oracle's compliance script accepts it too."""
     for i, match in _statements(res):
         what = match.group("what").lower()
         if match.group("verb").lower() != "manage" or what not in STORAGE_DELETES or _administrators(match.group("who")):
             continue
-        missing = [p for p in STORAGE_DELETES[what] if p not in _excluded(match.group("cond"))]
+        deletes, condition = STORAGE_DELETES[what], match.group("cond")
+        granted = _permissions(condition, "=")
+        if granted and granted <= set(deletes):
+            continue  # the named storage-admin grant: deletes only
+        missing = [p for p in deletes if p not in _permissions(condition, "!=")]
         if missing:
             yield f"statement {i} lets {match.group('who')} manage {what} including {', '.join(missing)}"
+
+
+@rule("SK-IAM-008", "Grants to any-user are bound to a principal", severity="high", level="mandatory",
+      area="identity", types=(POLICY,), anchor=("/iam", "statements"),
+      remediation="Give every `Allow any-user` statement a condition naming the principal; a workload identity "
+                  "grant names the cluster too (`request.principal.cluster_id = '<cluster OCID>'`).")
+def any_user_grants_bound(res: Res, ctx) -> Iterator[str]:
+    """OKE workload identity matches a pod by namespace and service account, which any cluster in the tenancy
+    can reproduce: OCI's documented form adds `request.principal.cluster_id` (Container Engine docs, "Granting
+    Workloads Access to OCI Resources")."""
+    for i, match in _statements(res):
+        if match.group("who").strip().lower() != "any-user":
+            continue
+        flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
+        if not flat:
+            yield f"statement {i} grants any-user with no condition: every principal of the tenancy"
+        elif "request.principal.type=workload" in flat and "request.principal.cluster_id=" not in flat:
+            yield (f"statement {i} grants Kubernetes workloads of any cluster (no `request.principal.cluster_id` "
+                   "condition)")
 
 
 PEM_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
@@ -231,15 +264,16 @@ METADATA_PATHS = {INSTANCE: ("metadata", "extendedMetadata"),
 
 @rule("SK-IAM-006", "No API private keys on instances or in the provider configuration", severity="critical",
       level="mandatory", area="identity", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL, OCI_PROVIDER),
-      cis="1.14", ckv="CKV_OCI_1",
+      cis="1.14",
       remediation="Let workloads call OCI as instance principals (a dynamic group and a policy), never with a "
                   "user's API key in metadata or user data; run Pulumi with a config file profile or a security "
                   "token instead of `private_key` in the provider.")
 def no_api_keys_on_instances(res: Res, ctx) -> Iterator[str]:
     if res.type == OCI_PROVIDER:
-        key = res.get("privateKey")
-        if key not in (None, "") and not is_unknown(key):
-            yield "the OCI provider configuration carries an API private key (privateKey)"
+        for name in ("privateKey", "privateKeyPassword"):
+            value = res.get(name)
+            if value not in (None, "") and not is_unknown(value):
+                yield f"the OCI provider configuration carries an API private key or its passphrase ({name})"
         return
     for path in METADATA_PATHS[res.type]:
         metadata = res.get(path)
@@ -252,13 +286,22 @@ def no_api_keys_on_instances(res: Res, ctx) -> Iterator[str]:
 
 @rule("SK-IAM-007", "The tenancy password policy asks for 14 characters of every kind", severity="medium",
       level="mandatory", area="identity", types=(AUTHENTICATION_POLICY,), cis="1.4",
-      ckv="CKV_OCI_11, CKV_OCI_12, CKV_OCI_13, CKV_OCI_14, CKV_OCI_18",
       remediation="Set `password_policy` with `minimum_password_length` >= 14 and lower-case, upper-case, "
                   "numeric and special characters required.")
 def password_policy_strong(res: Res, ctx) -> Iterator[str]:
+    """A password policy the stack declares must state each setting: one it leaves out is whatever the tenancy
+    had, which no review of the program can show to be CIS's."""
+    policy = res.get("passwordPolicy")
+    if policy is None or is_unknown(policy):
+        return  # the stack does not manage the password policy (only, say, the network policy)
     length = res.get("passwordPolicy.minimumPasswordLength")
-    if isinstance(length, (int, float)) and not isinstance(length, bool) and length < 14:
+    if length is None:
+        yield "the password policy states no minimum length (CIS asks for at least 14)"
+    elif isinstance(length, (int, float)) and not isinstance(length, bool) and length < 14:
         yield f"minimum password length is {length:g}, less than 14"
     for kind in ("Lowercase", "Uppercase", "Numeric", "Special"):
-        if res.get(f"passwordPolicy.is{kind}CharactersRequired") is False:
+        value = res.get(f"passwordPolicy.is{kind}CharactersRequired")
+        if value is None:
+            yield f"the password policy does not require {kind.lower()} characters (not stated)"
+        elif value is False:
             yield f"{kind.lower()} characters are not required"

@@ -1,12 +1,18 @@
 """Monitoring rules: event rules that notify a topic of identity, network and Cloud Guard changes (CIS OCI
-4.3-4.12, 4.15), a subscriber on every alert topic (4.2), and Cloud Guard watching the stack's compartments
-(4.14).
+4.3-4.12, 4.15), a subscriber on every alert topic (4.2), Cloud Guard watching the stack's compartments, enabled,
+with active targets (4.14).
 
 A site is asked to watch what it builds: the identity events once it declares IAM objects, the network events
-once it declares a VCN, Cloud Guard problems once it declares a Cloud Guard target. These rules need a site: a
-stack that is not a sitekit site may rely on tenancy-wide event rules and Cloud Guard targets another stack owns
-(a landing zone), which a per-stack rule cannot see. An event rule whose condition or action is unknown during
-a preview cannot be judged, so the rule stays silent on the stack.
+once it declares a VCN, Cloud Guard problems once it declares a Cloud Guard target. A stack that is not a
+sitekit site may rely on tenancy-wide event rules and Cloud Guard targets another stack owns (a landing zone),
+which a per-stack rule cannot see: without a site, a group of recommendations (identity, network, Cloud Guard) is
+judged only once the stack takes it on, by declaring an event rule for some of its event types (or a Cloud Guard
+target), and then it must be whole.
+An event rule whose condition or action is unknown during a preview cannot be judged, so the rule stays silent.
+
+Identity events count only from a rule in the root compartment (and the home region): users, groups and identity
+providers live in the root compartment alone, and a rule matches events of its own compartment's subtree (OCI
+Events docs; Oracle's CIS compliance script also reads only rules in the root compartment).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any, Iterator
 
 from ..facts.events import CIS_EVENTS, RENAMED
 from .model import Res, Stack, get, is_unknown, items, rule
-from .types import CLOUD_GUARD_TARGET, COMPARTMENT, EVENT_RULE, IAM_TYPES, SUBSCRIPTION, TOPIC, VCN
+from .types import (CLOUD_GUARD_CONFIGURATION, CLOUD_GUARD_TARGET, COMPARTMENT, EVENT_RULE, IAM_TYPES, SUBSCRIPTION,
+                    TOPIC, VCN)
 
 IAM_RECS = ("4.3", "4.4", "4.5", "4.6", "4.7")
 NETWORK_RECS = ("4.8", "4.9", "4.10", "4.11", "4.12")
@@ -64,9 +71,17 @@ def _event_types(rule_: Res) -> list[str]:
     return found
 
 
-def _notifying_rules(stack: Stack, ctx, home_only: bool) -> list[Res]:
-    """Enabled event rules with an enabled notification (ONS) action; with `home_only`, only those in the
-    home region when both regions are known (OCI emits identity events in the home region only)."""
+def _at_root(rule_: Res, ctx) -> bool:
+    """Whether an event rule lives in the root compartment (the tenancy's OCID). An unknown compartment is one
+    the stack creates, never the root."""
+    compartment = rule_.get("compartmentId")
+    return isinstance(compartment, str) and not is_unknown(compartment) and (
+        compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id)
+
+
+def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
+    """Enabled event rules with an enabled notification (ONS) action; for `identity` events, only those in the
+    root compartment and, when both regions are known, in the home region (OCI emits identity events there)."""
     found = []
     for r in stack.of_type(EVENT_RULE):
         enabled = r.get("isEnabled")
@@ -79,22 +94,30 @@ def _notifying_rules(stack: Stack, ctx, home_only: bool) -> list[Res]:
         if not ons:
             continue
         region = get(r.provider or {}, "region")
-        if home_only and ctx.home_region and isinstance(region, str) and not is_unknown(region) \
-                and region != ctx.home_region:
+        if identity and (not _at_root(r, ctx) or ctx.home_region and isinstance(region, str)
+                         and not is_unknown(region) and region != ctx.home_region):
             continue
         found.append(r)
     return found
 
 
-def _missing(stack: Stack, ctx, recs: tuple[str, ...], home_only: bool = False) -> Iterator[tuple[str, list[str]]]:
-    """(recommendation, event types no notifying rule matches) for each recommendation not fully covered."""
+def _matches(patterns: list[str], event_type: str) -> bool:
+    return any(fnmatch.fnmatchcase(_base(event_type), p) for p in patterns)
+
+
+def _missing(stack: Stack, ctx, recs: tuple[str, ...], identity: bool = False) -> Iterator[tuple[str, list[str]]]:
+    """(recommendation, event types no notifying rule matches) for each of `recs` (one group: identity, network
+    or Cloud Guard) not fully covered. Without a site, only a group the stack takes on: some event rule of it
+    (enabled or not) names an event type of the group."""
     try:
-        patterns = [_base(t) for r in _notifying_rules(stack, ctx, home_only) for t in _event_types(r)]
+        patterns = [_base(t) for r in _notifying_rules(stack, ctx, identity) for t in _event_types(r)]
+        declared = [_base(t) for r in stack.of_type(EVENT_RULE) for t in _event_types(r)]
     except _Unknown:
         return
+    if not ctx.known and not any(_matches(declared, e) for rec in recs for e in CIS_EVENTS[rec][1]):
+        return
     for rec in recs:
-        missing = [e for e in CIS_EVENTS[rec][1]
-                   if not any(fnmatch.fnmatchcase(_base(e), p) for p in patterns)]
+        missing = [e for e in CIS_EVENTS[rec][1] if not _matches(patterns, e)]
         if missing:
             yield rec, missing
 
@@ -108,12 +131,13 @@ def _report(rec: str, missing: list[str]) -> str:
 
 
 @rule("SK-MON-001", "Identity and network changes notify a topic", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.3-4.12", needs_site=True, anchor=("/security", "events"),
+      area="monitoring", stack=True, cis="4.3-4.12", anchor=("/security", "events"),
       remediation="Declare enabled event rules with an ONS action for the CIS event types (sitekit's "
-                  "`security.events: [iam, network]`); identity events are emitted in the home region only.")
+                  "`security.events: [iam, network]`); identity rules belong in the root compartment of the home "
+                  "region, where OCI emits identity events.")
 def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     if any(r.type in IAM_TYPES for r in stack.resources):
-        for rec, missing in _missing(stack, ctx, IAM_RECS, home_only=True):
+        for rec, missing in _missing(stack, ctx, IAM_RECS, identity=True):
             yield None, _report(rec, missing)
     if stack.of_type(VCN):
         for rec, missing in _missing(stack, ctx, NETWORK_RECS):
@@ -121,7 +145,7 @@ def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]
 
 
 @rule("SK-MON-002", "Cloud Guard problems notify a topic", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.15", needs_site=True, anchor=("/security", "events"),
+      area="monitoring", stack=True, cis="4.15", anchor=("/security", "events"),
       remediation="Declare an enabled event rule with an ONS action for Cloud Guard's problemdetected, "
                   "problemdismissed and problemremediated events (sitekit: `security.events` with `cloud-guard`).")
 def cloud_guard_problems_notify(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
@@ -137,7 +161,9 @@ def cloud_guard_problems_notify(stack: Stack, ctx) -> Iterator[tuple[Res | None,
 def alert_topics_subscribed(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for topic in stack.of_type(TOPIC):
         if stack.dependents(topic, EVENT_RULE) and not stack.dependents(topic, SUBSCRIPTION):
-            yield topic, f"topic {topic.get('name', topic.name)} receives alerts but has no subscription"
+            how = (" (set the secret endpoint: `pulumi config set --secret sitekit:alertEndpoint https://...`)"
+                   if ctx.known else "")
+            yield topic, f"topic {topic.get('name', topic.name)} receives alerts but has no subscription{how}"
 
 
 def _top_compartments(stack: Stack) -> list[Res]:
@@ -145,12 +171,30 @@ def _top_compartments(stack: Stack) -> list[Res]:
 
 
 @rule("SK-MON-004", "Cloud Guard watches the stack's compartments", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.14", needs_site=True, anchor=("/security", "cloudGuard"),
+      area="monitoring", stack=True, cis="4.14", anchor=("/security", "cloudGuard"),
       remediation="Declare a Cloud Guard target (type COMPARTMENT) on the stack's top compartment (sitekit: "
                   "`security.cloudGuard: true`); Cloud Guard itself is enabled once per tenancy.")
 def cloud_guard_watches(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    """Without a site, judged once the stack declares Cloud Guard targets of its own."""
     targets = [t for t in stack.of_type(CLOUD_GUARD_TARGET)
                if str(t.get("targetResourceType", "COMPARTMENT")).upper() == "COMPARTMENT"]
+    if not ctx.known and not targets:
+        return
     for top in _top_compartments(stack):
         if not any(top.urn in t.dependencies for t in targets):
             yield top, f"no Cloud Guard target covers compartment {top.get('name', top.name)}"
+
+
+@rule("SK-MON-005", "Cloud Guard is enabled and its targets active", severity="medium", level="mandatory",
+      area="monitoring", types=(CLOUD_GUARD_CONFIGURATION, CLOUD_GUARD_TARGET), cis="4.14",
+      remediation="Declare the Cloud Guard configuration with `status='ENABLED'`, and leave a target's `state` "
+                  "unset or ACTIVE.")
+def cloud_guard_enabled(res: Res, ctx) -> Iterator[str]:
+    if res.type == CLOUD_GUARD_CONFIGURATION:
+        status = res.get("status")
+        if isinstance(status, str) and not is_unknown(status) and status.upper() != "ENABLED":
+            yield f"Cloud Guard status is {status}, not ENABLED"
+        return
+    state = res.get("state")
+    if isinstance(state, str) and not is_unknown(state) and state.upper() != "ACTIVE":
+        yield f"Cloud Guard target state is {state}, not ACTIVE"
