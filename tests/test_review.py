@@ -97,7 +97,7 @@ def test_review_counts_and_kinds(changed):
     assert us.status == "changed"
     kinds = {c.name: c.kind for c in us.changes}
     assert kinds == {"us-ashburn-cluster-network-train": "update", "us-ashburn-key-storage": "replace",
-                     "us-ashburn-key-compute": "replace"}
+                     "us-ashburn-key-compute": "replace", "us-ashburn-key-image-signing": "replace"}
     keys = [c for c in us.changes if c.type == "oci:Kms/key:Key"]
     assert all(c.blocked and c.replace_fields == ["protectionMode"] for c in keys)
     assert us.base_outputs["gpus"] == 20552 and us.head_outputs["gpus"] == 20552 + 256 * 8
@@ -112,7 +112,7 @@ def test_markdown_report_highlights_what_reviewers_must_see(changed):
     _, result = changed
     text = render_markdown(result)
     assert "Unchanged: ar-patagonia." in text
-    assert "| us-ashburn | changed | 0 | 1 | 2 | 0 | ⚠ 2 | 20,552 → 22,600 (+2,048) |" in text
+    assert "| us-ashburn | changed | 0 | 1 | 3 | 0 | ⚠ 3 | 20,552 → 22,600 (+2,048) |" in text
     assert "**Protected resources this change would replace or delete**" in text
     assert "replace `us-ashburn-key-storage` (oci:Kms/key:Key): `protectionMode`: HSM → SOFTWARE (forces replacement)" in text
     assert "`instancePools[0].size`: 2048 → 2304" in text
