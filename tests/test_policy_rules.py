@@ -650,6 +650,8 @@ WITHOUT_A_SITE = [
     ("SK-GOV-003", R(T.LOG, {"retentionDuration": 180}), 0),
     ("SK-GOV-004", R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 180}), 1),  # CIS: 365
     ("SK-KEY-003", R(T.VAULT, {"vaultType": "DEFAULT"}), "n/a"),
+    ("SK-CMP-002", R(T.NODE_POOL, {"nodeShape": "BM.GPU4.8"}), "n/a"),  # the jurisdiction's list
+    ("SK-CMP-002", R(T.INSTANCE, {"shape": "VM.Standard.E5.Flex"}), 0),  # no GPU: nothing to approve
     ("SK-CMP-003", stack(R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))), 1),  # the catalog's grouping
     ("SK-CMP-006", R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)), 1),
     # monitoring: judged once the stack takes a recommendation on, then it must be whole

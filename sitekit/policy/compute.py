@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .model import Res, Stack, get, is_unknown, items, rule
+from .model import NotApplicable, Res, Stack, get, is_unknown, items, rule
 from .network import subnet_public
 from .types import (CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, GPU_SHAPE_PREFIXES, INSTANCE, INSTANCE_CONFIGURATION,
                     NODE_POOL, OKE_CLUSTER, SUBNET)
@@ -88,6 +88,8 @@ def _gpu_shape(res: Res) -> str | None:
 def gpu_shapes_approved(res: Res, ctx) -> Iterator[str]:
     approved = ctx.param("approvedShapes")
     shape = _gpu_shape(res)
+    if shape and approved is None and not ctx.known:
+        raise NotApplicable("the approved GPU shapes are the jurisdiction's; no site context gives them")
     if shape and approved is not None and shape not in approved:
         yield f"GPU shape {shape} is not approved (approved: {', '.join(approved) or 'none'})"
 
