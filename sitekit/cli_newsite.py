@@ -38,6 +38,9 @@ def new_site(
     gpu_image_id: Optional[str] = typer.Option(None, "--gpu-image-id", help="GPU node image OCID (else a placeholder)."),
     oke_image_id: Optional[str] = typer.Option(None, "--oke-image-id", help="OKE node image OCID (else a placeholder)."),
     availability_domain: int = typer.Option(1, "--availability-domain", help="AD (1-3) holding the GPU capacity."),
+    operator_cidr: Optional[list[str]] = typer.Option(
+        None, "--operator-cidr", help="A public range operators open bastion sessions from (repeat for more; each "
+                                      "at most a /16). Else a documentation range that admits nobody, marked."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing stack file."),
 ):
     """Stamp stacks/Pulumi.<NAME>.yaml: address plan allocated, pools sized to the power envelope, validated."""
@@ -53,7 +56,8 @@ def new_site(
                       home_region=home_region, power_mw=power_mw, pue=pue, pools=tuple(asked),
                       transfer_mechanism=transfer_mechanism, transfer_reference=transfer_reference,
                       tenancy_id=tenancy_id, parent_compartment_id=parent_compartment_id,
-                      gpu_image_id=gpu_image_id, oke_image_id=oke_image_id, availability_domain=availability_domain)
+                      gpu_image_id=gpu_image_id, oke_image_id=oke_image_id, availability_domain=availability_domain,
+                      operator_cidrs=tuple(operator_cidr or ()))
         path, stamp, loaded = write_site(root, req, force=force)
     except SitekitError as exc:
         fail(exc)
@@ -85,7 +89,8 @@ def new_site(
     if stamp.placeholders:
         keys = ", ".join(f"sitekit:{k}" for k in stamp.placeholders)
         out.print(f"PLACEHOLDERS to replace before `pulumi up`: {keys} (edit the file, or pass --tenancy-id, "
-                  "--parent-compartment-id, --gpu-image-id, --oke-image-id with --force)", highlight=False)
+                  "--parent-compartment-id, --gpu-image-id, --oke-image-id, --operator-cidr with --force)",
+                  highlight=False)
     out.print("next:", highlight=False)
     for cmd in (f"sitekit plan {name}", f"sitekit policy {name}", f"pulumi stack init {name}",
                 f"pulumi up -s {name}"):

@@ -43,6 +43,11 @@ PLACEHOLDER_OCIDS = {
     "gpu": "ocid1.image.oc1..placeholder-replace-with-a-gpu-image-ocid",
     "oke": "ocid1.image.oc1..placeholder-replace-with-an-oke-node-image-ocid",
 }
+PLACEHOLDER_OPERATOR_CIDR = "192.0.2.0/24"
+"""Until a site names its operators' ranges: RFC 5737's TEST-NET-1, a documentation block no client connects
+from, so the bastion admits nobody rather than everybody."""
+WIDEST_OPERATOR_PREFIX = 16
+"""An operator range is no wider than a /16 (policy rule SK-NET-015's default)."""
 AUTOSCALED_WEIGHT, FIXED_WEIGHT = 1, 9
 """Default split of the envelope among pools without an explicit share: each autoscaled (serving) pool
 weighs 1, each fixed pool 9 (the baseline's train + serve get 90% and 10%)."""
@@ -104,6 +109,7 @@ class Request:
     gpu_image_id: str | None = None
     oke_image_id: str | None = None
     availability_domain: int = 1
+    operator_cidrs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -430,6 +436,17 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
                 placeholders.append(key)
         elif not OCID.fullmatch(value):
             problems.append(_problem(opt, f"'{value}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
+    if not req.operator_cidrs:
+        placeholders.append("operatorCidrs")
+    for cidr in req.operator_cidrs:
+        try:
+            net = IPv4Network(cidr)
+        except ValueError as exc:
+            problems.append(_problem("--operator-cidr", f"'{cidr}' is not an IPv4 range in CIDR notation ({exc})"))
+            continue
+        if net.prefixlen < WIDEST_OPERATOR_PREFIX:
+            problems.append(_problem("--operator-cidr", f"'{cidr}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
+                                                        "ranges operators connect from, not a whole network"))
 
     baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
     merged, _, _ = merge_layers([baseline, layer])
@@ -488,6 +505,7 @@ def render(root: Path, s: Stamp) -> str:
         "availability_domain": r.availability_domain, "org_space": ", ".join(map(str, s.org_space)),
         "supernet": s.supernet, "networks": list(s.networks.items()), "power_mw": _number(r.power_mw),
         "pue": _number(r.pue), "transfer": transfer, "pools": pools, "placeholders": s.placeholders,
+        "operator_cidrs": list(r.operator_cidrs) or [PLACEHOLDER_OPERATOR_CIDR],
         "subnets": [(net, sorted(subs.items())) for net, subs in sorted(s.subnets.items())],
     }
     return environment(root / "templates").get_template(TEMPLATE).render(context)

@@ -210,18 +210,33 @@ class NetworkSpec(Model):
 
 
 # --------------------------------------------------------------------------------------------- security
+KEY_LENGTHS = {"AES": (16, 24, 32), "RSA": (256, 384, 512)}
+"""Vault key lengths in bytes per algorithm (pulumi_oci kms.Key key_shape: AES 16/24/32, RSA 256/384/512)."""
+
+
 class KeySpec(Model):
     name: Name
-    algorithm: Literal["AES"] = "AES"
-    length: Literal[16, 24, 32] = Field(32, description="Key length in bytes.")
+    algorithm: Literal["AES", "RSA"] = Field(
+        "AES", description="AES (symmetric: encrypts volumes, buckets, file systems, Kubernetes secrets) or RSA "
+                           "(asymmetric: signs container images). Defaults to AES; changing it replaces the key.")
+    length: int = Field(32, description="Key length in bytes: AES 16, 24 or 32 (default 32); RSA 256, 384 or 512.")
     rotation_days: int | None = Field(
         90, ge=60, le=365, description="Auto-rotation interval in days (OCI: 60-365; needs a VIRTUAL_PRIVATE vault); null to rotate by hand.")
+
+    @model_validator(mode="after")
+    def _length_fits(self) -> "KeySpec":
+        if self.length not in KEY_LENGTHS[self.algorithm]:
+            raise ValueError(f"a {self.algorithm} key is {', '.join(map(str, KEY_LENGTHS[self.algorithm]))} bytes "
+                             f"long, not {self.length}")
+        return self
 
 
 class Bastion(Model):
     network: Name
     subnet: Name
-    client_cidrs: list[IPv4Network] = Field(min_length=1, description="Who may open bastion sessions.")
+    client_cidrs: list[IPv4Network] = Field(
+        min_length=1, description="The ranges operators open bastion sessions from (public addresses: the Bastion "
+                                  "service is reached over the internet); set per site by sitekit:operatorCidrs.")
     max_session_ttl_seconds: int = Field(10800, ge=1800, le=10800)
 
 
@@ -230,7 +245,10 @@ class Security(Model):
     cloud_guard: bool = Field(True, description="Create a Cloud Guard target for the site compartment.")
     detector_recipe_ids: list[Ocid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
     bastion: Bastion
-    events: list[Literal["iam", "network"]] = Field(default_factory=lambda: ["iam", "network"])
+    events: list[Literal["iam", "network", "cloud-guard"]] = Field(
+        default_factory=lambda: ["iam", "network", "cloud-guard"],
+        description="Event rules notifying the alert topic: identity changes (CIS OCI 4.3-4.7), network changes "
+                    "(4.8-4.12), Cloud Guard problems (4.15); identity and Cloud Guard rules live in the home region.")
 
 
 # --------------------------------------------------------------------------------------------- compute
@@ -262,6 +280,10 @@ class Oke(Model):
     worker_subnet: Name
     worker_nsg: Name = Field(description="NSG (by name) of the worker nodes.")
     key: Name = Field("compute", description="Key encrypting Kubernetes secrets and node volumes.")
+    signing_key: Name = Field(
+        "image-signing", description="RSA key (by name, in security.keys) whose signatures the cluster requires on "
+                                     "container images (OKE image verification); the site's image pipeline signs "
+                                     "with it. Defaults to 'image-signing'.")
 
 
 class Compute(Model):

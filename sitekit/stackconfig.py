@@ -43,6 +43,8 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("power", "object", ("site", "power"), "{envelopeMw, pue}: the site's power envelope.", True),
     ConfigKey("transfer", "object", ("site", "transfer"),
               "{mechanism, reference}: declared transfer mechanism for a region outside the residency list."),
+    ConfigKey("operatorCidrs", "array", ("security", "bastion", "clientCidrs"),
+              "The public ranges operators open bastion sessions from (each no wider than a /16).", True),
     ConfigKey("pools", "array", ("compute", "pools"),
               "GPU pools, merged by name into the baseline pools: [{name, nodes, shape, role, autoscale}]."),
     ConfigKey("overrides", "object", (),

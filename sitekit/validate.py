@@ -80,9 +80,9 @@ def _iam(c: _Checker) -> None:
                 c.add(("iam", "statements", i), f"unknown compartment '{name}'; {nearest(name, known)}")
         # `{word}` is a placeholder; a brace block with spaces is an OCI condition (`where ALL {a = 'b', ...}`)
         for token in re.findall(r"\{([^}\s]*)\}", statement):
-            if not token.startswith("compartment:") and token not in ("group", "dynamic-group", "region"):
-                c.add(("iam", "statements", i), f"unknown placeholder '{{{token}}}'; "
-                                                 "allowed: {compartment:<name>}, {group}, {dynamic-group}, {region}")
+            if not token.startswith("compartment:") and token not in ("group", "dynamic-group", "region", "cluster"):
+                c.add(("iam", "statements", i), f"unknown placeholder '{{{token}}}'; allowed: {{compartment:<name>}}, "
+                                                 "{group}, {dynamic-group}, {region}, {cluster}")
     if len(iam.statements) > iam.statement_budget:
         c.add(("iam", "statements"), f"{len(iam.statements)} statements exceed the budget of {iam.statement_budget}")
 
@@ -178,6 +178,14 @@ def _references(c: _Checker) -> None:
     keys = [k.name for k in spec.security.keys]
     nsgs = [n.name for n in spec.network.nsgs]
 
+    algorithms = {k.name: k.algorithm for k in spec.security.keys}
+
+    def key(path: PathKey, name: str, algorithm: str = "AES") -> None:
+        """A key reference: known, and of the algorithm its use needs (AES encrypts, RSA signs)."""
+        if c.ref(path, name, keys, "key") and algorithms[name] != algorithm:
+            use = "sign images" if algorithm == "RSA" else "encrypt"
+            c.add(path, f"key '{name}' is {algorithms[name]}; to {use} it must be {algorithm}")
+
     def subnet(path: PathKey, network: str, sub: str, net_key: str, sub_key: str) -> None:
         if c.ref(path + (net_key,), network, networks, "network"):
             c.ref(path + (sub_key,), sub, subnets[network], f"subnet of network '{network}'")
@@ -206,7 +214,8 @@ def _references(c: _Checker) -> None:
     subnet(("compute",), comp.rdma_network, comp.rdma_subnet, "rdmaNetwork", "rdmaSubnet")
     subnet(("compute", "oke"), comp.oke.network, comp.oke.api_subnet, "network", "apiSubnet")
     subnet(("compute", "oke"), comp.oke.worker_network, comp.oke.worker_subnet, "workerNetwork", "workerSubnet")
-    c.ref(("compute", "oke", "key"), comp.oke.key, keys, "key")
+    key(("compute", "oke", "key"), comp.oke.key)
+    key(("compute", "oke", "signingKey"), comp.oke.signing_key, "RSA")
     c.ref(("compute", "gpuNsg"), comp.gpu_nsg, nsgs, "NSG")
     c.ref(("compute", "oke", "apiNsg"), comp.oke.api_nsg, nsgs, "NSG")
     c.ref(("compute", "oke", "workerNsg"), comp.oke.worker_nsg, nsgs, "NSG")
@@ -216,12 +225,12 @@ def _references(c: _Checker) -> None:
     for fs in spec.storage.file_systems:
         p = ("storage", "fileSystems", fs.name)
         subnet(p, fs.network, fs.subnet, "network", "subnet")
-        c.ref(p + ("key",), fs.key, keys, "key")
+        key(p + ("key",), fs.key)
         c.ref(p + ("nsg",), fs.nsg, nsgs, "NSG")
     for bucket in spec.storage.buckets:
-        c.ref(("storage", "buckets", bucket.name, "key"), bucket.key, keys, "key")
+        key(("storage", "buckets", bucket.name, "key"), bucket.key)
     for pool in comp.pools:
-        c.ref(("compute", "pools", pool.name, "key"), pool.key, keys, "key")
+        key(("compute", "pools", pool.name, "key"), pool.key)
 
 
 def _pools(c: _Checker) -> None:

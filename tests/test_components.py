@@ -142,7 +142,8 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
     # A site away from its home region watches IAM and registers its Cloud Guard target from the home region,
     # where OCI serves them (with an alert topic there); everything else stays in the site's region.
     split = spec.site.region != spec.site.home_region
-    at_home = {f"{site}-event-iam", f"{site}-cloud-guard", f"{site}-alerts-home"} if split else set()
+    at_home = {f"{site}-event-iam", f"{site}-event-cloud-guard", f"{site}-cloud-guard",
+               f"{site}-alerts-home"} if split else set()
     for res in custom(plan):
         want = home if res.type in IAM_TYPES or res.name in at_home else region
         assert provider_urn(res.provider) == want.urn, (res.type, res.name, res.provider)
@@ -154,6 +155,31 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
         assert rule["topicId"] == f"{site}-alerts-home-id"
         network = plan.named(f"{site}-event-network").inputs["actions"]["action"][0]
         assert network["topicId"] == f"{site}-alerts-id"
+        problems = plan.named(f"{site}-event-cloud-guard").inputs["actions"]["action"][0]
+        assert problems["topicId"] == f"{site}-alerts-home-id"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_event_rules_watch_every_cis_event_type(site, shipped_plans):
+    """One enabled rule per category, notifying the alert topic of every event type its CIS recommendations
+    name (sitekit/facts/events.py), and nothing outside them."""
+    from sitekit.facts.events import CATEGORIES, CIS_EVENTS, EXTRA
+
+    from typing import get_args
+
+    from sitekit.spec import Security
+
+    plan = shipped_plans[site]
+    rules = {r.name.rsplit("-event-", 1)[1]: r for r in plan.of_type("oci:Events/rule:Rule")}
+    assert set(rules) == set(CATEGORIES) == set(get_args(get_args(Security.model_fields["events"].annotation)[0]))
+    for category, rule in rules.items():
+        watched = json.loads(rule.inputs["condition"])["eventType"]
+        wanted = {e for rec in CATEGORIES[category] for e in CIS_EVENTS[rec][1] + EXTRA.get(rec, ())}
+        assert set(watched) == wanted and len(watched) == len(wanted), category
+        assert rule.inputs["isEnabled"] is True
+        [action] = rule.inputs["actions"]["action"]
+        assert action["actionType"] == "ONS" and action["isEnabled"] is True
+        assert rule.parent.endswith(f"{site}-security")
 
 
 @pytest.mark.parametrize("site", SITES)
@@ -345,19 +371,87 @@ def test_oke_cluster_has_a_private_endpoint(site, shipped_plans):
 
 @pytest.mark.parametrize("site", SITES)
 def test_the_cluster_autoscaler_may_resize_the_node_pools(site, shipped_plans):
-    """The add-on authenticates as a workload (authType), so the policy must grant that principal the pools."""
+    """The add-on authenticates as a workload (authType), so a policy must grant that principal the pools; the
+    grants name the site's own cluster, so no other cluster's kube-system/cluster-autoscaler gets them. They live in
+    a policy of their own that waits for the cluster, since the cluster waits for the site policy (key grants)."""
     plan = shipped_plans[site]
     (addon,) = plan.of_type("oci:ContainerEngine/addon:Addon")
     assert {c["key"]: c["value"] for c in addon.inputs["configurations"]}["authType"] == "workload"
     principal = ("where ALL {request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
-                 "request.principal.service_account = 'cluster-autoscaler'}")
-    statements = plan.named(f"{site}-policy").inputs["statements"]
-    grants = {s.split(" where ")[0] for s in statements if s.startswith("Allow any-user ") and s.endswith(principal)}
+                 f"request.principal.service_account = 'cluster-autoscaler', request.principal.cluster_id = "
+                 f"'{site}-oke-id'}}")
+    oke_policy, site_policy = plan.named(f"{site}-policy-oke"), plan.named(f"{site}-policy")
+    statements = oke_policy.inputs["statements"]
+    assert all(s.endswith(principal) for s in statements)
+    grants = {s.split(" where ")[0] for s in statements if s.startswith("Allow any-user ")}
     compute, network = (f"compartment id {site}-compartment-{c}-id" for c in ("compute", "network"))
     assert {f"Allow any-user to manage cluster-node-pools in {compute}",
             f"Allow any-user to manage instance-family in {compute}", f"Allow any-user to use vnics in {compute}",
             f"Allow any-user to use subnets in {network}",
             f"Allow any-user to read virtual-network-family in {network}"} <= grants
+    assert not [s for s in site_policy.inputs["statements"] if s.startswith("Allow any-user")]
+    (cluster,) = plan.of_type("oci:ContainerEngine/cluster:Cluster")
+    assert cluster.urn in oke_policy.dependencies and site_policy.urn in cluster.dependencies
+    assert oke_policy.parent == site_policy.parent and oke_policy.provider == site_policy.provider  # home region
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_oke_runs_only_images_signed_with_the_site_key(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    (cluster,) = plan.of_type("oci:ContainerEngine/cluster:Cluster")
+    assert cluster.inputs["imagePolicyConfig"] == {
+        "isPolicyEnabled": True, "keyDetails": [{"kmsKeyId": f"{site}-key-{spec.compute.oke.signing_key}-id"}]}
+    key = plan.named(f"{site}-key-{spec.compute.oke.signing_key}").inputs
+    assert key["keyShape"] == {"algorithm": "RSA", "length": 512}  # a signing key: asymmetric, 4096 bits
+    assert key["isAutoRotationEnabled"] is True
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_identity_events_are_watched_from_the_root_compartment(site, shipped_plans, shipped_sites):
+    """Users, groups and identity providers live in the root compartment only, and an event rule sees its own
+    compartment's subtree: the identity rule lives at the root, the others in the site compartment."""
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    compartments = {r.name.rsplit("-event-", 1)[1]: r.inputs["compartmentId"]
+                    for r in plan.of_type("oci:Events/rule:Rule")}
+    assert compartments == {"iam": spec.site.tenancy_id, "network": f"{site}-compartment-id",
+                            "cloud-guard": f"{site}-compartment-id"}
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_the_bastion_admits_the_sites_operators_only(site, shipped_plans, shipped_sites):
+    from ipaddress import ip_network
+
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    (bastion,) = plan.of_type("oci:Bastion/bastion:Bastion")
+    cidrs = bastion.inputs["clientCidrBlockAllowLists"]
+    assert cidrs == [str(c) for c in spec.security.bastion.client_cidrs]
+    assert all(ip_network(c).prefixlen >= 16 for c in cidrs)
+    org = [ip_network(c) for c in spec.organisation.address_space]
+    assert not any(ip_network(c).overlaps(o) for c in cidrs for o in org)  # operators, not the sites' networks
+    assert shipped_sites[site].origin(("security", "bastion", "clientCidrs")).file == f"stacks/Pulumi.{site}.yaml"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_gpu_configurations_ask_for_secure_boot_exactly_where_the_catalog_says_it_is_supported(
+        site, shipped_plans, shipped_sites):
+    plan, loaded = shipped_plans[site], shipped_sites[site]
+    for pool in loaded.spec.compute.pools:
+        if pool.placement != "bare-metal":
+            continue
+        boot = loaded.catalog.shape(pool.shape).secure_boot
+        launch = plan.named(f"{site}-instance-config-{pool.name}").inputs["instanceDetails"]["launchDetails"]
+        if boot.supported is True:
+            assert launch["platformConfig"] == {"type": boot.platform_type, "isSecureBootEnabled": True}
+        else:  # unknown: a value the shape does not take would fail the launch (SK-CMP-006 advises instead)
+            assert "platformConfig" not in launch
+
+
+def test_a_shape_the_catalog_marks_supported_launches_with_secure_boot(variant):
+    """The variant's catalog says BM.GPU.H100.8 takes Secure Boot: us-ashburn's 'train' pool then asks for it."""
+    plan = json.loads(variant)
+    (config,) = [r for r in plan["resources"] if r["name"] == "us-ashburn-instance-config-train"]
+    assert config["inputs"]["instanceDetails"]["launchDetails"]["platformConfig"] == {
+        "type": "GENERIC_BM", "isSecureBootEnabled": True}
 
 
 @pytest.mark.parametrize("site", SITES)
@@ -400,9 +494,15 @@ def _reverse_named_lists(value):
 
 @pytest.fixture(scope="module")
 def variant(tmp_path_factory, make_project):
-    """us-ashburn with a secure alert endpoint, a mount-target throughput and every named list of the
-    baseline reversed, planned through `sitekit plan --format json`."""
+    """us-ashburn with a secure alert endpoint, a mount-target throughput, every named list of the baseline
+    reversed and a catalog that says BM.GPU.H100.8 takes Secure Boot, planned through `sitekit plan --format json`."""
     root = make_project(tmp_path_factory.mktemp("variant"))
+    shapes = root / "stacks" / "catalog" / "shapes.yaml"
+    catalog = yaml.safe_load(shapes.read_text())
+    for shape in catalog["shapes"]:
+        if shape["name"] == "BM.GPU.H100.8":
+            shape["secureBoot"] = {"supported": True, "platformType": "GENERIC_BM", "source": "a test launch"}
+    shapes.write_text(yaml.safe_dump(catalog, sort_keys=False))
     stack = root / "stacks" / "Pulumi.us-ashburn.yaml"
     stack.write_text(stack.read_text() + f"  sitekit:alertEndpoint:\n    secure: {SECURE}\n"
                      "  sitekit:overrides:\n    storage:\n      fileSystems:\n"

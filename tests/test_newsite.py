@@ -75,6 +75,8 @@ def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
     text = (project / f"stacks/Pulumi.{req.name}.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=../schema/stack.schema.json\n")
     assert "PLACEHOLDER" in text and "placeholder-replace-with-your-tenancy-ocid" in text
+    # no --operator-cidr: a documentation range no client connects from, marked, and named in the output
+    assert "sitekit:operatorCidrs:\n    - 192.0.2.0/24\n" in text and "sitekit:operatorCidrs" in result.output
 
     # the site's whole range and every network are new: nothing overlaps any other site's range
     all_ranges = ranges(project)
@@ -104,6 +106,7 @@ def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
     # policy-clean the moment it exists: every mandatory rule of the pack passes on the plan
     result = evaluate(site, plan)
     assert result.passed, [(f.rule, f.resource, f.message) for f in result.findings if f.blocking]
+    assert result.waivers == [] and result.waived() == []
 
     # what the loader accepted also passes the stack-file schema editors use
     schema = json.loads((project / "schema/stack.schema.json").read_text())
@@ -265,3 +268,16 @@ def test_ranges_set_through_overrides_are_avoided_too(project):
     _, stamp, _ = write_site(project, request_for("de"))
     assert not stamp.supernet.overlaps(IPv4Network("10.67.0.0/16"))
     assert not stamp.supernet.overlaps(IPv4Network("10.68.0.0/18"))
+
+
+def test_operator_ranges_reach_the_bastion(project, monkeypatch):
+    result = run(project, monkeypatch, "new-site", "de-ops", "-j", "de", "-r", "eu-frankfurt-1",
+                 "--operator-cidr", "198.51.100.0/25", "--operator-cidr", "203.0.113.7/32")
+    assert result.exit_code == 0, result.output
+    text = (project / "stacks/Pulumi.de-ops.yaml").read_text()
+    assert "sitekit:operatorCidrs:\n    - 198.51.100.0/25\n    - 203.0.113.7/32\n" in text
+    assert "192.0.2.0/24" not in text and "sitekit:operatorCidrs" not in result.output
+    from sitekit.loader import load_site
+
+    site = load_site(project, "de-ops")
+    assert [str(c) for c in site.spec.security.bastion.client_cidrs] == ["198.51.100.0/25", "203.0.113.7/32"]

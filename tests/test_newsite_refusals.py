@@ -170,3 +170,10 @@ def test_force_keeps_the_sites_own_block_while_it_is_free(project, monkeypatch):
     again = run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1", "--force")
     assert again.exit_code == 0, again.output
     assert yaml.safe_load(path.read_text())["config"]["sitekit:addressPlan"]["supernet"] == before
+
+
+def test_operator_ranges_must_be_narrow_cidrs(project, monkeypatch):
+    output = refused(project, monkeypatch, "new-site", "de-ops", "-j", "de", "-r", "eu-frankfurt-1",
+                     "--operator-cidr", "10.64.0.0/10", "--operator-cidr", "not-a-range")
+    assert "--operator-cidr: '10.64.0.0/10' is wider than a /16" in output
+    assert "--operator-cidr: 'not-a-range' is not an IPv4 range" in output

@@ -113,9 +113,10 @@ def test_pack_under_the_engine_reads_the_stack_config(engine_env):
     with ThreadPoolExecutor(1) as pool:
         response = pool.submit(analyzer.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=[gpu_vcn, igw]),
                                None).result()
-    # the VCN's default security list is not managed, so OCI's default rules (SSH from anywhere) stay
+    # the VCN's default security list is not managed, so OCI's default rules (SSH from anywhere) stay; and no
+    # event rule watches the VCN's changes (a stack-wide finding)
     assert {(d.policyName, d.urn) for d in response.diagnostics} == {("SK-NET-006", "urn:igw"),
-                                                                      ("SK-NET-008", "urn:vcn")}
+                                                                      ("SK-NET-008", "urn:vcn"), ("SK-MON-001", "")}
 
 
 def test_pack_reports_a_stack_it_cannot_load(engine_env, monkeypatch):
@@ -250,8 +251,30 @@ def test_shipped_site_passes_the_pack_as_the_cli_runs_it_in_a_first_preview(engi
         found += analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack), None).diagnostics
         return {(d.policyName, d.urn.rsplit("::", 1)[-1]) for d in found}
 
-    assert diagnostics(plan.resources) == set()
+    # the plan was made without the secret alertEndpoint: its topic has no subscriber (advisory, SK-MON-003); the
+    # GPU shapes' Secure Boot support is unknown (advisory, SK-CMP-006)
+    unsubscribed = {("SK-MON-003", "us-ashburn-alerts"), ("SK-CMP-006", "us-ashburn-instance-config-train"),
+                    ("SK-CMP-006", "us-ashburn-instance-config-frontier")}
+    assert diagnostics(plan.resources) == unsubscribed
     broken = [dataclasses.replace(r, protect=False) if r.type == T.BUCKET else r for r in plan.resources
               if r.type != T.DEFAULT_SECURITY_LIST or not r.name.endswith("-gpu")]
     assert diagnostics(broken) == {("SK-GOV-002", r.name) for r in plan.of_type(T.BUCKET)} | {
-        ("SK-NET-008", "us-ashburn-vcn-gpu")}
+        ("SK-NET-008", "us-ashburn-vcn-gpu")} | unsubscribed
+
+
+def test_checkov_facts_name_real_rules_and_list_each_check_once():
+    """sitekit/facts/checkov.py: one row per Checkov OCI check; a "same" or "part" row names a rule; a rule lists
+    exactly its "same" ids (docs/policies.md shows them)."""
+    from sitekit.facts.checkov import CHECKS
+
+    ids = [c.id for c in CHECKS]
+    assert len(ids) == len(set(ids))
+    assert {c.id for c in CHECKS if c.id.startswith("CKV_OCI_")} == {f"CKV_OCI_{n}" for n in range(1, 24)}
+    assert {c.id for c in CHECKS if c.id.startswith("CKV2_OCI_")} == {f"CKV2_OCI_{n}" for n in range(1, 7)}
+    for check in CHECKS:
+        assert (check.rule in RULES) if check.relation in ("same", "part") else check.rule is None, check.id
+    claimed = {c.strip() for r in RULES.values() if r.ckv for c in r.ckv.split(",")}
+    assert claimed == {c.id for c in CHECKS if c.relation == "same"}
+    # what issue 9 found mapped wrongly: these test other things than the rules that named them
+    assert {r: RULES[r].ckv for r in ("SK-DATA-009", "SK-OKE-001")} == {"SK-DATA-009": None, "SK-OKE-001": None}
+    assert "CKV_OCI_4" not in (RULES["SK-DATA-008"].ckv or "")

@@ -6,8 +6,10 @@ storage 10.64.144.0/24, frontend 10.64.145.0/24)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -142,6 +144,55 @@ def _gpu_memory_cluster(shape: str) -> list[Res]:
                       deps=(urn_of(config),))]
 
 
+def _pol(*statements: str) -> Res:
+    return R(T.POLICY, {"statements": list(statements)}, "us-ashburn-policy")
+
+
+def _event_rule(category: str, enabled: bool = True, region: str | None = None, name: str | None = None,
+                compartment: str | None = None) -> Res:
+    """A sitekit-like event rule; the identity one in the root compartment, where identity resources live."""
+    from sitekit.facts.events import event_types
+
+    where = compartment or (TENANCY if category == "iam" else "ocid1.compartment.oc1..site")
+    return R(T.EVENT_RULE, {"isEnabled": True, "compartmentId": where,
+                            "condition": json.dumps({"eventType": event_types(category)}),
+                            "actions": {"action": [{"actionType": "ONS", "isEnabled": enabled, "topicId": UNKNOWN}]}},
+             name or f"us-ashburn-event-{category}", region=region)
+
+
+def _watched(*categories: str, region: str | None = None) -> list[Res]:
+    net = vcn("gpu", "10.64.0.0/18")
+    comp = R(T.COMPARTMENT, {"name": "site"}, "us-ashburn-compartment", protect=True)
+    return [net, comp] + [_event_rule(c, region=region) for c in categories]
+
+
+def _alerts(subscribed: bool) -> list[Res]:
+    topic = R(T.TOPIC, {"name": "sitekit-us-ashburn-alerts"}, "us-ashburn-alerts")
+    rule_ = R(T.EVENT_RULE, {"isEnabled": True, "condition": "{}", "actions": {"action": [
+        {"actionType": "ONS", "isEnabled": True, "topicId": UNKNOWN}]}}, "us-ashburn-event-x", deps=(urn_of(topic),))
+    out = [topic, rule_]
+    if subscribed:
+        out.append(R(T.SUBSCRIPTION, {"protocol": "HTTPS", "endpoint": UNKNOWN, "topicId": UNKNOWN},
+                     "us-ashburn-alerts-subscription", deps=(urn_of(topic),)))
+    return out
+
+
+def _guarded(targeted: bool) -> list[Res]:
+    root = R(T.COMPARTMENT, {"name": "site"}, "us-ashburn-compartment", protect=True)
+    child = R(T.COMPARTMENT, {"name": "compute"}, "us-ashburn-compartment-compute", protect=True,
+              deps=(urn_of(root),))
+    out = [root, child]
+    if targeted:
+        out.append(R(T.CLOUD_GUARD_TARGET, {"targetResourceType": "COMPARTMENT", "targetResourceId": UNKNOWN},
+                     "us-ashburn-cloud-guard", deps=(urn_of(root),)))
+    return out
+
+
+STRONG = {"minimumPasswordLength": 16, "isLowercaseCharactersRequired": True, "isUppercaseCharactersRequired": True,
+          "isNumericCharactersRequired": True, "isSpecialCharactersRequired": True}
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
+
+
 # rule id -> (good examples, bad examples, context change); each example is a resource or a stack (a list)
 EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-NET-001": ([sl([{"protocol": "6", "source": "10.64.0.0/16", "tcpOptions": {"min": 22, "max": 22}}])],
@@ -153,6 +204,7 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [nsg_rule("INGRESS", "0.0.0.0/0", 22, 22), nsg_rule("INGRESS", "::/0", 1, 1024)], {}),
     "SK-NET-004": ([nsg_rule("INGRESS", "0.0.0.0/0", 443, 443)], [nsg_rule("INGRESS", "0.0.0.0/0", 3389, 3389)], {}),
     "SK-NET-005": ([subnet("frontend-lb", "10.64.145.0/26", public=True), subnet("gpu-nodes", "10.64.0.0/19"),
+                    R(T.SUBNET, {"cidrBlock": "10.64.0.0/19", "prohibitInternetIngress": True}),  # implies no public IP
                     R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)),
                     R(T.VNIC_ATTACHMENT, {"createVnicDetails": {"assignPublicIp": False}}),
                     R(T.PUBLIC_IP, {"lifetime": "RESERVED"})],  # reserved for a load balancer
@@ -166,10 +218,12 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                         "secondaryVnics": [{"createVnicDetails": {"assignPublicIp": True}}]}})], {}),
     "SK-NET-006": ([stack(*_gpu_vcn_with("frontend"))], [stack(*_gpu_vcn_with("gpu"))], {}),
     "SK-NET-007": ([stack(*_with_log("flowlogs"))], [stack(*_with_log("objectstorage"))], {}),
-    "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.0.0/18"}]))],
-                   [stack(*_default_list("gpu", [], [{"protocol": "all", "destination": "0.0.0.0/0"}])),
-                    stack(*_default_list("gpu", [{"protocol": "1", "source": "0.0.0.0/0"}])),  # CIS 2.5: in the VCN
-                    stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.145.0/24"}])),
+    "SK-NET-008": ([stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.0.0/18"}])),
+                    # open to the internet: SK-NET-010 reports it on the list itself
+                    stack(*_default_list("gpu", [], [{"protocol": "all", "destination": "0.0.0.0/0"}]))],
+                   [stack(*_default_list("gpu", [], [{"protocol": "6", "destination": "10.64.0.0/18"}])),
+                    stack(*_default_list("gpu", [{"protocol": "6", "source": "10.0.0.0/8"}])),
+                    stack(*_default_list("gpu", [{"protocol": "1", "source": "10.64.145.0/24"}])),  # CIS 2.5: in the VCN
                     stack(vcn("gpu", "10.64.0.0/18"))], {}),  # unmanaged: OCI's default list opens SSH to all
     "SK-NET-009": ([stack(*_lb_in("frontend-lb", "10.64.145.0/26"))], [stack(*_lb_in("gpu-nodes", "10.64.0.0/19"))],
                    {}),
@@ -183,11 +237,18 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-DATA-005": ([stack(*_bucket(logged=True))], [stack(*_bucket(logged=False))], {}),
     "SK-DATA-006": ([R(T.FILE_SYSTEM, {"kmsKeyId": UNKNOWN})], [R(T.FILE_SYSTEM, {"displayName": "fs"})], {}),
     "SK-DATA-007": ([R(T.VOLUME, {"kmsKeyId": "ocid1.key.oc1..k"}), R(T.NODE_POOL, {"nodeConfigDetails": {"kmsKeyId": UNKNOWN}}),
-                     R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],
+                     R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)),
+                     # boots from an existing volume, which keeps its own key
+                     R(T.INSTANCE, {"sourceDetails": {"sourceType": "bootVolume", "sourceId": "ocid1.bootvolume.oc1..b"}}),
+                     R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "sourceDetails": {"sourceType": "bootVolume"}}))],
                     [R(T.BOOT_VOLUME, {}), R(T.INSTANCE, {"sourceDetails": {"sourceType": "image"}})], {}),
     "SK-DATA-008": ([R(T.INSTANCE, {"isPvEncryptionInTransitEnabled": True}),
+                     R(T.INSTANCE, {"launchOptions": {"isPvEncryptionInTransitEnabled": True}}),
+                     R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "isPvEncryptionInTransitEnabled": False,
+                                                          "launchOptions": {"isPvEncryptionInTransitEnabled": True}})),
                      R(T.NODE_POOL, {"nodeConfigDetails": {"isPvEncryptionInTransitEnabled": True}})],
                     [R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "isPvEncryptionInTransitEnabled": False})),
+                     R(T.INSTANCE, {"launchOptions": {"isPvEncryptionInTransitEnabled": False}}),
                      R(T.NODE_POOL, {"nodeConfigDetails": {}})], {}),
     "SK-DATA-009": ([R(T.EXPORT, {"exportOptions": [{"source": "10.64.0.0/16", "identitySquash": "ROOT"}]})],
                     [R(T.EXPORT, {"exportOptions": [{"source": "10.64.0.0/16", "identitySquash": "NONE"}]}),
@@ -238,8 +299,11 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-GOV-003": ([R(T.LOG, {"retentionDuration": 180})], [R(T.LOG, {"retentionDuration": 90}), R(T.LOG, {})], {}),
     "SK-GOV-004": ([R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 365})],
                    [R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 90})], {}),
-    "SK-GOV-005": ([R(T.DYNAMIC_GROUP, {"compartmentId": TENANCY}), R(T.BUCKET, {"compartmentId": "ocid1.compartment.oc1..c"})],
-                   [R(T.BUCKET, {"compartmentId": TENANCY})], {}),
+    "SK-GOV-005": ([R(T.DYNAMIC_GROUP, {"compartmentId": TENANCY}), R(T.BUCKET, {"compartmentId": "ocid1.compartment.oc1..c"}),
+                    R(T.AUDIT_CONFIGURATION, {"compartmentId": TENANCY, "retentionPeriodDays": 365}),
+                    _event_rule("iam")],  # identity events are seen only from the root
+                   [R(T.BUCKET, {"compartmentId": TENANCY}),
+                    R(T.VCN, {"compartmentId": "ocid1.tenancy.oc1..aaaaaaaaanothertenancy"})], {}),
     "SK-GOV-006": ([stack(R(T.BUCKET))], [stack(R(T.BUCKET))],
                    {"good": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2099, 1, 1), None, 0),)),
                     "bad": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2020, 1, 1), None, 0),))}),
@@ -255,6 +319,124 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
     "SK-STK-003": ([stack(vcn("gpu", "10.64.0.0/18"), vcn("rdma", "10.64.64.0/18"))],
                    [stack(vcn("gpu", "10.64.0.0/18"), vcn("rdma", "10.64.32.0/19")),
                     stack(subnet("a", "10.64.0.0/19"), subnet("b", "10.64.0.0/20"))], {}),
+    "SK-IAM-003": ([_pol("Allow group ops to manage instance-family in compartment site:compute",
+                         "Allow group Administrators to manage all-resources in compartment site",
+                         "Allow group ops to read all-resources in compartment site")],
+                   [_pol("Allow group ops to manage all-resources in compartment site"),
+                    _pol("allow group 'Default'/'NetOps' to manage all-resources in compartment id ocid1.compartment.oc1..n")],
+                   {}),
+    "SK-IAM-004": ([_pol("Allow group IAMAdmins to manage groups in tenancy where target.group.name != 'Administrators'",
+                         "Allow group ops to manage groups in compartment site",  # groups live in the tenancy only
+                         "Allow group Administrators to manage groups in tenancy")],
+                   [_pol("Allow group IAMAdmins to manage groups in tenancy"),
+                    _pol("Allow group HelpDesk to manage users in tenancy"),  # resets an administrator's password
+                    _pol("Allow group ops to use all-resources in tenancy"),
+                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'")],
+                   {}),
+    "SK-IAM-005": ([_pol("Allow group StorageAdmins to manage object-family in compartment data where ALL "
+                         "{request.permission != 'BUCKET_DELETE', request.permission != 'OBJECT_DELETE'}",
+                         "Allow group StorageAdmins to manage volumes in tenancy where request.permission!='VOLUME_DELETE'",
+                         # the named storage-admin group: deletes only
+                         "Allow group StorageDeleters to manage object-family in tenancy where ANY "
+                         "{request.permission = 'BUCKET_DELETE', request.permission = 'OBJECT_DELETE'}",
+                         "Allow group ops to read buckets in compartment data")],
+                   [_pol("Allow group StorageAdmins to manage object-family in compartment data"),
+                    _pol("Allow group StorageAdmins to manage file-family in compartment data where "
+                         "request.permission != 'FILE_SYSTEM_DELETE'")],
+                   {}),
+    "SK-IAM-006": ([R(T.INSTANCE, {"metadata": {"ssh_authorized_keys": "ssh-ed25519 AAAAC3Nza op@example",
+                                                "user_data": base64.b64encode(b"#cloud-config\nruncmd: [true]\n").decode()}}),
+                    R(T.OCI_PROVIDER, {"region": "us-ashburn-1", "configFileProfile": "DEFAULT"})],
+                   [R(T.INSTANCE, {"metadata": {"user_data": base64.b64encode(
+                       ("#cloud-config\nwrite_files:\n- path: /home/opc/.oci/key.pem\n  content: |\n    " + PEM).encode()).decode()}}),
+                    R(T.NODE_POOL, {"nodeMetadata": {"oci_config": "[DEFAULT]\nuser=ocid1.user.oc1..u\nfingerprint=aa:bb\n"
+                                                                    "key_file=~/.oci/key.pem\ntenancy=ocid1.tenancy.oc1..t\n"}}),
+                    R(T.OCI_PROVIDER, {"region": "us-ashburn-1", "privateKey": PEM}),
+                    R(T.OCI_PROVIDER, {"region": "us-ashburn-1", "privateKeyPath": "~/.oci/k.pem",
+                                       "privateKeyPassword": "hunter2"})], {}),
+    "SK-IAM-007": ([R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {**STRONG, "minimumPasswordLength": 14}}),
+                    R(T.AUTHENTICATION_POLICY, {"networkPolicy": {"networkSourceIds": ["ocid1.networksource.oc1..n"]}})],
+                   [R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {**STRONG, "minimumPasswordLength": 8}}),
+                    R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {k: v for k, v in STRONG.items()
+                                                                   if k != "minimumPasswordLength"}}),
+                    R(T.AUTHENTICATION_POLICY, {"passwordPolicy": {"minimumPasswordLength": 16,
+                                                                  "isSpecialCharactersRequired": False}})], {}),
+    "SK-CMP-004": ([R(T.INSTANCE, {"shape": "VM.Standard.E4.Flex",
+                                   "platformConfig": {"type": "AMD_VM", "isSecureBootEnabled": True}}),
+                    R(T.INSTANCE, {"shape": "VM.Standard.A1.Flex"}),  # Arm: no Secure Boot to ask for
+                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],  # GPU shapes: unknown (SK-CMP-006)
+                   [R(T.INSTANCE, {"shape": "VM.Standard.E4.Flex"}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "shape": "BM.Standard3.64", "platformConfig": {
+                        "type": "INTEL_ICELAKE_BM", "isSecureBootEnabled": False}}))], {}),
+    "SK-CMP-005": ([R(T.INSTANCE, {"agentConfig": {"isMonitoringDisabled": False}}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))],
+                   [R(T.INSTANCE, {"agentConfig": {"isMonitoringDisabled": True}}),
+                    R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "agentConfig": {"areAllPluginsDisabled": True}}))],
+                   {}),
+    "SK-MON-001": ([stack(*_watched("iam", "network")), stack(subnet("x", "10.64.0.0/24"))],  # nothing to watch
+                   [stack(*_watched("network")), stack(*_watched("iam")),
+                    stack(*_watched("iam", "network", region="us-ashburn-1")),  # IAM events only at home
+                    # identity events from a rule in the site compartment: users and groups live at the root
+                    stack(*_watched("network"), _event_rule("iam", compartment="ocid1.compartment.oc1..site"))],
+                   {"bad": dict(home_region="eu-frankfurt-1")}),
+    "SK-MON-002": ([stack(*_guarded(True), _event_rule("cloud-guard"))], [stack(*_guarded(True))], {}),
+    "SK-MON-003": ([stack(*_alerts(subscribed=True))], [stack(*_alerts(subscribed=False))], {}),
+    "SK-MON-004": ([stack(*_guarded(True))], [stack(*_guarded(False))], {}),
+    "SK-MON-005": ([R(T.CLOUD_GUARD_CONFIGURATION, {"compartmentId": TENANCY, "reportingRegion": "us-ashburn-1",
+                                                   "status": "ENABLED"}),
+                    R(T.CLOUD_GUARD_TARGET, {"targetResourceType": "COMPARTMENT"}),
+                    R(T.CLOUD_GUARD_TARGET, {"state": "ACTIVE"})],
+                   [R(T.CLOUD_GUARD_CONFIGURATION, {"status": "DISABLED"}), R(T.CLOUD_GUARD_TARGET, {"state": "INACTIVE"})],
+                   {}),
+    "SK-NET-010": ([R(T.DEFAULT_SECURITY_LIST, {"ingressSecurityRules": [], "egressSecurityRules": []}),
+                    R(T.DEFAULT_SECURITY_LIST, {"ingressSecurityRules": [{"protocol": "1", "source": "10.64.0.0/18"}]})],
+                   [R(T.DEFAULT_SECURITY_LIST, {"ingressSecurityRules": [{"protocol": "1", "source": "0.0.0.0/0"}]}),
+                    R(T.DEFAULT_SECURITY_LIST, {"egressSecurityRules": [{"protocol": "all", "destination": "::/0"}]})],
+                   {}),
+    "SK-NET-011": ([R(T.LOG, {"configuration": {"source": {"service": "flowlogs", "category": "all"}}}),
+                    R(T.LOG, {"isEnabled": False, "configuration": {"source": {"service": "objectstorage"}}})],
+                   [R(T.LOG, {"isEnabled": False, "configuration": {"source": {"service": "flowlogs", "category": "all"}}})],
+                   {}),
+    "SK-NET-012": ([R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                       "networkEndpointType": "PUBLIC", "allowlistedHttpIps": ["198.51.100.0/24"]}})],
+                   [R(T.INTEGRATION_INSTANCE, {"displayName": "oic"}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                        "networkEndpointType": "PUBLIC", "runtime": {"allowlistedHttpIps": ["0.0.0.0/0"]}}})], {}),
+    "SK-NET-013": ([R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PRIVATE",
+                                                                         "subnetId": UNKNOWN}}),
+                    R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PUBLIC",
+                                                                         "whitelistedIps": ["198.51.100.7/32"]}})],
+                   [R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PUBLIC"}}),
+                    R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PUBLIC",
+                                                                         "whitelistedIps": ["0.0.0.0/0"]}}),
+                    R(T.ANALYTICS_INSTANCE, {"capacity": {"capacityType": "OLPU_COUNT", "capacityValue": 2}})], {}),
+    "SK-NET-014": ([R(T.AUTONOMOUS_DATABASE, {"subnetId": UNKNOWN, "nsgIds": [UNKNOWN]}),
+                    R(T.AUTONOMOUS_DATABASE, {"whitelistedIps": ["198.51.100.0/24"]}),
+                    R(T.AUTONOMOUS_DATABASE, {"isDedicated": True})],
+                   [R(T.AUTONOMOUS_DATABASE, {"dbName": "ai"}),
+                    R(T.AUTONOMOUS_DATABASE, {"whitelistedIps": ["0.0.0.0/0"]})], {}),
+    "SK-NET-015": ([R(T.BASTION, {"clientCidrBlockAllowLists": ["198.51.100.0/25", "203.0.113.7/32"]})],
+                   [R(T.BASTION, {"clientCidrBlockAllowLists": ["10.64.0.0/10"]}),
+                    R(T.BASTION, {"clientCidrBlockAllowLists": ["0.0.0.0/0"]})], {}),
+    "SK-OKE-003": ([R(T.OKE_CLUSTER, {"imagePolicyConfig": {"isPolicyEnabled": True,
+                                                            "keyDetails": [{"kmsKeyId": UNKNOWN}]}})],
+                   [R(T.OKE_CLUSTER, {"endpointConfig": {"isPublicIpEnabled": False}}),
+                    R(T.OKE_CLUSTER, {"imagePolicyConfig": {"isPolicyEnabled": True, "keyDetails": []}})], {}),
+    "SK-IAM-008": ([_pol("Allow any-user to manage cluster-node-pools in compartment id ocid1.compartment.oc1..c where "
+                         "ALL {request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
+                         "request.principal.service_account = 'cluster-autoscaler', request.principal.cluster_id = "
+                         "'ocid1.cluster.oc1.iad.c'}",
+                         "Allow any-user to read objects in compartment id ocid1.compartment.oc1..c where "
+                         "request.principal.type = 'datascienceprojects'")],
+                   [_pol("Allow any-user to use vnics in compartment id ocid1.compartment.oc1..c where ALL "
+                         "{request.principal.type = 'workload', request.principal.namespace = 'kube-system'}"),
+                    _pol("Allow any-user to read buckets in tenancy")], {}),
+    "SK-CMP-006": ([R(T.INSTANCE_CONFIGURATION, launch(**{**GOOD_LAUNCH, "platformConfig": {
+                        "type": "GENERIC_BM", "isSecureBootEnabled": True}})),
+                    R(T.INSTANCE, {"shape": "VM.Standard.A1.Flex"}),  # known: no Secure Boot
+                    R(T.INSTANCE, {"shape": "VM.Standard.E4.Flex"})],  # known: supported (SK-CMP-004's)
+                   [R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)),  # BM.GPU.H100.8: unknown
+                    R(T.INSTANCE, {"shape": "VM.Standard.E5.Flex"})], {}),  # not in the catalog
 }
 
 
@@ -451,3 +633,44 @@ def test_power_also_counts_the_spec_peak(ctx):
     assert "autoscale maximum" in message and urn is None
     [(message, _)] = violations("SK-STK-002", _cluster_network("BM.GPU.H100.8", 6000), ctx)
     assert "73.44 MW" in message  # 6000 x 10.2 kW x PUE 1.2
+
+
+# Without a site (a stack that is not a sitekit site, or the pack run outside the project), the rules judge what
+# the resource itself decides, with the project's own facts (the shape catalog), and say "not applicable" for
+# the rest: (rule, example, what it reports: a number of findings, or "n/a").
+WITHOUT_A_SITE = [
+    ("SK-NET-005", R(T.SUBNET, {"cidrBlock": "10.0.0.0/24", "prohibitPublicIpOnVnic": False}), "n/a"),
+    ("SK-NET-005", R(T.SUBNET, {"cidrBlock": "10.0.0.0/24", "prohibitInternetIngress": True}), 0),
+    ("SK-NET-005", R(T.INSTANCE, {"createVnicDetails": {"assignPublicIp": "true"}}), 1),
+    ("SK-GOV-005", R(T.BUCKET, {"compartmentId": TENANCY}), 1),
+    ("SK-GOV-005", R(T.AUDIT_CONFIGURATION, {"compartmentId": TENANCY}), 0),
+    ("SK-GOV-001", R(T.BUCKET, {"name": "b"}), 1),
+    ("SK-GOV-001", R(T.BUCKET, {"definedTags": {"Operations.CostCenter": "42"}}), 0),
+    ("SK-GOV-003", R(T.LOG, {"retentionDuration": 90}), 1),  # the CIS 365 days, capped at OCI Logging's 180
+    ("SK-GOV-003", R(T.LOG, {"retentionDuration": 180}), 0),
+    ("SK-GOV-004", R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 180}), 1),  # CIS: 365
+    ("SK-KEY-003", R(T.VAULT, {"vaultType": "DEFAULT"}), "n/a"),
+    ("SK-CMP-002", R(T.NODE_POOL, {"nodeShape": "BM.GPU4.8"}), "n/a"),  # the jurisdiction's list
+    ("SK-CMP-002", R(T.INSTANCE, {"shape": "VM.Standard.E5.Flex"}), 0),  # no GPU: nothing to approve
+    ("SK-CMP-003", stack(R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH))), 1),  # the catalog's grouping
+    ("SK-CMP-006", R(T.INSTANCE_CONFIGURATION, launch(**GOOD_LAUNCH)), 1),
+    # monitoring: judged once the stack takes a recommendation on, then it must be whole
+    ("SK-MON-001", stack(*_watched("network")), 0),  # identity events may be a landing zone's
+    ("SK-MON-001", stack(vcn("gpu", "10.64.0.0/18"), _event_rule("network", enabled=False)), 5),
+    ("SK-MON-004", stack(*_guarded(False)), 0),
+    ("SK-MON-004", stack(*_guarded(True), R(T.COMPARTMENT, {"name": "other"}, "us-ashburn-compartment-other")), 1),
+]
+
+
+@pytest.mark.parametrize("rule_id,example,expected", WITHOUT_A_SITE,
+                         ids=[f"{r}-{i}" for i, (r, _, _) in enumerate(WITHOUT_A_SITE)])
+def test_judged_without_a_site(rule_id, example, expected):
+    from sitekit import ROOT
+    from sitekit.policy.pack import project_context
+
+    bare = project_context(ROOT, ("no site",))
+    if expected == "n/a":
+        with pytest.raises(_NotApplicableError):
+            violations(rule_id, example, bare)
+    else:
+        assert len(violations(rule_id, example, bare)) == expected

@@ -132,7 +132,7 @@ def test_review_of_a_change_offline(changed):
     # renamed with an alias: no delete, no create; keys: protected and replaced (protectionMode is ForceNew)
     assert not [c for c in us.changes if c.kind in ("create", "delete")]
     keys = [c for c in us.changes if c.type == "oci:Kms/key:Key"]
-    assert len(keys) == 2 and all(c.kind == "replace" and c.blocked and c.replace_fields == ["protectionMode"]
+    assert len(keys) == 3 and all(c.kind == "replace" and c.blocked and c.replace_fields == ["protectionMode"]
                                   for c in keys)
     assert us.base.outputs["gpus"] == 20552 and us.head.outputs["gpus"] == 20552 + 256 * 8
     # list prices: 2048 H100 nodes at $80/h become 2304 B200 nodes at $128/h; GB200 nodes have no list price
@@ -151,7 +151,7 @@ def test_markdown_shows_what_reviewers_must_see(changed):
     assert "offline approximation" in text and "Unchanged: ar-patagonia." in text
     row = next(line for line in text.splitlines() if line.startswith("| us-ashburn |"))
     # the new compute key replaces the OKE cluster (kmsKeyId is ForceNew), and with it its node pool and add-on
-    assert "| changed | 0 | 8 | 7 | 0 | ⚠ 2 | 20,552 → 22,600 (+2,048) |" in row
+    assert "| changed | 0 | 9 | 8 | 0 | ⚠ 3 | 20,552 → 22,600 (+2,048) |" in row
     us = next(s for s in changed.sites if s.site == "us-ashburn")
     before, after = us.base.cost["monthlyUsd"], us.head.cost["monthlyUsd"]
     assert f"${before:,.0f} → ${after:,.0f} (+${after - before:,.0f})" in row

@@ -19,4 +19,4 @@ def test_iam_placeholders_are_checked_but_oci_condition_blocks_are_not(project):
         load_site(project, "us-ashburn")
     assert [(p.key, p.message) for p in info.value.problems] == [
         ("iam.statements.0", "unknown placeholder '{grop}'; allowed: {compartment:<name>}, {group}, {dynamic-group}, "
-                             "{region}")]
+                             "{region}, {cluster}")]

@@ -42,6 +42,7 @@ class Compute(pulumi.ComponentResource):
     # ---------------------------------------------------------------------------------------- bare metal
     def _instance_configuration(self, pool, compute_cluster=None) -> oci.core.InstanceConfiguration:
         ctx, comp = self.ctx, self.ctx.spec.compute
+        boot = ctx.site.catalog.shape(pool.shape).secure_boot  # CIS OCI 3.2, where the shape supports it
         launch = L.InstanceConfigurationInstanceDetailsLaunchDetailsArgs(
             compartment_id=self.compartment, availability_domain=self.ad, shape=pool.shape,
             display_name=ctx.display(pool.name),
@@ -55,6 +56,8 @@ class Compute(pulumi.ComponentResource):
             instance_options=L.InstanceConfigurationInstanceDetailsLaunchDetailsInstanceOptionsArgs(
                 are_legacy_imds_endpoints_disabled=True),
             is_pv_encryption_in_transit_enabled=True,
+            platform_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsPlatformConfigArgs(
+                type=boot.platform_type, is_secure_boot_enabled=True) if boot.supported is True else None,
             agent_config=L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigArgs(
                 plugins_configs=[L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigPluginsConfigArgs(
                     name=p, desired_state="ENABLED") for p in RDMA_PLUGINS]),
@@ -110,6 +113,11 @@ class Compute(pulumi.ComponentResource):
                 nsg_ids=[ctx.nsgs[oke.api_nsg].id]),
             cluster_pod_network_options=[oci.containerengine.ClusterClusterPodNetworkOptionArgs(
                 cni_type="FLANNEL_OVERLAY")],
+            # image verification: only images signed with the site's signing key run (the site's image
+            # pipeline signs what it promotes into the site's regional registry)
+            image_policy_config=oci.containerengine.ClusterImagePolicyConfigArgs(
+                is_policy_enabled=True, key_details=[oci.containerengine.ClusterImagePolicyConfigKeyDetailArgs(
+                    kms_key_id=ctx.keys[oke.signing_key].id)]),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self, depends_on=ctx.key_grants))
         bounds = []
         for pool in pools:

@@ -53,30 +53,48 @@ class Foundation(pulumi.ComponentResource):
             matching_rule=ctx.compartments["compute"].apply(lambda c: f"ALL {{instance.compartment.id = '{c}'}}"),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self))
 
-        # One Output per statement, waiting only for the compartments it names: a statement that names none is
-        # known in a first preview, so the policy pack can judge it before any compartment exists.
-        statements = [
-            pulumi.Output.all(*[ctx.compartments[n] for n in needed]).apply(
-                lambda ids, t=template, needed=needed: render_statements(
-                    [t], dict(zip(needed, ids)), spec.iam.operators_group, ctx.display("gpu-nodes"),
-                    spec.site.region)[0])
-            if needed else render_statements([template], {}, spec.iam.operators_group, ctx.display("gpu-nodes"),
-                                             spec.site.region)[0]
-            for template in spec.iam.statements
-            for needed in [compartments_named(template)]
-        ]
+        # One Output per statement, waiting only for what it names (compartments, the OKE cluster): a statement
+        # that names none is known in a first preview, so the policy pack can judge it before anything exists.
+        self.ctx = ctx
+        site_templates = [t for t in spec.iam.statements if not names_cluster(t)]
+        self.cluster_templates = [t for t in spec.iam.statements if names_cluster(t)]
         self.policy = oci.identity.Policy(
             ctx.logical("policy"), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
-            description=f"Least-privilege access to AI site {ctx.name}", statements=statements,
-            defined_tags=ctx.defined_tags,
+            description=f"Least-privilege access to AI site {ctx.name}",
+            statements=[self._statement(t) for t in site_templates], defined_tags=ctx.defined_tags,
             # the statements name the dynamic group as text; OCI refuses a statement naming a missing group
             opts=ctx.opts(self, depends_on=[self.gpu_nodes]))
         # Buckets, file systems, OKE and boot volumes use the site's keys only once this policy allows it.
         ctx.key_grants = [self.policy]
         self.register_outputs({"siteCompartmentId": self.site_compartment.id})
 
+    def _statement(self, template: str, cluster: pulumi.Output[str] | None = None) -> pulumi.Output[str] | str:
+        ctx, spec = self.ctx, self.ctx.spec
+        needed = compartments_named(template)
 
-_TOKEN = re.compile(r"\{(compartment:[a-z]+|group|dynamic-group|region)\}")
+        def render(ids: list[str]) -> str:
+            return render_statements([template], dict(zip(needed, ids)), spec.iam.operators_group,
+                                     ctx.display("gpu-nodes"), spec.site.region, ids[len(needed)] if cluster is not None else None)[0]
+
+        waits = [ctx.compartments[n] for n in needed] + ([cluster] if cluster is not None else [])
+        return pulumi.Output.all(*waits).apply(render) if waits else render([])
+
+    def grant_cluster(self, cluster: oci.containerengine.Cluster) -> oci.identity.Policy | None:
+        """The statements that name the site's OKE cluster (`{cluster}`: the workload identity grants of its
+        add-ons, bound to this cluster by `request.principal.cluster_id`), in a policy of their own that waits for
+        the cluster. They cannot join the site policy: the cluster waits for that one (its key grants)."""
+        if not self.cluster_templates:
+            return None
+        ctx = self.ctx
+        self.cluster_policy = oci.identity.Policy(
+            ctx.logical("policy", "oke"), compartment_id=self.site_compartment.id, name=ctx.display("policy", "oke"),
+            description=f"What the OKE cluster of AI site {ctx.name} may do as workload identities",
+            statements=[self._statement(t, cluster.id) for t in self.cluster_templates],
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+        return self.cluster_policy
+
+
+_TOKEN = re.compile(r"\{(compartment:[a-z]+|group|dynamic-group|region|cluster)\}")
 
 
 def compartments_named(template: str) -> list[str]:
@@ -84,14 +102,20 @@ def compartments_named(template: str) -> list[str]:
     return list(dict.fromkeys(t.split(":", 1)[1] for t in _TOKEN.findall(template) if t.startswith("compartment:")))
 
 
+def names_cluster(template: str) -> bool:
+    """Whether a statement template names the site's OKE cluster ('{cluster}')."""
+    return "cluster" in _TOKEN.findall(template)
+
+
 def render_statements(templates: list[str], compartments: dict[str, str], group: str, dynamic_group: str,
-                      region: str) -> list[str]:
-    """Fill statement templates: '{compartment:X}' -> 'compartment id <ocid>', '{group}', '{region}'..."""
+                      region: str, cluster: str | None = None) -> list[str]:
+    """Fill statement templates: '{compartment:X}' -> 'compartment id <ocid>', '{group}', '{region}', '{cluster}'
+    (the OKE cluster's OCID)..."""
 
     def one(match: re.Match[str]) -> str:
         token = match.group(1)
         if token.startswith("compartment:"):
             return f"compartment id {compartments[token.split(':', 1)[1]]}"
-        return {"group": group, "dynamic-group": dynamic_group, "region": region}[token]
+        return {"group": group, "dynamic-group": dynamic_group, "region": region, "cluster": cluster}[token]
 
     return [_TOKEN.sub(one, t) for t in templates]

@@ -42,6 +42,7 @@ class AiRegion(pulumi.ComponentResource):
         self.network = Network(f"{name}-network", ctx, here)
         self.security = Security(f"{name}-security", ctx, here)
         self.compute = Compute(f"{name}-compute", ctx, here)
+        self.foundation.grant_cluster(self.compute.cluster)
         self.storage = Storage(f"{name}-storage", ctx, self.compute.ad, here)
 
         power = site_power(site.spec, site.catalog)

@@ -1,5 +1,5 @@
 """Security: the site vault and HSM keys, Cloud Guard target, bastion, audit log group, alert topic and
-event rules for IAM and network changes."""
+event rules for identity, network and Cloud Guard events (the CIS event types, sitekit/facts/events.py)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,14 @@ import json
 import pulumi
 import pulumi_oci as oci
 
+from ..facts.events import event_types
 from .context import SiteContext
 
-# Event types watched per category (CIS OCI 4.3-4.12).
-EVENT_TYPES = {
-    "iam": [
-        "com.oraclecloud.identitycontrolplane.createpolicy", "com.oraclecloud.identitycontrolplane.deletepolicy",
-        "com.oraclecloud.identitycontrolplane.updatepolicy", "com.oraclecloud.identitycontrolplane.creategroup",
-        "com.oraclecloud.identitycontrolplane.deletegroup", "com.oraclecloud.identitycontrolplane.updategroup",
-        "com.oraclecloud.identitycontrolplane.createuser", "com.oraclecloud.identitycontrolplane.deleteuser",
-        "com.oraclecloud.identitycontrolplane.updateuser",
-    ],
-    "network": [
-        "com.oraclecloud.virtualnetwork.createvcn", "com.oraclecloud.virtualnetwork.deletevcn",
-        "com.oraclecloud.virtualnetwork.updatevcn", "com.oraclecloud.virtualnetwork.changeroutetablecompartment",
-        "com.oraclecloud.virtualnetwork.createroutetable", "com.oraclecloud.virtualnetwork.deleteroutetable",
-        "com.oraclecloud.virtualnetwork.updateroutetable", "com.oraclecloud.virtualnetwork.createsecuritylist",
-        "com.oraclecloud.virtualnetwork.deletesecuritylist", "com.oraclecloud.virtualnetwork.updatesecuritylist",
-        "com.oraclecloud.virtualnetwork.createnetworksecuritygroup",
-        "com.oraclecloud.virtualnetwork.deletenetworksecuritygroup",
-        "com.oraclecloud.virtualnetwork.updatenetworksecuritygroupsecurityrules",
-        "com.oraclecloud.virtualnetwork.createdrg", "com.oraclecloud.virtualnetwork.deletedrg",
-        "com.oraclecloud.virtualnetwork.createinternetgateway", "com.oraclecloud.virtualnetwork.deleteinternetgateway",
-        "com.oraclecloud.natgateway.createnatgateway", "com.oraclecloud.natgateway.deletenatgateway",
-        "com.oraclecloud.servicegateway.createservicegateway", "com.oraclecloud.servicegateway.deleteservicegateway",
-    ],
-}
+HOME_EVENTS = ("iam", "cloud-guard")
+"""Event categories OCI emits only in the home region (identity; Cloud Guard's reporting region)."""
 
+ROOT_EVENTS = ("iam",)
+"""Event categories whose rule lives in the root compartment (the resources they watch live only there)."""
 
 class Security(pulumi.ComponentResource):
     """Vault (type from the jurisdiction) and keys, protected; Cloud Guard target; bastion; log group;
@@ -72,18 +53,21 @@ class Security(pulumi.ComponentResource):
         split = spec.site.region != spec.site.home_region
         home = pulumi.ResourceOptions.merge(ctx.opts(self), pulumi.ResourceOptions(provider=ctx.home_provider)) \
             if split else ctx.opts(self)
-        home_topic = self._topic(ctx, "alerts-home", compartment, home) if split and "iam" in spec.security.events \
-            else self.topic
+        at_home = [c for c in spec.security.events if c in HOME_EVENTS]
+        home_topic = self._topic(ctx, "alerts-home", compartment, home) if split and at_home else self.topic
         for category in spec.security.events:
+            # identity resources (users, groups, identity providers) live in the root compartment only, and a rule
+            # sees the events of its compartment's subtree: the identity rule lives at the root
             oci.events.Rule(
-                ctx.logical("event", category), compartment_id=ctx.compartments["site"],
+                ctx.logical("event", category),
+                compartment_id=spec.site.tenancy_id if category in ROOT_EVENTS else ctx.compartments["site"],
                 display_name=ctx.display("event", category), is_enabled=True,
                 description=f"Notify on {category} changes in AI site {ctx.name}",
-                condition=json.dumps({"eventType": EVENT_TYPES[category]}),
+                condition=json.dumps({"eventType": event_types(category)}),
                 actions=oci.events.RuleActionsArgs(action=[oci.events.RuleActionsActionArgs(
                     action_type="ONS", is_enabled=True,
-                    topic_id=(home_topic if category == "iam" else self.topic).id)]),
-                defined_tags=tags, opts=home if category == "iam" else ctx.opts(self))
+                    topic_id=(home_topic if category in HOME_EVENTS else self.topic).id)]),
+                defined_tags=tags, opts=home if category in HOME_EVENTS else ctx.opts(self))
 
         if spec.security.cloud_guard:
             oci.cloudguard.Target(

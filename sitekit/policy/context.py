@@ -61,6 +61,9 @@ class PolicyContext:
     key_protection: str = "HSM"
     approved_shapes: tuple[str, ...] = ()
     shapes: Mapping[str, ShapeInfo] = field(default_factory=dict)
+    secure_boot: Mapping[str, bool | None] = field(default_factory=dict)
+    """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); None, or a shape not here,
+    is unknown."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
     """network name -> (CIDR, role)"""
     tag_namespace: str | None = None
@@ -163,6 +166,7 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         transfer=spec.site.transfer.mechanism if spec.site.transfer else None, residency_basis=j.residency.basis,
         vault_type=j.vault.type, key_protection=j.vault.key_protection, approved_shapes=tuple(j.shapes.approved),
         shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in site.catalog.shapes.items()},
+        secure_boot=site.catalog.secure_boot(),
         networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
                   if n.name in spec.site.address_plan.networks},
         tag_namespace=tag_ns,

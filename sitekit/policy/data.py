@@ -18,7 +18,7 @@ def _has_key(value) -> bool:
 
 
 @rule("SK-DATA-001", "Buckets are private", severity="critical", level="mandatory", area="data", types=(BUCKET,),
-      cis="5.1.1", ckv="CKV_OCI_10", remediation="Set `access_type='NoPublicAccess'`; share objects with "
+      cis="5.1.1", remediation="Set `access_type='NoPublicAccess'`; share objects with "
                                                  "pre-authenticated requests instead.")
 def buckets_are_private(res: Res, ctx) -> Iterator[str]:
     access = res.get("accessType", "NoPublicAccess")  # OCI's default
@@ -27,7 +27,7 @@ def buckets_are_private(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-DATA-002", "Buckets are versioned", severity="medium", level="mandatory", area="data", types=(BUCKET,),
-      cis="5.1.3", ckv="CKV_OCI_8", remediation="Set `versioning='Enabled'` on the bucket.")
+      cis="5.1.3", remediation="Set `versioning='Enabled'` on the bucket.")
 def buckets_are_versioned(res: Res, ctx) -> Iterator[str]:
     versioning = res.get("versioning", "Disabled")
     if not is_unknown(versioning) and versioning != "Enabled":
@@ -35,15 +35,14 @@ def buckets_are_versioned(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-DATA-003", "Buckets are encrypted with a customer-managed key", severity="high", level="mandatory",
-      area="data", types=(BUCKET,), cis="5.1.2", ckv="CKV_OCI_9", anchor=("key",),
+      area="data", types=(BUCKET,), cis="5.1.2", anchor=("key",),
       remediation="Set the bucket's `kms_key_id` to a key of the site vault (spec: storage.buckets[].key).")
 def buckets_use_customer_keys(res: Res, ctx) -> Iterator[str]:
     if not _has_key(res.get("kmsKeyId")):
         yield "bucket has no customer-managed key (kmsKeyId)"
 
 
-@rule("SK-DATA-004", "Buckets emit object events", severity="low", level="advisory", area="data", types=(BUCKET,),
-      ckv="CKV_OCI_7", remediation="Set `object_events_enabled=True` so object changes reach the Events service.")
+@rule("SK-DATA-004", "Buckets emit object events", severity="low", level="advisory", area="data", types=(BUCKET,), remediation="Set `object_events_enabled=True` so object changes reach the Events service.")
 def buckets_emit_object_events(res: Res, ctx) -> Iterator[str]:
     enabled = res.get("objectEventsEnabled", False)
     if not is_unknown(enabled) and enabled is not True:
@@ -64,7 +63,7 @@ def buckets_have_write_logs(stack: Stack, ctx) -> Iterator[tuple[Res | None, str
 
 
 @rule("SK-DATA-006", "File systems are encrypted with a customer-managed key", severity="high", level="mandatory",
-      area="data", types=(FILE_SYSTEM,), cis="5.3.1", ckv="CKV_OCI_15", anchor=("key",),
+      area="data", types=(FILE_SYSTEM,), cis="5.3.1", anchor=("key",),
       remediation="Set the file system's `kms_key_id` to a key of the site vault.")
 def file_systems_use_customer_keys(res: Res, ctx) -> Iterator[str]:
     if not _has_key(res.get("kmsKeyId")):
@@ -73,34 +72,46 @@ def file_systems_use_customer_keys(res: Res, ctx) -> Iterator[str]:
 
 @rule("SK-DATA-007", "Block and boot volumes are encrypted with a customer-managed key", severity="high",
       level="mandatory", area="data", types=(VOLUME, BOOT_VOLUME, INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL),
-      cis="5.2.1, 5.2.2", ckv="CKV_OCI_3", anchor=("key",),
-      remediation="Set `kms_key_id` on volumes, on instance source details and on node pools' node config.")
+      cis="5.2.1, 5.2.2", anchor=("key",),
+      remediation="Set `kms_key_id` on volumes, on instance source details that boot from an image and on node "
+                  "pools' node config.")
 def volumes_use_customer_keys(res: Res, ctx) -> Iterator[str]:
-    path = {VOLUME: "kmsKeyId", BOOT_VOLUME: "kmsKeyId", INSTANCE: "sourceDetails.kmsKeyId",
-            INSTANCE_CONFIGURATION: f"{LAUNCH}.sourceDetails.kmsKeyId",
-            NODE_POOL: "nodeConfigDetails.kmsKeyId"}[res.type]
+    """An instance that boots from an existing boot volume (`sourceType: bootVolume`) takes that volume's key:
+    there is no key to set on its source, and the volume itself is judged where it is declared."""
+    source = {INSTANCE: "sourceDetails", INSTANCE_CONFIGURATION: f"{LAUNCH}.sourceDetails"}.get(res.type)
     if res.type == INSTANCE_CONFIGURATION and res.get("instanceDetails.instanceType", "compute") != "compute":
         return
+    if source is not None:
+        kind = res.get(f"{source}.sourceType", "image")
+        if is_unknown(kind) or str(kind).lower() == "bootvolume":
+            return
+    path = f"{source}.kmsKeyId" if source else {NODE_POOL: "nodeConfigDetails.kmsKeyId"}.get(res.type, "kmsKeyId")
     if not _has_key(res.get(path)):
         yield f"no customer-managed key at {path}"
 
 
+IN_TRANSIT = {INSTANCE: ("isPvEncryptionInTransitEnabled", "launchOptions.isPvEncryptionInTransitEnabled"),
+              INSTANCE_CONFIGURATION: (f"{LAUNCH}.isPvEncryptionInTransitEnabled",
+                                       f"{LAUNCH}.launchOptions.isPvEncryptionInTransitEnabled"),
+              NODE_POOL: ("nodeConfigDetails.isPvEncryptionInTransitEnabled",)}
+"""Where each type states in-transit encryption: at launch, or in the launch options (the field OCI reads on
+update, and the one older configurations and Checkov's CKV_OCI_4 use); either being true is enough."""
+
+
 @rule("SK-DATA-008", "In-transit encryption on instances and node pools", severity="medium", level="mandatory",
-      area="data", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), cis="3.3", ckv="CKV_OCI_4, CKV2_OCI_5",
+      area="data", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), cis="3.3",
       remediation="Set `is_pv_encryption_in_transit_enabled=True` (instances, launch details, node config).")
 def in_transit_encryption(res: Res, ctx) -> Iterator[str]:
-    path = {INSTANCE: "isPvEncryptionInTransitEnabled",
-            INSTANCE_CONFIGURATION: f"{LAUNCH}.isPvEncryptionInTransitEnabled",
-            NODE_POOL: "nodeConfigDetails.isPvEncryptionInTransitEnabled"}[res.type]
     if res.type == INSTANCE_CONFIGURATION and res.get("instanceDetails.instanceType", "compute") != "compute":
         return
-    value = res.get(path, False)
-    if not is_unknown(value) and value is not True:
-        yield f"{path} is not true"
+    values = [res.get(path, False) for path in IN_TRANSIT[res.type]]
+    if any(v is True or is_unknown(v) for v in values):
+        return
+    yield f"{' and '.join(IN_TRANSIT[res.type])} {'are' if len(values) > 1 else 'is'} not true"
 
 
 @rule("SK-DATA-009", "File-storage exports squash root and stay inside the site", severity="medium",
-      level="mandatory", area="data", types=(EXPORT,), ckv="CKV2_OCI_4",
+      level="mandatory", area="data", types=(EXPORT,),
       remediation="Give every export option `identity_squash='ROOT'` (or 'ALL') and a source inside the site's "
                   "supernet.")
 def exports_squash_root(res: Res, ctx) -> Iterator[str]:

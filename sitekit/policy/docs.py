@@ -1,14 +1,23 @@
-"""docs/policies.md, generated from the rule metadata: `python -m sitekit.policy.docs` rewrites it, and
-tests/test_policy_docs.py fails when it is stale."""
+"""docs/policies.md, generated from the rule metadata and the corpus's examples: `python -m sitekit.policy.docs`
+rewrites it, and tests/test_policy_pack.py fails when it is stale.
+
+The examples are the corpus cases marked `example: true` (tests/policy_corpus/tune/), one good and one bad per
+rule; tests/test_policy_corpus.py proves each through the pack's Analyzer over gRPC."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import yaml
 
 from .. import ROOT
+from ..facts.checkov import CHECKS
+from ..facts.checkov import COMMIT as CHECKOV_COMMIT
 from . import RULES
 
 DOC = "docs/policies.md"
+CORPUS = "tests/policy_corpus"
 
 INTRO = """\
 # sitekit policy rules
@@ -62,7 +71,47 @@ def rules_markdown() -> str:
     for rule in sorted(RULES.values(), key=lambda r: r.id):
         params = f" Parameters: {', '.join(f'`{p}`' for p in rule.params)}." if rule.params else ""
         lines.append(f"- **{rule.id}** {rule.title}: {rule.remediation}{params}")
-    return "\n".join(lines) + "\n"
+    lines += ["", "## Checkov's OCI checks", "",
+              "What each Checkov OCI check inspects and how sitekit stands to it (sitekit/facts/checkov.py, read from "
+              f"bridgecrewio/checkov at {CHECKOV_COMMIT[:12]}). A rule lists a Checkov id above only where it judges "
+              "the same setting to the same end (\"same\"); \"part\" is an overlap where each fails resources the "
+              "other passes.", "",
+              "| Checkov | what it inspects | sitekit | relation | note |", "|---|---|---|---|---|"]
+    for check in CHECKS:
+        rule_ref = f"[{check.rule}](#{check.rule.lower()})" if check.rule else ""
+        lines.append(f"| {check.id} | {check.inspects} | {rule_ref} | {check.relation} | {check.note} |")
+    lines += ["", "## Examples", "",
+              "One case that passes and one that fails per rule, as the engine hands them to the pack (engine "
+              f"property names; `[unknown]` is a value a first preview does not know yet; the site's defined tags "
+              f"left out), from the corpus in `{CORPUS}/`; `tests/test_policy_corpus.py` sends each to the pack over "
+              "gRPC with the us-ashburn site's config. SK-GOV-006 and SK-GOV-007 judge the site's settings, not "
+              "resources: their examples are in `tests/test_policy_rules.py`. `use: <name>` is a resource of "
+              f"`{CORPUS}/shared.yaml` (the site's event rules, a closed default security list).", ""]
+    examples = corpus_examples(ROOT / CORPUS)
+    for rule in sorted(RULES.values(), key=lambda r: r.id):
+        for case in sorted(examples.get(rule.id, []), key=lambda c: c["bad"]):
+            verdict = "fails" if case["bad"] else "passes"
+            why = f": {case['why']}" if case.get("why") else ""
+            lines += [f"**{rule.id} {verdict}** (`{case['id']}`{why})", "", "```yaml",
+                      yaml.safe_dump(case["resources"], sort_keys=False, width=110).rstrip(), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _shown(resource: dict) -> dict:
+    """A corpus resource as the docs show it: its site tags left out; a resource of shared.yaml (`use:`) by name."""
+    if "props" not in resource:
+        return resource
+    return {**resource, "props": {k: v for k, v in resource["props"].items() if k != "definedTags"}}
+
+
+def corpus_examples(root: Path) -> dict[str, list[dict]]:
+    """rule id -> the corpus cases marked `example: true` (tests/policy_corpus/tune/)."""
+    found: dict[str, list[dict]] = {}
+    for path in sorted((root / "tune").glob("*.yaml")):
+        for case in yaml.safe_load(path.read_text())["cases"]:
+            if case.get("example"):
+                found.setdefault(case["rule"], []).append({**case, "resources": [_shown(r) for r in case["resources"]]})
+    return found
 
 
 def main() -> int:

@@ -7,23 +7,32 @@ from ipaddress import ip_network
 from typing import Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
-from .types import (AUDIT_CONFIGURATION, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, HOME_CONTROL_PLANE, IAM_TYPES, INSTANCE_CONFIGURATION,
-                    LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, VCN)
+from ..facts.retention import DEFAULT_MIN_AUDIT_DAYS, DEFAULT_MIN_LOG_DAYS, LOG_DEFAULT_DAYS
+from .types import (AUDIT_CONFIGURATION, EVENT_RULE, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, HOME_CONTROL_PLANE, IAM_TYPES, INSTANCE_CONFIGURATION,
+                    LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, TENANCY_SETTINGS, VCN)
 
-LOG_DEFAULT_DAYS = 30  # OCI Logging keeps a log 30 days unless told otherwise
+ROOT_ALLOWED = frozenset({EVENT_RULE})
+"""Besides IAM objects and tenancy settings, what may live in the root compartment: event rules, because IAM
+resources (users, groups, identity providers) live only there and a rule sees only its compartment's subtree."""
 
 
 @rule("SK-GOV-001", "Required defined tags on every taggable resource", severity="medium", level="mandatory",
-      area="governance", cis="4.1", needs_site=True,
+      area="governance", cis="4.1",
       anchor=("/jurisdiction", "tags"), params={"requiredTags": {"type": "array", "items": {"type": "string"}}},
       remediation="Give every taggable resource the site's defined tags (namespace '<tags.namespace>-<site>': "
                   "site, jurisdiction, data-classification with the jurisdiction's values).")
 def required_defined_tags(res: Res, ctx) -> Iterator[str]:
-    """Every type of TAGGABLE, and any other OCI type once it carries defined tags (so it takes them)."""
+    """Every type of TAGGABLE, and any other OCI type once it carries defined tags (so it takes them). Without
+    a site the required keys and values are unknown, but a taggable resource with no defined tags at all is
+    judged: it carries none of them."""
     if res.type in (TAG_NAMESPACE, TAG) or (res.type not in TAGGABLE and "definedTags" not in res.props):
         return
     tags = res.get("definedTags", {})
     if is_unknown(tags) or not hasattr(tags, "get"):
+        return
+    if not ctx.known:
+        if not tags:
+            yield "the resource carries no defined tags"
         return
     for key in ctx.param("requiredTags") or ():
         full = f"{ctx.tag_namespace}.{key}"
@@ -46,32 +55,38 @@ def stateful_resources_protected(res: Res, ctx) -> Iterator[str]:
 @rule("SK-GOV-003", "Service logs are kept at least the jurisdiction's minimum", severity="medium",
       level="mandatory", area="governance", types=(LOG,), anchor=("/jurisdiction", "retention", "logDays"),
       params={"minLogDays": {"type": "integer", "minimum": 30, "maximum": 180}},
-      remediation="Set the log's `retention_duration` to at least the jurisdiction's retention.logDays.")
+      remediation="Set the log's `retention_duration` to at least the jurisdiction's retention.logDays (without "
+                  "a jurisdiction, 180 days: the CIS 365-day minimum capped at the longest OCI Logging keeps).")
 def log_retention(res: Res, ctx) -> Iterator[str]:
-    minimum = ctx.param("minLogDays")
+    minimum = ctx.param("minLogDays") or DEFAULT_MIN_LOG_DAYS
     days = res.get("retentionDuration", LOG_DEFAULT_DAYS)
-    if minimum is not None and isinstance(days, (int, float)) and days < minimum:
+    if isinstance(days, (int, float)) and not isinstance(days, bool) and days < minimum:
         yield f"log kept {days:g} days, less than {minimum:g}"
 
 
 @rule("SK-GOV-004", "Audit retention is at least the jurisdiction's minimum", severity="medium", level="mandatory",
       area="governance", types=(AUDIT_CONFIGURATION,), anchor=("/jurisdiction", "retention", "auditDays"),
       params={"minAuditDays": {"type": "integer", "minimum": 90, "maximum": 365}},
-      remediation="Set the audit configuration's `retention_period_days` to at least retention.auditDays.")
+      remediation="Set the audit configuration's `retention_period_days` to at least retention.auditDays "
+                  "(without a jurisdiction, CIS's 365 days).")
 def audit_retention(res: Res, ctx) -> Iterator[str]:
-    minimum = ctx.param("minAuditDays")
+    minimum = ctx.param("minAuditDays") or DEFAULT_MIN_AUDIT_DAYS
     days = res.get("retentionPeriodDays")
-    if minimum is not None and isinstance(days, (int, float)) and days < minimum:
+    if isinstance(days, (int, float)) and not isinstance(days, bool) and days < minimum:
         yield f"audit events kept {days:g} days, less than {minimum:g}"
 
 
-@rule("SK-GOV-005", "Nothing but IAM objects in the root compartment", severity="medium", level="mandatory",
-      area="governance", cis="6.2", needs_site=True, anchor=("/site", "tenancyId"),
+@rule("SK-GOV-005", "Nothing but IAM objects and tenancy settings in the root compartment", severity="medium",
+      level="mandatory", area="governance", cis="6.2", anchor=("/site", "tenancyId"),
       remediation="Create the resource in one of the site's compartments.")
 def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
-    if res.type in IAM_TYPES or not res.type.startswith("oci:"):
+    """The root compartment's OCID is the tenancy's (`ocid1.tenancy...`): decisive with or without a site."""
+    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or res.type in ROOT_ALLOWED \
+            or not res.type.startswith("oci:"):
         return
-    if ctx.tenancy_id and res.get("compartmentId") == ctx.tenancy_id:
+    compartment = res.get("compartmentId")
+    if isinstance(compartment, str) and not is_unknown(compartment) and (
+            compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id):
         yield "resource is created in the tenancy's root compartment"
 
 

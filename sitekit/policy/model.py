@@ -16,11 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping
 
+from ..facts.checkov import same_as
+
 UNKNOWN = "[unknown]"
 """How an unknown value looks in plain props (the offline plan's marker; engine sentinels are mapped to it)."""
 
 Severity = Literal["low", "medium", "high", "critical"]
 Level = Literal["mandatory", "advisory", "disabled"]
+
+
+class NotApplicable(Exception):
+    """Raised by a rule that cannot judge this resource here (it needs the site context, say): the pack reports
+    the policy not applicable to it, with the exception's text as the reason."""
 
 
 def is_unknown(value: Any) -> bool:
@@ -110,7 +117,6 @@ class Rule:
     area: str
     types: tuple[str, ...] = ()
     cis: str | None = None
-    ckv: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Config parameters (JSON schema per name) the rule reads through `ctx.param(name)`."""
     needs_site: bool = False
@@ -121,12 +127,17 @@ class Rule:
     def function(self) -> str:
         return self.check.__name__
 
+    @property
+    def ckv(self) -> str | None:
+        """The Checkov ids whose check this rule matches, from the facts (sitekit/facts/checkov.py)."""
+        return ", ".join(same_as(self.id)) or None
+
 
 RULES: dict[str, Rule] = {}
 
 
 def rule(id: str, title: str, *, severity: Severity, level: Level, remediation: str, area: str,
-         types: Iterable[str] = (), cis: str | None = None, ckv: str | None = None,
+         types: Iterable[str] = (), cis: str | None = None,
          params: Mapping[str, Mapping[str, Any]] | None = None, needs_site: bool = False,
          anchor: tuple[str, ...] = (), stack: bool = False):
     """Register the decorated function as rule `id` (a resource rule, or a stack rule with `stack=True`)."""
@@ -135,7 +146,7 @@ def rule(id: str, title: str, *, severity: Severity, level: Level, remediation: 
         if id in RULES:
             raise ValueError(f"rule id {id} registered twice")
         RULES[id] = Rule(id, title, severity, level, remediation, "stack" if stack else "resource", fn, area,
-                         tuple(types), cis, ckv, dict(params or {}), needs_site, anchor)
+                         tuple(types), cis, dict(params or {}), needs_site, anchor)
         return fn
 
     return register

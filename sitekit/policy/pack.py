@@ -23,7 +23,7 @@ from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, PolicyCo
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
 from .context import PolicyContext, WaiverInfo
-from .model import RULES, UNKNOWN, Res, Rule, Stack
+from .model import RULES, UNKNOWN, NotApplicable, Res, Rule, Stack
 from .settings import UNWAIVABLE
 
 PACK_NAME = "sitekit"
@@ -83,8 +83,11 @@ def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaiv
                   protect=bool(getattr(opts, "protect", False)), parent=getattr(opts, "parent", None),
                   provider=plain(args.provider.props) if args.provider is not None else None)
         report = _report(rule_, ctx, report_violation, on_waived)
-        for message in rule_.check(res, ctx):
-            report(res, message)
+        try:
+            for message in rule_.check(res, ctx):
+                report(res, message)
+        except NotApplicable as exc:
+            args.not_applicable(str(exc))
 
     validate.__name__ = validate.__qualname__ = rule_.function
     return validate
@@ -165,7 +168,7 @@ def engine_context(root: Path) -> PolicyContext:
     cannot be loaded, a context that carries why (SK-GOV-007 reports it)."""
     stack = os.environ.get("PULUMI_STACK")
     if not stack:
-        return PolicyContext(problems=("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
+        return project_context(root, ("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
     if stack not in _ENGINE:
         from ..errors import SpecError
         from ..loader import load_site
@@ -179,10 +182,25 @@ def engine_context(root: Path) -> PolicyContext:
                 raise SpecError(problems)
             _ENGINE[stack] = context_from_site(site)
         except SpecError as exc:
-            _ENGINE[stack] = PolicyContext(problems=tuple(str(p) for p in exc.problems))
+            _ENGINE[stack] = project_context(root, tuple(str(p) for p in exc.problems))
         except Exception as exc:  # noqa: BLE001 - any failure is reported as a violation, never a crash
-            _ENGINE[stack] = PolicyContext(problems=(f"cannot load site '{stack}' from {root}: {exc!r}",))
+            _ENGINE[stack] = project_context(root, (f"cannot load site '{stack}' from {root}: {exc!r}",))
     return _ENGINE[stack]
+
+
+def project_context(root: Path, problems: tuple[str, ...]) -> PolicyContext:
+    """The context of a stack with no loadable site: no site, but the project's own facts from the catalog
+    (which shapes support Secure Boot, how each GPU shape is grouped), so rules that need only those still
+    judge; `problems` say why."""
+    from ..catalog import load_catalog
+    from .context import ShapeInfo
+
+    try:
+        catalog = load_catalog(root)
+    except Exception:  # noqa: BLE001 - a missing or broken catalog leaves the rules without facts, silent
+        return PolicyContext(problems=problems)
+    return PolicyContext(problems=problems, secure_boot=catalog.secure_boot(),
+                         shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in catalog.shapes.items()})
 
 
 def pack_args(root: Path) -> dict[str, Any]:

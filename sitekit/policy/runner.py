@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
                            PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
                            StackValidationArgs)
+from pulumi_policy.policy import _NotApplicableError
 
 from ..errors import Problem, SpecError, nearest
 from ..loader import stack_file
@@ -192,9 +193,15 @@ def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = Non
                     continue
                 args = ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider,
                                               config=policy_config)
-                policy.validate(args, report)
+                try:
+                    policy.validate(args, report)
+                except _NotApplicableError:  # the rule cannot judge this resource, as under the engine
+                    continue
         else:
-            policy.validate(StackValidationArgs(resources, config=policy_config), report)
+            try:
+                policy.validate(StackValidationArgs(resources, config=policy_config), report)
+            except _NotApplicableError:
+                continue
     result.findings.sort(key=lambda f: (f.waiver is not None, f.level != "mandatory", f.rule, f.resource or ""))
     return result
 
@@ -260,7 +267,8 @@ def locate(site: "LoadedSite", rule_: Rule, resource: str | None, message: str) 
     path: tuple[Any, ...] | None = None
     anchor = rule_.anchor
     indexed = {"SK-GOV-006": (r"waiver (\d+)", ("policy", "waivers")),
-               "SK-IAM-001": (r"statement (\d+)", ("iam", "statements"))}
+               **{rule_id: (r"statement (\d+)", ("iam", "statements"))
+                  for rule_id in ("SK-IAM-001", "SK-IAM-003", "SK-IAM-004", "SK-IAM-005")}}
     if rule_.id in indexed:  # the message names the list item at fault
         pattern, base_path = indexed[rule_.id]
         match = re.search(pattern, message)

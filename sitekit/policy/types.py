@@ -36,6 +36,16 @@ NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 OKE_ADDON = "oci:ContainerEngine/addon:Addon"
 LOG = "oci:Logging/log:Log"
 AUDIT_CONFIGURATION = "oci:Audit/configuration:Configuration"
+AUTHENTICATION_POLICY = "oci:Identity/authenticationPolicy:AuthenticationPolicy"
+EVENT_RULE = "oci:Events/rule:Rule"
+TOPIC = "oci:Ons/notificationTopic:NotificationTopic"
+SUBSCRIPTION = "oci:Ons/subscription:Subscription"
+CLOUD_GUARD_TARGET = "oci:CloudGuard/target:Target"
+CLOUD_GUARD_CONFIGURATION = "oci:CloudGuard/cloudGuardConfiguration:CloudGuardConfiguration"
+BASTION = "oci:Bastion/bastion:Bastion"
+INTEGRATION_INSTANCE = "oci:Integration/integrationInstance:IntegrationInstance"
+ANALYTICS_INSTANCE = "oci:Analytics/analyticsInstance:AnalyticsInstance"
+AUTONOMOUS_DATABASE = "oci:Database/autonomousDatabase:AutonomousDatabase"
 OCI_PROVIDER = "pulumi:providers:oci"
 
 TAGGABLE = frozenset({
@@ -46,7 +56,8 @@ TAGGABLE = frozenset({
     "oci:Core/drg:Drg", "oci:Core/drgAttachment:DrgAttachment", "oci:Core/natGateway:NatGateway",
     "oci:Core/serviceGateway:ServiceGateway", "oci:FileStorage/mountTarget:MountTarget",
     "oci:Logging/logGroup:LogGroup", "oci:Ons/notificationTopic:NotificationTopic", "oci:Ons/subscription:Subscription",
-    "oci:Events/rule:Rule", "oci:CloudGuard/target:Target", "oci:Bastion/bastion:Bastion",
+    "oci:Events/rule:Rule", "oci:CloudGuard/target:Target", BASTION, INTEGRATION_INSTANCE, ANALYTICS_INSTANCE,
+    AUTONOMOUS_DATABASE,
 })
 """Types whose pulumi-oci resource takes `definedTags` and which a site must tag.
 
@@ -55,9 +66,12 @@ The tag namespace and its tag definitions are left out: they cannot carry tags o
 STATEFUL = frozenset({BUCKET, FILE_SYSTEM, VOLUME, BOOT_VOLUME, VAULT, KEY, COMPARTMENT})
 """Types whose deletion loses data or keys: they must be protected (`protect=True`)."""
 
-IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP,
+IAM_TYPES = frozenset({COMPARTMENT, POLICY, TAG_NAMESPACE, TAG, DYNAMIC_GROUP, AUTHENTICATION_POLICY,
                        "oci:Identity/group:Group", "oci:Identity/user:User"})
 """IAM objects: tenancy metadata written in the home region, not site data (exempt from residency)."""
+
+TENANCY_SETTINGS = frozenset({AUDIT_CONFIGURATION, AUTHENTICATION_POLICY, CLOUD_GUARD_CONFIGURATION})
+"""Tenancy-wide settings, which OCI keys by the tenancy (root compartment) id: they live nowhere else."""
 
 HOME_CONTROL_PLANE = frozenset({"oci:CloudGuard/target:Target", "oci:Events/rule:Rule",
                                 "oci:Ons/notificationTopic:NotificationTopic", "oci:Ons/subscription:Subscription"})
