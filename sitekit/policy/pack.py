@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -70,7 +71,30 @@ def _report(rule_: Rule, ctx: PolicyContext, report_violation: ReportViolation, 
     return report
 
 
-def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaived | None):
+class Converted:
+    """Engine props converted to plain data once per analysis, not once per rule: the analyzer hands every
+    policy the same props object for a resource and the same list for the stack, so a one-entry memo per kind,
+    keyed by that object's identity (and holding it, so the identity stays its own), is enough."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._props: tuple[Any, Any] = (None, None)
+        self._stack: tuple[Any, Any] = (None, None)
+
+    def props(self, props: Any) -> Any:
+        with self._lock:
+            if self._props[0] is not props:
+                self._props = (props, plain(props))
+            return self._props[1]
+
+    def stack(self, resources: list) -> "Stack":
+        with self._lock:
+            if self._stack[0] is not resources:
+                self._stack = (resources, Stack([resource_of(r) for r in resources]))
+            return self._stack[1]
+
+
+def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaived | None, converted: Converted):
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if rule_.types and args.resource_type not in rule_.types:
             return
@@ -79,7 +103,7 @@ def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaiv
             args.not_applicable("no sitekit site context for this stack (see SK-GOV-007)")
         ctx = ctx.configured(args.get_config())
         opts = args.opts
-        res = Res(type=args.resource_type, name=args.name, urn=args.urn, props=plain(args.props),
+        res = Res(type=args.resource_type, name=args.name, urn=args.urn, props=converted.props(args.props),
                   protect=bool(getattr(opts, "protect", False)), parent=getattr(opts, "parent", None),
                   provider=plain(args.provider.props) if args.provider is not None else None)
         report = _report(rule_, ctx, report_violation, on_waived)
@@ -93,13 +117,13 @@ def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaiv
     return validate
 
 
-def _stack_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaived | None):
+def _stack_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaived | None, converted: Converted):
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         ctx = provider()
         if rule_.needs_site and not ctx.known:
             args.not_applicable("no sitekit site context for this stack (see SK-GOV-007)")
         ctx = ctx.configured(args.get_config())
-        stack = Stack([resource_of(r) for r in args.resources])
+        stack = converted.stack(args.resources)
         report = _report(rule_, ctx, report_violation, on_waived)
         for res, message in rule_.check(stack, ctx):
             report(res, message)
@@ -113,6 +137,7 @@ def build_policies(provider: ContextProvider, levels: PolicyContext | None = Non
     """One CrossGuard policy per rule, in id order. `levels` (a context) sets each policy's enforcement
     level from the jurisdiction and site overrides; `on_waived` hears of each waived violation."""
     policies: list[ResourceValidationPolicy | StackValidationPolicy] = []
+    converted = Converted()  # shared by every policy of this pack
     for rule_ in sorted(RULES.values(), key=lambda r: r.id):
         level = levels.level(rule_.id, rule_.level) if levels is not None else rule_.level
         common: dict[str, Any] = dict(
@@ -126,10 +151,10 @@ def build_policies(provider: ContextProvider, levels: PolicyContext | None = Non
             remediation_steps=f"{rule_.remediation} (docs/policies.md#{rule_.id.lower()})")
         if rule_.kind == "resource":
             policies.append(ResourceValidationPolicy(
-                rule_.id, rule_.title, validate=_resource_validate(rule_, provider, on_waived), **common))
+                rule_.id, rule_.title, validate=_resource_validate(rule_, provider, on_waived, converted), **common))
         else:
             policies.append(StackValidationPolicy(
-                rule_.id, rule_.title, validate=_stack_validate(rule_, provider, on_waived), **common))
+                rule_.id, rule_.title, validate=_stack_validate(rule_, provider, on_waived, converted), **common))
     return policies
 
 
