@@ -88,7 +88,8 @@ CASES = [
     Case("vault type", "us-ashburn", lambda r: (
         edit(r, "stacks/jurisdictions/us.yaml", "    type: VIRTUAL_PRIVATE", "    type: DEFAULT"),
         append(r, US, "  sitekit:overrides:\n    security:\n      keys:\n"
-                      "        - {name: storage, rotationDays: null}\n        - {name: compute, rotationDays: null}\n"))),
+                      "        - {name: storage, rotationDays: null}\n        - {name: compute, rotationDays: null}\n"
+                      "        - {name: image-signing, rotationDays: null}\n"))),
     Case("bucket name", "us-ashburn", lambda r: edit(r, BASELINE, "{name: model-registry,", "{name: models,")),
     Case("new site", "de-frankfurt", _new_site),
     Case("site deleted", "br-saopaulo", lambda r: (r / BR).unlink()),
