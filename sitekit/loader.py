@@ -3,7 +3,12 @@
 `load_site(root, stack)` reads `stacks/baseline.yaml`, the jurisdiction the stack names and the stack file
 itself; `load_site(root, stack, values=...)` takes the site's config values from elsewhere (the Pulumi
 program passes what `pulumi.Config` holds) and still uses the stack file, when present, for line numbers.
-Every problem found is raised together in one `SpecError`.
+Every problem found is raised together in one `SpecError`, each at a file and line.
+
+Besides the models (`spec.py`) and the cross-field rules (`validate.py`), the loader refuses what only it can
+see: a config key under a misspelt namespace or none, `sitekit:overrides` that is not a mapping, a site that
+sets `jurisdiction.code` or `jurisdiction.locked`, a profile whose `code` is not its file name, a lock on a key
+the spec does not have, and a supernet that overlaps another site's.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .merge import Layer, Origin, merge_layers
 from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, dotted, item_key, kind_of, load_yaml
-from .spec import SiteSpec
+from .spec import SiteSpec, spec_key_problem
 from .stackconfig import BY_NAME, NAMESPACE, from_engine, integer_from_config, place
 
 BASELINE = "stacks/baseline.yaml"
@@ -46,7 +51,7 @@ class LoadedSite:
 
     def origin(self, path: PathKey) -> Origin | None:
         """The origin of `path`, or of its nearest ancestor that has one."""
-        return _origin(self.provenance, path)
+        return origin_in(self.provenance, path)
 
     @property
     def name(self) -> str:
@@ -145,12 +150,12 @@ def check_values(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]
             if not isinstance(value, dict):
                 problems.append(Problem(file, line, f"config.{NAMESPACE}:{key}",
                                         f"expected a mapping of spec keys (e.g. {{bootstrap: {{timezone: UTC}}}}), "
-                                        f"got {kind_of(value)}"))
+                                        f"got {_got(value)}"))
                 continue
             bad = [k for k, v in value.items() if k == "site" and not isinstance(v, dict)]
             for k in bad:
                 problems.append(Problem(file, key_marks.get(key, {}).get((k,), line), k,
-                                        f"expected a mapping, got {kind_of(value[k])}"))
+                                        f"expected a mapping, got {_got(value[k])}"))
             value = {k: v for k, v in value.items() if k not in bad}
         out[key] = value
     return out, problems
@@ -282,17 +287,44 @@ def shown(value: Any) -> str:
     """A value as a message quotes it: short, one line, its kind plain ('2' is text, 2 an integer)."""
     if isinstance(value, str):
         return f"'{_clip(value)}'"
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) or value is None:
         return kind_of(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
         return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4,000'} digits"
     return _clip(repr(value))
 
 
-def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -> list[Problem]:
+def section_problems(data: dict[str, Any], origin_of, sections: dict[str, type[BaseModel]]) -> list[Problem]:
+    """Problems of some sections of a merged tree, each validated by its model (for commands that use part of
+    the spec before there is a site: new-site reads the baseline's organisation, network and compute)."""
+    problems: list[Problem] = []
+    for key, model in sections.items():
+        try:
+            model.model_validate(data.get(key))
+        except ValidationError as exc:
+            problems += validation_problems(exc, data, origin_of, prefix=(key,))
+    return problems
+
+
+def _layer_rank(origin: Origin) -> int:
+    """Later layers rank higher: the stack file over its profile over the baseline."""
+    return 2 if origin.file.startswith("stacks/Pulumi.") else 1 if origin.file.startswith(JURISDICTIONS) else 0
+
+
+def _got(value: Any) -> str:
+    """'an integer 5', "text '2'", 'a list', 'null': a value's kind, and the value where it is short."""
+    what = kind_of(value)
+    return what if isinstance(value, (dict, list)) or value is None else f"{what} {shown(value)}"
+
+
+def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, prefix: PathKey = ()) -> list[Problem]:
+    """Pydantic's errors as problems at their file and line; `prefix` is where the validated part of `data` is
+    (a section validated on its own, e.g. ("jurisdiction",))."""
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = prefix + tuple(err["loc"])
         path = _named_path(data, loc)
         origin = origin_of(path) or Origin(BASELINE, 1)
         kind = err["type"]
@@ -307,12 +339,14 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of) -
             msg = f"{value!r} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
                 else f"expected an IPv4 network as text (e.g. '10.0.0.0/16'), got {kind_of(value)} {shown(value)}"
         elif kind in _EXPECTED:
-            got = kind_of(value) if isinstance(value, (dict, list)) else f"{kind_of(value)} {shown(value)}"
+            got = _got(value)
             msg = f"expected {_EXPECTED[kind]}, got {got}"
             if kind.startswith("int") and isinstance(value, str) and value.strip().lstrip("+-").isdigit():
                 msg += f" (write {value.strip()} without quotes)"
         elif kind == "value_error":
             msg = str(err["msg"]).removeprefix("Value error, ")
+            if isinstance(value, dict):  # a rule across a mapping's keys: blame the layer that set them last
+                origin = max([o for k in value if (o := origin_of(path + (k,)))] or [origin], key=_layer_rank)
         else:
             msg = err["msg"]
             if kind in ("literal_error", "enum"):
@@ -338,6 +372,8 @@ def _refuse_site_keys(site: Layer) -> list[Problem]:
         if isinstance(section, dict) and path[1] in section:
             problems.append(Problem(site.file, site.origin(path).line, dotted(path), why))
             del section[path[1]]
+            if not section:  # nothing else set under it: as if the site never wrote the section
+                del site.data["jurisdiction"]
     return problems
 
 
@@ -358,6 +394,25 @@ def _profile_code(layer: Layer, code: str) -> list[Problem]:
     return [Problem(layer.file, layer.origin(("jurisdiction", "code")).line, "jurisdiction.code",
                     f"'{written}' differs from the profile's file name; write code: {code} (or rename the file "
                     f"to {written}.yaml)")]
+
+
+def _bad_locks(layer: Layer) -> list[Problem]:
+    """A lock names a key of the spec: a misspelt one would lock nothing, and one below a value would refuse the
+    value itself. Each bad lock is a problem, and is left out of the merge."""
+    section = layer.data.get("jurisdiction")
+    locked = section.get("locked") if isinstance(section, dict) else None
+    if not isinstance(locked, list):
+        return []
+    problems, kept = [], []
+    for i, entry in enumerate(locked):
+        why = spec_key_problem(entry["key"]) if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
+        if why:
+            path = ("jurisdiction", "locked", i, "key")
+            problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), f"lock on '{_clip(entry['key'])}': {why}"))
+        else:
+            kept.append(entry)
+    section["locked"] = kept
+    return problems
 
 
 def site_supernets(root: Path, skip: str) -> list[tuple[str, IPv4Network, Origin]]:
@@ -410,18 +465,20 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     problems += _refuse_site_keys(site)
 
     baseline = _layer(root, BASELINE, problems)
+    if baseline is not None:
+        problems += _bad_locks(baseline)
     layers = [baseline] if baseline is not None else []
     code = values.get("jurisdiction")
     known = list_jurisdictions(root)
     if not isinstance(code, str) or code not in known:
-        line = site.marks.get(("site", "jurisdiction"))
+        line = site.origin(("site", "jurisdiction")).line or 1  # where it is, or `config:`, where it belongs
         what = "is missing" if code is None else f"unknown jurisdiction '{_clip(str(code))}'; {nearest(str(code), known)}"
         problems.append(Problem(file, line, "site.jurisdiction", what))
         profile = None
     else:
         profile = _layer(root, f"{JURISDICTIONS}/{code}.yaml", problems)
         if profile is not None:
-            problems += _profile_code(profile, code)
+            problems += _profile_code(profile, code) + _bad_locks(profile)
             layers.append(profile)
     try:
         catalog = load_catalog(root)
@@ -435,7 +492,7 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
 
     data, prov, merge_problems = merge_layers(layers)
     problems += merge_problems
-    loaded_origin = lambda path: _origin(prov, path)  # noqa: E731
+    loaded_origin = lambda path: origin_in(prov, path)  # noqa: E731
     try:
         spec = SiteSpec.model_validate(data)
     except ValidationError as exc:
@@ -456,7 +513,7 @@ def _clip(text: str, most: int = 60) -> str:
     return text if len(text) <= most else text[: most - 3] + "..."
 
 
-def _origin(prov: dict[PathKey, Origin], path: PathKey) -> Origin | None:
+def origin_in(prov: dict[PathKey, Origin], path: PathKey) -> Origin | None:
     """The origin of `path` or of its nearest ancestor that has one (the root's, last)."""
     while path:
         if path in prov:

@@ -8,7 +8,9 @@ Semantics, stated once:
 * anything else (scalars, plain lists, a mapping meeting a scalar) is replaced whole by the later layer;
 * a key that a jurisdiction lists under ``jurisdiction.locked`` may not be set by a site (nor may any key
   above or below it): the attempt is a problem naming the site line and the jurisdiction file that locked
-  it, with the basis it cites; the refused value is left out of the result, so the locked value stands.
+  it, with the basis it cites; the refused value is left out of the result, so the locked value stands;
+* within one layer, a list holds each name once: a repeated name is a problem at its line (merging by name
+  would fold the two items into one, and their resources' logical names would collide).
 
 Provenance is recorded for every node of the result: the file and line of the layer that set it.
 """

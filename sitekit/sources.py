@@ -264,13 +264,15 @@ def _clip(text: str, most: int = 60) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ syntax errors
-_PY_FALLBACK_CHARS = 64 * 1024
+_PY_FALLBACK_CHARS = 16 * 1024
 
 
 def _syntax_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     """A libyaml error as one problem; worded by PyYAML's parser where it agrees on the place (the text up to
     the error is parsed again, only when it is small)."""
     line = _error_line(exc, text)
+    if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own bound (1000), met while scanning ahead
+        return Problem(file, line or 1, "", f"nesting deeper than {MAX_DEPTH} levels; sitekit refuses deeper inputs")
     if line is not None:
         cut = _line_end(text, line + 1)
         if cut <= _PY_FALLBACK_CHARS:

@@ -6,17 +6,13 @@ Each check appends `Problem`s; `check_site` returns them all so they are reporte
 from __future__ import annotations
 
 import re
-import typing
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
 
 from .errors import Problem, nearest
 from .naming import CHILD_COMPARTMENTS, dns_label, logical, rule_key
 from .planners import PlanningError, carve, overlaps, power
 from .sources import PathKey, dotted
-from .spec import SiteSpec
 
 if TYPE_CHECKING:
     from .loader import LoadedSite
@@ -51,52 +47,8 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _nsg_placement(c)
     _iam(c)
     _power(c)
-    _locked_keys(c)
     _names(c)
     return c.problems
-
-
-def _model_of(tp: Any) -> Any:
-    """The model or container a field's annotation holds (Optional and Annotated unwrapped)."""
-    while True:
-        origin = typing.get_origin(tp)
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if origin is typing.Annotated or (origin is typing.Union and len(args) == 1):
-            tp = args[0]
-        else:
-            return tp
-
-
-def spec_key_problem(key: str) -> str | None:
-    """Why the dotted `key` names no key of the site spec (with the nearest that does), or None. An item of a
-    list of named items is addressed by its name (`compute.pools.train.nodes`), a mapping's entry by its key."""
-    tp: Any = SiteSpec
-    done: list[str] = []
-    for part in key.split("."):
-        tp = _model_of(tp)
-        origin = typing.get_origin(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            fields = {f.alias or n: f.annotation for n, f in tp.model_fields.items()}
-            if part not in fields:
-                return f"no such key in the spec; {nearest(dotted(tuple(done + [part])), [dotted(tuple(done + [f])) for f in fields])}"
-            tp = fields[part]
-        elif origin is dict:
-            tp = typing.get_args(tp)[1]
-        elif origin is list and isinstance(item := _model_of(typing.get_args(tp)[0]), type) \
-                and issubclass(item, BaseModel) and "name" in item.model_fields:
-            tp = item  # the item named `part`
-        else:
-            return f"'{dotted(tuple(done))}' is a value; it has no key '{part}'" if done else "no such key in the spec"
-        done.append(part)
-    return None
-
-
-def _locked_keys(c: _Checker) -> None:
-    """A lock names a key of the spec: a misspelt one would lock nothing."""
-    for i, lock in enumerate(c.spec.jurisdiction.locked):
-        problem = spec_key_problem(lock.key)
-        if problem:
-            c.add(("jurisdiction", "locked", i, "key"), f"lock on '{lock.key}': {problem}")
 
 
 def _names(c: _Checker) -> None:
@@ -115,7 +67,7 @@ def _names(c: _Checker) -> None:
         p = ("network", "networks", net.name)
         label = dns_label(net.name)
         if label in vcn_labels and vcn_labels[label] != net.name:
-            c.add(p, f"DNS label '{label}' is also network '{vcn_labels[label]}''s; rename one of them")
+            c.add(p, f"has the DNS label '{label}', as network '{vcn_labels[label]}' does; rename one of them")
         vcn_labels.setdefault(label, net.name)
         sub_labels: dict[str, str] = {}
         for sub in net.subnets:
@@ -123,8 +75,8 @@ def _names(c: _Checker) -> None:
             claim(logical(site, "subnet", net.name, sub.name), sp)
             label = dns_label(sub.name)
             if label in sub_labels and sub_labels[label] != sub.name:
-                c.add(sp, f"DNS label '{label}' is also subnet '{sub_labels[label]}''s in network '{net.name}'; "
-                          "rename one of them")
+                c.add(sp, f"has the DNS label '{label}', as subnet '{sub_labels[label]}' of network '{net.name}' "
+                          "does; rename one of them")
             sub_labels.setdefault(label, sub.name)
     for nsg in c.spec.network.nsgs:
         p = ("network", "nsgs", nsg.name)
