@@ -81,9 +81,7 @@ def _ocid_of(*kinds: str) -> Any:
     return Annotated[str, StringConstraints(pattern=pattern, max_length=OCID_MAX), BeforeValidator(check)]
 
 
-Ocid = Annotated[str, StringConstraints(pattern=r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$",
-                                        max_length=OCID_MAX)]
-"""An Oracle Cloud ID, e.g. ``ocid1.compartment.oc1..aaaa...``."""
+# Oracle Cloud IDs (``ocid1.<type>.<realm>.<region>.<id>``), each of the resource type its field takes.
 ParentOcid = _ocid_of("compartment", "tenancy")
 TenancyOcid = _ocid_of("tenancy")
 ImageOcid = _ocid_of("image")
