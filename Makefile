@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan test engine-test pulumi sites policy bench bench-engine schema clean
+.PHONY: install plan test fuzz engine-test pulumi sites policy bench bench-engine schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ policy: $(STAMP)  ## the policy pack offline against every shipped site
 
 test: $(STAMP)  ## the fast suite: Python only, no Pulumi CLI (what CI runs first)
 	$(BIN)/python -m pytest -m "not engine"
+
+fuzz: $(STAMP)  ## the nightly-sized run of generated bad input (10,000 examples, 100 CLI runs; README "Bad input")
+	SITEKIT_FUZZ_EXAMPLES=$${SITEKIT_FUZZ_EXAMPLES:-10000} $(BIN)/python -m pytest -q -s tests/test_fuzz.py
 
 pulumi:  ## the Pulumi CLI (built from Go modules) and sitekit's Python language host into .pulumi/bin
 	tools/pulumi/build.sh

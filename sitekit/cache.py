@@ -22,17 +22,18 @@ from . import snapshot as snapshot_module
 
 
 def sites_in(tree: Path) -> dict[str, str | None]:
-    """{site: jurisdiction code or None} for every stack file in a tree, read leniently (a broken file is
-    still a site: its key covers the file as it is)."""
-    import yaml
+    """{site: jurisdiction code or None} for every stack file in a tree, read leniently through the bounded
+    reader (a file sitekit refuses names no jurisdiction here; planning the site reports why)."""
+    from .errors import SpecError
+    from .sources import load_yaml
 
     out: dict[str, str | None] = {}
     for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
         site = path.name[len("Pulumi."):-len(".yaml")]
         try:
-            config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-            code = config.get("sitekit:jurisdiction")
-        except (yaml.YAMLError, AttributeError, UnicodeDecodeError, OSError):
+            config = load_yaml(path)[0].get("config")
+            code = config.get("sitekit:jurisdiction") if isinstance(config, dict) else None
+        except SpecError:
             code = None
         out[site] = code if isinstance(code, str) else None
     return out

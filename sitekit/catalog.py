@@ -1,16 +1,23 @@
-"""The GPU shape catalog and the OCI region list, loaded from stacks/catalog/ as data."""
+"""The GPU shape catalog and the OCI region list, loaded from stacks/catalog/ as data.
+
+Both files are validated like a site spec: every problem at once, each naming the file, line and key (a
+shape listed twice, a `regions:` that is empty or null, a node power that is not a number).
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, ValidationError, model_validator
 
 from .errors import Problem, SpecError
-from .sources import load_yaml
-from .spec import Model
+from .merge import Layer, duplicate_names
+from .sources import Marks, load_yaml
+from .spec import Model, Number, RegionId
+
+SHAPES = "stacks/catalog/shapes.yaml"
+REGIONS = "stacks/catalog/regions.yaml"
 
 
 class SecureBoot(Model):
@@ -29,13 +36,13 @@ class SecureBoot(Model):
 
 
 class Shape(Model):
-    name: str
-    gpus: int = Field(ge=1, description="GPUs per node.")
+    name: str = Field(min_length=1, max_length=64, description="The OCI shape name, e.g. BM.GPU.H100.8.")
+    gpus: StrictInt = Field(ge=1, le=64, description="GPUs per node.")
     gpu_model: str
-    node_kw: float = Field(gt=0, description="Nameplate maximum node power in kW.")
+    node_kw: Number = Field(gt=0, le=1000, description="Nameplate maximum node power in kW.")
     grouping: Literal["cluster-network", "gpu-memory-cluster"] = Field(
         description="How RDMA nodes are grouped: cluster network (8-GPU bare metal) or compute cluster + GPU memory cluster (GB200 class).")
-    max_nodes_per_fabric: int | None = Field(None, description="Hosts per GPU memory fabric (NVL72: 18).")
+    max_nodes_per_fabric: StrictInt | None = Field(None, ge=1, le=1000, description="Hosts per GPU memory fabric (NVL72: 18).")
     source: str
     secure_boot: SecureBoot
 
@@ -43,13 +50,22 @@ class Shape(Model):
 class CpuShape(Model):
     """A shape without GPUs that a rule needs a fact about."""
 
-    name: str
+    name: str = Field(min_length=1, max_length=64)
     secure_boot: SecureBoot
 
 
 class Region(Model):
-    country: str
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the region's country.")
     name: str
+
+
+class ShapesFile(Model):
+    shapes: list[Shape] = Field(min_length=1)
+    cpu_shapes: list[CpuShape] = Field(default_factory=list)
+
+
+class RegionsFile(Model):
+    regions: dict[RegionId, Region] = Field(min_length=1)
 
 
 class Catalog(Model):
@@ -66,15 +82,42 @@ class Catalog(Model):
                 for n, s in {**self.cpu_shapes, **self.shapes}.items()}
 
 
-@lru_cache(maxsize=4)
+def _problems(exc: ValidationError, file: str, data: Any, marks: Marks) -> list[Problem]:
+    from .loader import validation_problems  # the same wording as a site's problems
+
+    def origin_of(path):
+        from .merge import Origin
+
+        while path and path not in marks:
+            path = path[:-1]
+        return Origin(file, marks.get(path, 1))
+
+    return validation_problems(exc, data, origin_of)
+
+
 def load_catalog(root: Path) -> Catalog:
-    shapes_data, _ = load_yaml(root / "stacks/catalog/shapes.yaml", "stacks/catalog/shapes.yaml")
-    regions_data, _ = load_yaml(root / "stacks/catalog/regions.yaml", "stacks/catalog/regions.yaml")
-    try:
-        return Catalog(
-            shapes={s["name"]: Shape.model_validate(s) for s in shapes_data["shapes"]},
-            regions={k: Region.model_validate(v) for k, v in regions_data["regions"].items()},
-            cpu_shapes={s["name"]: CpuShape.model_validate(s) for s in shapes_data.get("cpuShapes", [])},
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SpecError([Problem("stacks/catalog", None, "", f"invalid catalog: {exc}")]) from None
+    """Both catalog files, validated; a SpecError with every problem of either. Read once per process while
+    the files are unchanged (sources.load_yaml)."""
+    problems: list[Problem] = []
+    shapes: list[Shape] = []
+    cpu_shapes: list[CpuShape] = []
+    regions: dict[str, Region] = {}
+    for file, model in ((SHAPES, ShapesFile), (REGIONS, RegionsFile)):
+        try:
+            data, marks = load_yaml(root / file, file)
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        problems += duplicate_names(Layer(file, data, marks))
+        try:
+            parsed = model.model_validate(data)
+        except ValidationError as exc:
+            problems += _problems(exc, file, data, marks)
+            continue
+        if isinstance(parsed, ShapesFile):
+            shapes, cpu_shapes = parsed.shapes, parsed.cpu_shapes
+        else:
+            regions = dict(parsed.regions)
+    if problems:
+        raise SpecError(problems)
+    return Catalog(shapes={s.name: s for s in shapes}, regions=regions, cpu_shapes={s.name: s for s in cpu_shapes})

@@ -8,14 +8,15 @@ Semantics, stated once:
 * anything else (scalars, plain lists, a mapping meeting a scalar) is replaced whole by the later layer;
 * a key that a jurisdiction lists under ``jurisdiction.locked`` may not be set by a site (nor may any key
   above or below it): the attempt is a problem naming the site line and the jurisdiction file that locked
-  it, with the basis it cites; the refused value is left out of the result, so the locked value stands.
+  it, with the basis it cites; the refused value is left out of the result, so the locked value stands;
+* within one layer, a list holds each name once: a repeated name is a problem at its line (merging by name
+  would fold the two items into one, and their resources' logical names would collide).
 
 Provenance is recorded for every node of the result: the file and line of the layer that set it.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,13 @@ class Layer:
     is_site: bool = False
 
     def origin(self, path: PathKey) -> Origin:
-        return Origin(self.file, self.marks.get(path))
+        """Where the layer sets `path`: its line, or its nearest enclosing value's line when it has none (a
+        value the program read through pulumi.Config, which the stack file spells otherwise)."""
+        line = self.marks.get(path)
+        while line is None and path:
+            path = path[:-1]
+            line = self.marks.get(path)
+        return Origin(self.file, line)
 
 
 @dataclass(frozen=True)
@@ -58,16 +65,6 @@ def _named_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(
         isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
     )
-
-
-def _record(value: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> None:
-    prov[path] = layer.origin(path)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _record(v, path + (k,), layer, prov)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _record(v, path + (item_key(v, i),), layer, prov)
 
 
 def _drop(path: PathKey, prov: dict[PathKey, Origin]) -> None:
@@ -97,12 +94,19 @@ def _merge(base: Any, over: Any, path: PathKey, layer: Layer, prov: dict[PathKey
 
 
 def _fresh(value: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> Any:
-    _record(value, path, layer, prov)
-    return copy.deepcopy(value)
+    """A copy of `value` (layers hold plain data: mappings, lists, immutable scalars), each node's origin
+    recorded as it is copied."""
+    prov[path] = layer.origin(path)
+    if isinstance(value, dict):
+        return {k: _fresh(v, path + (k,), layer, prov) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v, path + (item_key(v, i),), layer, prov) for i, v in enumerate(value)]
+    return value
 
 
 def _locks(layer: Layer) -> list[Lock]:
-    locked = (layer.data.get("jurisdiction") or {}).get("locked") or []
+    section = layer.data.get("jurisdiction")
+    locked = section.get("locked") if isinstance(section, dict) else None
     out = []
     for i, entry in enumerate(locked if isinstance(locked, list) else []):
         if isinstance(entry, dict) and isinstance(entry.get("key"), str):
@@ -152,13 +156,38 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
+def duplicate_names(layer: Layer) -> list[Problem]:
+    """Items of one list that share a name: merging by name would fold them into one, and their logical names
+    would collide. Each repeat is a problem at its line."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, path: PathKey) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, path + (k,))
+        elif isinstance(value, list):
+            seen: set[str] = set()
+            for i, item in enumerate(value):
+                name = item_key(item, i)
+                if isinstance(name, str):
+                    if name in seen:
+                        problems.append(Problem(layer.file, layer.origin(path + (name,)).line, dotted(path + (name,)),
+                                                f"duplicate name '{name}': each item of a list is named once"))
+                    seen.add(name)
+                walk(item, path + (name,))
+
+    walk(layer.data, ())
+    return problems
+
+
 def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Origin], list[Problem]]:
     """Merge layers in order (earliest lowest). Return (data, provenance, problems)."""
     data: dict[str, Any] = {}
-    prov: dict[PathKey, Origin] = {}
+    prov: dict[PathKey, Origin] = {(): layers[0].origin(())} if layers else {}
     problems: list[Problem] = []
     locks: list[Lock] = []
     for layer in layers:
+        problems += duplicate_names(layer)
         refused: set[PathKey] = set()
         if layer.is_site:
             for path in _leaves(layer.data, ()):

@@ -22,12 +22,12 @@ from .bootstrap import environment
 from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .loader import BASELINE, JURISDICTIONS, LoadedSite, list_jurisdictions, list_sites, load_site, read_stack_values
-from .loader import stack_file
+from .loader import origin_in, section_problems, stack_file, validation_problems
 from .merge import Layer, merge_layers
 from .planners import PlanningError, allocate, carve, fit_nodes, power
 from .schema import STACK_SCHEMA, modeline
 from .sources import load_yaml, parse_yaml
-from .spec import Jurisdiction
+from .spec import Compute, Jurisdiction, NetworkSpec, Organisation
 
 CMD = "sitekit new-site"
 TEMPLATE = "stack.yaml.j2"
@@ -173,7 +173,7 @@ def _profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
     try:
         return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
     except ValidationError as exc:
-        raise SpecError([Problem(file, None, "jurisdiction", f"invalid profile: {exc.errors()[0]['msg']}")]) from None
+        raise SpecError(validation_problems(exc, layer.data, layer.origin, prefix=("jurisdiction",))) from None
 
 
 FIX_FIRST = "fix it before stamping another site"
@@ -449,7 +449,12 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
                                                         "ranges operators connect from, not a whole network"))
 
     baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
-    merged, _, _ = merge_layers([baseline, layer])
+    merged, prov, merge_problems = merge_layers([baseline, layer])
+    # the parts stamping reads, validated first: a broken baseline is named at its line, not met as a crash
+    bad = merge_problems + section_problems(merged, lambda path: origin_in(prov, path),
+                                            {"organisation": Organisation, "network": NetworkSpec, "compute": Compute})
+    if bad:
+        raise SpecError(bad)
     org_space = [IPv4Network(s) for s in merged["organisation"]["addressSpace"]]
     pools, pool_problems = size_pools(merged["compute"].get("pools") or [], list(req.pools), j, catalog,
                                       req.power_mw, req.pue)
@@ -570,7 +575,10 @@ def write_jurisdiction(root: Path, code: str, name: str | None, regions: list[st
                                                             f"{nearest(region, catalog.regions)}"))
     if problems:
         raise SpecError(problems)
-    baseline, _ = load_yaml(root / BASELINE, BASELINE)
+    baseline, marks = load_yaml(root / BASELINE, BASELINE)
+    bad = section_problems(baseline, Layer(BASELINE, baseline, marks).origin, {"compute": Compute})
+    if bad:
+        raise SpecError(bad)
     shapes = sorted({p["shape"] for p in baseline["compute"].get("pools") or []} & set(catalog.shapes))
     text = environment(root / "templates").get_template(JURISDICTION_TEMPLATE).render(
         modeline=modeline(JURISDICTION_SCHEMA, JURISDICTIONS), code=code, name=name or code.upper(),

@@ -7,6 +7,7 @@ same file.
 from __future__ import annotations
 
 import contextvars
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pulumi
 
 from .errors import SpecError
 from .loader import SECRET, load_site
-from .stackconfig import KEYS, NAMESPACE, from_engine
+from .stackconfig import KEYS, NAMESPACE, from_engine, integer_from_config
 
 
 def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
@@ -28,13 +29,17 @@ def read_config() -> tuple[dict[str, Any], pulumi.Output[str] | None]:
             if secret is not None:
                 values[key.name] = SECRET
         elif key.kind in ("object", "array"):
-            value = cfg.get_object(key.name)
-            if value is not None:
-                values[key.name] = from_engine(value)
+            text = cfg.get(key.name)
+            if text is not None:
+                try:
+                    values[key.name] = from_engine(json.loads(text))
+                except (ValueError, RecursionError):  # `pulumi config set sitekit:images gpu` gives text, not JSON: the spec refuses it
+                    values[key.name] = text
         elif key.kind == "integer":
-            value = cfg.get_int(key.name)
+            # read as text and converted as the offline loader does: get_int would raise on "true" or "abc"
+            value = cfg.get(key.name)
             if value is not None:
-                values[key.name] = value
+                values[key.name] = integer_from_config(value)
         else:
             value = cfg.get(key.name)
             if value is not None:

@@ -7,52 +7,179 @@ Cross-field rules that need the shape catalog or the region list live in `valida
 
 from __future__ import annotations
 
+import re
+import types
+import typing
 from datetime import date
+from functools import lru_cache
 from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictInt, StringConstraints,
+                      ValidationInfo, field_validator, model_validator)
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from .errors import nearest
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 """A data key: lower-case letters, digits and '-', starting with a letter, at most 31 characters."""
 
-Ocid = Annotated[str, StringConstraints(pattern=r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")]
-"""An Oracle Cloud ID, e.g. ``ocid1.compartment.oc1..aaaa...``."""
+Number = Annotated[float, Strict()]
+"""A number: an integer or a decimal as written, never text ("1.5") or a boolean."""
 
-RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$")]
+
+def _integer_only(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+def _network_text(value: Any) -> Any:
+    """A CIDR is written as text: an integer (167772160) would be read as a /32 host."""
+    if not isinstance(value, (str, IPv4Network)):
+        raise PydanticCustomError("ip_v4_network", "Input is not a valid IPv4 network")
+    return value
+
+
+def _date_or_text(value: Any) -> Any:
+    """A date is written YYYY-MM-DD (or handed over by the engine as that text); a number of seconds is not."""
+    if not isinstance(value, (str, date)):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_network_text)]
+"""An IPv4 network written as text, e.g. ``10.64.0.0/16``."""
+
+Day = Annotated[date, BeforeValidator(_date_or_text)]
+"""A day, written ``YYYY-MM-DD``."""
+
+OCID_MAX = 255
+"""Longest OCID accepted (OCI's own are about 90 characters)."""
+_OCID = re.compile(r"ocid1\.([a-z0-9]+)\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+")
+
+
+def _ocid_of(*kinds: str) -> Any:
+    """An OCID of one of `kinds` (its second dotted part): a VCN's OCID where a compartment's is meant is refused."""
+    want = " or ".join(kinds)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # the str type refuses it
+        if len(value) > OCID_MAX:
+            raise PydanticCustomError("ocid", "an OCID has at most {most} characters; this one has {n}",
+                                      {"most": OCID_MAX, "n": len(value)})
+        m = _OCID.fullmatch(value)
+        if not m:
+            raise PydanticCustomError("ocid", "not an OCID; expected ocid1.{want}.<realm>.<region>.<id>", {"want": kinds[0]})
+        if m[1] not in kinds:
+            raise PydanticCustomError("ocid", "expected the OCID of a {want}, not of a {got}", {"want": want, "got": m[1]})
+        return value
+
+    pattern = rf"^ocid1\.({'|'.join(kinds)})\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$"
+    return Annotated[str, StringConstraints(pattern=pattern, max_length=OCID_MAX), BeforeValidator(check)]
+
+
+# Oracle Cloud IDs (``ocid1.<type>.<realm>.<region>.<id>``), each of the resource type its field takes.
+ParentOcid = _ocid_of("compartment", "tenancy")
+TenancyOcid = _ocid_of("tenancy")
+ImageOcid = _ocid_of("image")
+RecipeOcid = _ocid_of("cloudguarddetectorrecipe")
+
+RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", max_length=64)]
 """An OCI region identifier such as ``us-ashburn-1``."""
+
+TagValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+"""A defined tag's value: OCI takes at most 256 characters."""
+
+PRIVATE_SPACES = tuple(IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+"""RFC 1918 private space: where an organisation's address space lies."""
+
+MAX_NODES = 100_000
+"""Most nodes one pool (or its autoscale maximum) may hold: a bound against typos, above any real fabric."""
+MAX_THROUGHPUT_GBPS = 1_000
+"""Largest mount-target throughput accepted (Gbps): a bound against typos, far above OCI's offers."""
+MAX_STATEMENTS = 50
+"""OCI's limit of statements in one IAM policy."""
+PORT_MIN, PORT_MAX = 1, 65535
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+def iana_zone(name: str) -> str:
+    """`name` if it is an IANA time zone (Europe/Berlin, UTC), else a ValueError naming the nearest."""
+    if name == "UTC":
+        return name
+    import zoneinfo
+
+    try:
+        if "/" in name and not name.startswith(("posix/", "right/")):
+            zoneinfo.ZoneInfo(name)  # 0.3 ms, where listing every zone takes 50
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    if name in _zones():
+        return name
+    raise ValueError(f"'{name}' is not an IANA time zone; {nearest(name, _zones())}")
+
+
+def port_problem(text: str) -> str | None:
+    """Why a port ('443') or port range ('2048-2050') is out of 1..65535, or None."""
+    lo, _, hi = text.partition("-")
+    low, high = int(lo), int(hi or lo)
+    if hi and not PORT_MIN <= low <= high <= PORT_MAX:
+        return f"port range '{text}' must satisfy {PORT_MIN} <= low <= high <= {PORT_MAX}"
+    if not hi and not PORT_MIN <= low <= PORT_MAX:
+        return f"port {text} is outside {PORT_MIN}..{PORT_MAX}"
+    return None
+
 
 Role = Literal["frontend", "services", "gpu", "rdma", "storage"]
 PoolRole = Literal["training", "inference", "mixed"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------- organisation
 class Organisation(Model):
     name: Name = Field(description="Short organisation prefix used in display names, e.g. 'acme'.")
-    address_space: list[IPv4Network] = Field(
-        min_length=1, description="The organisation's private address space; every site's supernet lies inside it.")
+    address_space: list[Cidr] = Field(
+        min_length=1, description="The organisation's private address space (inside RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); every site's supernet lies inside it.")
+
+    @field_validator("address_space")
+    @classmethod
+    def _private(cls, spaces: list[IPv4Network]) -> list[IPv4Network]:
+        for space in spaces:
+            if not any(space.subnet_of(p) for p in PRIVATE_SPACES):
+                raise ValueError(f"{space} is not private address space; an organisation's space lies inside "
+                                 f"{', '.join(map(str, PRIVATE_SPACES))} (RFC 1918)")
+        return spaces
 
 
 class Tags(Model):
     namespace: Name = Field(description="Prefix of the site's tag namespace; the namespace is '<prefix>-<site>'.")
-    cost_centre: str = Field(description="Value of the cost-centre defined tag.")
+    cost_centre: TagValue = Field(description="Value of the cost-centre defined tag (at most 256 characters).")
 
 
 # --------------------------------------------------------------------------------------------- site
 class AddressPlan(Model):
-    supernet: IPv4Network = Field(description="The site's whole range; must not overlap any other site (replaces VCNs).")
-    networks: dict[Name, IPv4Network] = Field(
+    supernet: Cidr = Field(description="The site's whole range; must not overlap any other site (replaces VCNs).")
+    networks: dict[Name, Cidr] = Field(
         description="CIDR of each network by name; each inside the supernet, none overlapping (changing one replaces its VCN).")
 
 
 class Power(Model):
-    envelope_mw: float = Field(gt=0, le=5000, description="The site's power envelope in MW (facility load must fit).")
-    pue: float = Field(ge=1.0, le=3.0, description="Power usage effectiveness; facility load = IT load x PUE.")
+    envelope_mw: Number = Field(gt=0, le=5000, description="The site's power envelope in MW (facility load must fit).")
+    pue: Number = Field(ge=1.0, le=3.0, description="Power usage effectiveness; facility load = IT load x PUE.")
 
 
 class Transfer(Model):
@@ -61,8 +188,8 @@ class Transfer(Model):
 
 
 class Images(Model):
-    gpu: Ocid = Field(description="Image OCID for GPU bare-metal nodes (cluster networks and compute clusters).")
-    oke: Ocid = Field(description="Image OCID for OKE worker nodes.")
+    gpu: ImageOcid = Field(description="Image OCID for GPU bare-metal nodes (cluster networks and compute clusters).")
+    oke: ImageOcid = Field(description="Image OCID for OKE worker nodes.")
 
 
 class Site(Model):
@@ -72,21 +199,21 @@ class Site(Model):
     region_kind: Literal["public", "dedicated"] = Field(
         "public", description="'public' for an OCI public region, 'dedicated' for a customer-hosted Dedicated Region whose key Oracle assigns. Defaults to public.")
     home_region: RegionId = Field(description="The tenancy's home region, where IAM objects are written.")
-    parent_compartment_id: Ocid = Field(description="OCID of the compartment the site compartment is created in.")
-    tenancy_id: Ocid = Field(description="OCID of the tenancy (dynamic groups and tag namespaces live there).")
-    availability_domain: int = Field(1, ge=1, le=3, description="Which availability domain (1-3) GPU capacity is in. Defaults to 1.")
+    parent_compartment_id: ParentOcid = Field(description="OCID of the compartment the site compartment is created in (a compartment, or the tenancy itself).")
+    tenancy_id: TenancyOcid = Field(description="OCID of the tenancy (dynamic groups and tag namespaces live there).")
+    availability_domain: StrictInt = Field(1, ge=1, le=3, description="Which availability domain (1-3) GPU capacity is in. Defaults to 1.")
     images: Images
     address_plan: AddressPlan
     power: Power
     transfer: Transfer | None = Field(None, description="Declared transfer mechanism, required when the region is outside the jurisdiction's residency regions.")
     oci_profile: str | None = Field(None, description="Profile in ~/.oci/config for both providers; defaults to the provider's own default.")
-    alert_endpoint: bool = Field(False, description="Set by sitekit: whether the secret sitekit:alertEndpoint is configured.")
+    alert_endpoint: StrictBool = Field(False, description="Set by sitekit: whether the secret sitekit:alertEndpoint is configured.")
 
 
 # --------------------------------------------------------------------------------------------- jurisdiction
 class Residency(Model):
     regions: list[RegionId] = Field(description="Public regions where the site's data may live without a transfer mechanism.")
-    dedicated_in_country: bool = Field(False, description="Whether an in-country Dedicated Region counts as resident.")
+    dedicated_in_country: StrictBool = Field(False, description="Whether an in-country Dedicated Region counts as resident.")
     transfer_mechanisms: list[Name] = Field(default_factory=list, description="Mechanisms a site outside `regions` may declare.")
     basis: str = Field(min_length=1, description="Law and article (or organisation policy) behind this rule.")
 
@@ -98,14 +225,14 @@ class VaultRule(Model):
 
 
 class Retention(Model):
-    audit_days: int = Field(ge=90, le=365, description="Minimum audit log retention in days (OCI audit allows 90-365).")
-    log_days: int = Field(ge=30, le=180, multiple_of=30, description="Retention of service logs (flow logs, bucket logs); OCI Logging allows 30-180 in 30-day steps.")
+    audit_days: StrictInt = Field(ge=90, le=365, description="Minimum audit log retention in days (OCI audit allows 90-365).")
+    log_days: StrictInt = Field(ge=30, le=180, multiple_of=30, description="Retention of service logs (flow logs, bucket logs); OCI Logging allows 30-180 in 30-day steps.")
     basis: str = Field(min_length=1)
 
 
 class TagRule(Model):
-    data_classification: str = Field(min_length=1, description="Value of the data-classification defined tag.")
-    applicable_law: str = Field(min_length=1, description="Value of the applicable-law defined tag.")
+    data_classification: TagValue = Field(description="Value of the data-classification defined tag (at most 256 characters).")
+    applicable_law: TagValue = Field(description="Value of the applicable-law defined tag (at most 256 characters).")
     basis: str = Field(min_length=1)
 
 
@@ -130,9 +257,9 @@ RuleId = Annotated[str, StringConstraints(pattern=r"^SK-[A-Z]+-[0-9]{3}$")]
 class PolicyParameters(Model):
     """Parameters of the policy rules; each unset one falls back to the value named in its description."""
 
-    min_audit_days: int | None = Field(None, ge=90, le=365, description="Least audit retention (days); defaults to retention.auditDays.")
-    min_log_days: int | None = Field(None, ge=30, le=180, description="Least service-log retention (days); defaults to retention.logDays.")
-    max_key_rotation_days: int = Field(365, ge=60, le=365, description="Longest key auto-rotation interval (days); CIS OCI 4.16 asks for yearly. Defaults to 365.")
+    min_audit_days: StrictInt | None = Field(None, ge=90, le=365, description="Least audit retention (days); defaults to retention.auditDays.")
+    min_log_days: StrictInt | None = Field(None, ge=30, le=180, description="Least service-log retention (days); defaults to retention.logDays.")
+    max_key_rotation_days: StrictInt = Field(365, ge=60, le=365, description="Longest key auto-rotation interval (days); CIS OCI 4.16 asks for yearly. Defaults to 365.")
     required_tags: list[str] = Field(default_factory=lambda: ["site", "jurisdiction", "data-classification"],
                                      description="Defined-tag keys every taggable resource carries. Defaults to site, jurisdiction, data-classification.")
 
@@ -149,7 +276,7 @@ class Waiver(Model):
 
     rule: RuleId
     reason: str = Field(min_length=10, description="Why the rule does not apply, and who accepted the risk.")
-    expires: date = Field(description="Last day the waiver holds (YYYY-MM-DD).")
+    expires: Day = Field(description="Last day the waiver holds (YYYY-MM-DD).")
     resource: str | None = Field(None, description="Logical name of the one resource waived; the whole rule when omitted.")
 
 
@@ -177,25 +304,34 @@ class Jurisdiction(Model):
 # --------------------------------------------------------------------------------------------- network
 class Subnet(Model):
     name: Name
-    prefix: int = Field(ge=16, le=30, description="Prefix length of the subnet, carved from its network's CIDR.")
-    public: bool = Field(False, description="Allow public IPs on VNICs; only in the frontend network (replaces the subnet).")
+    prefix: StrictInt = Field(ge=16, le=30, description="Prefix length of the subnet, carved from its network's CIDR.")
+    public: StrictBool = Field(False, description="Allow public IPs on VNICs; only in the frontend network (replaces the subnet).")
 
 
 class Network(Model):
     name: Name
     role: Role = Field(description="What the network is for; roles decide gateways and policy checks.")
-    internet: bool = Field(False, description="Give the network an internet gateway (frontend only).")
-    nat: bool = Field(False, description="Give the network a NAT gateway for egress.")
-    service_gateway: bool = Field(False, description="Give the network a service gateway to the Oracle Services Network.")
+    internet: StrictBool = Field(False, description="Give the network an internet gateway (frontend only).")
+    nat: StrictBool = Field(False, description="Give the network a NAT gateway for egress.")
+    service_gateway: StrictBool = Field(False, description="Give the network a service gateway to the Oracle Services Network.")
     subnets: list[Subnet] = Field(min_length=1)
 
 
 class NsgRule(Model):
     direction: Literal["ingress", "egress"]
     protocol: Literal["tcp", "udp", "icmp", "all"]
-    ports: str | None = Field(None, pattern=r"^\d{1,5}(-\d{1,5})?$", description="'443' or '2048-2050'; tcp/udp only.")
-    peer: str = Field(description="A network name (its CIDR), 'services' for the Oracle Services Network, or a CIDR.")
+    ports: str | None = Field(None, pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$",
+                              description="'443' or '2048-2050', each port 1-65535; tcp/udp only.")
+    peer: str = Field(description="A network name (its CIDR), 'oracle-services' for the Oracle Services Network, or a CIDR.")
     description: str = ""
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, ports: str | None) -> str | None:
+        problem = port_problem(ports) if ports is not None else None
+        if problem:
+            raise ValueError(problem)
+        return ports
 
 
 class Nsg(Model):
@@ -219,31 +355,35 @@ class KeySpec(Model):
     algorithm: Literal["AES", "RSA"] = Field(
         "AES", description="AES (symmetric: encrypts volumes, buckets, file systems, Kubernetes secrets) or RSA "
                            "(asymmetric: signs container images). Defaults to AES; changing it replaces the key.")
-    length: int = Field(32, description="Key length in bytes: AES 16, 24 or 32 (default 32); RSA 256, 384 or 512.")
-    rotation_days: int | None = Field(
+    length: StrictInt = Field(32, description="Key length in bytes: AES 16, 24 or 32 (default 32); RSA 256, 384 or 512.")
+    rotation_days: StrictInt | None = Field(
         90, ge=60, le=365, description="Auto-rotation interval in days (OCI: 60-365; needs a VIRTUAL_PRIVATE vault); null to rotate by hand.")
 
-    @model_validator(mode="after")
-    def _length_fits(self) -> "KeySpec":
-        if self.length not in KEY_LENGTHS[self.algorithm]:
-            raise ValueError(f"a {self.algorithm} key is {', '.join(map(str, KEY_LENGTHS[self.algorithm]))} bytes "
-                             f"long, not {self.length}")
-        return self
+    @field_validator("length")
+    @classmethod
+    def _length_fits(cls, length: int, info: ValidationInfo) -> int:
+        """Checked on the field (not the model), so it is reported with every other problem of the spec."""
+        algorithm = info.data.get("algorithm", "AES")
+        allowed = KEY_LENGTHS.get(algorithm, KEY_LENGTHS["AES"])
+        if length not in allowed:
+            raise ValueError(f"Input should be {', '.join(map(str, allowed[:-1]))} or {allowed[-1]} for an "
+                             f"{algorithm} key (got {length})")
+        return length
 
 
 class Bastion(Model):
     network: Name
     subnet: Name
-    client_cidrs: list[IPv4Network] = Field(
+    client_cidrs: list[Cidr] = Field(
         min_length=1, description="The ranges operators open bastion sessions from (public addresses: the Bastion "
                                   "service is reached over the internet); set per site by sitekit:operatorCidrs.")
-    max_session_ttl_seconds: int = Field(10800, ge=1800, le=10800)
+    max_session_ttl_seconds: StrictInt = Field(10800, ge=1800, le=10800)
 
 
 class Security(Model):
     keys: list[KeySpec] = Field(min_length=1)
-    cloud_guard: bool = Field(True, description="Create a Cloud Guard target for the site compartment.")
-    detector_recipe_ids: list[Ocid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
+    cloud_guard: StrictBool = Field(True, description="Create a Cloud Guard target for the site compartment.")
+    detector_recipe_ids: list[RecipeOcid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
     bastion: Bastion
     events: list[Literal["iam", "network", "cloud-guard"]] = Field(
         default_factory=lambda: ["iam", "network", "cloud-guard"],
@@ -253,15 +393,21 @@ class Security(Model):
 
 # --------------------------------------------------------------------------------------------- compute
 class Autoscale(Model):
-    min: int = Field(ge=0)
-    max: int = Field(ge=1)
+    min: StrictInt = Field(ge=0, le=MAX_NODES)
+    max: StrictInt = Field(ge=1, le=MAX_NODES)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Autoscale":
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
 
 
 class Pool(Model):
     name: Name
     role: PoolRole = Field(description="training, inference or mixed (the same fleet serves both).")
     shape: str = Field(description="A GPU shape from the catalog and the jurisdiction's approved list.")
-    nodes: int = Field(ge=0, description="Node count (for an autoscaled pool, the initial size).")
+    nodes: StrictInt = Field(ge=0, le=MAX_NODES, description="Node count (for an autoscaled pool, the initial size); at most 100,000.")
     placement: Literal["bare-metal", "oke"] = Field(
         "bare-metal", description="'bare-metal': a cluster network or compute cluster, as the shape needs; 'oke': an OKE node pool. Defaults to bare-metal.")
     autoscale: Autoscale | None = Field(None, description="OKE pools only: bounds for launch surges. Power is reserved for max.")
@@ -292,7 +438,7 @@ class Compute(Model):
     gpu_nsg: Name = Field(description="NSG (by name) of the GPU nodes' primary VNICs.")
     rdma_network: Name = Field(description="Network of the RDMA fabric's secondary VNICs.")
     rdma_subnet: Name
-    boot_volume_gbs: int = Field(512, ge=50, le=32768)
+    boot_volume_gbs: StrictInt = Field(512, ge=50, le=32768)
     oke: Oke
     pools: list[Pool] = Field(default_factory=list)
 
@@ -305,7 +451,7 @@ class FileSystem(Model):
     key: Name = "storage"
     nsg: Name = Field(description="NSG (by name) of the mount target.")
     export_path: str = Field(pattern=r"^/[A-Za-z0-9/_-]*$")
-    throughput_gbps: int | None = Field(None, ge=1, description="Requested mount-target throughput (Gbps); None for the default.")
+    throughput_gbps: StrictInt | None = Field(None, ge=1, le=MAX_THROUGHPUT_GBPS, description="Requested mount-target throughput (Gbps, 1-1000); None for the default.")
 
 
 class BucketSpec(Model):
@@ -324,19 +470,30 @@ class Iam(Model):
     operators_group: str = Field(description="Existing IAM group of the site's operators.")
     statements: list[str] = Field(
         description="Policy statements; '{compartment:<name>}' becomes 'compartment id <ocid>', '{group}' the operators group, '{dynamic-group}' the GPU nodes' dynamic group, '{region}' the region.")
-    statement_budget: int = Field(50, ge=1, description="Most statements a site may attach (OCI limits statements per policy).")
+    statement_budget: StrictInt = Field(50, ge=1, le=MAX_STATEMENTS, description="Most statements a site may attach (1-50: OCI allows 50 statements in one policy). Defaults to 50.")
 
 
 # --------------------------------------------------------------------------------------------- node bootstrap
 class NodeLogging(Model):
     """Node-side logs: how long the journal keeps them and whether rsyslog forwards them."""
 
-    journal_days: int = Field(ge=1, le=3650, description="Days the node's systemd journal keeps entries (journald MaxRetentionSec).")
+    journal_days: StrictInt = Field(ge=1, le=3650, description="Days the node's systemd journal keeps entries (journald MaxRetentionSec).")
     forward: Literal["none", "syslog-tls"] = Field(
         "none", description="'syslog-tls': rsyslog forwards every message to `collector` over TLS (RFC 5425); 'none': logs stay on the node. Defaults to none.")
     collector: str | None = Field(
         None, pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="host:port of the site's syslog collector (required with forward: syslog-tls); keep it inside the site's jurisdiction.")
     basis: str = Field(min_length=1, description="Law and article (or organisation policy) behind these settings.")
+
+    @field_validator("collector")
+    @classmethod
+    def _collector_port(cls, collector: str | None) -> str | None:
+        if collector is not None:
+            host, _, port = collector.rpartition(":")
+            if not PORT_MIN <= int(port) <= PORT_MAX:
+                raise ValueError(f"port {port} of the collector is outside {PORT_MIN}..{PORT_MAX}")
+            if len(host) > 253 or any(not 1 <= len(label) <= 63 for label in host.split(".")):
+                raise ValueError(f"'{host}' is not a host name (labels of 1-63 characters, 253 in all)")
+        return collector
 
     @model_validator(mode="after")
     def _collector_when_forwarding(self) -> "NodeLogging":
@@ -357,7 +514,7 @@ class AuditGroup(Model):
 class NodeAudit(Model):
     failure: Literal["silent", "printk", "panic"] = Field(
         "printk", description="What the kernel does when auditing fails (auditctl -f 0/1/2). Defaults to printk.")
-    immutable: bool = Field(True, description="Lock the audit rules until reboot (auditctl -e 2). Defaults to true.")
+    immutable: StrictBool = Field(True, description="Lock the audit rules until reboot (auditctl -e 2). Defaults to true.")
     groups: list[AuditGroup] = Field(min_length=1)
 
 
@@ -366,7 +523,7 @@ class HealthCheck(Model):
 
     name: Name
     command: str = Field(min_length=1, description="Command line; exit status 0 means healthy.")
-    interval_minutes: int = Field(ge=1, le=1440, description="Minutes between runs (systemd OnUnitActiveSec).")
+    interval_minutes: StrictInt = Field(ge=1, le=1440, description="Minutes between runs (systemd OnUnitActiveSec).")
     placement: Literal["all", "bare-metal", "oke"] = Field(
         "all", description="Which pools run it: all, bare-metal (cluster networks, RDMA fabric) or oke. Defaults to all.")
 
@@ -388,7 +545,7 @@ class Bootstrap(Model):
     template: str = Field(
         "cloud-init.yaml.j2", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.j2$",
         description="Template in templates/ rendering the user data. Defaults to cloud-init.yaml.j2.")
-    timezone: str = Field("UTC", pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+    timezone: Annotated[str, AfterValidator(iana_zone)] = Field("UTC", pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
                           description="IANA time zone of the nodes. Defaults to UTC.")
     time_servers: list[str] = Field(min_length=1, description="NTP servers (chrony); OCI serves NTP at 169.254.169.254.")
     logging: NodeLogging
@@ -411,3 +568,41 @@ class SiteSpec(Model):
     iam: Iam
     bootstrap: Bootstrap
     policy: SitePolicy = Field(default_factory=SitePolicy, description="Policy-pack settings (enforcement overrides, waivers).")
+
+
+def _model_of(tp: Any) -> Any:
+    """The model or container a field's annotation holds (Optional and Annotated unwrapped)."""
+    while True:
+        origin = typing.get_origin(tp)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if origin is typing.Annotated or (origin in (typing.Union, types.UnionType) and len(args) == 1):
+            tp = args[0]
+        else:
+            return tp
+
+
+def spec_key_problem(key: str) -> str | None:
+    """Why the dotted `key` names no key of the site spec (with the nearest that does), or None. An item of a
+    list of named items is addressed by its name (`compute.pools.train.nodes`), a mapping's entry by its key."""
+    tp: Any = SiteSpec
+    done: list[str] = []
+    for part in key.split("."):
+        tp = _model_of(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = {f.alias or n: f.annotation for n, f in tp.model_fields.items()}
+            if part not in fields:
+                here = [".".join(done + [f]) for f in fields]
+                return f"no such key in the spec; {nearest('.'.join(done + [part]), here)}"
+            tp = fields[part]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        elif origin is list and isinstance(item := _model_of(typing.get_args(tp)[0]), type) \
+                and issubclass(item, BaseModel) and "name" in item.model_fields:
+            tp = item  # the item named `part`
+        else:
+            above = ".".join(done)
+            what = "a list whose items have no names" if origin is list else "a value"
+            return f"'{above}' is {what}; it has no key '{part}'"
+        done.append(part)
+    return None

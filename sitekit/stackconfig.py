@@ -64,6 +64,19 @@ def place(target: tuple[str, ...], value: Any) -> dict[str, Any]:
     return value
 
 
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def integer_from_config(value: Any) -> Any:
+    """A top-level integer config key as Pulumi's config model has it: text. `pulumi config set` (and
+    `pulumi stack init`) write `sitekit:availabilityDomain: "1"` and the engine hands the program "1"; that
+    text is the integer 1. Anything else (true, 1.0, "abc", "") is returned as it is, for the spec to refuse
+    by name, where `pulumi.Config.get_int` would raise."""
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return value
+
+
 # The Pulumi CLI reads a stack file's YAML with Go, and hands a YAML date (`expires: 2099-12-31`) to the program
 # and to policy packs as Go's time text: "2099-12-31 00:00:00 +0000 UTC".
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)? ([+-]\d{4}) [A-Z]{1,5}")

@@ -5,13 +5,12 @@ Each check appends `Problem`s; `check_site` returns them all so they are reporte
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
-import re
-
 from .errors import Problem, nearest
-from .naming import CHILD_COMPARTMENTS, rule_key
+from .naming import CHILD_COMPARTMENTS, dns_label, logical, rule_key
 from .planners import PlanningError, carve, overlaps, power
 from .sources import PathKey, dotted
 
@@ -27,7 +26,7 @@ class _Checker:
 
     def add(self, path: PathKey, message: str) -> None:
         origin = self.site.origin(path)
-        self.problems.append(Problem(origin.file if origin else "?", origin.line if origin else None,
+        self.problems.append(Problem(origin.file if origin else "stacks/baseline.yaml", origin.line if origin else 1,
                                      dotted(path), message))
 
     def ref(self, path: PathKey, value: str, allowed: list[str], what: str) -> bool:
@@ -48,7 +47,43 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _nsg_placement(c)
     _iam(c)
     _power(c)
+    _names(c)
     return c.problems
+
+
+def _names(c: _Checker) -> None:
+    """Logical names and DNS labels built from two data keys must not collide (network 'a-b' subnet 'c' and
+    network 'a' subnet 'b-c' are both '<site>-subnet-a-b-c'); OCI wants DNS labels unique in their VCN."""
+    site = c.spec.site.name
+    seen: dict[str, PathKey] = {}
+
+    def claim(name: str, path: PathKey) -> None:
+        if name in seen and seen[name] != path:
+            c.add(path, f"makes the resource name '{name}', as {dotted(seen[name])} does; rename one of them")
+        seen.setdefault(name, path)
+
+    vcn_labels: dict[str, str] = {}
+    for net in c.spec.network.networks:
+        p = ("network", "networks", net.name)
+        label = dns_label(net.name)
+        if label in vcn_labels and vcn_labels[label] != net.name:
+            c.add(p, f"has the DNS label '{label}', as network '{vcn_labels[label]}' does; rename one of them")
+        vcn_labels.setdefault(label, net.name)
+        sub_labels: dict[str, str] = {}
+        for sub in net.subnets:
+            sp = p + ("subnets", sub.name)
+            claim(logical(site, "subnet", net.name, sub.name), sp)
+            label = dns_label(sub.name)
+            if label in sub_labels and sub_labels[label] != sub.name:
+                c.add(sp, f"has the DNS label '{label}', as subnet '{sub_labels[label]}' of network '{net.name}' "
+                          "does; rename one of them")
+            sub_labels.setdefault(label, sub.name)
+    for nsg in c.spec.network.nsgs:
+        p = ("network", "nsgs", nsg.name)
+        claim(logical(site, "nsg", nsg.name), p)
+        for i, rule in enumerate(nsg.rules):
+            claim(logical(site, "nsg", nsg.name, rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)),
+                  p + ("rules", i))
 
 
 def _nsg_placement(c: _Checker) -> None:
@@ -89,8 +124,15 @@ def _iam(c: _Checker) -> None:
 
 def _regions(c: _Checker) -> None:
     s, j, regions = c.spec.site, c.spec.jurisdiction, c.site.catalog.regions
+    for i, region in enumerate(j.residency.regions):
+        c.ref(("jurisdiction", "residency", "regions", i), region, list(regions), "OCI public region")
     if s.region_kind == "public":
         c.ref(("site", "region"), s.region, list(regions), "OCI public region")
+    elif s.region in regions:
+        r = regions[s.region]
+        c.add(("site", "regionKind"), f"'{s.region}' is an OCI public region ({r.name}, {r.country}); "
+                                      "regionKind: dedicated is for the identifier Oracle assigns a Dedicated Region")
+        return
     c.ref(("site", "homeRegion"), s.home_region, list(regions), "OCI public region")
     resident = s.region in j.residency.regions or (s.region_kind == "dedicated" and j.residency.dedicated_in_country)
     if s.region_kind == "dedicated" and not j.residency.dedicated_in_country and s.region not in j.residency.regions:
@@ -203,10 +245,6 @@ def _references(c: _Checker) -> None:
                                           f"{nearest(rule.peer, networks + ['oracle-services'])}")
             if rule.ports and rule.protocol not in ("tcp", "udp"):
                 c.add(rp + ("ports",), f"ports apply to tcp and udp only (protocol is '{rule.protocol}')")
-            if rule.ports and "-" in rule.ports:
-                lo, hi = (int(x) for x in rule.ports.split("-"))
-                if not 1 <= lo <= hi <= 65535:
-                    c.add(rp + ("ports",), f"port range '{rule.ports}' must satisfy 1 <= low <= high <= 65535")
     b = spec.security.bastion
     subnet(("security", "bastion"), b.network, b.subnet, "network", "subnet")
     comp = spec.compute

@@ -4,6 +4,9 @@ A case folder holds `Pulumi.<case>.yaml` (and optionally other files, copied und
 relative paths, e.g. a bad `jurisdictions/xx.yaml`) and `expected.txt`: the lines `sitekit plan <case>`
 must print on stderr, `file:line: dotted.key: what is wrong`, with exit code 2 and no traceback.
 
+A case whose input must be large (a file over the size bound) holds `repeat.txt`: a count on its first line,
+then text that is appended that many times to `Pulumi.<case>.yaml` when the case is installed.
+
 A line in a shipped file the case does not own (a jurisdiction profile's lock) is written
 `{{stacks/jurisdictions/ar.yaml|- key: jurisdiction.vault.type}}`: the file and the first line holding that
 text, so editing the profile above it does not break the case. Everything else is literal.
@@ -30,10 +33,14 @@ def install(case: str, project: Path) -> list[str]:
     """Copy the case's files into the project's stacks/ folder; return its expected lines."""
     folder = FAIL / case
     for path in folder.rglob("*"):
-        if path.is_file() and path.name != "expected.txt":
+        if path.is_file() and path.name not in ("expected.txt", "repeat.txt"):
             target = project / "stacks" / path.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
+    if (folder / "repeat.txt").is_file():
+        count, _, text = (folder / "repeat.txt").read_text(encoding="utf-8").partition("\n")
+        with (project / "stacks" / f"Pulumi.{case}.yaml").open("a", encoding="utf-8") as fh:
+            fh.write(text * int(count))
     text = (folder / "expected.txt").read_text(encoding="utf-8")
     return REF.sub(lambda m: f"{m[1]}:{line_of(project / m[1], m[2])}", text).splitlines()
 

@@ -170,7 +170,7 @@ def stack_values() -> dict[str, Any]:
     from pulumi.runtime.config import get_config
 
     from ..loader import SECRET
-    from ..stackconfig import KEYS, NAMESPACE, from_engine
+    from ..stackconfig import KEYS, NAMESPACE, from_engine, integer_from_config
 
     values: dict[str, Any] = {}
     for key in KEYS:
@@ -180,9 +180,12 @@ def stack_values() -> dict[str, Any]:
         if key.kind == "secret":
             values[key.name] = SECRET
         elif key.kind in ("object", "array"):
-            values[key.name] = from_engine(json.loads(raw) if isinstance(raw, str) else raw)
+            try:
+                values[key.name] = from_engine(json.loads(raw) if isinstance(raw, str) else raw)
+            except (ValueError, RecursionError):  # text where an object is meant: the spec refuses it by name
+                values[key.name] = raw
         elif key.kind == "integer":
-            values[key.name] = int(raw)
+            values[key.name] = integer_from_config(raw)  # as the program and the offline loader read it
         else:
             values[key.name] = raw
     return values

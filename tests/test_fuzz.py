@@ -1,0 +1,172 @@
+"""Bad input never crashes, never slips through, never hangs: generated inputs for every file kind sitekit reads.
+
+The families (tests/fuzzing.py) run in-process through `load_site`, the loader every command uses; a sample
+runs through `sitekit plan` and `sitekit policy` as subprocesses. Every outcome must be a load, or a refusal
+whose every line is `file:line: ...`; a rule case must be refused naming its file and key; nothing may take
+longer than a few seconds.
+
+How many: `make test` runs every rule case, hostile document and filesystem case on every file kind
+(exhaustive, about 550 inputs), 300 seeded Hypothesis examples across all families, and 4 CLI subprocesses.
+`SITEKIT_FUZZ_EXAMPLES=10000` (nightly) runs 10,000 Hypothesis examples and 100 CLI subprocesses
+(`SITEKIT_FUZZ_CLI_EXAMPLES` to choose). The examples are derandomized: the same inputs on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzzing import (FILES, FS_OPS, HANG_SECONDS, LINE, RULES, SITES, STACKS, PROFILES, Case, Pristine, all_cases,
+                     hostile_documents, rule_case, run_case)
+from sitekit import ROOT
+from sitekit.loader import load_site
+
+EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_EXAMPLES", "300"))
+CLI_EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_CLI_EXAMPLES", str(max(4, EXAMPLES // 100))))
+PRISTINE = Pristine(ROOT)
+SEEDED = dict(derandomize=True, database=None, deadline=None, print_blob=False,
+              suppress_health_check=list(HealthCheck))
+TALLY: Counter = Counter()
+
+
+@pytest.fixture(scope="module")
+def fuzz_project(tmp_path_factory, make_project):
+    """One copy of the project for the module; each case restores the file it replaced."""
+    project = make_project(tmp_path_factory.mktemp("fuzz"))
+    yield project
+    if TALLY:
+        line = ", ".join(f"{k}={v}" for k, v in sorted(TALLY.items()))
+        report = os.environ.get("SITEKIT_FUZZ_REPORT")
+        if report:
+            Path(report).write_text(line + "\n")
+        print(f"\nfuzz outcomes: {line}")
+
+
+def check(project: Path, case: Case) -> None:
+    outcome = run_case(project, PRISTINE, case, load_site)
+    TALLY[f"{case.family}:{outcome.kind}"] += 1
+    assert outcome.kind in ("ok", "refused"), f"{case!r}: {outcome.kind}: {outcome.detail}\n" + "\n".join(outcome.lines[:5])
+    assert outcome.seconds < HANG_SECONDS
+
+
+# ------------------------------------------------------------------------------------------------ exhaustive
+RULE_CASES = [(name, i, site) for name, _, values in RULES for i in range(len(values)) for site in sorted(SITES)]
+
+
+@pytest.mark.parametrize("name,index,site", RULE_CASES, ids=[f"{n}-{i}-{s}" for n, i, s in RULE_CASES])
+def test_an_input_that_breaks_a_documented_rule_is_refused_naming_file_and_key(fuzz_project, name, index, site):
+    case = rule_case(PRISTINE, site, name, index)
+    outcome = run_case(fuzz_project, PRISTINE, case, load_site)
+    TALLY[f"rule:{outcome.kind}"] += 1
+    assert outcome.kind == "refused", f"{case!r}: {outcome.kind}: {outcome.detail}\n" + "\n".join(outcome.lines[:5])
+
+
+HOSTILE = [(file, name) for file in FILES for name in sorted(hostile_documents(file, PRISTINE.raw[file]))]
+
+
+@pytest.mark.parametrize("file,name", HOSTILE, ids=[f"{f.rsplit('/', 1)[1]}-{n}" for f, n in HOSTILE])
+def test_a_hostile_document_is_refused_quickly_or_loads(fuzz_project, file, name):
+    site = STACKS.get(file) or PROFILES.get(file) or "us-ashburn"
+    case = Case("hostile", file, site, hostile_documents(file, PRISTINE.raw[file])[name], note=name)
+    started = time.perf_counter()
+    check(fuzz_project, case)
+    assert time.perf_counter() - started < 2.0, "bounds are checked as the file is read: refusal is quick"
+
+
+FS = [(file, op) for file in FILES for op in FS_OPS]
+
+
+@pytest.mark.parametrize("file,op", FS, ids=[f"{f.rsplit('/', 1)[1]}-{o}" for f, o in FS])
+def test_what_is_not_a_readable_file_is_refused_at_its_name(fuzz_project, file, op):
+    site = STACKS.get(file) or PROFILES.get(file) or "us-ashburn"
+    check(fuzz_project, Case("fs", file, site, fs=op, note=op))
+
+
+# ------------------------------------------------------------------------------------------------ generated
+@settings(max_examples=EXAMPLES, **SEEDED)
+@given(case=all_cases(PRISTINE))
+def test_generated_inputs_load_or_are_refused_at_file_and_line(fuzz_project, case):
+    check(fuzz_project, case)
+
+
+# ------------------------------------------------------------------------------------------------ the CLI
+SITEKIT = str(Path(sys.executable).parent / "sitekit")
+
+
+@settings(max_examples=CLI_EXAMPLES, **SEEDED)
+@given(case=all_cases(PRISTINE), command=st.sampled_from(["plan", "policy"]))
+def test_a_sample_through_the_cli_exits_0_1_or_2_without_a_traceback(fuzz_project, case, command):
+    from fuzzing import install, restore
+
+    install(fuzz_project, PRISTINE, case)
+    try:
+        started = time.perf_counter()
+        result = subprocess.run([SITEKIT, command, case.site], cwd=fuzz_project, capture_output=True, text=True,
+                                timeout=120)
+        seconds = time.perf_counter() - started
+    finally:
+        restore(fuzz_project, PRISTINE, case)
+    TALLY[f"cli-{command}:exit-{result.returncode}"] += 1
+    allowed = (0, 2) if command == "plan" else (0, 1, 2)
+    assert result.returncode in allowed, f"{case!r}\n{result.stderr[-2000:]}"
+    assert "Traceback" not in result.stderr, f"{case!r}\n{result.stderr[-2000:]}"
+    if case.expect:
+        assert result.returncode == 2, f"{case!r} was not refused"
+    if result.returncode == 2:
+        lines = result.stderr.splitlines()
+        assert lines and all(LINE.match(line) for line in lines), f"{case!r}\n{result.stderr[-2000:]}"
+    assert seconds < 60
+
+
+# ------------------------------------------------------------------------------------------------ every command
+COMMANDS = [["sites"], ["explain", "us-ashburn"], ["new-site", "zz-new", "-j", "us", "-r", "us-ashburn-1"],
+            ["new-jurisdiction", "zz", "--regions", "us-ashburn-1"]]
+BROKEN = ["empty", "list", "binary", "alias-bomb", "python-tag", "deep-nesting", "dir", "dangling"]
+SHARED_FILES = ["stacks/baseline.yaml", "stacks/catalog/shapes.yaml", "stacks/catalog/regions.yaml",
+                "stacks/jurisdictions/us.yaml"]
+
+
+def _broken(file: str, name: str) -> Case:
+    if name in FS_OPS:
+        return Case("fs", file, "us-ashburn", fs=name, note=name)
+    return Case("hostile", file, "us-ashburn", hostile_documents(file, PRISTINE.raw[file])[name], note=name)
+
+
+@pytest.mark.parametrize("file", SHARED_FILES)
+@pytest.mark.parametrize("name", BROKEN + ["organisation-5", "compute-list", "networks-5"])
+def test_every_command_refuses_a_broken_shared_file_at_its_line(fuzz_project, monkeypatch, file, name):
+    """Not only plan and policy: the commands that read the baseline, catalog or profiles without planning."""
+    from typer.testing import CliRunner
+
+    from fuzzing import _dump, _copy, install, restore
+    from sitekit.cli import app
+
+    if name in ("organisation-5", "compute-list", "networks-5"):
+        data = _copy(PRISTINE.data[file])
+        key = {"organisation-5": ("organisation", 5), "compute-list": ("compute", []), "networks-5": ("network", {"networks": 5})}[name]
+        data[key[0]] = key[1]
+        case = Case("data", file, "us-ashburn", _dump(data), note=name)
+    else:
+        case = _broken(file, name)
+    monkeypatch.chdir(fuzz_project)
+    install(fuzz_project, PRISTINE, case)
+    try:
+        for command in COMMANDS:
+            result = CliRunner().invoke(app, command)
+            for made in ("stacks/Pulumi.zz-new.yaml", "stacks/jurisdictions/zz.yaml"):
+                (fuzz_project / made).unlink(missing_ok=True)
+            assert result.exit_code in (0, 2), f"{command} {case!r}: {result.exception!r}\n{result.output[-1500:]}"
+            assert isinstance(result.exception, (SystemExit, type(None))), f"{command} {case!r}: {result.exception!r}"
+            if result.exit_code == 2:
+                lines = result.stderr.splitlines()
+                assert lines and all(LINE.match(line) for line in lines), f"{command} {case!r}\n{result.stderr}"
+    finally:
+        restore(fuzz_project, PRISTINE, case)
