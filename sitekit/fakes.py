@@ -53,3 +53,9 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any] | No
     if token == "oci:ObjectStorage/getNamespace:getNamespace":
         return {"namespace": "sitekitmockns", "id": "namespace"}
     return None
+
+
+def peer_outputs(peer: str, site: str) -> dict[str, Any]:
+    """The stack outputs a peer site's stack has for `site` once deployed: its remote peering connection's id,
+    the id the peer's own plan gives it (`<peer>-rpc-<site>`), so both sites' plans name the same object."""
+    return {"peering": {"rpcs": {site: f"{peer}-rpc-{site}-id"}}}

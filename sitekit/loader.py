@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ class LoadedSite:
     provenance: dict[PathKey, Origin]
     catalog: Catalog
     root: Path
+    peers: list[Any] = field(default_factory=list)
+    """The site's links to its peers (`peering.PeerLink`), validated with the fleet."""
 
     def origin(self, path: PathKey) -> Origin | None:
         """The origin of `path`, or of its nearest ancestor that has one."""
@@ -504,6 +506,10 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     loaded = LoadedSite(spec, data, prov, catalog, root)
     problems += check_site(loaded)
     problems += _overlapping_sites(loaded)
+    from .peering import peer_links
+
+    loaded.peers, peer_problems = peer_links(loaded)
+    problems += peer_problems
     if problems:
         raise SpecError(problems)
     return loaded

@@ -35,12 +35,17 @@ _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _SIG = "4dabf18193072939515e22adb298388d"
 
 class SiteMocks(pulumi.runtime.Mocks):
-    """Deterministic stand-ins for what OCI would return (`fakes`): ids from names, a few computed outputs."""
+    """Deterministic stand-ins for what OCI would return (`fakes`): ids from names, a few computed outputs, and
+    a peer's stack outputs as the peer's own plan would export them."""
 
-    def __init__(self, region: str):
-        self.region = region
+    def __init__(self, region: str, site: str = ""):
+        self.region, self.site = region, site
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name", args.name))
+            return name, {"name": name, "outputs": fakes.peer_outputs(name.rsplit("/", 1)[-1], self.site),
+                          "secretOutputNames": []}
         outputs = dict(args.inputs)
         outputs.update(fakes.computed_outputs(args.typ, args.name))
         return f"{args.name}-id", outputs
@@ -114,6 +119,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return f"urn:pulumi:{spec.stack or self.stack}::{spec.project or self.project}::{qualified}::" \
                f"{spec.name or request.name}"
 
+    def ReadResource(self, request):
+        """A resource read, not managed (a StackReference): recorded too, as the engine lists it."""
+        response = super().ReadResource(request)
+        qualified = self._qualify(request.parent, request.type)
+        urn = self.engine_urn(qualified, request.name)
+        self._engine_urn[response.urn], self._qualified[response.urn] = urn, qualified
+        secrets: list[str] = []
+        inputs = _plain(json_format.MessageToDict(request.properties), "", secrets, self.urn_of)
+        self.registered.append(PlannedResource(
+            urn=urn, type=request.type, name=request.name, custom=True,
+            parent=self.urn_of(request.parent) if request.parent else None,
+            provider=self.ref_of(request.provider) if request.provider else None, inputs=inputs,
+            dependencies=sorted(self.urn_of(d) for d in request.dependencies), secret_inputs=secrets))
+        return response
+
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
@@ -173,7 +193,7 @@ def plan_site(root: Path, stack: str, site: "LoadedSite | None" = None) -> Plan:
     root = root.resolve()
     site = site if site is not None else load_site(root, stack)  # bad input stops here, every problem listed
     config, secret_keys = stack_config(root, stack)
-    monitor = RecordingMonitor(SiteMocks(site.spec.site.region), project="sitekit", stack=stack)
+    monitor = RecordingMonitor(SiteMocks(site.spec.site.region, stack), project="sitekit", stack=stack)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project="sitekit", stack=stack, preview=False, monitor=monitor)

@@ -187,6 +187,13 @@ class Transfer(Model):
     reference: str = Field(min_length=1, description="Where the signed instrument is kept (contract id, register entry).")
 
 
+class Peer(Model):
+    site: Name = Field(description="A site this one peers with; both stack files must name each other.")
+    transfer: Transfer | None = Field(
+        None, description="The transfer mechanism (one the jurisdiction accepts) under which data classified as "
+                          "personal may reach a peer in another jurisdiction; required then.")
+
+
 class Images(Model):
     gpu: ImageOcid = Field(description="Image OCID for GPU bare-metal nodes (cluster networks and compute clusters).")
     oke: ImageOcid = Field(description="Image OCID for OKE worker nodes.")
@@ -206,6 +213,8 @@ class Site(Model):
     address_plan: AddressPlan
     power: Power
     transfer: Transfer | None = Field(None, description="Declared transfer mechanism, required when the region is outside the jurisdiction's residency regions.")
+    peers: list[Peer] = Field(default_factory=list, description="Sites joined to this one through DRG remote peering "
+                              "(hub-and-spoke: spokes name the hub; full mesh: every site names every other).")
     oci_profile: str | None = Field(None, description="Profile in ~/.oci/config for both providers; defaults to the provider's own default.")
     alert_endpoint: StrictBool = Field(False, description="Set by sitekit: whether the secret sitekit:alertEndpoint is configured.")
 
@@ -317,13 +326,12 @@ class Network(Model):
     subnets: list[Subnet] = Field(min_length=1)
 
 
-class NsgRule(Model):
-    direction: Literal["ingress", "egress"]
+class PortRule(Model):
+    """A rule's protocol and ports, shared by NSG rules and the rules that admit peer sites."""
+
     protocol: Literal["tcp", "udp", "icmp", "all"]
     ports: str | None = Field(None, pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$",
                               description="'443' or '2048-2050', each port 1-65535; tcp/udp only.")
-    peer: str = Field(description="A network name (its CIDR), 'oracle-services' for the Oracle Services Network, or a CIDR.")
-    description: str = ""
 
     @field_validator("ports")
     @classmethod
@@ -332,6 +340,12 @@ class NsgRule(Model):
         if problem:
             raise ValueError(problem)
         return ports
+
+
+class NsgRule(PortRule):
+    direction: Literal["ingress", "egress"]
+    peer: str = Field(description="A network name (its CIDR), 'oracle-services' for the Oracle Services Network, or a CIDR.")
+    description: str = ""
 
 
 class Nsg(Model):
@@ -343,6 +357,24 @@ class Nsg(Model):
 class NetworkSpec(Model):
     networks: list[Network] = Field(min_length=1)
     nsgs: list[Nsg] = Field(default_factory=list)
+
+
+class PeerRule(PortRule):
+    """What a peer site's range may reach: ingress to an NSG from the peer's network of that name."""
+
+    nsg: Name = Field(description="NSG (by name) the rule is added to.")
+    network: Name = Field(description="The peer's network (by name) whose range is admitted.")
+    description: str = ""
+
+
+class Peering(Model):
+    """How sites join: which networks a site routes to its peers, and which rules admit the peers' ranges."""
+
+    networks: list[Name] = Field(default_factory=list, description="Networks (by name) routed to and from peer sites.")
+    fabric: list[Name] = Field(
+        default_factory=list, description="GPU or RDMA networks deliberately routed to peers; a gpu or rdma network "
+                                          "in `networks` must be named here too (never by default).")
+    rules: list[PeerRule] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------- security
@@ -562,6 +594,7 @@ class SiteSpec(Model):
     site: Site
     jurisdiction: Jurisdiction
     network: NetworkSpec
+    peering: Peering = Field(default_factory=Peering, description="How this site joins its peers (see site.peers).")
     security: Security
     compute: Compute
     storage: Storage

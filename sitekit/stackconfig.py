@@ -45,6 +45,8 @@ KEYS: tuple[ConfigKey, ...] = (
               "{mechanism, reference}: declared transfer mechanism for a region outside the residency list."),
     ConfigKey("operatorCidrs", "array", ("security", "bastion", "clientCidrs"),
               "The public ranges operators open bastion sessions from (each no wider than a /16).", True),
+    ConfigKey("peers", "array", ("site", "peers"),
+              "Sites joined to this one by DRG remote peering: [{site, transfer}] (both sites name each other)."),
     ConfigKey("pools", "array", ("compute", "pools"),
               "GPU pools, merged by name into the baseline pools: [{name, nodes, shape, role, autoscale}]."),
     ConfigKey("overrides", "object", (),

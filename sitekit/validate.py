@@ -48,7 +48,34 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _iam(c)
     _power(c)
     _names(c)
+    _peering(c)
     return c.problems
+
+
+FABRIC_ROLES = ("gpu", "rdma")
+
+
+def _peering(c: _Checker) -> None:
+    """The networks routed to peers exist; a GPU or RDMA network is routed only where `peering.fabric` says
+    so on purpose; each peer rule names an NSG and a peered network."""
+    peering = c.spec.peering
+    networks = {n.name: n for n in c.spec.network.networks}
+    for i, name in enumerate(peering.networks):
+        p = ("peering", "networks", i)
+        if not c.ref(p, name, list(networks), "network"):
+            continue
+        if networks[name].role in FABRIC_ROLES and name not in peering.fabric:
+            c.add(p, f"network '{name}' is the site's {networks[name].role} network: peers never reach it unless "
+                     "peering.fabric names it too, on purpose")
+    for i, name in enumerate(peering.fabric):
+        if name not in peering.networks:
+            c.add(("peering", "fabric", i), f"'{name}' is not in peering.networks; fabric only confirms a routed "
+                                            "network")
+    nsgs = [n.name for n in c.spec.network.nsgs]
+    for i, rule in enumerate(peering.rules):
+        p = ("peering", "rules", i)
+        c.ref(p + ("nsg",), rule.nsg, nsgs, "NSG")
+        c.ref(p + ("network",), rule.network, list(peering.networks), "peered network")
 
 
 def _names(c: _Checker) -> None:

@@ -92,7 +92,7 @@ CASES = [
                       "        - {name: image-signing, rotationDays: null}\n"))),
     Case("bucket name", "us-ashburn", lambda r: edit(r, BASELINE, "{name: model-registry,", "{name: models,")),
     Case("new site", "de-frankfurt", _new_site),
-    Case("site deleted", "br-saopaulo", lambda r: (r / BR).unlink()),
+    Case("site deleted", "br-saopaulo", lambda r: ((r / BR).unlink(), edit(r, US, "    - site: br-saopaulo\n", ""))),
     Case("whitespace only", "us-ashburn", lambda r: edit(r, US, "config:\n", "config:\n\n  # a comment\n")),
     Case("component code", "us-ashburn", _component_code),
     Case("Kubernetes version", "us-ashburn", lambda r: edit(r, BASELINE, "kubernetesVersion: v1.31.1",

@@ -68,7 +68,16 @@ def accepts_defined_tags(token: str) -> bool:
 
 
 def custom(plan):
-    return [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    """The OCI resources (providers and stack references left out)."""
+    return [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:")]
+
+
+PEERING_NAMES = ("-rpc-", "-drg-import-to-peers", "-drg-routes-to-peers", "-peer-")
+
+
+def peering_owned(site: str, name: str) -> bool:
+    """Names the Peering component registers: connections, their routes, the rules admitting peers."""
+    return any(part in name[len(site):] for part in PEERING_NAMES)
 
 
 def region_of(plan):
@@ -82,14 +91,16 @@ def region_of(plan):
 
 # ----------------------------------------------------------------------------------------------- structure
 @pytest.mark.parametrize("site", SITES)
-def test_components_and_parent_chains(site, shipped_plans):
+def test_components_and_parent_chains(site, shipped_plans, shipped_sites):
     plan = shipped_plans[site]
     by_urn = plan.by_urn()
     (region,) = plan.of_type("sitekit:index:AiRegion")
     assert region.name == site and region.parent.endswith("pulumi:pulumi:Stack::sitekit-" + site)
     components = {r.type.rsplit(":", 1)[1]: r for r in plan.resources if r.type.startswith("sitekit:index:")
                   and r is not region}
-    assert set(components) == {"Foundation", "Network", "Security", "Compute", "Storage"}
+    peers = shipped_sites[site].peers
+    assert set(components) == {"Foundation", "Network", "Security", "Compute", "Storage"} | (
+        {"Peering"} if peers else set())
     for kind, comp in components.items():
         assert comp.name == f"{site}-{kind.lower()}" and comp.parent == region.urn
     for res in plan.resources:
@@ -106,6 +117,8 @@ def test_components_and_parent_chains(site, shipped_plans):
             (c for prefix, c in COMPONENT_OF.items() if res.type.startswith(prefix)), None)
         if res.type.startswith("oci:Logging/"):  # each log lives with what it logs
             expected = next(c for prefix, c in LOG_OWNERS.items() if res.name.startswith(f"{site}-{prefix}"))
+        if peering_owned(site, res.name):
+            expected = "Peering"
         assert parent.type == f"sitekit:index:{expected}", (res.type, res.name, parent.type)
     assert all(p.parent == region.urn for p in plan.of_type("pulumi:providers:oci"))
 
@@ -119,7 +132,8 @@ def test_logical_names_derive_from_data_keys(site, shipped_plans, shipped_sites)
     assert names("oci:Core/subnet:Subnet") == {f"{site}-subnet-{n.name}-{s.name}" for n in nets for s in n.subnets}
     assert names("oci:Core/routeTable:RouteTable") == {f"{site}-routes-{n.name}" for n in nets}
     assert names("oci:Core/networkSecurityGroup:NetworkSecurityGroup") == {f"{site}-nsg-{g.name}" for g in spec.network.nsgs}
-    rules = plan.of_type("oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule")
+    rules = [r for r in plan.of_type("oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule")
+             if not peering_owned(site, r.name)]
     assert len(rules) == sum(len(g.rules) for g in spec.network.nsgs) == len({r.name for r in rules})
     assert names("oci:Kms/key:Key") == {f"{site}-key-{k.name}" for k in spec.security.keys}
     assert names("oci:ObjectStorage/bucket:Bucket") == {f"{site}-bucket-{b.name}" for b in spec.storage.buckets}

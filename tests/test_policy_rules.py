@@ -188,6 +188,33 @@ def _guarded(targeted: bool) -> list[Res]:
     return out
 
 
+def _routes(*destinations: str, network: str = "storage") -> Res:
+    return R(T.ROUTE_TABLE, {"displayName": f"sitekit-us-ashburn-{network}-routes", "routeRules": [
+        {"networkEntityId": UNKNOWN, "destination": d, "destinationType": "CIDR_BLOCK"} for d in destinations]},
+        f"us-ashburn-routes-{network}")
+
+
+def _peers_learn(network: str) -> list[Res]:
+    """The peering attachment's DRG route table importing one VCN attachment, as the Peering component does."""
+    attachment = R(T.DRG_ATTACHMENT, {}, f"us-ashburn-drg-attachment-{network}")
+    dist = R(T.DRG_ROUTE_DISTRIBUTION, {"distributionType": "IMPORT"}, "us-ashburn-drg-import-to-peers")
+    statement = R(T.DRG_ROUTE_DISTRIBUTION_STATEMENT, {"action": "ACCEPT"}, f"us-ashburn-drg-import-to-peers-{network}",
+                  deps=(urn_of(attachment), urn_of(dist)))
+    table = R(T.DRG_ROUTE_TABLE, {}, "us-ashburn-drg-routes-to-peers", deps=(urn_of(dist),))
+    manage = R(T.DRG_ATTACHMENT_MANAGEMENT, {"attachmentType": "REMOTE_PEERING_CONNECTION"},
+               "us-ashburn-rpc-attachment-br-saopaulo", deps=(urn_of(table),))
+    return [attachment, dist, statement, table, manage]
+
+
+def _fabric_admits(source: str) -> list[Res]:
+    net = vcn("rdma", "10.64.64.0/18")
+    group = R(T.NSG, {"displayName": "sitekit-us-ashburn-nsg-rdma-fabric"}, "us-ashburn-nsg-rdma-fabric",
+              deps=(urn_of(net),))
+    rule_ = R(T.NSG_RULE, {"direction": "INGRESS", "protocol": "all", "source": source, "sourceType": "CIDR_BLOCK"},
+              "us-ashburn-nsg-rdma-fabric-x", deps=(urn_of(group),))
+    return [net, group, rule_]
+
+
 STRONG = {"minimumPasswordLength": 16, "isLowercaseCharactersRequired": True, "isUppercaseCharactersRequired": True,
           "isNumericCharactersRequired": True, "isSpecialCharactersRequired": True}
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
@@ -309,6 +336,15 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                     "bad": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2020, 1, 1), None, 0),))}),
     "SK-GOV-007": ([stack(R(T.BUCKET))], [stack(R(T.BUCKET))],
                    {"bad": dict(problems=("stacks/Pulumi.x.yaml:3: site.region: required key is missing",))}),
+    "SK-PEER-001": ([_routes("10.64.128.0/20", "10.66.144.0/24", "0.0.0.0/0")], [_routes("172.20.0.0/16")], {}),
+    "SK-PEER-002": ([stack(*_peers_learn("storage")), stack(*_fabric_admits("10.64.0.0/18")),
+                     stack(_routes("10.64.144.0/24", network="gpu"))],
+                    [stack(*_peers_learn("gpu")), stack(*_fabric_admits("10.66.144.0/24")),
+                     stack(_routes("10.66.144.0/24", network="rdma"))], {}),
+    "SK-PEER-003": ([R(T.REMOTE_PEERING_CONNECTION, {}, "us-ashburn-rpc-br-saopaulo")],
+                    [R(T.REMOTE_PEERING_CONNECTION, {}, "us-ashburn-rpc-eu-partner"),
+                     R(T.REMOTE_PEERING_CONNECTION, {}, "us-ashburn-rpc-br-saopaulo")],
+                    {"bad": dict(data_classification="personal-data")}),
     "SK-STK-001": ([R(T.BUCKET, region="us-ashburn-1"), R(T.COMPARTMENT, region="eu-frankfurt-1"), R(T.BUCKET),
                     R("oci:Events/rule:Rule", region="eu-frankfurt-1"),  # IAM events: served in the home region only
                     R("oci:CloudGuard/target:Target", region="eu-frankfurt-1")],

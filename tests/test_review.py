@@ -43,6 +43,7 @@ def changed(repo, cache):
     edit(repo, US, "- name: frontier", "- name: gb200\n      formerNames: [frontier]")
     edit(repo, US_PROFILE, "keyProtection: HSM", "keyProtection: SOFTWARE")
     (repo / BR).unlink()
+    edit(repo, US, "    - site: br-saopaulo\n", "")  # a site removed leaves its peers' lists too
     import os
     os.environ["SITEKIT_CACHE_DIR"] = str(cache)
     try:
@@ -130,7 +131,10 @@ def test_review_of_a_change_offline(changed):
     network = next(c for c in us.changes if c.name == "us-ashburn-cluster-network-train")
     assert {p.path for p in network.detail} == {"instancePools[0].size", "instancePools[0].instanceConfigurationId"}
     # renamed with an alias: no delete, no create; keys: protected and replaced (protectionMode is ForceNew)
-    assert not [c for c in us.changes if c.kind in ("create", "delete")]
+    gone = {c.name for c in us.changes if c.kind in ("create", "delete")}
+    assert gone == {"us-ashburn-rpc-br-saopaulo", "us-ashburn-rpc-attachment-br-saopaulo"} | {
+        n for n in gone if n.startswith("us-ashburn-nsg-") and "-peer-br-saopaulo-" in n}  # br is no peer now
+    assert len(gone) == 6
     keys = [c for c in us.changes if c.type == "oci:Kms/key:Key"]
     assert len(keys) == 3 and all(c.kind == "replace" and c.blocked and c.replace_fields == ["protectionMode"]
                                   for c in keys)
@@ -151,7 +155,7 @@ def test_markdown_shows_what_reviewers_must_see(changed):
     assert "offline approximation" in text and "Unchanged: ar-patagonia." in text
     row = next(line for line in text.splitlines() if line.startswith("| us-ashburn |"))
     # the new compute key replaces the OKE cluster (kmsKeyId is ForceNew), and with it its node pool and add-on
-    assert "| changed | 0 | 9 | 8 | 0 | ⚠ 3 | 20,552 → 22,600 (+2,048) |" in row
+    assert "| changed | 0 | 11 | 8 | 6 | ⚠ 3 | 20,552 → 22,600 (+2,048) |" in row
     us = next(s for s in changed.sites if s.site == "us-ashburn")
     before, after = us.base.cost["monthlyUsd"], us.head.cost["monthlyUsd"]
     assert f"${before:,.0f} → ${after:,.0f} (+${after - before:,.0f})" in row

@@ -26,6 +26,9 @@ class SiteContext:
     subnets: dict[tuple[str, str], Any] = field(default_factory=dict)
     nsgs: dict[str, Any] = field(default_factory=dict)
     vcns: dict[str, Any] = field(default_factory=dict)
+    drg: Any = None
+    drg_attachments: dict[str, Any] = field(default_factory=dict)
+    """Each network's DRG attachment, by network name (peering imports routes from the peered ones)."""
     keys: dict[str, Any] = field(default_factory=dict)
     alert_endpoint: pulumi.Output[str] | None = None
     home_provider: pulumi.ProviderResource | None = None

@@ -33,6 +33,9 @@ class Network(pulumi.ComponentResource):
 
         self.drg = oci.core.Drg(ctx.logical("drg"), compartment_id=compartment, display_name=ctx.display("drg"),
                                 defined_tags=tags, opts=ctx.opts(self))
+        ctx.drg = self.drg
+        peered = set(spec.peering.networks) if ctx.site.peers else set()
+        drg_tables = self._drg_tables(ctx, compartment) if peered else {}
         self.log_group = oci.logging.LogGroup(
             ctx.logical("flow-logs"), compartment_id=compartment, display_name=ctx.display("flow-logs"),
             description=f"VCN flow logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
@@ -53,7 +56,10 @@ class Network(pulumi.ComponentResource):
             attachment = oci.core.DrgAttachment(
                 ctx.logical("drg-attachment", net.name), drg_id=self.drg.id,
                 network_details=oci.core.DrgAttachmentNetworkDetailsArgs(type="VCN", id=vcn.id),
+                drg_route_table_id=(drg_tables["peered" if net.name in peered else "internal"].id
+                                    if drg_tables else None),
                 display_name=ctx.display(net.name, "drg"), defined_tags=tags, opts=ctx.opts(self))
+            ctx.drg_attachments[net.name] = attachment
             rules: list[oci.core.RouteTableRouteRuleArgs] = []
             if net.internet:
                 igw = oci.core.InternetGateway(
@@ -83,6 +89,12 @@ class Network(pulumi.ComponentResource):
                         rules.append(oci.core.RouteTableRouteRuleArgs(
                             network_entity_id=self.drg.id, destination=str(cidrs[other.name]),
                             destination_type="CIDR_BLOCK", description=f"to {other.name} through the DRG"))
+            if net.name in peered:  # exactly the peers' peered networks, through the DRG and its peering
+                for link in ctx.site.peers:
+                    for their_net, cidr in sorted(link.ranges.items()):
+                        rules.append(oci.core.RouteTableRouteRuleArgs(
+                            network_entity_id=self.drg.id, destination=str(cidr), destination_type="CIDR_BLOCK",
+                            description=f"to {link.site}'s {their_net} network through the DRG"))
             route_table = oci.core.RouteTable(
                 ctx.logical("routes", net.name), compartment_id=compartment, vcn_id=vcn.id, route_rules=rules,
                 display_name=ctx.display(net.name, "routes"), defined_tags=tags,
@@ -115,6 +127,27 @@ class Network(pulumi.ComponentResource):
             for rule in nsg.rules:
                 self._rule(ctx, nsg.name, group, rule)
         self.register_outputs({"drgId": self.drg.id})
+
+    def _drg_tables(self, ctx: SiteContext, compartment) -> dict[str, oci.core.DrgRouteTable]:
+        """With peers, each VCN attachment gets a DRG route table: the peered networks' imports the routes of
+        the site's VCNs and of its remote peering connections; the others' only the site's VCNs, so the GPU
+        network and the RDMA fabric have no route to a peer."""
+        tables = {}
+        for kind, types in (("internal", ["VCN"]), ("peered", ["VCN", "REMOTE_PEERING_CONNECTION"])):
+            dist = oci.core.DrgRouteDistribution(
+                ctx.logical("drg-import", kind), drg_id=self.drg.id, distribution_type="IMPORT",
+                display_name=ctx.display("drg", "import", kind), defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+            for priority, attachment_type in enumerate(types, start=1):
+                oci.core.DrgRouteDistributionStatement(
+                    ctx.logical("drg-import", kind, attachment_type.lower().replace("_", "-")),
+                    drg_route_distribution_id=dist.id, action="ACCEPT", priority=priority,
+                    match_criteria=oci.core.DrgRouteDistributionStatementMatchCriteriaArgs(
+                        match_type="DRG_ATTACHMENT_TYPE", attachment_type=attachment_type),
+                    opts=ctx.opts(self))
+            tables[kind] = oci.core.DrgRouteTable(
+                ctx.logical("drg-routes", kind), drg_id=self.drg.id, import_drg_route_distribution_id=dist.id,
+                display_name=ctx.display("drg", kind), defined_tags=ctx.defined_tags, opts=ctx.opts(self))
+        return tables
 
     def _rule(self, ctx: SiteContext, nsg_name: str, group, rule) -> None:
         ingress = rule.direction == "ingress"

@@ -11,6 +11,7 @@ from .compute import Compute
 from .context import SiteContext
 from .foundation import Foundation
 from .network import Network
+from .peering import Peering
 from .security import Security
 from .storage import Storage
 
@@ -40,6 +41,7 @@ class AiRegion(pulumi.ComponentResource):
         self.foundation = Foundation(f"{name}-foundation", ctx, pulumi.ResourceOptions(parent=self, providers=[home]))
         here = pulumi.ResourceOptions(parent=self, providers=[region])
         self.network = Network(f"{name}-network", ctx, here)
+        self.peering = Peering(f"{name}-peering", ctx, here) if site.peers else None
         self.security = Security(f"{name}-security", ctx, here)
         self.compute = Compute(f"{name}-compute", ctx, here)
         self.foundation.grant_cluster(self.compute.cluster)
@@ -57,4 +59,6 @@ class AiRegion(pulumi.ComponentResource):
             "envelopeMw": power.envelope_mw,
             "siteCompartmentId": ctx.compartments["site"],
         }
+        if self.peering is not None:  # what a peer's stack reads to connect (components/peering.py)
+            self.outputs["peering"] = {"rpcs": self.peering.rpcs}
         self.register_outputs(self.outputs)

@@ -65,6 +65,11 @@ class PolicyContext:
     """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); None, or a shape not here,
     is unknown."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
+    address_space: tuple[IPv4Network, ...] = ()
+    supernet: IPv4Network | None = None
+    data_classification: str | None = None
+    peers: Mapping[str, "PeerInfo"] = field(default_factory=dict)
+    """The site's validated peers: site -> region, jurisdiction, declared transfer mechanism."""
     """network name -> (CIDR, role)"""
     tag_namespace: str | None = None
     tag_values: Mapping[str, str] = field(default_factory=dict)
@@ -146,6 +151,13 @@ class PolicyContext:
         return None
 
 
+@dataclass(frozen=True)
+class PeerInfo:
+    region: str
+    jurisdiction: str
+    transfer: str | None
+
+
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
     from ..validate import site_power
@@ -169,6 +181,12 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         secure_boot=site.catalog.secure_boot(),
         networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
                   if n.name in spec.site.address_plan.networks},
+        address_space=tuple(spec.organisation.address_space), supernet=spec.site.address_plan.supernet,
+        data_classification=j.tags.data_classification,
+        peers={link.site: PeerInfo(link.region, link.jurisdiction,
+                                   next((p.transfer.mechanism for p in spec.site.peers
+                                         if p.site == link.site and p.transfer), None))
+               for link in site.peers},
         tag_namespace=tag_ns,
         tag_values={"site": spec.site.name, "jurisdiction": j.code, "data-classification": j.tags.data_classification,
                     "applicable-law": j.tags.applicable_law, "cost-centre": spec.tags.cost_centre},

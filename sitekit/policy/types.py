@@ -57,7 +57,9 @@ TAGGABLE = frozenset({
     "oci:Core/serviceGateway:ServiceGateway", "oci:FileStorage/mountTarget:MountTarget",
     "oci:Logging/logGroup:LogGroup", "oci:Ons/notificationTopic:NotificationTopic", "oci:Ons/subscription:Subscription",
     "oci:Events/rule:Rule", "oci:CloudGuard/target:Target", BASTION, INTEGRATION_INSTANCE, ANALYTICS_INSTANCE,
-    AUTONOMOUS_DATABASE,
+    AUTONOMOUS_DATABASE, "oci:Core/remotePeeringConnection:RemotePeeringConnection",
+    "oci:Core/drgAttachmentManagement:DrgAttachmentManagement", "oci:Core/drgRouteTable:DrgRouteTable",
+    "oci:Core/drgRouteDistribution:DrgRouteDistribution",
 })
 """Types whose pulumi-oci resource takes `definedTags` and which a site must tag.
 
@@ -79,3 +81,9 @@ HOME_CONTROL_PLANE = frozenset({"oci:CloudGuard/target:Target", "oci:Events/rule
 Cloud Guard's reporting region): alerts and configuration, no site data; exempt from residency there only."""
 
 GPU_SHAPE_PREFIXES = ("BM.GPU", "VM.GPU")
+REMOTE_PEERING_CONNECTION = "oci:Core/remotePeeringConnection:RemotePeeringConnection"
+DRG_ATTACHMENT = "oci:Core/drgAttachment:DrgAttachment"
+DRG_ATTACHMENT_MANAGEMENT = "oci:Core/drgAttachmentManagement:DrgAttachmentManagement"
+DRG_ROUTE_TABLE = "oci:Core/drgRouteTable:DrgRouteTable"
+DRG_ROUTE_DISTRIBUTION = "oci:Core/drgRouteDistribution:DrgRouteDistribution"
+DRG_ROUTE_DISTRIBUTION_STATEMENT = "oci:Core/drgRouteDistributionStatement:DrgRouteDistributionStatement"

@@ -57,6 +57,14 @@ def _stack_copy(project: Path, site: str) -> dict[str, str]:
     return secrets
 
 
+def _peers(project: Path, site: str) -> list[str]:
+    """The sites a site's stack file names as peers that have a stack file in the project."""
+    data = yaml.safe_load((project / f"stacks/Pulumi.{site}.yaml").read_text(encoding="utf-8")) or {}
+    peers = (data.get("config") or {}).get("sitekit:peers") or []
+    return [p["site"] for p in peers if isinstance(p, dict) and isinstance(p.get("site"), str)
+            and (project / f"stacks/Pulumi.{p['site']}.yaml").is_file()]
+
+
 def _salt(project: Path, site: str) -> str | None:
     data = yaml.safe_load((project / f"stacks/Pulumi.{site}.yaml").read_text(encoding="utf-8")) or {}
     return data.get("encryptionsalt")
@@ -129,6 +137,9 @@ def review_site(head_root: Path, base_tree: Path | None, site: str, folder: Path
             ws.copy_project(base_tree, "base")
             secrets = _stack_copy(ws.project, site)
             ws.run(["stack", "init", site, "--secrets-provider", "passphrase", "--non-interactive"], check=True)
+            for peer in _peers(ws.project, site):  # a spoke reads its hub's outputs: the hub's stack must exist
+                _stack_copy(ws.project, peer)
+                ws.run(["stack", "init", peer, "--secrets-provider", "passphrase", "--non-interactive"])
             _set_secrets(ws, site, secrets)
             up = ws.up(site)
             if up.returncode != 0:
@@ -145,6 +156,9 @@ def review_site(head_root: Path, base_tree: Path | None, site: str, folder: Path
         ws.run(["stack", "select", site, "--non-interactive"], check=True)
     else:
         ws.run(["stack", "init", site, "--secrets-provider", "passphrase", "--non-interactive"], check=True)
+        for peer in _peers(ws.project, site):
+            _stack_copy(ws.project, peer)
+            ws.run(["stack", "init", peer, "--secrets-provider", "passphrase", "--non-interactive"])
     _set_secrets(ws, site, secrets)
     preview = ws.run(["preview", "-s", site, "--json", "--diff", "--non-interactive"])
     try:

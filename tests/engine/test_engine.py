@@ -48,7 +48,8 @@ def test_preview_declares_exactly_the_offline_plan(shipped_previews, site):
     plan = sitekit_json("plan", site)
     offline = {(r["type"], r["urn"]) for r in plan["resources"]}
     assert engine_resources(preview) == offline  # the same types and the same URNs, parents included
-    assert {s["op"] for s in preview.steps} == {"create"}
+    assert {s["op"] for s in preview.steps if s["type"] != "pulumi:pulumi:StackReference"} == {"create"}
+    assert {s["op"] for s in preview.steps if s["type"] == "pulumi:pulumi:StackReference"} <= {"read"}
     assert len(offline) == len(plan["resources"]) > 100
 
 
@@ -190,3 +191,26 @@ def protected_urns(ws) -> set[str]:
 
     state = json.loads(ws.run(["stack", "export", "-s", "us-ashburn"], check=True).stdout)
     return {r["urn"] for r in state["deployment"]["resources"] if r.get("protect")}
+
+
+# ------------------------------------------------------------------------------------------- peered sites
+def test_peered_sites_connect_through_the_engine(tmp_path_factory, pulumi_cli):
+    """The hub first, then a spoke, into one backend: both ends exist, and the spoke's connection names the
+    hub's (read from the hub's stack outputs by the engine, not faked)."""
+    import json
+
+    ws = new_workspace(tmp_path_factory, pulumi_cli, "engine-peered", stacks=["us-ashburn", "br-saopaulo"])
+    for site in ("us-ashburn", "br-saopaulo"):
+        up = ws.up(site)
+        assert up.returncode == 0, up.output[-3000:]
+    hub = json.loads(ws.run(["stack", "output", "peering", "--json", "-s", "us-ashburn"], check=True).stdout)
+    state = json.loads(ws.run(["stack", "export", "-s", "br-saopaulo"], check=True).stdout)["deployment"]["resources"]
+    (spoke_rpc,) = [r for r in state if r["type"] == "oci:Core/remotePeeringConnection:RemotePeeringConnection"]
+    assert spoke_rpc["inputs"]["peerId"] == hub["rpcs"]["br-saopaulo"] and spoke_rpc["inputs"]["peerId"].startswith(
+        "ocid1.remotepeeringconnection.oc1..")
+    assert spoke_rpc["inputs"]["peerRegionName"] == "us-ashburn-1"
+    routes = [r for r in state if r["type"] == "oci:Core/routeTable:RouteTable" and r["urn"].endswith("routes-storage")]
+    hub_ranges = {"10.64.128.0/20", "10.64.144.0/24"}
+    assert hub_ranges <= {rule["destination"] for rule in routes[0]["inputs"]["routeRules"]}
+    assert ws.preview_events("br-saopaulo").returncode == 0  # and nothing left to change
+    assert {s["op"] for s in ws.preview_events("br-saopaulo").steps} <= {"same", "read"}
