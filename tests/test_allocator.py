@@ -151,3 +151,15 @@ def test_any_subnet_sizes_give_vcn_sized_networks_or_a_reason(subnet_prefixes, t
         cidr = nets[net["name"]]
         assert 16 <= cidr.prefixlen <= 24
         carve(cidr, [(s["name"], s["prefix"]) for s in net["subnets"]])  # the subnets fit
+
+
+def test_the_organisation_space_holds_far_more_than_55_sites(shipped_sites):
+    """The baseline's space is several ranges: 192 sites of a /16 (a /10 alone held 64, 55 once the shipped
+    sites and their neighbours were placed); a fleet fills them in order and is refused only past the end."""
+    space = next(iter(shipped_sites.values())).spec.organisation.address_space
+    assert len(space) >= 2
+    taken: list = []
+    for _ in range(150):
+        taken.append(allocate(space, taken, 16))
+    assert len(set(taken)) == 150 and not overlaps({str(n): n for n in taken})
+    assert any(n.subnet_of(space[1]) for n in taken)  # the second range is used once the first is full
