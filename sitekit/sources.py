@@ -8,6 +8,7 @@ and line.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,11 @@ def _construct(node: yaml.Node, path: PathKey, marks: Marks, file: str, problems
             items.append(_construct(child, path + (key,), marks, file, problems))
         return items
     loader = _Loader("")
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # a scalar YAML resolves but cannot build, e.g. the date 2027-13-01
+        problems.append(Problem(file, node.start_mark.line + 1, dotted(path), f"invalid value {node.value!r}: {exc}"))
+        return node.value
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Marks]:
@@ -81,11 +86,22 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Marks]:
     return data, marks
 
 
+_PARSED: dict[tuple[str, str], tuple[Any, Marks]] = {}
+"""Parsed files by (name, text): the baseline and a profile are read for every site of a run, parsed once."""
+
+
 def load_yaml(path: Path, shown_as: str | None = None) -> tuple[Any, Marks]:
-    """Load a YAML file; `shown_as` is how the file is named in messages (a repo-relative path)."""
+    """Load a YAML file; `shown_as` is how the file is named in messages (a repo-relative path). The result is
+    the caller's own (a copy): a file with the same name and text is parsed once per process."""
     name = shown_as or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError([Problem(name, None, "", "file not found")]) from None
-    return parse_yaml(text, name)
+    key = (name, text)
+    if key not in _PARSED:
+        if len(_PARSED) >= 256:
+            _PARSED.clear()
+        _PARSED[key] = parse_yaml(text, name)
+    data, marks = _PARSED[key]
+    return copy.deepcopy(data), dict(marks)

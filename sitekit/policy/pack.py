@@ -59,6 +59,21 @@ def resource_of(r: Any) -> Res:
                dependencies=tuple(d.urn for d in (r.dependencies or [])))
 
 
+_LAST_STACK: tuple[Any, Stack | None] = (None, None)
+
+
+def stack_of(resources: Any) -> Stack:
+    """The rules' view of a stack's resources, converted once per list: every stack policy of one run is handed
+    the same list (the offline runner's, or the analyzer's request), and converting it is most of their cost."""
+    global _LAST_STACK
+    seen, stack = _LAST_STACK
+    if seen is resources and stack is not None:
+        return stack
+    stack = Stack([resource_of(r) for r in resources])
+    _LAST_STACK = (resources, stack)
+    return stack
+
+
 def _report(rule_: Rule, ctx: PolicyContext, report_violation: ReportViolation, on_waived: OnWaived | None):
     def report(res: Res | None, message: str) -> None:
         waiver = None if rule_.id in UNWAIVABLE else ctx.waiver_for(rule_.id, res.name if res else None)
@@ -96,7 +111,7 @@ def _stack_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaived 
         if rule_.needs_site and not ctx.known:
             args.not_applicable("no sitekit site context for this stack (see SK-GOV-007)")
         ctx = ctx.configured(args.get_config())
-        stack = Stack([resource_of(r) for r in args.resources])
+        stack = stack_of(args.resources)
         report = _report(rule_, ctx, report_violation, on_waived)
         for res, message in rule_.check(stack, ctx):
             report(res, message)
