@@ -61,6 +61,8 @@ class PolicyContext:
     key_protection: str = "HSM"
     approved_shapes: tuple[str, ...] = ()
     shapes: Mapping[str, ShapeInfo] = field(default_factory=dict)
+    shape_capacity: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
     """network name -> (CIDR, role)"""
     tag_namespace: str | None = None
@@ -145,9 +147,11 @@ class PolicyContext:
 
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
+    from ..catalog import load_capacity
     from ..validate import site_power
 
     spec = site.spec
+    capacity = load_capacity(site.root)
     j = spec.jurisdiction
     params = j.policy.parameters
     power = site_power(spec, site.catalog)
@@ -163,6 +167,8 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         transfer=spec.site.transfer.mechanism if spec.site.transfer else None, residency_basis=j.residency.basis,
         vault_type=j.vault.type, key_protection=j.vault.key_protection, approved_shapes=tuple(j.shapes.approved),
         shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in site.catalog.shapes.items()},
+        shape_capacity={n: (st.status, st.why) for n in site.catalog.shapes
+                        for st in [capacity.status(spec.site.region, n, spec.site.region_kind)]},
         networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
                   if n.name in spec.site.address_plan.networks},
         tag_namespace=tag_ns,
