@@ -1,12 +1,17 @@
 """The capacity catalog (stacks/catalog/capacity.yaml): every region covered, every fact with a known source
-and a date, bad entries reported as `file:line: key: problem`; SK-CMP-004 on a site whose region gains a fact."""
+and a date, bad entries reported as `file:line: key: problem`; SK-CMP-004 on a site whose region gains a fact;
+`sitekit fleet --capacity [SHAPE]`."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from typer.testing import CliRunner
 
 from sitekit import ROOT
 from sitekit.catalog import CAPACITY, load_capacity, load_catalog
+from sitekit.cli import app
 from sitekit.errors import SpecError
 from sitekit.loader import load_site
 from sitekit.policy.runner import evaluate
@@ -92,3 +97,37 @@ def test_advisory_rule_follows_the_catalog(project, shipped_plans):
         "us-ashburn-instance-config-frontier": "GPU shape BM.GPU.GB200.4 is not offered in us-ashburn-1 "
                                                "(oci compute shape list --region us-ashburn-1 in the example tenancy)"}
     assert before.passed and after.passed and {f.level for f in after.findings} == {"advisory"}
+
+
+def test_cli_capacity_summary_and_one_shape(project, monkeypatch):
+    with_facts(project)
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    result = runner.invoke(app, ["fleet", "--capacity", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shapes = {s["shape"]: s for s in json.loads(result.stdout)["shapes"]}
+    assert set(shapes) == set(load_catalog(ROOT).shapes)
+    h100 = shapes["BM.GPU.H100.8"]
+    assert h100["offeredIn"] == ["us-ashburn-1"] and h100["regionsUnknown"] == 17
+    assert [s["site"] for s in h100["sites"]] == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
+    assert h100["gpusInFleet"] == 2048 + 1024 + 16384 and shapes["BM.GPU4.8"]["sites"] == []
+    assert shapes["BM.GPU.GB200.4"]["notOfferedIn"] == ["us-ashburn-1"]
+    br = next(s for s in h100["sites"] if s["site"] == "br-saopaulo")
+    first = br["couldMoveTo"][0]  # known to offer it first; Brazil allows it with its transfer mechanism
+    assert (first["region"], first["capacity"], first["residency"]) == ("us-ashburn-1", "offered", "transfer")
+    assert "br-anpd-sccs" in first["how"]
+    resident = [o["region"] for o in br["couldMoveTo"] if o["residency"] == "resident"]
+    assert resident == ["in-country Dedicated Region", "sa-vinhedo-1"]
+    us = next(s for s in h100["sites"] if s["site"] == "us-ashburn")
+    assert us["capacity"] == "offered" and {o["residency"] for o in us["couldMoveTo"]} == {"resident"}
+
+    result = runner.invoke(app, ["fleet", "--capacity", "BM.GPU.H100.8"])
+    assert result.exit_code == 0, result.output
+    assert "known to be offered in: us-ashburn-1" in result.stdout
+    assert "elsewhere: not allowed (us accepts no transfer mechanism)" in result.stdout
+    assert "us-ashburn (us, us-ashburn-1, capacity offered): 2,048 nodes, 16,384 GPUs" in result.stdout
+
+    result = runner.invoke(app, ["fleet", "--capacity", "BM.GPU.H10.8"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("stacks/catalog/shapes.yaml: shapes: unknown GPU shape 'BM.GPU.H10.8'; "
+                                     "did you mean 'BM.GPU.H100.8'?")
