@@ -121,35 +121,45 @@ def line_chart(label: str, x_labels: Sequence[str], series: Sequence[tuple[str, 
 
 def fleet_graph(label: str, nodes: Sequence[tuple[str, str, int, str]], edges: Sequence[tuple[str, str]],
                 width: float = 920) -> str:
-    """Sites as circles around a ring, grouped by country (label, country, GPUs, fill), and peerings as lines.
-    A circle's area follows the site's GPUs."""
+    """Sites as circles around a ring, grouped by country (label, country, GPUs, fill), names outside the ring,
+    and peerings as lines across it. A circle's area follows the site's GPUs."""
     n = len(nodes)
-    radius = max(110.0, min(360.0, n * 16.0))
-    height = 2 * radius + 170
+    radius = max(110.0, min(300.0, n * 14.0))
+    height = 2 * radius + 220
     cx, cy = width / 2, height / 2
     biggest = max([g for _, _, g, _ in nodes] + [1])
-    at: dict[str, tuple[float, float]] = {}
+    largest = min(22.0, 0.45 * 2 * math.pi * radius / max(n, 1))  # neighbours never overlap
+    at: dict[str, tuple[float, float, float]] = {}
     body: list[str] = []
     countries: dict[str, list[float]] = {}
     for i, (name, country, gpus, fill) in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(n, 1)
         x, y = (cx, cy) if n == 1 else (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
-        at[name] = (x, y)
+        at[name] = (x, y, angle)
         countries.setdefault(country, []).append(angle)
     for a, b in edges:
-        (x1, y1), (x2, y2) = at[a], at[b]
+        (x1, y1, _), (x2, y2, _) = at[a], at[b]
         body.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" stroke-width="2">'
                     f'<title>{escape(f"{a} peers with {b}")}</title></line>')
     for name, country, gpus, fill in nodes:
-        x, y = at[name]
-        r = 6 + 16 * math.sqrt(gpus / biggest)
+        x, y, angle = at[name]
+        r = max(3.0, largest * math.sqrt(gpus / biggest))
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#333">'
                     f'<title>{escape(f"{name} ({country}): {gpus:,} GPUs")}</title></circle>')
-        body.append(_text(x, y + r + 13, name, "middle"))
+        if n == 1:
+            body.append(_text(x, y + r + 14, name, "middle"))
+            continue
+        c, s_ = math.cos(angle), math.sin(angle)
+        anchor = "start" if c > 0.3 else "end" if c < -0.3 else "middle"
+        gap = largest + 6
+        body.append(_text(x + gap * c, y + gap * s_ + 4 + (8 * s_ if anchor == "middle" else 0), name, anchor))
     for country, angles in countries.items():
         mean = math.atan2(sum(math.sin(a) for a in angles), sum(math.cos(a) for a in angles))
-        lx, ly = (cx, cy - 48) if n == 1 else (cx + (radius + 70) * math.cos(mean), cy + (radius + 60) * math.sin(mean))
-        body.append(_text(lx, ly, country, "middle", 'font-weight="bold" font-size="14" fill="#666"'))
+        if n == 1:
+            lx, ly = cx, cy - 48
+        else:
+            lx, ly = cx + (radius + 110) * math.cos(mean), cy + (radius + 80) * math.sin(mean) + 5
+        body.append(_text(lx, ly, country, "middle", 'font-weight="bold" font-size="15" fill="#666"'))
     return _svg(width, height, body, label)
 
 
