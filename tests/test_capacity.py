@@ -1,5 +1,5 @@
 """The capacity catalog (stacks/catalog/capacity.yaml): every region covered, every fact with a known source
-and a date, bad entries reported as `file:line: key: problem`; SK-CMP-004 on a site whose region gains a fact;
+and a date, bad entries reported as `file:line: key: problem`; SK-CMP-007 on a site whose region gains a fact;
 `sitekit fleet --capacity [SHAPE]`."""
 
 from __future__ import annotations
@@ -80,17 +80,17 @@ def test_bad_entries_are_reported_with_file_and_line(project):
 
 
 def test_advisory_rule_follows_the_catalog(project, shipped_plans):
-    """Recording that us-ashburn-1 offers BM.GPU.H100.8 clears SK-CMP-004 for the train pool only; GB200.4,
+    """Recording that us-ashburn-1 offers BM.GPU.H100.8 clears SK-CMP-007 for the train pool only; GB200.4,
     confirmed absent, is reported as not offered; the finding points at the pool's shape line."""
     before = evaluate(load_site(project, "us-ashburn"), shipped_plans["us-ashburn"])
     with_facts(project)
     after = evaluate(load_site(project, "us-ashburn"), shipped_plans["us-ashburn"])
-    found = {f.resource: f for f in before.findings if f.rule == "SK-CMP-004"}
+    found = {f.resource: f for f in before.findings if f.rule == "SK-CMP-007"}
     assert set(found) == {"us-ashburn-instance-config-train", "us-ashburn-instance-config-frontier",
                           "us-ashburn-node-pool-serve"}
     stack = (project / "stacks/Pulumi.us-ashburn.yaml").read_text().splitlines()
     assert found["us-ashburn-node-pool-serve"].line == stack.index("      shape: BM.GPU.H200.8") + 1
-    messages = {f.resource: f.message for f in after.findings if f.rule == "SK-CMP-004"}
+    messages = {f.resource: f.message for f in after.findings if f.rule == "SK-CMP-007"}
     assert messages == {
         "us-ashburn-node-pool-serve": "GPU shape BM.GPU.H200.8 is not known to be offered in us-ashburn-1 "
                                       f"({CAPACITY}: us-ashburn-1 does not list it)",

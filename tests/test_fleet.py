@@ -79,8 +79,8 @@ def test_rows_agree_with_the_shipped_plans(fleet, shipped_plans, shipped_sites):
     gmc = shipped_plans["us-ashburn"].of_type("oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster")
     assert sum(int(r.inputs["size"]) for r in gmc) == 18
     assert (by["ar-patagonia"].country, by["ar-patagonia"].region_kind) == ("AR", "dedicated")
-    # the capacity catalog knows no region's shapes yet: every site has the advisory SK-CMP-004, nothing blocks
-    assert all(r.rule_status["SK-CMP-004"] == "advisory" for r in fleet.rows)
+    # the capacity catalog knows no region's shapes yet: every site has the advisory SK-CMP-007, nothing blocks
+    assert all(r.rule_status["SK-CMP-007"] == "advisory" for r in fleet.rows)
 
 
 def test_fleet_and_country_totals(fleet, shipped_plans):
@@ -116,13 +116,13 @@ def test_waivers_due_within_30_days_and_expired(make_project, tmp_path, shipped_
         f"      - rule: {rule}\n        reason: \"accepted by the security team (ticket SEC-{i})\"\n"
         f"        expires: {day}\n"
         for i, (rule, day) in enumerate([("SK-DATA-005", "2027-04-01"), ("SK-NET-007", "2027-01-11"),
-                                         ("SK-DATA-004", "2026-12-15"), ("SK-CMP-004", "2027-01-31")])))
+                                         ("SK-DATA-004", "2026-12-15"), ("SK-CMP-007", "2027-01-31")])))
     fleet = collect(project, plans=shipped_plans, today=TODAY)
     row = {r.site: r for r in fleet.rows}["us-ashburn"]
-    assert [(w.rule, w.days_left) for w in row.waivers_due] == [("SK-NET-007", 10), ("SK-CMP-004", 30)]
+    assert [(w.rule, w.days_left) for w in row.waivers_due] == [("SK-NET-007", 10), ("SK-CMP-007", 30)]
     assert [(w.rule, w.expires.isoformat()) for w in row.waivers_expired] == [("SK-DATA-004", "2026-12-15")]
     assert not row.passed and row.mandatory_failures == ("SK-GOV-006",)  # an expired waiver is a violation
-    assert row.rule_status["SK-CMP-004"] == "waived" and row.rule_status["SK-GOV-006"] == "fail"
+    assert row.rule_status["SK-CMP-007"] == "waived" and row.rule_status["SK-GOV-006"] == "fail"
     assert row.to_dict()["waiversExpiringSoon"][0] == {"rule": "SK-NET-007", "resource": None,
                                                        "expires": "2027-01-11", "daysLeft": 10,
                                                        "reason": "accepted by the security team (ticket SEC-1)"}
@@ -131,7 +131,10 @@ def test_waivers_due_within_30_days_and_expired(make_project, tmp_path, shipped_
 # ------------------------------------------------------------------------------------------------ peerings
 def test_peerings_are_read_from_one_optional_field(shipped_sites, fleet):
     assert all(peerings(s.spec) == [] for s in shipped_sites.values())  # nothing declares them yet
-    spec = SimpleNamespace(peerings=["us-ashburn", SimpleNamespace(site="ar-patagonia"), "us-ashburn"])
+    # the network half's `sitekit:peers` is the spec's site.peers: [{site, transfer}]
+    spec = SimpleNamespace(site=SimpleNamespace(peers=[SimpleNamespace(site="us-ashburn", transfer=None),
+                                                       SimpleNamespace(site="ar-patagonia", transfer="x"),
+                                                       SimpleNamespace(site="us-ashburn", transfer=None)]))
     assert peerings(spec) == ["ar-patagonia", "us-ashburn"]
     rows = [dataclasses.replace(r, peerings=p) for r, p in zip(fleet.rows, [("br-saopaulo", "nowhere"),
                                                                             ("ar-patagonia", "us-ashburn"), ()])]
@@ -252,7 +255,7 @@ def test_cli_table_and_json(served, fleet):
         for key in ("gpus", "gpusByShape", "gpusByRole", "itMw", "facilityMw", "envelopeMw", "monthlyCostUsd",
                     "unpricedNodes", "peerings", "region", "jurisdiction"):
             assert site[key] == expected[key], key
-        assert site["policy"]["passed"] is True and site["policy"]["advisory"] == ["SK-CMP-004"]
+        assert site["policy"]["passed"] is True and site["policy"]["advisory"] == ["SK-CMP-007"]
     result = runner.invoke(app, ["fleet", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert f"{fleet.total.gpus:,} GPUs" in result.stdout and "3 countries" in result.stdout

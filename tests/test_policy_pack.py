@@ -262,10 +262,10 @@ def test_shipped_site_passes_the_pack_as_the_cli_runs_it_in_a_first_preview(engi
         found += analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack), None).diagnostics
         return {(d.policyName, d.urn.rsplit("::", 1)[-1]) for d in found}
 
-    # only the advisory SK-CMP-004 on each GPU shape: the capacity catalog knows no region's shapes yet
+    # only the advisory SK-CMP-007 on each GPU shape: the capacity catalog knows no region's shapes yet
     gpu_shaped = {r.name for r in plan.resources if r.type in (T.INSTANCE_CONFIGURATION, T.NODE_POOL)}
-    assert diagnostics(plan.resources) == {("SK-CMP-004", name) for name in gpu_shaped}
+    assert diagnostics(plan.resources) == {("SK-CMP-007", name) for name in gpu_shaped}
     broken = [dataclasses.replace(r, protect=False) if r.type == T.BUCKET else r for r in plan.resources
               if r.type != T.DEFAULT_SECURITY_LIST or not r.name.endswith("-gpu")]
     assert diagnostics(broken) == {("SK-GOV-002", r.name) for r in plan.of_type(T.BUCKET)} | {
-        ("SK-NET-008", "us-ashburn-vcn-gpu")} | {("SK-CMP-004", name) for name in gpu_shaped}
+        ("SK-NET-008", "us-ashburn-vcn-gpu")} | {("SK-CMP-007", name) for name in gpu_shaped}

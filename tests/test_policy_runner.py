@@ -66,8 +66,8 @@ def test_bad_site_fails_with_the_expected_rules(bad):
     write_policy(root, WAIVERS)
     result = evaluate(load_site(root, "us-ashburn"), plan)
     assert not result.passed
-    # and the advisory SK-CMP-004 every shipped site has: the capacity catalog knows no region's shapes yet
-    assert active_ids(result) == {"SK-NET-003", "SK-IAM-001", "SK-KEY-002", "SK-GOV-003", "SK-GOV-006", "SK-CMP-004"}
+    # and the advisory SK-CMP-007 every shipped site has: the capacity catalog knows no region's shapes yet
+    assert active_ids(result) == {"SK-NET-003", "SK-IAM-001", "SK-KEY-002", "SK-GOV-003", "SK-GOV-006", "SK-CMP-007"}
     # the expired waiver of SK-IAM-001 waives nothing; the current one waives exactly the RDP rule
     assert [(f.rule, f.resource) for f in result.waived()] == [
         ("SK-NET-004", "us-ashburn-nsg-debug-ingress-tcp-3389-0-0-0-0-0")]
@@ -110,7 +110,7 @@ def test_policy_pack_config_sets_levels_as_under_the_cli(bad):
                                           "SK-GOV-003": {"minLogDays": 30}})
     assert result.passed  # what is left is advisory
     assert {f.rule: f.level for f in result.active()} == {
-        "SK-NET-003": "advisory", "SK-IAM-001": "advisory", "SK-GOV-006": "advisory", "SK-CMP-004": "advisory"}
+        "SK-NET-003": "advisory", "SK-IAM-001": "advisory", "SK-GOV-006": "advisory", "SK-CMP-007": "advisory"}
     assert result.levels["SK-KEY-002"] == "disabled"
     result = evaluate(site, plan, config={"all": {"enforcementLevel": "advisory"}})
     assert result.passed and {f.level for f in result.active()} == {"advisory"}
@@ -230,7 +230,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     config = root / "policy-config.json"
     config.write_text(json.dumps({"all": {"enforcementLevel": "advisory"}}))
     result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
-    assert result.exit_code == 0 and "0 mandatory, 17 advisory, 1 waived" in result.stdout  # 3 of them SK-CMP-004
+    assert result.exit_code == 0 and "0 mandatory, 17 advisory, 1 waived" in result.stdout  # 3 of them SK-CMP-007
     config.write_text(json.dumps({"SK-NET-033": {"enforcementLevel": "advisory"}}))
     result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
     assert result.exit_code == 2 and "SK-NET-033: unknown policy rule; did you mean 'SK-NET-003'?" in result.stderr
@@ -253,9 +253,9 @@ def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     sarif = json.loads(out.read_text())
     assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
-    # only warnings of the advisory SK-CMP-004: the capacity catalog knows no region's GPU shapes yet
+    # only warnings of the advisory SK-CMP-007: the capacity catalog knows no region's GPU shapes yet
     results = sarif["runs"][0]["results"]
-    assert {(r["ruleId"], r["level"]) for r in results} == {("SK-CMP-004", "warning")}
+    assert {(r["ruleId"], r["level"]) for r in results} == {("SK-CMP-007", "warning")}
     assert len(results) == sum(len(p.of_type(t)) for p in shipped_plans.values() for t in (
         "oci:Core/instanceConfiguration:InstanceConfiguration", "oci:ContainerEngine/nodePool:NodePool"))
     assert [s["site"] for s in sarif["runs"][0]["properties"]["sites"]] == sorted(shipped_plans)

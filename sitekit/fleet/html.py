@@ -78,8 +78,7 @@ def _map(fleet: Fleet) -> str:
     nodes = [(r.site, r.country, r.gpus, "#7bc47f" if r.passed else "#e57373")
              for r in sorted(fleet.rows, key=lambda r: (r.country, r.site))]
     note = (f"{len(links)} peerings." if links else
-            "No peerings declared yet: the inter-site network (issue 11, its other half) is not wired into stack "
-            "files; sites are shown unconnected.")
+            "No peerings declared (a site names its peers under sitekit:peers): sites are shown unconnected.")
     return (f'<div class="chart">{svg.fleet_graph("fleet map: sites by country and their peerings", nodes, links)}</div>'
             f'<p class="note">Sites grouped by country around the ring; a circle\'s area follows its GPUs; green '
             f"passes every mandatory rule, red fails one. {_e(note)}</p>")
@@ -205,7 +204,7 @@ def _capacity(fleet: Fleet, capacity: "Capacity") -> str:
             rows.append([_e(r.site), _e(r.region), _e(shape), f'<span class="{"ok" if st.status == "offered" else "bad"}">'
                          f"{_e(st.status)}</span>", _e(st.why)])
     return (f'<p class="note">What stacks/catalog/capacity.yaml (recorded {capacity.recorded.isoformat()}) knows of '
-            "each shape a site asks for in its region; SK-CMP-004 (advisory) flags every shape not known to be "
+            "each shape a site asks for in its region; SK-CMP-007 (advisory) flags every shape not known to be "
             "offered. `sitekit fleet --capacity SHAPE` shows where a shape could move.</p>"
             + _table(["site", "region", "shape", "capacity", "why"], rows))
 

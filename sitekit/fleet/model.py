@@ -26,19 +26,14 @@ findings all waived, no finding, or the rule disabled for the site."""
 
 
 def peerings(spec: Any) -> list[str]:
-    """Names of the sites this site peers with, sorted.
+    """Names of the sites this site peers with, sorted: the one place the fleet report reads peerings from.
 
-    The inter-site network half of issue 11 declares peerings (in the stack file or a fleet file); no spec
-    carries them yet, so this returns [] today. It reads an optional `peerings` field of the spec (a list of
-    site names, or of items with a `site` or `name`), and is the one place the fleet report reads them from:
-    wire the real field here."""
-    declared = getattr(spec, "peerings", None) or []
-    names = []
-    for item in declared:
-        name = item if isinstance(item, str) else getattr(item, "site", None) or getattr(item, "name", None)
-        if isinstance(name, str):
-            names.append(name)
-    return sorted(set(names))
+    The inter-site network half of issue 11 declares them as `sitekit:peers` ([{site, transfer}], the spec's
+    `site.peers`). This reads that field when the spec has it and gives [] otherwise: on a branch without the
+    network half, [] for every site."""
+    declared = getattr(spec.site, "peers", None) or []
+    names = [item if isinstance(item, str) else getattr(item, "site", None) for item in declared]
+    return sorted({n for n in names if isinstance(n, str)})
 
 
 @dataclass(frozen=True)

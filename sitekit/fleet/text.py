@@ -76,7 +76,7 @@ def print_table(fleet: Fleet, console: Console) -> None:
         console.print(f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
                       f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
     if not edges(fleet.rows):
-        console.print("Peerings: none declared (the inter-site network is not wired into stack files yet).")
+        console.print("Peerings: none declared (a site names its peers under sitekit:peers).")
 
 
 def fleet_json(fleet: Fleet) -> str:

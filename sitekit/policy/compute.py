@@ -74,23 +74,6 @@ def gpu_shapes_approved(res: Res, ctx) -> Iterator[str]:
         yield f"GPU shape {shape} is not approved (approved: {', '.join(approved) or 'none'})"
 
 
-@rule("SK-CMP-004", "GPU shapes the site's region is known to offer", severity="medium", level="advisory",
-      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), needs_site=True, anchor=("shape",),
-      remediation="Confirm the shape in the region (`oci compute shape list --region <region>` in the tenancy, or "
-                  "Oracle's capacity report) and record it with its source and date in "
-                  "stacks/catalog/capacity.yaml, or pick a shape and region the catalog knows "
-                  "(`sitekit fleet --capacity SHAPE` shows where a shape could move).")
-def gpu_shape_known_in_region(res: Res, ctx) -> Iterator[str]:
-    shape = _gpu_shape(res)
-    if not shape:
-        return
-    status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
-    if status == "not-offered":
-        yield f"GPU shape {shape} is not offered in {ctx.region} ({why})"
-    elif status != "offered":
-        yield f"GPU shape {shape} is not known to be offered in {ctx.region} ({why})"
-
-
 @rule("SK-CMP-003", "GPU grouping matches the shape", severity="high", level="mandatory", area="compute",
       stack=True, needs_site=True, anchor=("placement",),
       remediation="8-GPU bare-metal shapes go in a cluster network; GB200-class shapes in a compute cluster with "
@@ -118,3 +101,20 @@ def gpu_grouping_matches_shape(stack: Stack, ctx) -> Iterator[tuple[Res | None, 
                 yield res, f"{shape} instance configuration is used by no {kind.replace('-', ' ')}"
         elif kind == "gpu-memory-cluster":
             yield res, f"{shape} needs a GPU memory cluster; a standalone {res.type.rsplit(':', 1)[-1]} cannot join one"
+
+
+@rule("SK-CMP-007", "GPU shapes the site's region is known to offer", severity="medium", level="advisory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), needs_site=True, anchor=("shape",),
+      remediation="Confirm the shape in the region (`oci compute shape list --region <region>` in the tenancy, or "
+                  "Oracle's capacity report) and record it with its source and date in "
+                  "stacks/catalog/capacity.yaml, or pick a shape and region the catalog knows "
+                  "(`sitekit fleet --capacity SHAPE` shows where a shape could move).")
+def gpu_shape_known_in_region(res: Res, ctx) -> Iterator[str]:
+    shape = _gpu_shape(res)
+    if not shape:
+        return
+    status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
+    if status == "not-offered":
+        yield f"GPU shape {shape} is not offered in {ctx.region} ({why})"
+    elif status != "offered":
+        yield f"GPU shape {shape} is not known to be offered in {ctx.region} ({why})"

@@ -98,7 +98,7 @@ def test_compliance_matrix_links_every_rule(tab):
     assert all(href.endswith(f"docs/policies.md#{text.lower()}") for text, href in links)
     cells = tab.evaluate("Array.from(document.querySelectorAll('#compliance tbody td')).map(td => td.className)")
     assert len(cells) == len(SHIPPED) * len(RULES) and "st-fail" not in cells
-    assert cells.count("st-advisory") == len(SHIPPED)  # SK-CMP-004: no region's shapes are known yet
+    assert cells.count("st-advisory") == len(SHIPPED)  # SK-CMP-007: no region's shapes are known yet
 
 
 def test_screenshots_have_the_page_size(tab):
