@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan test fuzz engine-test pulumi sites policy bench bench-engine schema clean
+.PHONY: install plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ fuzz: $(STAMP)  ## the nightly-sized run of generated bad input (10,000 examples
 pulumi:  ## the Pulumi CLI (built from Go modules) and sitekit's Python language host into .pulumi/bin
 	tools/pulumi/build.sh
 
-engine-test: $(STAMP) pulumi  ## end-to-end tests under the real Pulumi engine with the stand-in OCI provider
+chromium:  ## Debian's chromium for the fleet report's browser test (engine-test installs it when missing)
+	@test -x /usr/bin/chromium || apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "make: could not install Debian's chromium (apt-get install -y chromium, as root); the fleet report's browser test will fail"
+
+engine-test: $(STAMP) pulumi chromium  ## end-to-end tests: the real Pulumi engine with the stand-in OCI provider, the fleet report in chromium
 	SITEKIT_ENGINE_TESTS=required $(BIN)/python -m pytest -m engine tests/engine
 
 bench: $(STAMP)  ## plan time and peak memory against a floor measured in the same run
@@ -42,6 +47,9 @@ bench: $(STAMP)  ## plan time and peak memory against a floor measured in the sa
 
 bench-engine: $(STAMP) pulumi  ## pulumi preview of each shipped site against sitekit plan, and the CLI build time
 	$(BIN)/python bench/engine_bench.py
+
+bench-fleet: $(STAMP)  ## sitekit fleet --html for 50 stamped sites, cold and warm (bench/results/fleet.md)
+	$(BIN)/python bench/fleet_bench.py
 
 schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails when they are stale)
 	$(BIN)/sitekit schema --write

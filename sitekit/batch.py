@@ -23,7 +23,9 @@ from .errors import SitekitError, SpecError
 from .plan import Plan, PlannedResource
 
 MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in fresh workers
-Outcome = tuple[str, Any]  # ("plan", Plan) | ("result", SiteResult) | ("spec", [Problem]) | ("error", str)
+Outcome = tuple[str, Any]
+"""("plan", Plan) | ("result", SiteResult) | ("both", (Plan, SiteResult, SiteSpec)) | ("spec", [Problem]) |
+("error", str)"""
 
 
 def default_jobs() -> int:
@@ -63,7 +65,7 @@ def _one(root: str, site: str, task: str, config: dict | None) -> Outcome:
             return "plan", plan
         from .policy.runner import evaluate
 
-        return "result", (plan, evaluate(loaded, plan, config=config))
+        return "result", (plan, evaluate(loaded, plan, config=config), loaded.spec)
     except SpecError as exc:
         return "spec", list(exc.problems)
     except SitekitError as exc:
@@ -79,7 +81,8 @@ def _worker(args: tuple[str, str, str, dict | None]) -> tuple[str, Outcome]:
 
 def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, use_cache: bool = True,
               config: dict | None = None, on_done: Callable[[str], None] = lambda s: None) -> dict[str, Outcome]:
-    """{site: outcome} for `task` ("plan" or "policy") over `sites`, in the order given."""
+    """{site: outcome} for `task` over `sites`, in the order given: "plan" (plans), "policy" (policy results)
+    or "both" (plan, policy result and validated spec, for reports that need all three)."""
     from .cache import Cache, SideKeys, cache_dir
 
     root = root.resolve()
@@ -100,19 +103,20 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
         plan = value if kind == "plan" else value[0] if kind == "result" else None
         if plan is not None and keys is not None:
             cache.put(keys.key(site), plan_to_dict(plan))
-        out[site] = ("result", value[1]) if kind == "result" else outcome
+        out[site] = _keep(task, outcome)
         on_done(site)
 
     cached_plans = {site: plan for site, plan in todo if plan is not None}
     work = [(str(root), site, task, config) for site, _ in todo]
-    if cached_plans and task == "policy":
+    if cached_plans and task != "plan":
         # plans from the cache: only the evaluation is left, which is quick in this process
         from .loader import load_site
         from .policy.runner import evaluate
 
         for site, plan in cached_plans.items():
             try:
-                out[site] = ("result", evaluate(load_site(root, site), plan, config=config))
+                loaded = load_site(root, site)
+                out[site] = _keep(task, ("result", (plan, evaluate(loaded, plan, config=config), loaded.spec)))
             except SpecError as exc:
                 out[site] = ("spec", list(exc.problems))
             on_done(site)
@@ -127,6 +131,14 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
         for args in work:
             record(*_worker(args))
     return {site: out[site] for site in sites}
+
+
+def _keep(task: str, outcome: Outcome) -> Outcome:
+    """What the caller asked for of a worker's outcome."""
+    kind, value = outcome
+    if kind != "result":
+        return outcome
+    return ("both", value) if task == "both" else ("result", value[1])
 
 
 def raise_for(outcomes: Iterable[Outcome]) -> None:

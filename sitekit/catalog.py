@@ -1,4 +1,4 @@
-"""The GPU shape catalog and the OCI region list, loaded from stacks/catalog/ as data.
+"""The GPU shape catalog, the OCI region list and the capacity catalog, loaded from stacks/catalog/ as data.
 
 Both files are validated like a site spec: every problem at once, each naming the file, line and key (a
 shape listed twice, a `regions:` that is empty or null, a node power that is not a number).
@@ -6,14 +6,17 @@ shape listed twice, a `regions:` that is empty or null, a node power that is not
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date as Date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
-from .errors import Problem, SpecError
+from .errors import Problem, SpecError, nearest
 from .merge import Layer, duplicate_names
-from .sources import Marks, load_yaml
+from .sources import Marks, dotted, load_yaml
 from .spec import Model, Number, RegionId
 
 SHAPES = "stacks/catalog/shapes.yaml"
@@ -121,3 +124,134 @@ def load_catalog(root: Path) -> Catalog:
     if problems:
         raise SpecError(problems)
     return Catalog(shapes={s.name: s for s in shapes}, regions=regions, cpu_shapes={s.name: s for s in cpu_shapes})
+
+
+# ------------------------------------------------------------------------------------------------ capacity
+CAPACITY = "stacks/catalog/capacity.yaml"
+
+
+class CapacityFact(Model):
+    source: str = Field(description="Key of the fact's source under `sources:`.")
+    date: Date = Field(description="When the fact was recorded (YYYY-MM-DD).")
+
+
+class RegionCapacity(Model):
+    offers: Literal["unknown"] | dict[str, CapacityFact] = Field(
+        description="'unknown', or the GPU shapes confirmed in the region, each with its source and date.")
+    not_offered: dict[str, CapacityFact] = Field(default_factory=dict, description="GPU shapes confirmed absent.")
+    source: str = Field(description="Key of the source of the entry as a whole (what was checked).")
+    date: Date
+    note: str = ""
+
+
+class ShapeNote(Model):
+    note: str
+    source: str
+    date: Date
+
+
+class Capacity(Model):
+    """Which GPU shapes each region is known to offer (stacks/catalog/capacity.yaml)."""
+
+    recorded: Date
+    sources: dict[str, str]
+    regions: dict[str, RegionCapacity]
+    dedicated: RegionCapacity = Field(description="Any Dedicated Region without an entry of its own.")
+    shapes: dict[str, ShapeNote] = Field(default_factory=dict)
+
+    def entry(self, region: str, region_kind: str = "public") -> tuple[str, RegionCapacity | None]:
+        """(what the entry is called, the entry) for a region; None when the catalog has none."""
+        if region in self.regions:
+            return region, self.regions[region]
+        if region_kind == "dedicated":
+            return "dedicated", self.dedicated
+        return region, None
+
+    def status(self, region: str, shape: str, region_kind: str = "public") -> "ShapeStatus":
+        """What the catalog knows of `shape` in `region`: offered, not-offered or unknown, and why."""
+        key, entry = self.entry(region, region_kind)
+        if entry is None:
+            return ShapeStatus("unknown", f"{CAPACITY} has no entry for {region}", None)
+        for status, facts in (("offered", entry.offers), ("not-offered", entry.not_offered)):
+            if isinstance(facts, dict) and shape in facts:
+                fact = facts[shape]
+                return ShapeStatus(status, self.sources.get(fact.source, fact.source), fact.date)
+        what = "offers: unknown" if entry.offers == "unknown" else "does not list it"
+        return ShapeStatus("unknown", f"{CAPACITY}: {key} {what}", entry.date)
+
+    def offered_in(self, shape: str) -> list[str]:
+        """Regions known to offer `shape`."""
+        return sorted(r for r, e in self.regions.items() if isinstance(e.offers, dict) and shape in e.offers)
+
+
+@dataclass(frozen=True)
+class ShapeStatus:
+    status: Literal["offered", "not-offered", "unknown"]
+    why: str
+    date: Date | None
+
+
+def capacity_problems(capacity: Capacity, marks: dict, catalog: Catalog) -> list[Problem]:
+    """References the capacity catalog makes: sources by key, shapes and regions of the other catalogs."""
+    problems: list[Problem] = []
+
+    def add(path: tuple, message: str) -> None:
+        problems.append(Problem(CAPACITY, marks.get(path), dotted(path), message))
+
+    def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
+        if fact.source not in capacity.sources:
+            add(path + ("source",), f"unknown source '{fact.source}'; {nearest(fact.source, capacity.sources)}")
+
+    entries = [(("regions", r), e) for r, e in capacity.regions.items()] + [(("dedicated",), capacity.dedicated)]
+    for path, entry in entries:
+        if path[0] == "regions" and path[1] not in catalog.regions:
+            add(path, f"unknown OCI region '{path[1]}'; {nearest(path[1], catalog.regions)}")
+        check_fact(path, entry)
+        for key, facts in (("offers", entry.offers), ("notOffered", entry.not_offered)):
+            for shape, fact in (facts.items() if isinstance(facts, dict) else ()):
+                if shape not in catalog.shapes:
+                    add(path + (key, shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+                check_fact(path + (key, shape), fact)
+    for shape, note in capacity.shapes.items():
+        if shape not in catalog.shapes:
+            add(("shapes", shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+        check_fact(("shapes", shape), note)
+    return problems
+
+
+_UNKNOWN_BRANCH, _FACTS_BRANCH = "literal['unknown']", "dict[str,CapacityFact]"
+
+
+def _capacity_errors(exc: ValidationError, marks: dict) -> list[Problem]:
+    """Pydantic's errors as `file:line: key: problem`; the two branches of `offers` read as one rule."""
+    problems, unions = [], {}
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        branch = next((i for i, p in enumerate(loc) if p in (_UNKNOWN_BRANCH, _FACTS_BRANCH)), None)
+        if branch is not None:
+            unions.setdefault(loc[:branch], []).append((loc[branch], loc[branch + 1:], error["msg"]))
+            continue
+        problems.append((loc, error["msg"]))
+    for path, errors in unions.items():
+        deeper = [(path + rest, msg) for kind, rest, msg in errors if kind == _FACTS_BRANCH and rest]
+        problems += deeper or [(path, "must be 'unknown' or a mapping of GPU shapes to {source, date}")]
+
+    def line(path: tuple) -> int | None:
+        return next((marks[path[:i]] for i in range(len(path), 0, -1) if path[:i] in marks), None)
+
+    return [Problem(CAPACITY, line(path), dotted(path), msg) for path, msg in problems]
+
+
+@lru_cache(maxsize=4)
+def load_capacity(root: Path) -> Capacity:
+    """The capacity catalog of the project at `root`, validated against its shape and region catalogs.
+    Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads."""
+    data, marks = load_yaml(root / CAPACITY, CAPACITY)
+    try:
+        capacity = Capacity.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_capacity_errors(exc, marks)) from None
+    problems = capacity_problems(capacity, marks, load_catalog(root))
+    if problems:
+        raise SpecError(problems)
+    return capacity

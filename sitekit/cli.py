@@ -165,4 +165,4 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
-from . import cli_newsite, cli_policy, cli_review  # noqa: E402,F401
+from . import cli_fleet, cli_newsite, cli_policy, cli_review  # noqa: E402,F401

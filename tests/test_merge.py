@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sitekit.errors import SpecError
 from sitekit.loader import load_site
 from sitekit.merge import Layer, Origin, merge_layers
-from sitekit.sources import parse_yaml
+from sitekit.sources import load_yaml, parse_yaml
 
 BASE = """\
 site:
@@ -120,6 +120,25 @@ def test_duplicate_keys_are_refused_with_their_line():
     with pytest.raises(SpecError) as info:
         parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
     assert [str(p) for p in info.value.problems] == ["f.yaml:3: a: duplicate key"]
+
+
+def test_a_file_is_parsed_once_and_each_caller_gets_its_own_copy(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("a:\n  b: [1]\n")
+    first, marks = load_yaml(path, "x.yaml")
+    first["a"]["b"].append(2)
+    marks[("a",)] = 99
+    assert load_yaml(path, "x.yaml") == ({"a": {"b": [1]}}, {(): 1, ("a",): 1, ("a", "b"): 2, ("a", "b", 0): 2})
+    path.write_text("a:\n  b: [3]\n")  # same size, maybe the same mtime: the text decides
+    assert load_yaml(path, "x.yaml")[0] == {"a": {"b": [3]}}
+
+
+def test_a_value_yaml_cannot_build_is_a_problem_not_a_crash():
+    """`expires: 2027-13-01` resolves as a date and fails to build; it is bad input with its line."""
+    with pytest.raises(SpecError) as info:
+        parse_yaml("w:\n  - expires: 2027-13-01\n", "f.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "f.yaml:2: w.0.expires: '2027-13-01' is not a valid !!timestamp: month must be in 1..12"]
 
 
 # ----------------------------------------------------------------------------------------------- locks

@@ -122,7 +122,10 @@ def test_dedicated_region_needs_a_home_region(project, monkeypatch):
 
 def test_organisation_space_exhausted(project, monkeypatch):
     baseline = project / "stacks/baseline.yaml"
-    baseline.write_text(baseline.read_text().replace("addressSpace: [10.64.0.0/10]", "addressSpace: [10.64.0.0/15]"))
+    text = baseline.read_text()
+    assert "addressSpace: [10.64.0.0/10, 10.128.0.0/10, 10.192.0.0/10]" in text
+    baseline.write_text(text.replace("addressSpace: [10.64.0.0/10, 10.128.0.0/10, 10.192.0.0/10]",
+                                     "addressSpace: [10.64.0.0/15]"))
     out = refused(project, monkeypatch, "new-site", "us-x", "-j", "us", "-r", "us-chicago-1")
     assert ("sitekit new-site: sitekit:addressPlan: no free /16 left in the organisation's address space "
             "(10.64.0.0/15)") in out

@@ -68,9 +68,10 @@ def test_bad_site_fails_with_the_expected_rules(bad):
     result = evaluate(load_site(root, "us-ashburn"), plan)
     assert not result.passed
     # (advisory: SK-MON-003, the alert topic has no subscriber while the secret alertEndpoint is unset;
-    # SK-CMP-006, the GPU shapes' Secure Boot support is unknown)
+    # SK-CMP-006, the GPU shapes' Secure Boot support is unknown; SK-CMP-007, the capacity catalog knows no
+    # region's GPU shapes yet)
     assert active_ids(result) == {"SK-NET-003", "SK-IAM-001", "SK-KEY-002", "SK-GOV-003", "SK-GOV-006", "SK-MON-003",
-                                  "SK-CMP-006"}
+                                  "SK-CMP-006", "SK-CMP-007"}
     # the expired waiver of SK-IAM-001 waives nothing; the current one waives exactly the RDP rule
     assert [(f.rule, f.resource) for f in result.waived()] == [
         ("SK-NET-004", "us-ashburn-nsg-debug-ingress-tcp-3389-0-0-0-0-0")]
@@ -114,7 +115,7 @@ def test_policy_pack_config_sets_levels_as_under_the_cli(bad):
     assert result.passed  # what is left is advisory
     assert {f.rule: f.level for f in result.active()} == {
         "SK-NET-003": "advisory", "SK-IAM-001": "advisory", "SK-GOV-006": "advisory", "SK-MON-003": "advisory",
-        "SK-CMP-006": "advisory"}
+        "SK-CMP-006": "advisory", "SK-CMP-007": "advisory"}
     assert result.levels["SK-KEY-002"] == "disabled"
     result = evaluate(site, plan, config={"all": {"enforcementLevel": "advisory"}})
     assert result.passed and {f.level for f in result.active()} == {"advisory"}
@@ -234,7 +235,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     config = root / "policy-config.json"
     config.write_text(json.dumps({"all": {"enforcementLevel": "advisory"}}))
     result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
-    assert result.exit_code == 0 and "0 mandatory, 17 advisory, 1 waived" in result.stdout
+    assert result.exit_code == 0 and "0 mandatory, 20 advisory, 1 waived" in result.stdout
     config.write_text(json.dumps({"SK-NTE-003": {"enforcementLevel": "advisory"}}))
     result = runner.invoke(app, ["policy", "us-ashburn", "--config", str(config)])
     assert result.exit_code == 2 and "SK-NTE-003: unknown policy rule; did you mean 'SK-NET-003'?" in result.stderr
@@ -257,10 +258,14 @@ def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     sarif = json.loads(out.read_text())
     assert list(Draft4Validator(SCHEMA).iter_errors(sarif)) == []
-    # only advisories: SK-MON-003 per alert topic (no shipped stack file sets the secret alertEndpoint) and
-    # SK-CMP-006 per GPU instance configuration (the GPU shapes' Secure Boot support is unknown)
-    assert {(r["ruleId"], r["level"]) for r in sarif["runs"][0]["results"]} == {("SK-MON-003", "warning"),
-                                                                                ("SK-CMP-006", "warning")}
+    # only advisories: SK-MON-003 per alert topic (no shipped stack file sets the secret alertEndpoint),
+    # SK-CMP-006 per GPU instance configuration (the GPU shapes' Secure Boot support is unknown) and SK-CMP-007 per
+    # GPU-shaped resource (the capacity catalog knows no region's GPU shapes yet)
+    results = sarif["runs"][0]["results"]
+    assert {(r["ruleId"], r["level"]) for r in results} == {("SK-MON-003", "warning"), ("SK-CMP-006", "warning"),
+                                                            ("SK-CMP-007", "warning")}
+    assert sum(r["ruleId"] == "SK-CMP-007" for r in results) == sum(len(p.of_type(t)) for p in shipped_plans.values() for t in (
+        "oci:Core/instanceConfiguration:InstanceConfiguration", "oci:ContainerEngine/nodePool:NodePool"))
     assert [s["site"] for s in sarif["runs"][0]["properties"]["sites"]] == sorted(shipped_plans)
     # an existing report is the user's file: kept unless --force
     out.write_text("mine")
@@ -341,7 +346,7 @@ def test_cli_reads_the_short_config_forms(bad, monkeypatch):
     config = root / "short-config.json"
     config.write_text(json.dumps({"all": "advisory"}))
     result = CliRunner().invoke(app, ["policy", "us-ashburn", "--config", str(config)])
-    assert result.exit_code == 0 and "0 mandatory, 17 advisory, 1 waived" in result.stdout, result.output
+    assert result.exit_code == 0 and "0 mandatory, 20 advisory, 1 waived" in result.stdout, result.output
     config.write_text(json.dumps({"SK-GOV-003": {"minLogDays": "a lot"}}))
     result = CliRunner().invoke(app, ["policy", "us-ashburn", "--config", str(config)])
     assert result.exit_code == 2 and "SK-GOV-003.minLogDays" in result.stderr

@@ -1,5 +1,6 @@
 """Kubernetes and compute rules: private OKE endpoints and node pools, image verification, the instance
-metadata service, approved GPU shapes, the grouping each GPU shape needs, and Secure Boot where the shape has it."""
+metadata service, approved GPU shapes, the grouping each GPU shape needs, Secure Boot where the shape has it,
+and shapes the region is known to offer."""
 
 from __future__ import annotations
 
@@ -170,3 +171,19 @@ def instance_monitoring_on(res: Res, ctx) -> Iterator[str]:
     for flag in ("isMonitoringDisabled", "areAllPluginsDisabled"):
         if res.get(f"{base}.{flag}") is True:
             yield f"{base}.{flag} is true"
+
+@rule("SK-CMP-007", "GPU shapes the site's region is known to offer", severity="medium", level="advisory",
+      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), needs_site=True, anchor=("shape",),
+      remediation="Confirm the shape in the region (`oci compute shape list --region <region>` in the tenancy, or "
+                  "Oracle's capacity report) and record it with its source and date in "
+                  "stacks/catalog/capacity.yaml, or pick a shape and region the catalog knows "
+                  "(`sitekit fleet --capacity SHAPE` shows where a shape could move).")
+def gpu_shape_known_in_region(res: Res, ctx) -> Iterator[str]:
+    shape = _gpu_shape(res)
+    if not shape:
+        return
+    status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
+    if status == "not-offered":
+        yield f"GPU shape {shape} is not offered in {ctx.region} ({why})"
+    elif status != "offered":
+        yield f"GPU shape {shape} is not known to be offered in {ctx.region} ({why})"

@@ -64,6 +64,8 @@ class PolicyContext:
     secure_boot: Mapping[str, bool | None] = field(default_factory=dict)
     """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); None, or a shape not here,
     is unknown."""
+    shape_capacity: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
     address_space: tuple[IPv4Network, ...] = ()
     supernet: IPv4Network | None = None
@@ -160,9 +162,11 @@ class PeerInfo:
 
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
+    from ..catalog import load_capacity
     from ..validate import site_power
 
     spec = site.spec
+    capacity = load_capacity(site.root)
     j = spec.jurisdiction
     params = j.policy.parameters
     power = site_power(spec, site.catalog)
@@ -179,6 +183,8 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         vault_type=j.vault.type, key_protection=j.vault.key_protection, approved_shapes=tuple(j.shapes.approved),
         shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in site.catalog.shapes.items()},
         secure_boot=site.catalog.secure_boot(),
+        shape_capacity={n: (st.status, st.why) for n in site.catalog.shapes
+                        for st in [capacity.status(spec.site.region, n, spec.site.region_kind)]},
         networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
                   if n.name in spec.site.address_plan.networks},
         address_space=tuple(spec.organisation.address_space), supernet=spec.site.address_plan.supernet,

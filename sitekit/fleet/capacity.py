@@ -1,0 +1,117 @@
+"""Where a GPU shape could move: the regions the capacity catalog knows to offer it, the sites that use it, and
+for each of those sites the regions its jurisdiction lets its data live in (resident, or with a transfer
+mechanism the jurisdiction accepts), each with what the catalog knows of the shape there. Pure: catalogs,
+jurisdiction profiles and site specs in, plain data out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from ..catalog import Capacity, Catalog
+
+STATUS_ORDER = {"offered": 0, "unknown": 1, "not-offered": 2}
+DEDICATED = "in-country Dedicated Region"
+
+
+@dataclass(frozen=True)
+class Option:
+    region: str
+    country: str
+    status: str
+    """offered | not-offered | unknown (the capacity catalog)"""
+    residency: str
+    """resident | transfer (the jurisdiction accepts a transfer mechanism for it)"""
+    how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"region": self.region, "country": self.country, "capacity": self.status,
+                "residency": self.residency, "how": self.how}
+
+
+@dataclass(frozen=True)
+class Use:
+    site: str
+    jurisdiction: str
+    region: str
+    status: str
+    """What the catalog knows of the shape in the site's own region."""
+    nodes: int
+    gpus: int
+    approved: bool
+    options: tuple[Option, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"site": self.site, "jurisdiction": self.jurisdiction, "region": self.region, "capacity": self.status,
+                "nodes": self.nodes, "gpus": self.gpus, "approvedByJurisdiction": self.approved,
+                "couldMoveTo": [o.to_dict() for o in self.options]}
+
+
+@dataclass(frozen=True)
+class ShapeView:
+    shape: str
+    gpu_model: str
+    notes: tuple[str, ...]
+    offered_in: tuple[str, ...]
+    not_offered_in: tuple[str, ...]
+    unknown_in: int
+    """How many catalog regions the catalog knows nothing of for this shape."""
+    approved_by: tuple[str, ...]
+    uses: tuple[Use, ...]
+
+    @property
+    def gpus(self) -> int:
+        return sum(u.gpus for u in self.uses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": self.shape, "gpuModel": self.gpu_model, "notes": list(self.notes),
+                "offeredIn": list(self.offered_in), "notOfferedIn": list(self.not_offered_in),
+                "regionsUnknown": self.unknown_in, "approvedBy": list(self.approved_by), "gpusInFleet": self.gpus,
+                "sites": [u.to_dict() for u in self.uses]}
+
+
+def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", catalog: "Catalog",
+            dedicated_here: bool = False) -> list[Option]:
+    """The regions a site of `jurisdiction` could move `shape` to (other than `here`), best known first."""
+    residency = jurisdiction.residency
+    found = []
+    for region, info in catalog.regions.items():
+        if region == here:
+            continue
+        if region in residency.regions:
+            kind, how = "resident", f"within {jurisdiction.name}'s residency regions"
+        elif residency.transfer_mechanisms:
+            kind, how = "transfer", f"needs a transfer mechanism: {', '.join(residency.transfer_mechanisms)}"
+        else:
+            continue
+        found.append(Option(region, info.country, capacity.status(region, shape).status, kind, how))
+    if residency.dedicated_in_country and not dedicated_here:
+        found.append(Option(DEDICATED, jurisdiction.code.upper(), capacity.status("", shape, "dedicated").status,
+                            "resident", "a Dedicated Region in the country counts as resident"))
+    return sorted(found, key=lambda o: (STATUS_ORDER[o.status], o.residency != "resident", o.region))
+
+
+def shape_view(shape: str, capacity: "Capacity", catalog: "Catalog", jurisdictions: Mapping[str, Any],
+               specs: Iterable[Any]) -> ShapeView:
+    """Everything the fleet knows about moving `shape` (a name from the shape catalog)."""
+    from ..validate import site_power
+
+    uses = []
+    for spec in specs:
+        pools = [p for p in site_power(spec, catalog).pools if p.shape == shape]
+        if not pools:
+            continue
+        s, j = spec.site, spec.jurisdiction
+        uses.append(Use(s.name, j.code, s.region, capacity.status(s.region, shape, s.region_kind).status,
+                        sum(p.peak_nodes for p in pools), sum(p.gpus for p in pools), shape in j.shapes.approved,
+                        tuple(options(j, shape, s.region, capacity, catalog, s.region_kind == "dedicated"))))
+    statuses = {r: capacity.status(r, shape).status for r in catalog.regions}
+    note = capacity.shapes.get(shape)
+    return ShapeView(shape, catalog.shapes[shape].gpu_model, (note.note,) if note else (),
+                     tuple(sorted(r for r, st in statuses.items() if st == "offered")),
+                     tuple(sorted(r for r, st in statuses.items() if st == "not-offered")),
+                     sum(st == "unknown" for st in statuses.values()),
+                     tuple(sorted(code for code, j in jurisdictions.items() if shape in j.shapes.approved)),
+                     tuple(sorted(uses, key=lambda u: u.site)))

@@ -1,0 +1,104 @@
+"""Gather the fleet: every site planned and checked once (`batch.run_sites`, plans from the content-hash cache
+when nothing changed, `jobs` workers otherwise), then one row and one network topology per site.
+
+A site whose spec does not load is left out of the rows and its problems are kept (the CLI prints them and
+exits 2 after the report); any other failure stops the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Callable
+
+from ..batch import run_sites
+from ..catalog import load_catalog
+from ..cost import PRICES, load_prices
+from ..errors import SitekitError
+from ..loader import list_sites
+from ..policy import RULES
+from ..sources import load_yaml
+from .model import Fleet, site_row
+from .network import topology
+
+
+def git_state(root: Path) -> tuple[str | None, bool]:
+    """(HEAD commit, whether the work tree differs from it), or (None, False) outside git."""
+    from ..review.git import head_commit, is_dirty
+
+    try:
+        return head_commit(root), is_dirty(root)
+    except SitekitError:
+        return None, False
+
+
+def jurisdictions(root: Path) -> dict:
+    """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section)."""
+    from pydantic import ValidationError
+
+    from ..errors import Problem, SpecError
+    from ..loader import JURISDICTIONS, list_jurisdictions
+    from ..spec import Jurisdiction
+
+    found, problems = {}, []
+    for code in list_jurisdictions(root):
+        file = f"{JURISDICTIONS}/{code}.yaml"
+        data, marks = load_yaml(root / file, file)
+        try:
+            found[code] = Jurisdiction.model_validate((data or {}).get("jurisdiction"))
+        except ValidationError as exc:
+            problems.append(Problem(file, marks.get(("jurisdiction",)), "jurisdiction",
+                                    f"invalid profile: {exc.errors()[0]['msg']} (`sitekit explain` on a site shows more)"))
+    if problems:
+        raise SpecError(problems)
+    return found
+
+
+def specs(root: Path) -> tuple[list, list]:
+    """(validated specs, problems) of every site, without planning."""
+    from ..errors import SpecError
+    from ..loader import load_site
+
+    found, problems = [], []
+    for name in list_sites(root):
+        try:
+            found.append(load_site(root, name).spec)
+        except SpecError as exc:
+            problems += exc.problems
+    return found, problems
+
+
+def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.date | None = None,
+            on_done: Callable[[str], None] = lambda s: None, plans: dict | None = None) -> Fleet:
+    """The fleet of the project at `root`. `plans` ({site: Plan}) skips planning for the sites it holds (tests
+    plan each shipped site once per run and share it)."""
+    from ..loader import load_site
+    from ..policy.runner import evaluate
+
+    today = today or datetime.date.today()
+    root = root.resolve()
+    names = list_sites(root)
+    given = {n: p for n, p in (plans or {}).items() if n in names}
+    outcomes = run_sites(root, [n for n in names if n not in given], "both", jobs, use_cache, on_done=on_done)
+    for name, plan in given.items():
+        loaded = load_site(root, name)
+        outcomes[name] = ("both", (plan, evaluate(loaded, plan, today=today), loaded.spec))
+        on_done(name)
+    catalog = load_catalog(root)
+    prices = load_prices(root)
+    rule_ids = sorted(RULES)
+    commit, dirty = git_state(root)
+    recorded, _ = load_yaml(root / PRICES, PRICES)
+    fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=str(recorded.get("recorded", "")),
+                  commit=commit, dirty=dirty)
+    for name in names:
+        kind, value = outcomes[name]
+        if kind == "spec":
+            fleet.problems += value
+        elif kind == "error":
+            raise SitekitError(value)
+        else:
+            plan, result, spec = value
+            fleet.rows.append(site_row(spec, catalog, plan, result, prices, rule_ids, today))
+            fleet.topologies[name] = topology(plan, {n.name: n.role for n in spec.network.networks})
+    return fleet

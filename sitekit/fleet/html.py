@@ -1,0 +1,234 @@
+"""The fleet as one static HTML page: no server, no script, no external asset (styles and SVG inline, the
+favicon a data URL), so it opens offline from a file or a CI artifact. Pure: `Fleet`, `History` and the
+capacity catalog in, a string out.
+
+Sections: summary; fleet map (sites and peerings); sites table; GPUs and power per site and per country;
+compliance matrix (sites x rules, each rule linking to its row in docs/policies.md); each site's network;
+capacity history from git; what the capacity catalog knows of the shapes the sites use.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from . import svg
+from .history import History
+from .model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
+from .text import cost_text, gpus_text, money, policy_text, short_shape, waivers_text
+
+if TYPE_CHECKING:
+    from ..catalog import Capacity
+
+ROLE_COLOURS = {"training": "#4e79a7", "inference": "#f28e2b", "mixed": "#59a14f"}
+NETWORK_ROLE_COLOURS = {"frontend": "#e15759", "services": "#4e79a7", "gpu": "#59a14f", "rdma": "#b07aa1",
+                        "storage": "#9c755f"}
+POWER_COLOURS = {"IT load": "#4e79a7", "cooling and overhead (PUE)": "#a0cbe8"}
+STATUS_MARK = {"pass": "✓", "fail": "✗", "advisory": "!", "waived": "W", "disabled": "–"}
+STATUS_TEXT = {"pass": "passes", "fail": "fails (mandatory)", "advisory": "advisory finding",
+               "waived": "findings waived", "disabled": "disabled"}
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 24px 48px;color:#222}
+h1{margin:20px 0 4px}h2{margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
+nav a{margin-right:14px}p.meta{color:#555;margin:0 0 8px}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
+th{background:#f4f4f4;text-align:left}td.num{text-align:right;white-space:nowrap}
+.bad{color:#b00;font-weight:bold}.ok{color:#176b2c}
+.matrix{overflow-x:auto}.matrix th.rule{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;
+font-weight:normal;padding:6px 2px}.matrix td{text-align:center;min-width:16px;padding:2px}
+.st-pass{background:#e3f4e6;color:#176b2c}.st-fail{background:#f8d7d7;color:#b00;font-weight:bold}
+.st-advisory{background:#fff1c9;color:#8a5a00}.st-waived{background:#e4e8f7;color:#334}
+.st-disabled{background:#eee;color:#888}
+details{margin:8px 0}summary{cursor:pointer;font-weight:bold}.note{color:#555;font-size:13px}
+.chart{overflow-x:auto}
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value))
+
+
+def _table(head: list[str], rows: list[list[str]], num: set[int] = frozenset()) -> str:
+    """A table whose cells are already HTML."""
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>"
+                                    for i, c in enumerate(row)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _summary(fleet: Fleet) -> str:
+    t = fleet.total
+    commit = (f"commit {fleet.commit[:12]}" + (" with uncommitted changes" if fleet.dirty else "")) \
+        if fleet.commit else "a tree outside git"
+    failing = (f'<span class="bad">{t.failing} failing a mandatory rule</span>' if t.failing
+               else '<span class="ok">all passing the mandatory rules</span>')
+    return (f'<p class="meta">Generated {fleet.generated.isoformat()} by sitekit {__version__} from {_e(commit)}.</p>'
+            f"<p><b>{t.sites} sites</b> in <b>{len(fleet.countries)} countries</b>: <b>{t.gpus:,} GPUs</b>, "
+            f"IT load <b>{t.it_mw:,.2f} MW</b>, facility load <b>{t.facility_mw:,.2f} MW</b> of "
+            f"<b>{t.envelope_mw:,.6g} MW</b> of envelopes, <b>{_e(money(t.monthly_usd))}</b> a month at list price; "
+            f"{failing}.</p>")
+
+
+def _map(fleet: Fleet) -> str:
+    links = edges(fleet.rows)
+    nodes = [(r.site, r.country, r.gpus, "#7bc47f" if r.passed else "#e57373")
+             for r in sorted(fleet.rows, key=lambda r: (r.country, r.site))]
+    note = (f"{len(links)} peerings." if links else
+            "No peerings declared (a site names its peers under sitekit:peers): sites are shown unconnected.")
+    return (f'<div class="chart">{svg.fleet_graph("fleet map: sites by country and their peerings", nodes, links)}</div>'
+            f'<p class="note">Sites grouped by country around the ring; a circle\'s area follows its GPUs; green '
+            f"passes every mandatory rule, red fails one. {_e(note)}</p>")
+
+
+def _sites(fleet: Fleet) -> str:
+    head = ["site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
+            "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings"]
+    rows = []
+    for r in fleet.rows:
+        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
+        policy = policy_text(r)
+        rows.append([f'<a href="#net-{_e(r.site)}">{_e(r.site)}</a>', _e(f"{r.jurisdiction_name} ({r.country})"),
+                     _e(region), _e(gpus_text(r.gpus_by_shape)), _e(gpus_text(r.gpus_by_role)), f"{r.it_mw:,.2f}",
+                     f"{r.facility_mw:,.2f} / {r.envelope_mw:,.6g}", _e(cost_text(r, r.unpriced)),
+                     f'<span class="{"ok" if r.passed else "bad"}">{_e(policy)}</span>', _e(waivers_text(r)),
+                     _e(", ".join(r.peerings) or "-")])
+    return _table(head, rows, {5, 6})
+
+
+def _gpu_charts(fleet: Fleet) -> str:
+    shapes = svg.colours(s for r in fleet.rows for s in r.gpus_by_shape)
+
+    def rows(items: list, by: str) -> list:
+        return [(name, list(getattr(x, by).items()), None, f"{x.gpus:,} GPUs") for name, x in items]
+
+    sites = [(r.site, r) for r in fleet.rows]
+    countries = [(c.name, c) for c in fleet.countries]
+    return ("<h3>GPUs per site, by shape</h3>" + _chart(svg.bar_chart("GPUs per site by shape", rows(sites, "gpus_by_shape"), shapes))
+            + "<h3>GPUs per country, by shape</h3>"
+            + _chart(svg.bar_chart("GPUs per country by shape", rows(countries, "gpus_by_shape"), shapes))
+            + "<h3>GPUs per site, by role</h3>"
+            + _chart(svg.bar_chart("GPUs per site by role", rows(sites, "gpus_by_role"), ROLE_COLOURS)))
+
+
+def _power_rows(items: list[tuple[str, object]]) -> list:
+    out = []
+    for name, x in items:
+        it, facility, envelope = x.it_mw, x.facility_mw, x.envelope_mw
+        out.append((name, [("IT load", it), ("cooling and overhead (PUE)", round(facility - it, 4))], envelope,
+                    f"{facility:,.2f} of {envelope:,.6g} MW ({100 * facility / envelope if envelope else 0:.0f}%)"))
+    return out
+
+
+def _power_charts(fleet: Fleet) -> str:
+    sites = [(r.site, r) for r in fleet.rows]
+    countries: list[tuple[str, Totals]] = [(c.name, c) for c in fleet.countries]
+    return ('<p class="note">Facility load = IT load x PUE, at peak (autoscaled pools at their maximum); the red '
+            "line is the site's power envelope.</p>"
+            + "<h3>Power per site</h3>" + _chart(svg.bar_chart("power per site", _power_rows(sites), POWER_COLOURS))
+            + "<h3>Power per country</h3>"
+            + _chart(svg.bar_chart("power per country", _power_rows(countries), POWER_COLOURS)))
+
+
+def _chart(body: str) -> str:
+    return f'<div class="chart">{body}</div>'
+
+
+def _compliance(fleet: Fleet, docs_url: str) -> str:
+    from ..policy import RULES
+
+    legend = " ".join(f'<span class="st-{s}">&nbsp;{STATUS_MARK[s]}&nbsp;</span> {_e(STATUS_TEXT[s])}' for s in STATUSES)
+    head = ['<th>site</th>'] + [
+        f'<th class="rule"><a href="{_e(docs_url)}#{rule.lower()}" title="{_e(RULES[rule].title)}">{_e(rule)}</a></th>'
+        for rule in fleet.rule_ids]
+    body = []
+    for r in fleet.rows:
+        cells = [f'<th><a href="#net-{_e(r.site)}">{_e(r.site)}</a></th>']
+        for rule in fleet.rule_ids:
+            status = r.rule_status.get(rule, "pass")
+            cells.append(f'<td class="st-{status}" title="{_e(f"{rule} at {r.site}: {STATUS_TEXT[status]}")}">'
+                         f"{STATUS_MARK[status]}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<p class="note">{legend}. Each rule links to its row in docs/policies.md; `sitekit policy SITE` '
+            f"lists the findings.</p>"
+            f'<div class="matrix"><table><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody>'
+            f"</table></div>")
+
+
+def _networks(fleet: Fleet) -> str:
+    out = ['<p class="note">From each site\'s plan: the DRG, every VCN with its CIDRs, subnets and gateways, and '
+           "the VCNs the DRG attaches (remote peering connections appear beside the DRG once declared).</p>"]
+    open_ = " open" if len(fleet.rows) <= 6 else ""
+    for r in fleet.rows:
+        topo = fleet.topologies.get(r.site)
+        if topo is None:
+            continue
+        out.append(f'<details id="net-{_e(r.site)}"{open_}><summary>{_e(r.site)} ({_e(r.region)}): '
+                   f"{len(topo.vcns)} VCNs, {sum(len(v.subnets) for v in topo.vcns)} subnets</summary>"
+                   f"{_chart(svg.network_diagram(topo, NETWORK_ROLE_COLOURS))}</details>")
+    return "".join(out)
+
+
+def _history(history: History) -> str:
+    if not history.commits:
+        return f'<p class="note">{_e(history.note or "No commits.")}</p>'
+    labels = [c.short for c in history.commits]
+    sites = sorted(history.points)
+    colour = svg.colours(sites)
+    gpus = [(s, [p.gpus if p else None for p in history.points[s]]) for s in sites]
+    mw = [(s, [p.facility_mw if p else None for p in history.points[s]]) for s in sites]
+    first, last = history.commits[0], history.commits[-1]
+    skipped = ""
+    if history.skipped:
+        rows = [[_e(s), _e(c), _e(why)] for s, c, why in history.skipped[:200]]
+        more = f" (first 200 of {len(history.skipped)})" if len(history.skipped) > 200 else ""
+        skipped = (f"<details><summary>{len(history.skipped)} site versions skipped: they do not load with today's "
+                   f"loader{more}</summary>{_table(['site', 'commit', 'why'], rows)}</details>")
+    return (f'<p class="note">GPUs and facility MW per site at each of the last {len(history.commits)} commits '
+            f"(first parents of HEAD, {_e(first.short)} {_e(first.date)} to {_e(last.short)} {_e(last.date)}), "
+            "read from each commit's stack files, profiles and catalog and computed by today's loader; a gap is a "
+            "commit where the site is absent or does not load. Uncommitted changes are not shown here.</p>"
+            + "<h3>GPUs per site</h3>" + _chart(svg.line_chart("GPUs per site over commits", labels, gpus, colour, "GPUs"))
+            + "<h3>Facility MW per site</h3>"
+            + _chart(svg.line_chart("facility MW per site over commits", labels, mw, colour, "MW")) + skipped)
+
+
+def _capacity(fleet: Fleet, capacity: "Capacity") -> str:
+    rows = []
+    for r in fleet.rows:
+        for shape in r.gpus_by_shape:
+            st = capacity.status(r.region, shape, r.region_kind)
+            rows.append([_e(r.site), _e(r.region), _e(shape), f'<span class="{"ok" if st.status == "offered" else "bad"}">'
+                         f"{_e(st.status)}</span>", _e(st.why)])
+    return (f'<p class="note">What stacks/catalog/capacity.yaml (recorded {capacity.recorded.isoformat()}) knows of '
+            "each shape a site asks for in its region; SK-CMP-007 (advisory) flags every shape not known to be "
+            "offered. `sitekit fleet --capacity SHAPE` shows where a shape could move.</p>"
+            + _table(["site", "region", "shape", "capacity", "why"], rows))
+
+
+def render(fleet: Fleet, history: History, capacity: "Capacity", docs_url: str = "docs/policies.md") -> str:
+    """The whole report as one HTML document."""
+    sections = [("map", "Fleet map", _map(fleet)), ("sites", "Sites", _sites(fleet)),
+                ("gpus", "GPUs", _gpu_charts(fleet)), ("power", "Power", _power_charts(fleet)),
+                ("compliance", "Compliance", _compliance(fleet, docs_url)),
+                ("networks", "Site networks", _networks(fleet)),
+                ("history", "Capacity history", _history(history)),
+                ("capacity", "Capacity catalog", _capacity(fleet, capacity))]
+    problems = ""
+    if fleet.problems:
+        items = "".join(f"<li><code>{_e(p)}</code></li>" for p in fleet.problems)
+        problems = f'<section id="problems"><h2 class="bad">Sites that do not load</h2><ul>{items}</ul></section>'
+    nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections)
+    body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{html}</section>' for key, title, html in sections)
+    shapes = sorted({short_shape(s) for r in fleet.rows for s in r.gpus_by_shape})
+    return ("<!DOCTYPE html>\n"
+            '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            '<link rel="icon" href="data:,"><title>sitekit fleet report</title>'
+            f"<style>{CSS}</style></head><body>"
+            f"<header><h1>sitekit fleet</h1>{_summary(fleet)}<nav>{nav}</nav></header>{problems}{body}"
+            f'<footer><p class="note">Cost at list price from stacks/catalog/prices.yaml (recorded '
+            f"{_e(fleet.prices_recorded)}); GPU shapes in the fleet: {_e(', '.join(shapes))}.</p></footer>"
+            "</body></html>\n")

@@ -1,0 +1,127 @@
+"""The fleet for a terminal (rich tables) and for machines (deterministic JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from .capacity import ShapeView
+from .model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def short_shape(shape: str) -> str:
+    """BM.GPU.H100.8 -> H100.8 (the GPU part people say)."""
+    return shape.removeprefix("BM.GPU.").removeprefix("BM.")
+
+
+def gpus_text(by: dict[str, int], shorten: bool = False) -> str:
+    return ", ".join(f"{short_shape(k) if shorten else k} {v:,}" for k, v in by.items()) or "-"
+
+
+def money(usd: float) -> str:
+    if usd >= 1e6:
+        return f"${usd / 1e6:,.1f}M"
+    if usd >= 1e3:
+        return f"${usd / 1e3:,.1f}k"
+    return f"${usd:,.0f}"
+
+
+def policy_text(row: SiteRow) -> str:
+    if row.mandatory_failures:
+        return "FAILED " + ", ".join(row.mandatory_failures)
+    extra = [f"{len(row.advisory)} advisory"] if row.advisory else []
+    extra += [f"{row.waived} waived"] if row.waived else []
+    return "passed" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def waivers_text(row: SiteRow) -> str:
+    parts = [f"{w.rule} {w.expires.isoformat()} ({w.days_left} d)" for w in row.waivers_due]
+    parts += [f"{w.rule} EXPIRED {w.expires.isoformat()}" for w in row.waivers_expired]
+    return ", ".join(parts) or "-"
+
+
+def cost_text(row: SiteRow | Totals, unpriced: dict[str, int] | None = None) -> str:
+    text = money(row.monthly_usd)
+    if unpriced:
+        text += " + " + ", ".join(f"{n:,} {short_shape(s)} unpriced" for s, n in unpriced.items())
+    return text
+
+
+def print_table(fleet: Fleet, console: Console) -> None:
+    table = Table(title=f"sitekit fleet: {len(fleet.rows)} sites ({fleet.generated.isoformat()})")
+    columns = ("site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
+               "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings")
+    for col in columns:
+        table.add_column(col, justify="right" if "MW" in col else "left", overflow="fold")
+    for r in fleet.rows:
+        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
+        table.add_row(r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
+                      gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
+                      cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-")
+    t = fleet.total
+    table.add_section()
+    table.add_row("fleet", f"{len(fleet.countries)} countries", "", f"{t.gpus:,} GPUs", gpus_text(t.gpus_by_role),
+                  f"{t.it_mw:.2f}", f"{t.facility_mw:.2f} / {t.envelope_mw:g}", cost_text(t),
+                  f"{t.failing} failing" if t.failing else "all passed", "", str(len(edges(fleet.rows))))
+    console.print(table)
+    unpriced = {s for r in fleet.rows for s in r.unpriced}
+    if unpriced:
+        console.print(f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
+                      f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
+    if not edges(fleet.rows):
+        console.print("Peerings: none declared (a site names its peers under sitekit:peers).")
+
+
+def fleet_json(fleet: Fleet) -> str:
+    return dumps(fleet.to_dict())
+
+
+# ------------------------------------------------------------------------------------------------ capacity
+def print_capacity(views: Iterable[ShapeView], console: Console, detail: bool) -> None:
+    views = list(views)
+    if not detail:
+        table = Table(title="sitekit fleet --capacity: GPU shapes, where they are known to be offered, who uses them")
+        for col in ("shape", "GPUs in fleet", "sites", "known to offer it", "approved by"):
+            table.add_column(col, justify="right" if col == "GPUs in fleet" else "left", overflow="fold")
+        for v in views:
+            offered = ", ".join(v.offered_in) or f"none known ({v.unknown_in} regions unknown)"
+            table.add_row(v.shape, f"{v.gpus:,}", ", ".join(u.site for u in v.uses) or "-", offered,
+                          ", ".join(v.approved_by) or "-")
+        console.print(table)
+        console.print("`sitekit fleet --capacity SHAPE` shows where each site using it could move it.")
+        return
+    for v in views:
+        console.print(f"[bold]{v.shape}[/bold] ({v.gpu_model})", highlight=False)
+        for note in v.notes:
+            console.print(f"  note: {note}", highlight=False)
+        console.print(f"  known to be offered in: {', '.join(v.offered_in) or 'no region'}"
+                      f"{'; known absent in: ' + ', '.join(v.not_offered_in) if v.not_offered_in else ''}"
+                      f" ({v.unknown_in} regions unknown; stacks/catalog/capacity.yaml)", highlight=False)
+        console.print(f"  approved by jurisdictions: {', '.join(v.approved_by) or 'none'}", highlight=False)
+        if not v.uses:
+            console.print("  no site uses it", highlight=False)
+        for u in v.uses:
+            approved = "" if u.approved else f" [not approved in {u.jurisdiction}]"
+            console.print(f"  {u.site} ({u.jurisdiction}, {u.region}, capacity {u.status}): {u.nodes:,} nodes, "
+                          f"{u.gpus:,} GPUs{approved}", highlight=False)
+            resident = [o for o in u.options if o.residency == "resident"]
+            transfer = [o for o in u.options if o.residency == "transfer"]
+            console.print("    resident: " + (", ".join(f"{o.region} ({o.status})" for o in resident) or "no other region"),
+                          highlight=False)
+            if transfer:
+                console.print(f"    {transfer[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in transfer),
+                              highlight=False)
+            else:
+                console.print(f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism)",
+                              highlight=False)
+
+
+def capacity_json(views: Iterable[ShapeView], recorded: str) -> str:
+    return dumps({"schemaVersion": 1, "capacityRecorded": recorded, "shapes": [v.to_dict() for v in views]})
