@@ -6,12 +6,16 @@ One process plans site after site, paying the imports once; `jobs` > 1 starts th
 back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
 on (`review.sides.SideKeys`: the site's stack file and profile, baseline, catalog, templates, policy pack,
 sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree; a corrupt or foreign
-entry is planned again, never trusted. Policy results are never cached (waivers expire with the date).
+entry is planned again, never trusted. A site's policy result is cached under its plan's key, the day's date
+(waivers expire with the date) and the pack configuration, so a warm `policy --all` only reads files.
 """
 
 from __future__ import annotations
 
+import datetime
 import gc
+import hashlib
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -54,7 +58,7 @@ def warm_up() -> None:
     gc.freeze()
 
 
-def _one(root: str, site: str, task: str, config: dict | None) -> Outcome:
+def _one(root: str, site: str, task: str, config: dict | None, today: datetime.date) -> Outcome:
     from .loader import load_site
     from .offline import plan_site
 
@@ -65,16 +69,16 @@ def _one(root: str, site: str, task: str, config: dict | None) -> Outcome:
             return "plan", plan
         from .policy.runner import evaluate
 
-        return "result", (plan, evaluate(loaded, plan, config=config), loaded.spec)
+        return "result", (plan, evaluate(loaded, plan, today=today, config=config), loaded.spec)
     except SpecError as exc:
         return "spec", list(exc.problems)
     except SitekitError as exc:
         return "error", str(exc)
 
 
-def _worker(args: tuple[str, str, str, dict | None]) -> tuple[str, Outcome]:
-    root, site, task, config = args
-    outcome = _one(root, site, task, config)
+def _worker(args: tuple[str, str, str, dict | None, datetime.date]) -> tuple[str, Outcome]:
+    root, site, task, config, today = args
+    outcome = _one(root, site, task, config, today)
     gc.collect()  # what the site left behind, before the next site
     return site, outcome
 
@@ -84,30 +88,54 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
     """{site: outcome} for `task` over `sites`, in the order given: "plan" (plans), "policy" (policy results)
     or "both" (plan, policy result and validated spec, for reports that need all three)."""
     from .cache import Cache, SideKeys, cache_dir
+    from .policy.runner import result_from_dict, result_to_dict
 
     root = root.resolve()
+    today = datetime.date.today()  # one date for the whole run: waivers are judged against it
     cache = Cache(cache_dir() if use_cache else None, "plans")
+    results = Cache(cache_dir() if use_cache and task == "policy" else None, "results")
     keys = SideKeys(root) if use_cache else None
+    plan_keys = {site: keys.key(site) for site in sites} if keys else {}
+    config_text = json.dumps(config, sort_keys=True, default=str)
+
+    def result_key(site: str) -> str:
+        return hashlib.sha256(f"{plan_keys[site]};{today.isoformat()};{config_text}".encode()).hexdigest()
+
     out: dict[str, Outcome] = {}
     todo = []
     for site in sites:
-        hit = cache.get(keys.key(site), site) if keys else None
+        if results.folder is not None:
+            try:
+                done = results.get(result_key(site), site)
+                if done is not None:
+                    out[site] = ("result", result_from_dict(done))
+                    on_done(site)
+                    continue
+            except (KeyError, TypeError, ValueError):  # a damaged entry: evaluate again
+                pass
+        hit = cache.get(plan_keys[site], site) if keys else None
         if hit is not None and task == "plan":
             out[site] = ("plan", plan_from_dict(hit))
             on_done(site)
         else:
             todo.append((site, plan_from_dict(hit) if hit is not None else None))
 
+    def keep(site: str, outcome: Outcome) -> None:
+        kind, value = outcome
+        if kind == "result" and task == "policy":
+            results.put(result_key(site), result_to_dict(value[1]))
+        out[site] = _keep(task, outcome)
+        on_done(site)
+
     def record(site: str, outcome: Outcome) -> None:
         kind, value = outcome
         plan = value if kind == "plan" else value[0] if kind == "result" else None
         if plan is not None and keys is not None:
-            cache.put(keys.key(site), plan_to_dict(plan))
-        out[site] = _keep(task, outcome)
-        on_done(site)
+            cache.put(plan_keys[site], plan_to_dict(plan))
+        keep(site, outcome)
 
     cached_plans = {site: plan for site, plan in todo if plan is not None}
-    work = [(str(root), site, task, config) for site, _ in todo]
+    work = [(str(root), site, task, config, today) for site, _ in todo]
     if cached_plans and task != "plan":
         # plans from the cache: only the evaluation is left, which is quick in this process
         from .loader import load_site
@@ -116,10 +144,9 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
         for site, plan in cached_plans.items():
             try:
                 loaded = load_site(root, site)
-                out[site] = _keep(task, ("result", (plan, evaluate(loaded, plan, config=config), loaded.spec)))
+                keep(site, ("result", (plan, evaluate(loaded, plan, today=today, config=config), loaded.spec)))
             except SpecError as exc:
-                out[site] = ("spec", list(exc.problems))
-            on_done(site)
+                keep(site, ("spec", list(exc.problems)))
         work = [w for w in work if w[1] not in cached_plans]
     if len(work) >= MIN_PARALLEL and jobs > 1:
         context = multiprocessing.get_context("spawn")

@@ -81,6 +81,8 @@ class SideKeys:
         shared.update(f"format={CACHE_FORMAT};{_versions()}".encode())
         shared.update(Path(snapshot_module.__file__).read_bytes())  # the driver that writes the snapshot
         _hash_paths(tree, list(SHARED_INPUTS), shared)
+        if not (tree / "sitekit").is_dir():  # a project using the installed sitekit: its code is an input too
+            _hash_paths(Path(__file__).parent.parent, ["sitekit"], shared)
         self.shared = shared.hexdigest()
         self.codes = sites_in(tree)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
@@ -69,6 +69,30 @@ class SiteResult:
 
     def waived(self) -> list[Finding]:
         return [f for f in self.findings if f.waiver is not None]
+
+
+def result_to_dict(result: SiteResult) -> dict[str, Any]:
+    """A site's result as JSON-ready data (dates as ISO text), for the result cache."""
+    return asdict(result) | {"today": result.today.isoformat(),
+                             "waivers": [_waiver_dict(w) for w in result.waivers],
+                             "findings": [asdict(f) | {"waiver": _waiver_dict(f.waiver) if f.waiver else None}
+                                          for f in result.findings]}
+
+
+def result_from_dict(data: dict[str, Any]) -> SiteResult:
+    """The inverse of `result_to_dict`; raises KeyError, TypeError or ValueError on anything else."""
+    def waiver(w: dict[str, Any]) -> WaiverInfo:
+        return WaiverInfo(**(w | {"expires": datetime.date.fromisoformat(w["expires"])}))
+
+    return SiteResult(site=data["site"], jurisdiction=data["jurisdiction"], stack_file=data["stack_file"],
+                      findings=[Finding(**(f | {"waiver": waiver(f["waiver"]) if f["waiver"] else None}))
+                                for f in data["findings"]],
+                      waivers=[waiver(w) for w in data["waivers"]], levels=dict(data["levels"]),
+                      today=datetime.date.fromisoformat(data["today"]))
+
+
+def _waiver_dict(waiver: WaiverInfo) -> dict[str, Any]:
+    return asdict(waiver) | {"expires": waiver.expires.isoformat()}
 
 
 # ------------------------------------------------------------------------------------------ plan -> CrossGuard

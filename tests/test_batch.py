@@ -1,0 +1,173 @@
+"""Many sites at once (`sitekit.batch`): `plan --all` and `policy --all` in one process or in worker processes,
+results in the order asked, the plan cache and the policy result cache (keyed by the day), progress lines."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sitekit import ROOT, batch
+from sitekit.batch import plan_to_dict, run_sites
+from sitekit.cache import SideKeys
+from sitekit.cli import app
+from sitekit.policy.runner import evaluate, result_from_dict, result_to_dict
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def counted(shipped_plans, monkeypatch):
+    """Planning served from the session's plans, and evaluation counted: {"plan": [...], "evaluate": [...]}."""
+    calls: dict[str, list] = {"plan": [], "evaluate": []}
+
+    def plan_site(root, stack, site=None):
+        calls["plan"].append(stack)
+        return shipped_plans[stack]
+
+    def counted_evaluate(site, plan, today=None, config=None):
+        calls["evaluate"].append((site.name, today, json.dumps(config, sort_keys=True)))
+        return evaluate(site, plan, today=today, config=config)
+
+    monkeypatch.setattr("sitekit.offline.plan_site", plan_site)
+    monkeypatch.setattr("sitekit.policy.runner.evaluate", counted_evaluate)
+    return calls
+
+
+def by_urn(plan: dict) -> dict:
+    """A plan's JSON with its resources keyed by URN: registration order follows the event loop."""
+    return plan | {"resources": {r["urn"]: r for r in plan["resources"]}}
+
+
+def test_plan_all_equals_each_site_planned_alone_with_a_line_per_site(shipped_plans, fresh_cache, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["plan", "--all", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [p["site"] for p in data["sites"]] == sorted(shipped_plans)
+    for planned in data["sites"]:
+        alone = json.loads(json.dumps(shipped_plans[planned["site"]].to_dict()))
+        assert by_urn(planned) == by_urn(alone), planned["site"]
+    # stderr is not a terminal here: plain progress lines, one per site, in the order finished
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(shipped_plans)
+    for n, line in enumerate(lines, 1):
+        assert line.startswith(f"sitekit: planning: {n}/{len(shipped_plans)}") and line.endswith(" s)"), line
+
+
+def test_workers_return_what_one_process_does_in_the_order_asked(project, shipped_plans, shipped_sites,
+                                                                 fresh_cache, monkeypatch):
+    """Four sites (enough to start workers): the three shipped ones and a stamped fourth, asked in an order that
+    is not sorted; the workers' plans equal the in-process plans and their results equal `evaluate`'s."""
+    monkeypatch.chdir(project)
+    made = runner.invoke(app, ["new-site", "de-frankfurt", "-j", "de", "-r", "eu-frankfurt-1", "--power-mw", "20"])
+    assert made.exit_code == 0, made.stderr
+    asked = ["us-ashburn", "de-frankfurt", "br-saopaulo", "ar-patagonia"]
+    assert len(asked) >= batch.MIN_PARALLEL
+    done: list[str] = []
+    outcomes = run_sites(project, asked, "both", jobs=2, use_cache=False, on_done=done.append)
+    assert list(outcomes) == asked and sorted(done) == sorted(asked)
+    assert all(kind == "both" for kind, _ in outcomes.values()), outcomes
+    for site in shipped_plans:
+        plan, result, spec = outcomes[site][1]
+        assert by_urn(plan_to_dict(plan)) == by_urn(plan_to_dict(shipped_plans[site])), site
+        expected = evaluate(shipped_sites[site], shipped_plans[site], today=result.today)
+        assert result_to_dict(result) == result_to_dict(expected), site
+        assert spec == shipped_sites[site].spec
+    plan, result, spec = outcomes["de-frankfurt"][1]
+    assert plan.site == "de-frankfurt" and spec.jurisdiction.code == "de" and result.jurisdiction == "de"
+    assert any(r.type == "oci:Core/vcn:Vcn" for r in plan.resources)
+
+
+def test_a_cached_plan_is_reused_and_a_damaged_one_planned_again(counted, shipped_plans, fresh_cache):
+    first = run_sites(ROOT, ["us-ashburn"], "plan")
+    assert counted["plan"] == ["us-ashburn"]
+    again = run_sites(ROOT, ["us-ashburn"], "plan")
+    assert counted["plan"] == ["us-ashburn"]  # served from the cache
+    assert plan_to_dict(again["us-ashburn"][1]) == plan_to_dict(first["us-ashburn"][1]) \
+        == plan_to_dict(shipped_plans["us-ashburn"])
+    (entry,) = (fresh_cache / "plans").glob("*.json")
+    entry.write_text("{not json")
+    run_sites(ROOT, ["us-ashburn"], "plan")
+    assert counted["plan"] == ["us-ashburn"] * 2  # never trusted: planned again
+    run_sites(ROOT, ["us-ashburn"], "plan", use_cache=False)
+    assert counted["plan"] == ["us-ashburn"] * 3  # --no-cache plans even with a good entry
+
+
+def test_policy_results_are_cached_for_the_day_and_the_configuration(counted, shipped_plans, fresh_cache, project,
+                                                                     monkeypatch):
+    site = "ar-patagonia"
+    stack = project / "stacks" / f"Pulumi.{site}.yaml"  # a waiver: its expiry is judged against the day
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-001\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
+    first = run_sites(project, [site], "policy")[site]
+    assert first[0] == "result" and len(counted["evaluate"]) == 1 and counted["plan"] == [site]
+    again = run_sites(project, [site], "policy")[site]
+    assert len(counted["evaluate"]) == 1 and counted["plan"] == [site]  # neither planned nor evaluated again
+    assert result_to_dict(again[1]) == result_to_dict(first[1])
+    assert result_from_dict(result_to_dict(first[1])) == first[1]
+    assert first[1].waivers, "the test needs a site with waivers"
+
+    config = {"all": "advisory"}
+    advisory = run_sites(project, [site], "policy", config=config)[site][1]
+    assert len(counted["evaluate"]) == 2 and counted["plan"] == [site]  # another configuration, the cached plan
+    assert {level for level in advisory.levels.values()} <= {"advisory", "disabled"}
+
+    class Tomorrow(datetime.date):
+        @classmethod
+        def today(cls):
+            return datetime.date(2026, 12, 2) + datetime.timedelta(days=4000)
+
+    monkeypatch.setattr(batch, "datetime", type("m", (), {"date": Tomorrow}))
+    later = run_sites(project, [site], "policy")[site][1]
+    assert len(counted["evaluate"]) == 3 and counted["evaluate"][-1][1] == Tomorrow.today()
+    assert later.today == Tomorrow.today()
+    assert any(w.expired(later.today) for w in later.waivers)  # a cached result would have hidden this
+
+    for entry in (fresh_cache / "results").glob("*.json"):  # damaged entries: evaluated again
+        data = json.loads(entry.read_text())
+        data["value"] = {"site": site}
+        entry.write_text(json.dumps(data))
+    run_sites(project, [site], "policy")
+    assert len(counted["evaluate"]) == 4
+
+
+def test_the_installed_code_is_a_cache_input_for_a_project_without_it(project, tmp_path, monkeypatch):
+    """A project that uses the installed sitekit has no sitekit/ of its own: the package's source is hashed."""
+    import shutil
+
+    import sitekit.cache
+
+    package = tmp_path / "installed" / "sitekit"
+    shutil.copytree(Path(sitekit.cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sitekit.cache, "__file__", str(package / "cache.py"))
+    assert not (project / "sitekit").exists()
+    before = SideKeys(project).key("us-ashburn")
+    assert before == SideKeys(project).key("us-ashburn") != SideKeys(project).key("br-saopaulo")
+    (package / "batch.py").write_text((package / "batch.py").read_text() + "\n# changed\n")
+    assert SideKeys(project).key("us-ashburn") != before
+    assert SideKeys(ROOT).key("us-ashburn") == SideKeys(ROOT).key("us-ashburn")  # ROOT hashes its own sitekit/
+
+
+def test_bad_input_in_several_sites_is_reported_together(project, monkeypatch, fresh_cache):
+    for site, old, new in (("br-saopaulo", "envelopeMw: 40", "envelopeMw: 4"),
+                           ("ar-patagonia", "sitekit:jurisdiction: ar", "sitekit:jurisdiction: zz")):
+        stack = project / "stacks" / f"Pulumi.{site}.yaml"
+        assert old in stack.read_text(), (site, old)
+        stack.write_text(stack.read_text().replace(old, new))
+    monkeypatch.chdir(project)
+    for command in ("plan", "policy"):
+        result = runner.invoke(app, [command, "--all", "--no-progress"])
+        assert result.exit_code == 2, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        files = {line.split(":", 1)[0] for line in result.stderr.splitlines() if line.startswith("stacks/")}
+        assert files == {"stacks/Pulumi.br-saopaulo.yaml", "stacks/Pulumi.ar-patagonia.yaml"}, result.stderr
