@@ -122,7 +122,7 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
 
     def keep(site: str, outcome: Outcome) -> None:
         kind, value = outcome
-        if kind == "result" and task == "policy":
+        if kind == "result" and results.folder is not None:
             results.put(result_key(site), result_to_dict(value[1]))
         out[site] = _keep(task, outcome)
         on_done(site)

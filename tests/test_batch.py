@@ -139,6 +139,8 @@ def test_policy_results_are_cached_for_the_day_and_the_configuration(counted, sh
         entry.write_text(json.dumps(data))
     run_sites(project, [site], "policy")
     assert len(counted["evaluate"]) == 4
+    run_sites(project, [site], "policy", use_cache=False)
+    assert len(counted["evaluate"]) == 5  # --no-cache evaluates even with a good entry
 
 
 def test_the_installed_code_is_a_cache_input_for_a_project_without_it(project, tmp_path, monkeypatch):
