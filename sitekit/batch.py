@@ -48,8 +48,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Import what planning needs, then freeze the collector: the ~300k objects pulumi_oci leaves behind are
-    never garbage, so full collections need not walk them again for every site."""
+    """Import what planning needs, then freeze the collector: imported objects are never garbage, so full
+    collections need not walk them again for every site. pulumi_oci loads its service modules lazily (most of
+    its ~300k objects), so `_worker` freezes once more after the process's first planned site."""
     from . import offline  # noqa: F401  (pulumi, pulumi_oci, the components)
     from .components import region  # noqa: F401
     from .policy import runner  # noqa: F401
@@ -76,10 +77,16 @@ def _one(root: str, site: str, task: str, config: dict | None, today: datetime.d
         return "error", str(exc)
 
 
+_SETTLED: list[str] = []  # the first site this process planned, once it has
+
+
 def _worker(args: tuple[str, str, str, dict | None, datetime.date]) -> tuple[str, Outcome]:
     root, site, task, config, today = args
     outcome = _one(root, site, task, config, today)
     gc.collect()  # what the site left behind, before the next site
+    if not _SETTLED and outcome[0] != "spec":  # pulumi_oci loads its modules lazily: a planned site imported them
+        _SETTLED.append(site)
+        gc.freeze()  # ~250k objects that are never garbage: full collections need not walk them for every site
     return site, outcome
 
 
