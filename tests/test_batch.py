@@ -173,3 +173,49 @@ def test_bad_input_in_several_sites_is_reported_together(project, monkeypatch, f
         assert "Traceback" not in result.stderr
         files = {line.split(":", 1)[0] for line in result.stderr.splitlines() if line.startswith("stacks/")}
         assert files == {"stacks/Pulumi.br-saopaulo.yaml", "stacks/Pulumi.ar-patagonia.yaml"}, result.stderr
+
+
+def test_offline_planning_sends_empty_stack_traces_and_gives_the_sdk_back(shipped_plans):
+    """Nothing reads a registration's stack trace under mocks: the offline planner skips capturing it (the
+    costliest step of a registration in a deep program) and restores the SDK's own function, even on failure."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    from sitekit.offline import without_stack_traces
+
+    real = resource._get_stack_trace
+    with pytest.raises(RuntimeError), without_stack_traces():
+        assert resource._get_stack_trace() == source_pb2.StackTrace()
+        raise RuntimeError
+    assert resource._get_stack_trace is real
+
+
+def test_policy_converts_each_resource_once_when_rules_run_rule_by_rule(shipped_plans, monkeypatch):
+    """`sitekit policy` runs the rules one by one over the plan: a resource's props are converted to plain data
+    once for all the rules, resource and stack rules alike, not once per rule."""
+    from collections import Counter
+
+    from sitekit.loader import load_site
+    from sitekit.policy import pack, runner
+
+    made = {}
+    real_resources = runner.policy_resources
+
+    def policy_resources(plan):
+        resources, providers = real_resources(plan)
+        made.update({id(r.props): r.name for r in resources})
+        return resources, providers
+
+    converted: Counter = Counter()
+    real_plain = pack.plain
+
+    def plain(value):
+        if id(value) in made:
+            converted[made[id(value)]] += 1
+        return real_plain(value)
+
+    monkeypatch.setattr(runner, "policy_resources", policy_resources)
+    monkeypatch.setattr(pack, "plain", plain)
+    evaluate(load_site(ROOT, "us-ashburn"), shipped_plans["us-ashburn"])
+    assert len(converted) > 100
+    assert max(converted.values()) == 1, converted.most_common(3)  # props and providers alike

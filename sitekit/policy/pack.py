@@ -50,13 +50,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def resource_of(r: Any) -> Res:
+def resource_of(r: Any, convert: Callable[[Any], Any] = plain) -> Res:
     """A CrossGuard `PolicyResource` (stack validation) as a rule's `Res`."""
     opts = getattr(r, "opts", None)
-    return Res(type=r.resource_type, name=r.name, urn=r.urn, props=plain(r.props),
+    return Res(type=r.resource_type, name=r.name, urn=r.urn, props=convert(r.props),
                protect=bool(getattr(opts, "protect", False)),
                parent=r.parent.urn if getattr(r, "parent", None) is not None else None,
-               provider=plain(r.provider.props) if getattr(r, "provider", None) is not None else None,
+               provider=convert(r.provider.props) if getattr(r, "provider", None) is not None else None,
                dependencies=tuple(d.urn for d in (r.dependencies or [])))
 
 
@@ -72,25 +72,31 @@ def _report(rule_: Rule, ctx: PolicyContext, report_violation: ReportViolation, 
 
 
 class Converted:
-    """Engine props converted to plain data once per analysis, not once per rule: the analyzer hands every
-    policy the same props object for a resource and the same list for the stack, so a one-entry memo per kind,
-    keyed by that object's identity (and holding it, so the identity stays its own), is enough."""
+    """Engine props converted to plain data once per resource, not once per rule: every policy gets the same
+    props object for a resource and the same list for the stack, so memos keyed by that object's identity (and
+    holding it, so the identity stays its own) are enough. The analyzer runs the policies resource by resource;
+    `sitekit policy` runs them rule by rule over a plan, so resources are remembered for the pack's life (one
+    stack's worth: a pack serves one preview)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._props: tuple[Any, Any] = (None, None)
+        self._props: dict[int, tuple[Any, Any]] = {}
         self._stack: tuple[Any, Any] = (None, None)
 
     def props(self, props: Any) -> Any:
         with self._lock:
-            if self._props[0] is not props:
-                self._props = (props, plain(props))
-            return self._props[1]
+            return self._plain(props)
+
+    def _plain(self, props: Any) -> Any:
+        hit = self._props.get(id(props))
+        if hit is None or hit[0] is not props:
+            hit = self._props[id(props)] = (props, plain(props))
+        return hit[1]
 
     def stack(self, resources: list) -> "Stack":
         with self._lock:
             if self._stack[0] is not resources:
-                self._stack = (resources, Stack([resource_of(r) for r in resources]))
+                self._stack = (resources, Stack([resource_of(r, self._plain) for r in resources]))
             return self._stack[1]
 
 
@@ -105,7 +111,7 @@ def _resource_validate(rule_: Rule, provider: ContextProvider, on_waived: OnWaiv
         opts = args.opts
         res = Res(type=args.resource_type, name=args.name, urn=args.urn, props=converted.props(args.props),
                   protect=bool(getattr(opts, "protect", False)), parent=getattr(opts, "parent", None),
-                  provider=plain(args.provider.props) if args.provider is not None else None)
+                  provider=converted.props(args.provider.props) if args.provider is not None else None)
         report = _report(rule_, ctx, report_violation, on_waived)
         try:
             for message in rule_.check(res, ctx):
