@@ -9,6 +9,8 @@ command runs as a user runs it, in its own process, with a fresh plan cache:
   resources with the same inputs (the plans' own registrations replayed through the pulumi_oci classes, under
   the same mocks), and nothing else: no spec, no components, no rules; it settles the collector as sitekit does
   (imported objects frozen after the imports and after the first site, when pulumi_oci's lazy modules are in);
+  the two run in turn `--repeat` times (default 3) and the ratio is the median of the pairs' ratios, so a noisy
+  spell on a shared machine weighs on both sides;
 - `policy --all` and `plan --all` with the default jobs (the core count), cold; both again warm (nothing changed);
 - `review --mode offline` of a change every site inherits (a baseline edit), cold and warm, and of a change to one
   site, warm;
@@ -24,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,12 +156,31 @@ def floor_child(plans_file: str) -> None:
     sys.stdout.write(json.dumps({"registered": total, "seconds": time.perf_counter() - start}))
 
 
+def marginal_lines(rows: list[dict]) -> list[str]:
+    """What one more site costs between consecutive sizes (the imports, paid once, drop out), for `policy --all
+    --jobs 1` and the floor, and how flat it stays: the largest step's cost over the smallest's."""
+    if len(rows) < 2:
+        return []
+    lines = [""]
+    for label in ("policy --all -j1 cold", "floor"):
+        steps = [((a["sites"], b["sites"]), (b[label] - a[label]) / (b["sites"] - a["sites"]))
+                 for a, b in zip(rows, rows[1:])]
+        costs = [c for _, c in steps]
+        spread = max(costs) / min(costs) if min(costs) > 0 else float("inf")
+        lines.append(f"Marginal cost of one more site, `{label}`: " +
+                     ", ".join(f"{a} to {b} sites {c:.2f} s" for (a, b), c in steps) +
+                     f" (largest / smallest {spread:.2f})")
+    return lines
+
+
 # ------------------------------------------------------------------------------------------------ main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--out", default=str(ROOT / "bench/results/scale.md"))
     parser.add_argument("--engine-site", action="store_true", help="also time engine-mode review of one site")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of `policy --all --jobs 1` and the floor, in turn (medians; default 3)")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.floor_child:
@@ -184,13 +206,19 @@ def main() -> None:
                 print(f"  N={n:3} {label:28} {wall:7.1f} s  {peak:7.0f} MB", flush=True)
                 return wall, peak, out
 
-            measure("policy --all -j1 cold", "policy", "--all", "--jobs", "1", "--no-cache")
             _, _, plans_json = measure("plan --all cold", "plan", "--all", "--format", "json", fresh=True)
             plans_file = Path(tmp) / "plans.json"
             plans_file.write_text(json.dumps(json.loads(plans_json)["sites"]))
-            wall, peak, out = run([sys.executable, __file__, "--floor-child", str(plans_file)], ROOT, env)
-            row["floor"], row["floor MB"] = round(wall, 1), round(peak)
-            print(f"  N={n:3} {'floor (same typed resources)':28} {wall:7.1f} s  {peak:7.0f} MB", flush=True)
+            pairs = []  # the ratio's two sides, in turn, so a noisy spell on a shared machine hits both
+            for _ in range(opts.repeat):
+                mine = run([SITEKIT, "policy", "--all", "--jobs", "1", "--no-cache", "--no-progress"], project, env)
+                floor = run([sys.executable, __file__, "--floor-child", str(plans_file)], ROOT, env)
+                pairs.append((mine, floor))
+                print(f"  N={n:3} {'policy --all -j1 cold':28} {mine[0]:7.1f} s  {mine[1]:7.0f} MB   "
+                      f"floor {floor[0]:7.1f} s  {floor[1]:7.0f} MB", flush=True)
+            for label, side in (("policy --all -j1 cold", 0), ("floor", 1)):
+                row[label] = round(statistics.median(p[side][0] for p in pairs), 1)
+                row[label + " MB"] = round(max(p[side][1] for p in pairs))
             measure("plan --all warm", "plan", "--all")
             measure("policy --all cold", "policy", "--all", fresh=True)
             measure("policy --all warm", "policy", "--all")
@@ -205,7 +233,9 @@ def main() -> None:
             measure("review one site warm", "review", "--mode", "offline", "--format", "json")
             if opts.engine_site:
                 measure("review one site engine", "review", "s00-us", "--mode", "engine", "--format", "json")
-            row["floor ratio (policy -j1 / floor)"] = round(row["policy --all -j1 cold"] / row["floor"], 2)
+            ratios = sorted(mine[0] / floor[0] for mine, floor in pairs)
+            row["floor ratio (policy -j1 / floor, median of pairs)"] = round(statistics.median(ratios), 2)
+            row["floor ratio range"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
             rows.append(row)
 
     out = Path(opts.out)
@@ -213,13 +243,11 @@ def main() -> None:
     labels = [k for k in rows[0] if k != "sites"]
     lines = [f"# sitekit at fleet scale ({time.strftime('%Y-%m-%d')}, {cores} cores, `python bench/scale_bench.py`)", "",
              "Seconds (wall) and MB (peak RSS of the whole process tree); cold = empty plan cache, warm = nothing "
-             "changed since the run before. Default jobs = the core count.", "",
+             "changed since the run before. Default jobs = the core count. `policy --all -j1` and the floor ran "
+             f"{opts.repeat} times each, in turn: their medians, and the median and range of the pairs' ratios.", "",
              "| " + " | ".join(["sites"] + labels) + " |", "|" + "---:|" * (len(labels) + 1)]
     lines += ["| " + " | ".join(str(r.get(k, "")) for k in ["sites"] + labels) + " |" for r in rows]
-    if len(rows) > 1:
-        per_site = [r["policy --all -j1 cold"] / r["sites"] for r in rows]
-        lines += ["", "Per-site cost of `policy --all --jobs 1` (cold): " +
-                  ", ".join(f"{r['sites']} sites {p:.2f} s" for r, p in zip(rows, per_site))]
+    lines += marginal_lines(rows)
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
 
