@@ -9,6 +9,7 @@ what a plan record may lack in older code with defaults. One JSON document per s
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -58,11 +59,17 @@ def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any] | None:
 
 def main(argv: list[str]) -> None:
     root = Path(argv[0])
-    for site in argv[1:]:
+    sites = argv[1:]
+    for i, site in enumerate(sites):
         sys.stdout.write(json.dumps(snapshot_site(root, site), sort_keys=True, default=str) + "\n")
         sys.stdout.flush()
         sys.stderr.write(f"done {site}\n")
         sys.stderr.flush()
+        if i == 0 and len(sites) > 1:
+            # the first site imported what planning needs (pulumi_oci loads its modules lazily): never garbage,
+            # so the collections of the sites to come need not walk it (see sitekit.batch)
+            gc.collect()
+            gc.freeze()
 
 
 if __name__ == "__main__":
