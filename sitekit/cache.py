@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from . import snapshot as snapshot_module
+from .atomic import write_atomic
 
 
 def sites_in(tree: Path) -> dict[str, str | None]:
@@ -119,10 +119,7 @@ class Cache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"key": key, "format": CACHE_FORMAT, "value": value}, fh, sort_keys=True, default=str)
-        os.replace(tmp, self.folder / f"{key}.json")
+        write_atomic(self.folder / f"{key}.json",
+                     json.dumps({"key": key, "format": CACHE_FORMAT, "value": value}, sort_keys=True, default=str))
 
 

@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
-from google.protobuf import struct_pb2
 
 from sitekit import ROOT, fakes
 from sitekit.engine import schema

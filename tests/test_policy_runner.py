@@ -25,7 +25,7 @@ from sitekit.policy import RULES
 from sitekit.policy.render import to_json, to_markdown, to_sarif
 from sitekit.policy.runner import evaluate
 
-from broken_site import BAD_OVERRIDES, PROFILE, STACK, WAIVERS, break_site
+from broken_site import PROFILE, STACK, WAIVERS, break_site
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
 def write_policy(root: Path, policy_yaml: str) -> None:

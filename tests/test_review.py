@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 from sitekit.cli import app
 from sitekit.review import Change, affected_sites, diff_snapshots, dumps, engine_urns, render_markdown, review
 from sitekit.review.model import Review, Side, SiteReview
-from sitekit.review.sides import Cache, SideKeys, snapshot_side
+from sitekit.cache import Cache, SideKeys
+from sitekit.review.sides import snapshot_side
 
-from review_cases import BASELINE, BR, US, commit, edit, git, make_repo, reset
+from review_cases import BR, US, commit, edit, git, make_repo, reset
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
 

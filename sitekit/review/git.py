@@ -9,7 +9,6 @@ import tarfile
 from pathlib import Path
 from typing import Iterable
 
-from ..cache import sites_in  # noqa: F401  (re-exported for review)
 from ..errors import Problem, SitekitError, SpecError
 
 # Files whose change can affect every site; a stack file affects its own site, a profile its sites.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import snapshot as snapshot_module
-from ..cache import Cache, SideKeys, cache_dir  # noqa: F401  (cache_dir: review's public entry)
+from ..cache import Cache, SideKeys
 
 _BOOT = ("import runpy, sys; tree, driver = sys.argv[1], sys.argv[2]; "
          "sys.path[:0] = [tree]; sys.path.extend({libs!r}); del sys.argv[1:3]; "

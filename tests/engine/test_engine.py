@@ -5,11 +5,8 @@ says, through the stand-in OCI provider (never OCI)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-
-from sitekit import ROOT
 
 from broken_site import EXPECTED_FAILURES, break_site
 from conftest import SHIPPED, new_workspace, sitekit, sitekit_json
