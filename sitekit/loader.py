@@ -417,21 +417,44 @@ def _bad_locks(layer: Layer) -> list[Problem]:
     return problems
 
 
+PLAN_PLACES = {"sitekit:addressPlan": ("addressPlan", ()),
+               "sitekit:overrides.site.addressPlan": ("overrides", ("site", "addressPlan"))}
+"""Where a stack file can hold its address plan: {where: (sitekit key, path inside its value)}."""
+
+
+def declared_plans(values: dict[str, Any]) -> dict[str, Any]:
+    """The address plans a stack file's `sitekit:` values declare, by where (see PLAN_PLACES), as written."""
+    out = {}
+    for where, (key, inner) in PLAN_PLACES.items():
+        node = values.get(key)
+        for part in inner:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            out[where] = node
+    return out
+
+
 def site_supernets(root: Path, skip: str) -> list[tuple[str, IPv4Network, Origin]]:
-    """Every other site's supernet, read leniently from its stack file: a file that cannot be read, or a
-    supernet that is not a network, is that site's own problem, reported when it is loaded."""
+    """Every other site's supernets (from both places a plan can be), read leniently from its stack file: a file
+    that cannot be read, or a supernet that is not a network, is that site's own problem, reported when it is
+    loaded."""
     out = []
     for name in list_sites(root):
         if name == skip:
             continue
         try:
             values, key_marks, _ = read_stack_values(root, name)
-            plan = values.get("addressPlan")
-            supernet = IPv4Network(plan["supernet"]) if isinstance(plan, dict) and isinstance(plan.get("supernet"), str) else None
-        except (SpecError, ValueError):
+        except SpecError:
             continue
-        if supernet is not None:
-            out.append((name, supernet, Origin(stack_file(name), key_marks.get("addressPlan", {}).get(("supernet",)))))
+        for where, plan in declared_plans(values).items():
+            key, inner = PLAN_PLACES[where]
+            try:
+                supernet = IPv4Network(plan["supernet"]) if isinstance(plan, dict) and isinstance(plan.get("supernet"), str) else None
+            except ValueError:
+                continue
+            if supernet is not None:
+                line = key_marks.get(key, {}).get(inner + ("supernet",))
+                out.append((name, supernet, Origin(stack_file(name), line)))
     return out
 
 

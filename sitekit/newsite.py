@@ -22,7 +22,7 @@ from .bootstrap import environment
 from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .loader import BASELINE, JURISDICTIONS, LoadedSite, list_jurisdictions, list_sites, load_site, read_stack_values
-from .loader import origin_in, section_problems, stack_file, validation_problems
+from .loader import declared_plans, origin_in, section_problems, stack_file, validation_problems
 from .merge import Layer, merge_layers
 from .planners import PlanningError, allocate, carve, fit_nodes, power
 from .schema import STACK_SCHEMA, modeline
@@ -191,14 +191,7 @@ def existing_ranges(root: Path, exclude: str | None = None) -> dict[str, IPv4Net
         if site == exclude:
             continue
         values, _, _ = read_stack_values(root, site)
-        overrides = values.get("overrides")
-        site_part = overrides.get("site") if isinstance(overrides, dict) else None
-        places = {"sitekit:addressPlan": values.get("addressPlan"),
-                  "sitekit:overrides.site.addressPlan": site_part.get("addressPlan") if isinstance(site_part, dict)
-                  else None}
-        for where, plan in places.items():
-            if plan is None:
-                continue
+        for where, plan in declared_plans(values).items():
             networks = (plan.get("networks") or {}) if isinstance(plan, dict) else {}
             if not isinstance(plan, dict) or not isinstance(networks, dict):
                 problems.append(Problem(stack_file(site), None, where,

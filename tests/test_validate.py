@@ -20,3 +20,18 @@ def test_iam_placeholders_are_checked_but_oci_condition_blocks_are_not(project):
     assert [(p.key, p.message) for p in info.value.problems] == [
         ("iam.statements.0", "unknown placeholder '{grop}'; allowed: {compartment:<name>}, {group}, {dynamic-group}, "
                              "{region}, {cluster}")]
+
+
+def test_a_supernet_set_through_overrides_counts_as_that_sites_block(project):
+    """Both places a stack file holds its plan are read, for the overlap check as for new-site."""
+    from sitekit.loader import site_supernets
+
+    other = project / "stacks" / "Pulumi.other-site.yaml"
+    other.write_text("config:\n  sitekit:jurisdiction: us\n  sitekit:overrides:\n    site:\n      addressPlan:\n"
+                     "        supernet: 10.64.0.0/16\n")
+    found = {(name, str(net), where.file, where.line) for name, net, where in site_supernets(project, "us-ashburn")}
+    assert ("other-site", "10.64.0.0/16", "stacks/Pulumi.other-site.yaml", 6) in found
+    with pytest.raises(SpecError) as info:
+        load_site(project, "us-ashburn")
+    assert any(p.key == "site.addressPlan.supernet" and "overlaps site 'other-site' (10.64.0.0/16, "
+               "stacks/Pulumi.other-site.yaml:6)" in p.message for p in info.value.problems), info.value.problems
