@@ -4,7 +4,7 @@ plan cache.
 One process plans site after site, paying the imports once; `jobs` > 1 starts that many worker processes
 (fresh interpreters) and hands each a site at a time, so a slow site does not hold up the rest; results come
 back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
-on (`cache.SideKeys`: the site's stack file and profile, baseline, catalog, templates, policy pack,
+on (`cache.SideKeys`: the site's stack file and profile, its peers' stack files, every site's supernet, baseline, catalog, templates, policy pack,
 sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree; a corrupt or foreign
 entry is planned again, never trusted. A site's policy result is cached under its plan's key, the day's date
 (waivers expire with the date) and the pack configuration, so a warm `policy --all` only reads files.

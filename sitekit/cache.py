@@ -1,8 +1,8 @@
 """The content-hash cache of plans and review snapshots, outside the work tree.
 
 Where: $SITEKIT_CACHE_DIR, else $XDG_CACHE_HOME/sitekit, else ~/.cache/sitekit. One JSON file per entry, named by
-the content hash of everything the value depends on (`SideKeys`: the site's stack file and profile, the
-baseline, catalog, templates, policy pack, the tree's sitekit sources, the snapshot driver, and the installed
+the content hash of everything the value depends on (`SideKeys`: the site's stack file and profile, its peers'
+stack files, every site's supernet, the baseline, catalog, templates, policy pack, the tree's sitekit sources, the snapshot driver, and the installed
 pulumi, pulumi_oci, pulumi_policy, pydantic, PyYAML and Jinja2 versions). An entry whose key, format or site
 does not match, or that does not parse, is rebuilt and overwritten, never trusted. Writes are atomic.
 """
@@ -21,22 +21,34 @@ from . import snapshot as snapshot_module
 from .atomic import write_atomic
 
 
-def sites_in(tree: Path) -> dict[str, str | None]:
-    """{site: jurisdiction code or None} for every stack file in a tree, read leniently through the bounded
-    reader (a file sitekit refuses names no jurisdiction here; planning the site reports why)."""
+def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+    """{site: (jurisdiction code, peers named, supernets declared)} for every stack file in a tree, read
+    leniently through the bounded reader (a file sitekit refuses holds none of these here; loading the site
+    reports why). What a site's load reads of other sites' files: peers' files whole, every supernet."""
     from .errors import SpecError
+    from .loader import declared_plans
     from .sources import load_yaml
 
-    out: dict[str, str | None] = {}
+    out = {}
     for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
         site = path.name[len("Pulumi."):-len(".yaml")]
         try:
             config = load_yaml(path)[0].get("config")
-            code = config.get("sitekit:jurisdiction") if isinstance(config, dict) else None
         except SpecError:
-            code = None
-        out[site] = code if isinstance(code, str) else None
+            config = None
+        values = {k.removeprefix("sitekit:"): v for k, v in config.items()} if isinstance(config, dict) else {}
+        code = values.get("jurisdiction")
+        peers = values.get("peers") if isinstance(values.get("peers"), list) else []
+        out[site] = (code if isinstance(code, str) else None,
+                     tuple(str(p.get("site")) for p in peers if isinstance(p, dict)),
+                     tuple(str(plan.get("supernet")) for plan in declared_plans(values).values()
+                           if isinstance(plan, dict)))
     return out
+
+
+def sites_in(tree: Path) -> dict[str, str | None]:
+    """{site: jurisdiction code or None} for every stack file in a tree (see `stack_facts`)."""
+    return {site: facts[0] for site, facts in stack_facts(tree).items()}
 
 
 CACHE_FORMAT = 2
@@ -83,13 +95,17 @@ class SideKeys:
         _hash_paths(tree, list(SHARED_INPUTS), shared)
         if not (tree / "sitekit").is_dir():  # a project using the installed sitekit: its code is an input too
             _hash_paths(Path(__file__).parent.parent, ["sitekit"], shared)
+        self.facts = stack_facts(tree)
+        # every site's load checks its block against every other site's, and that its peers exist
+        shared.update(json.dumps(sorted((s, f[2]) for s, f in self.facts.items())).encode())
         self.shared = shared.hexdigest()
-        self.codes = sites_in(tree)
 
     def key(self, site: str) -> str:
+        """The site's key: the shared inputs, its stack file and profile, and its peers' stack files (their
+        ranges, region, jurisdiction and peers shape its plan and its checks)."""
         digest = hashlib.sha256(self.shared.encode())
-        files = [f"stacks/Pulumi.{site}.yaml"]
-        code = self.codes.get(site)
+        code, peers, _ = self.facts.get(site, (None, (), ()))
+        files = [f"stacks/Pulumi.{site}.yaml"] + [f"stacks/Pulumi.{p}.yaml" for p in sorted(set(peers))]
         if code:
             files.append(f"stacks/jurisdictions/{code}.yaml")
         _hash_paths(self.tree, files, digest)

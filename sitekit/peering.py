@@ -55,17 +55,14 @@ class _PeerFile:
 def _read_peer(root, name: str) -> _PeerFile | None:
     """What this site needs of a peer, from its stack file as written (None when it cannot be read: the peer's
     own load reports why)."""
-    from .loader import read_stack_values
+    from .loader import declared_plans, read_stack_values
 
     try:
         values, _, _ = read_stack_values(root, name)
     except SpecError:
         return None
-    plan = values.get("addressPlan")
-    overrides = values.get("overrides")
-    site_part = overrides.get("site") if isinstance(overrides, dict) else None
-    if isinstance(site_part, dict) and isinstance(site_part.get("addressPlan"), dict):
-        plan = site_part["addressPlan"]
+    plans = [p for p in declared_plans(values).values() if isinstance(p, dict)]
+    plan = plans[-1] if plans else None  # the overrides' plan (listed last) wins, as in the merge
     networks: dict[str, IPv4Network] = {}
     for key, cidr in ((plan or {}).get("networks") or {}).items() if isinstance(plan, dict) else ():
         try:

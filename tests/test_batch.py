@@ -219,3 +219,26 @@ def test_policy_converts_each_resource_once_when_rules_run_rule_by_rule(shipped_
     evaluate(load_site(ROOT, "us-ashburn"), shipped_plans["us-ashburn"])
     assert len(converted) > 100
     assert max(converted.values()) == 1, converted.most_common(3)  # props and providers alike
+
+
+def test_a_sites_cache_key_follows_what_its_load_reads_of_other_sites(project):
+    """A site's plan and checks read its peers' stack files and every site's supernet: a change there is a
+    change for the site; another site's pool is not."""
+    keys = SideKeys(project)
+    before = {site: keys.key(site) for site in ("us-ashburn", "ar-patagonia", "br-saopaulo")}
+
+    def after_edit(site: str, old: str, new: str) -> dict[str, str]:
+        stack = project / "stacks" / f"Pulumi.{site}.yaml"
+        text = stack.read_text()
+        assert old in text
+        stack.write_text(text.replace(old, new, 1))
+        fresh = SideKeys(project)
+        changed = {s for s, k in before.items() if fresh.key(s) != k}
+        stack.write_text(text)
+        return changed
+
+    edited = after_edit("br-saopaulo", "sitekit:power:", "sitekit:power:\n    # a comment\n")
+    assert edited == {"br-saopaulo", "us-ashburn"}  # the hub names br-saopaulo as a peer; ar-patagonia does not
+    supernet = (project / "stacks" / "Pulumi.br-saopaulo.yaml").read_text().split("supernet: ", 1)[1].split()[0]
+    moved = after_edit("br-saopaulo", f"supernet: {supernet}", "supernet: 10.200.0.0/16")
+    assert moved == set(before)  # every site checks its block against this one

@@ -135,7 +135,9 @@ def load_point(tree: Path, site: str) -> Point | str:
 
 
 def _keys(code: str, files: dict[str, str]) -> dict[str, str]:
-    """{content key: site} of a commit's sites: sitekit's code, the files every site shares, the stack file."""
+    """{content key: site} of a commit's sites: sitekit's code, the files every site shares, the stack file. A
+    point is the site's own GPUs and MW, which no other site's file changes; a skip reason naming a peer or an
+    overlap may be an earlier commit's for the same site file."""
     shared = hashlib.sha256(json.dumps(sorted((p, b) for p, b in files.items() if p.startswith(SHARED)))
                             .encode()).hexdigest()
     return {hashlib.sha256(f"{code}\0{shared}\0{m.group(1)}\0{blob}".encode()).hexdigest(): m.group(1)
