@@ -13,6 +13,20 @@ PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "all"}
 ORACLE_SERVICES = "oracle-services"
 
 
+def port_options(protocol: str, ports: str | None) -> dict[str, object]:
+    """An NSG rule's destination port range ("443" or "8000-8100") as its tcp_options / udp_options argument;
+    none for other protocols or all ports."""
+    if not ports or protocol not in ("tcp", "udp"):
+        return {}
+    lo, _, hi = ports.partition("-")
+    span = {"min": int(lo), "max": int(hi or lo)}
+    if protocol == "tcp":
+        return {"tcp_options": oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsArgs(
+            destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsDestinationPortRangeArgs(**span))}
+    return {"udp_options": oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsArgs(
+        destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsDestinationPortRangeArgs(**span))}
+
+
 class Network(pulumi.ComponentResource):
     """DRG hub; per network a VCN, locked-down default security list, gateways its role allows, a route
     table, subnets (no public IPs outside the frontend), a DRG attachment and a flow log per subnet; NSGs
@@ -155,19 +169,6 @@ class Network(pulumi.ComponentResource):
             peer, peer_type = self.osn_cidr, "SERVICE_CIDR_BLOCK"
         else:
             peer, peer_type = ctx.peer_cidr(rule.peer), "CIDR_BLOCK"
-        ports = None
-        if rule.ports:
-            lo, _, hi = rule.ports.partition("-")
-            ports = (int(lo), int(hi or lo))
-        tcp = udp = None
-        if ports and rule.protocol == "tcp":
-            tcp = oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsArgs(
-                destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsDestinationPortRangeArgs(
-                    min=ports[0], max=ports[1]))
-        if ports and rule.protocol == "udp":
-            udp = oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsArgs(
-                destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsDestinationPortRangeArgs(
-                    min=ports[0], max=ports[1]))
         key = rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)
         oci.core.NetworkSecurityGroupSecurityRule(
             ctx.logical("nsg", nsg_name, key), network_security_group_id=group.id,
@@ -175,4 +176,4 @@ class Network(pulumi.ComponentResource):
             description=rule.description or None,
             source=peer if ingress else None, source_type=peer_type if ingress else None,
             destination=None if ingress else peer, destination_type=None if ingress else peer_type,
-            tcp_options=tcp, udp_options=udp, opts=ctx.opts(self))
+            opts=ctx.opts(self), **port_options(rule.protocol, rule.ports))

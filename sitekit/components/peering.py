@@ -15,7 +15,7 @@ import pulumi
 import pulumi_oci as oci
 
 from .context import SiteContext
-from .network import PROTOCOLS
+from .network import PROTOCOLS, port_options
 
 
 def peer_stack(peer: str) -> str:
@@ -68,21 +68,9 @@ class Peering(pulumi.ComponentResource):
         self.register_outputs({"rpcs": self.rpcs})
 
     def _admit(self, ctx: SiteContext, rule, peer: str, cidr: str) -> None:
-        ports = tuple(int(p) for p in (rule.ports or "").split("-") if p) or None
-        span = None
-        if ports:
-            lo, hi = ports[0], ports[-1]
-            if rule.protocol == "tcp":
-                span = {"tcp_options": oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsArgs(
-                    destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleTcpOptionsDestinationPortRangeArgs(
-                        min=lo, max=hi))}
-            elif rule.protocol == "udp":
-                span = {"udp_options": oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsArgs(
-                    destination_port_range=oci.core.NetworkSecurityGroupSecurityRuleUdpOptionsDestinationPortRangeArgs(
-                        min=lo, max=hi))}
         oci.core.NetworkSecurityGroupSecurityRule(
             ctx.logical("nsg", rule.nsg, "peer", peer, rule.network, rule.protocol, *(rule.ports or "all").split("-")),
             network_security_group_id=ctx.nsgs[rule.nsg].id, direction="INGRESS", protocol=PROTOCOLS[rule.protocol],
             stateless=False, source=cidr, source_type="CIDR_BLOCK",
             description=rule.description or f"from {peer}'s {rule.network} network", opts=ctx.opts(self),
-            **(span or {}))
+            **port_options(rule.protocol, rule.ports))
