@@ -67,12 +67,12 @@ class PolicyContext:
     shape_capacity: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
+    """network name -> (CIDR, role)"""
     address_space: tuple[IPv4Network, ...] = ()
     supernet: IPv4Network | None = None
     data_classification: str | None = None
     peers: Mapping[str, "PeerInfo"] = field(default_factory=dict)
     """The site's validated peers: site -> region, jurisdiction, declared transfer mechanism."""
-    """network name -> (CIDR, role)"""
     tag_namespace: str | None = None
     tag_values: Mapping[str, str] = field(default_factory=dict)
     statement_budget: int = 50
