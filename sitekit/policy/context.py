@@ -102,6 +102,13 @@ class PolicyContext:
         extra = {k: v for k, v in config.items() if k != "enforcementLevel"}
         return replace(self, params={**self.params, **extra}) if extra else self
 
+    # ------------------------------------------------------------------------------------------ compartments
+    def is_root_compartment(self, value: Any) -> bool:
+        """Whether a compartment id is the tenancy's root compartment: an OCID of a tenancy (decisive with or
+        without a site) or the site's tenancy id. An unknown id is one the stack creates, never the root."""
+        return isinstance(value, str) and not is_unknown(value) and (
+            value.startswith("ocid1.tenancy.") or value == self.tenancy_id)
+
     # ------------------------------------------------------------------------------------------ roles
     def network_of_cidr(self, cidr: Any) -> str | None:
         """The network whose address-plan range holds `cidr`."""

@@ -84,9 +84,7 @@ def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
     if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or res.type in ROOT_ALLOWED \
             or not res.type.startswith("oci:"):
         return
-    compartment = res.get("compartmentId")
-    if isinstance(compartment, str) and not is_unknown(compartment) and (
-            compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id):
+    if ctx.is_root_compartment(res.get("compartmentId")):
         yield "resource is created in the tenancy's root compartment"
 
 

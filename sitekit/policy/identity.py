@@ -102,7 +102,7 @@ def iam_statement_budget(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
         top = stack.by_urn.get(root)
         parent = top.get("compartmentId") if top is not None else None
         above = [n for key, found in chains.items()
-                 if key != root and (key == parent or key.startswith("ocid1.tenancy.")) for _, n in found]
+                 if key != root and (key == parent or ctx.is_root_compartment(key)) for _, n in found]
         total = sum(n for _, n in policies) + sum(above)
         if total > budget:
             extra = f", {sum(above)} of them in policies above it" if above else ""

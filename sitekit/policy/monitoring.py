@@ -71,14 +71,6 @@ def _event_types(rule_: Res) -> list[str]:
     return found
 
 
-def _at_root(rule_: Res, ctx) -> bool:
-    """Whether an event rule lives in the root compartment (the tenancy's OCID). An unknown compartment is one
-    the stack creates, never the root."""
-    compartment = rule_.get("compartmentId")
-    return isinstance(compartment, str) and not is_unknown(compartment) and (
-        compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id)
-
-
 def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
     """Enabled event rules with an enabled notification (ONS) action; for `identity` events, only those in the
     root compartment and, when both regions are known, in the home region (OCI emits identity events there)."""
@@ -94,8 +86,9 @@ def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
         if not ons:
             continue
         region = get(r.provider or {}, "region")
-        if identity and (not _at_root(r, ctx) or ctx.home_region and isinstance(region, str)
-                         and not is_unknown(region) and region != ctx.home_region):
+        if identity and (not ctx.is_root_compartment(r.get("compartmentId"))
+                         or ctx.home_region and isinstance(region, str) and not is_unknown(region)
+                         and region != ctx.home_region):
             continue
         found.append(r)
     return found
