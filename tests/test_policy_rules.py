@@ -375,7 +375,9 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [_pol("Allow group IAMAdmins to manage groups in tenancy"),
                     _pol("Allow group HelpDesk to manage users in tenancy"),  # resets an administrator's password
                     _pol("Allow group ops to use all-resources in tenancy"),
-                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'")],
+                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'"),
+                    # the root compartment by its OCID, however the words are spaced
+                    _pol(f"Allow group IAMAdmins to manage groups in compartment  id {TENANCY}")],
                    {}),
     "SK-IAM-005": ([_pol("Allow group StorageAdmins to manage object-family in compartment data where ALL "
                          "{request.permission != 'BUCKET_DELETE', request.permission != 'OBJECT_DELETE'}",
@@ -667,6 +669,15 @@ def test_rules_never_fail_on_arbitrary_props(props):
             for a, b in zip(stack_resources, stack_resources[1:]):
                 b.dependencies = [a]
             policy.validate(StackValidationArgs(stack_resources), lambda m, u=None: None)
+
+
+def test_tenancy_is_one_notion_for_every_iam_rule(ctx):
+    """SK-IAM-001 (manage all-resources in the tenancy) and SK-IAM-003/004 (what lives in the tenancy) read
+    "in the tenancy" from one pattern: spacing and case never move a statement out of it."""
+    for where in ("tenancy", f"compartment  id {TENANCY}", f"COMPARTMENT\tID '{TENANCY}'"):
+        assert violations("SK-IAM-001", _pol(f"Allow group ops to manage all-resources in {where}"), ctx)
+        assert violations("SK-IAM-003", _pol(f"Allow group ops to manage all-resources in {where}"), ctx) == []
+        assert violations("SK-IAM-004", _pol(f"Allow group ops to manage users in {where}"), ctx)
 
 
 def test_power_also_counts_the_spec_peak(ctx):

@@ -13,9 +13,12 @@ from .model import Res, Stack, is_unknown, items, rule
 from .types import (AUTHENTICATION_POLICY, COMPARTMENT, INSTANCE, INSTANCE_CONFIGURATION, KEY, NODE_POOL,
                     OCI_PROVIDER, POLICY, VAULT)
 
-MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+"
-                        r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)", re.IGNORECASE)
-"""`manage all-resources` in the tenancy, named as such or as its root compartment (the tenancy's own OCID)."""
+TENANCY = r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)"
+"""A statement's location when it is the tenancy: named as such or as its root compartment (the tenancy's own
+OCID)."""
+MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+" + TENANCY,
+                        re.IGNORECASE)
+"""`manage all-resources` in the tenancy."""
 ADMINISTRATORS = re.compile(r"^group\s+(?:'?default'?/)?'?administrators'?$", re.IGNORECASE)
 
 
@@ -132,9 +135,7 @@ def _administrators(who: str) -> bool:
 
 
 def _in_tenancy(where: str) -> bool:
-    where = where.lower()
-    return where == "tenancy" or where.startswith("compartment id ocid1.tenancy.") or \
-        where.startswith("compartment id 'ocid1.tenancy.")
+    return bool(re.match(TENANCY, where.strip(), re.IGNORECASE))
 
 
 def _permissions(condition: str | None, operator: str) -> set[str]:
