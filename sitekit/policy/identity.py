@@ -138,13 +138,16 @@ def _in_tenancy(where: str) -> bool:
     return bool(re.match(TENANCY, where.strip(), re.IGNORECASE))
 
 
+def _flat(condition: str | None) -> str:
+    """A statement's condition lower-cased without spaces or quotes, for matching `name!=value` forms."""
+    return re.sub(r"[\s'\"]", "", condition or "").lower()
+
+
 def _permissions(condition: str | None, operator: str) -> set[str]:
     """The permissions a statement's condition names with `operator` ('!=' excludes, '=' grants only those),
     upper-case."""
-    if not condition:
-        return set()
-    flat = re.sub(r"[\s'\"]", "", condition).lower()
-    return {m.upper() for m in re.findall(r"request\.permission" + re.escape(operator) + r"([a-z_]+)", flat)}
+    return {m.upper() for m in re.findall(r"request\.permission" + re.escape(operator) + r"([a-z_]+)",
+                                          _flat(condition))}
 
 
 @rule("SK-IAM-003", "Groups get per-service permissions, not `manage all-resources` in a compartment",
@@ -175,8 +178,7 @@ def administrators_group_guarded(res: Res, ctx) -> Iterator[str]:
             continue
         if not _in_tenancy(match.group("where")) or _administrators(match.group("who")):
             continue
-        flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
-        if "target.group.name!=administrators" not in flat:
+        if "target.group.name!=administrators" not in _flat(match.group("cond")):
             yield (f"statement {i} lets {match.group('who')} {verb} {what} with no "
                    "`target.group.name != 'Administrators'` condition")
 
@@ -231,7 +233,7 @@ def any_user_grants_bound(res: Res, ctx) -> Iterator[str]:
     for i, match in _statements(res):
         if match.group("who").strip().lower() != "any-user":
             continue
-        flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
+        flat = _flat(match.group("cond"))
         if not flat:
             yield f"statement {i} grants any-user with no condition: every principal of the tenancy"
         elif "request.principal.type=workload" in flat and "request.principal.cluster_id=" not in flat:
