@@ -21,13 +21,14 @@ import fnmatch
 import json
 from typing import Any, Iterator
 
-from ..facts.events import CIS_EVENTS, RENAMED
+from ..facts.events import CATEGORIES, CIS_EVENTS, RENAMED
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (CLOUD_GUARD_CONFIGURATION, CLOUD_GUARD_TARGET, COMPARTMENT, EVENT_RULE, IAM_TYPES, SUBSCRIPTION,
                     TOPIC, VCN)
 
-IAM_RECS = ("4.3", "4.4", "4.5", "4.6", "4.7")
-NETWORK_RECS = ("4.8", "4.9", "4.10", "4.11", "4.12")
+IAM_RECS = CATEGORIES["iam"]
+NETWORK_RECS = CATEGORIES["network"]
+CLOUD_GUARD_RECS = CATEGORIES["cloud-guard"]
 
 
 class _Unknown(Exception):
@@ -143,7 +144,7 @@ def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]
                   "problemdismissed and problemremediated events (sitekit: `security.events` with `cloud-guard`).")
 def cloud_guard_problems_notify(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     if stack.of_type(CLOUD_GUARD_TARGET):
-        for rec, missing in _missing(stack, ctx, ("4.15",)):
+        for rec, missing in _missing(stack, ctx, CLOUD_GUARD_RECS):
             yield None, _report(rec, missing)
 
 
