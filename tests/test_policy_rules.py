@@ -336,9 +336,17 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 90})], {}),
     "SK-GOV-005": ([R(T.DYNAMIC_GROUP, {"compartmentId": TENANCY}), R(T.BUCKET, {"compartmentId": "ocid1.compartment.oc1..c"}),
                     R(T.AUDIT_CONFIGURATION, {"compartmentId": TENANCY, "retentionPeriodDays": 365}),
-                    _event_rule("iam")],  # identity events are seen only from the root
+                    _event_rule("iam"),  # identity events are seen only from the root
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "conditionDetails": {"eventTypes": [
+                        "com.oraclecloud.identitycontrolplane.*"]}}),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": UNKNOWN})],  # unknown types: not judged
                    [R(T.BUCKET, {"compartmentId": TENANCY}),
-                    R(T.VCN, {"compartmentId": "ocid1.tenancy.oc1..aaaaaaaaanothertenancy"})], {}),
+                    R(T.VCN, {"compartmentId": "ocid1.tenancy.oc1..aaaaaaaaanothertenancy"}),
+                    # only identity events belong at the root: network events are a site compartment's
+                    _event_rule("network", compartment=TENANCY),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": json.dumps({"eventType": [
+                        "com.oraclecloud.identitycontrolplane.createuser", "com.oraclecloud.objectstorage.*"]})}),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": "{}"})], {}),
     "SK-GOV-006": ([stack(R(T.BUCKET))], [stack(R(T.BUCKET))],
                    {"good": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2099, 1, 1), None, 0),)),
                     "bad": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2020, 1, 1), None, 0),))}),

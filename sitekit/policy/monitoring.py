@@ -31,7 +31,7 @@ NETWORK_RECS = CATEGORIES["network"]
 CLOUD_GUARD_RECS = CATEGORIES["cloud-guard"]
 
 
-class _Unknown(Exception):
+class UnknownValue(Exception):
     """A value the rule needs is unknown: it cannot decide."""
 
 
@@ -48,17 +48,17 @@ def _actions(rule_: Res) -> list[Any]:
     if actions is None:
         actions = rule_.get("actions.actions")  # the deprecated name
     if is_unknown(actions):
-        raise _Unknown
+        raise UnknownValue
     return items(actions)
 
 
-def _event_types(rule_: Res) -> list[str]:
+def event_types_of(rule_: Res) -> list[str]:
     """The event types a rule's condition matches (patterns may hold '*')."""
     found: list[str] = []
     details = rule_.get("conditionDetails.eventTypes")
     condition = rule_.get("condition")
     if is_unknown(details) or is_unknown(condition):
-        raise _Unknown
+        raise UnknownValue
     found += [t for t in items(details) if isinstance(t, str)]
     if isinstance(condition, str) and condition.strip():
         try:
@@ -68,7 +68,7 @@ def _event_types(rule_: Res) -> list[str]:
         value = parsed.get("eventType") if isinstance(parsed, dict) else None
         found += [value] if isinstance(value, str) else [t for t in items(value) if isinstance(t, str)]
     if any(is_unknown(t) for t in found):
-        raise _Unknown
+        raise UnknownValue
     return found
 
 
@@ -79,7 +79,7 @@ def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
     for r in stack.of_type(EVENT_RULE):
         enabled = r.get("isEnabled")
         if is_unknown(enabled):
-            raise _Unknown
+            raise UnknownValue
         if enabled is False:
             continue
         ons = [a for a in _actions(r) if str(get(a, "actionType", "")).upper() == "ONS"
@@ -104,9 +104,9 @@ def _missing(stack: Stack, ctx, recs: tuple[str, ...], identity: bool = False) -
     or Cloud Guard) not fully covered. Without a site, only a group the stack takes on: some event rule of it
     (enabled or not) names an event type of the group."""
     try:
-        patterns = [_base(t) for r in _notifying_rules(stack, ctx, identity) for t in _event_types(r)]
-        declared = [_base(t) for r in stack.of_type(EVENT_RULE) for t in _event_types(r)]
-    except _Unknown:
+        patterns = [_base(t) for r in _notifying_rules(stack, ctx, identity) for t in event_types_of(r)]
+        declared = [_base(t) for r in stack.of_type(EVENT_RULE) for t in event_types_of(r)]
+    except UnknownValue:
         return
     if not ctx.known and not any(_matches(declared, e) for rec in recs for e in CIS_EVENTS[rec][1]):
         return
