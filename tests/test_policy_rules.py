@@ -452,10 +452,20 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [R(T.LOG, {"isEnabled": False, "configuration": {"source": {"service": "flowlogs", "category": "all"}}})],
                    {}),
     "SK-NET-012": ([R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
-                       "networkEndpointType": "PUBLIC", "allowlistedHttpIps": ["198.51.100.0/24"]}})],
+                       "networkEndpointType": "PUBLIC", "allowlistedHttpIps": ["198.51.100.0/24"]}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                        "networkEndpointType": "PUBLIC", "designTime": {"allowlistedHttpVcns": [{"id": UNKNOWN}]}}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {"allowlistedHttpIps": UNKNOWN}})],
                    [R(T.INTEGRATION_INSTANCE, {"displayName": "oic"}),
                     R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
-                        "networkEndpointType": "PUBLIC", "runtime": {"allowlistedHttpIps": ["0.0.0.0/0"]}}})], {}),
+                        "networkEndpointType": "PUBLIC", "runtime": {"allowlistedHttpIps": ["0.0.0.0/0"]}}}),
+                    # details with no allow list admit every source
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                        "networkEndpointType": "PUBLIC", "isIntegrationVcnAllowlisted": True, "allowlistedHttpIps": []}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {  # one list unknown, another open
+                        "allowlistedHttpVcns": UNKNOWN, "runtime": {"allowlistedHttpIps": ["::/0"]}}})],
+                   {}),
     "SK-NET-013": ([R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PRIVATE",
                                                                          "subnetId": UNKNOWN}}),
                     R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PUBLIC",
