@@ -689,6 +689,14 @@ def test_rules_never_fail_on_arbitrary_props(props):
             policy.validate(StackValidationArgs(stack_resources), lambda m, u=None: None)
 
 
+def test_root_compartment_is_one_notion(ctx):
+    """Any tenancy OCID, or the site's own tenancy id, is the root compartment; an unknown id never is."""
+    site = dataclasses.replace(ctx, tenancy_id="ocid1.compartment.oc1..siteroot")
+    assert site.is_root_compartment(TENANCY) and site.is_root_compartment("ocid1.compartment.oc1..siteroot")
+    assert not any(site.is_root_compartment(v) for v in ("ocid1.compartment.oc1..c", UNKNOWN, None, 42))
+    assert PolicyContext().is_root_compartment(TENANCY)
+
+
 def test_tenancy_is_one_notion_for_every_iam_rule(ctx):
     """SK-IAM-001 (manage all-resources in the tenancy) and SK-IAM-003/004 (what lives in the tenancy) read
     "in the tenancy" from one pattern: spacing and case never move a statement out of it."""
