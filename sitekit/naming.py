@@ -16,6 +16,17 @@ def logical(site: str, *keys: str) -> str:
     return "-".join((site,) + keys)
 
 
+def key_of(site: str, kind: str, name: str) -> str | None:
+    """The data key of a logical name `logical(site, kind, key)`; None when `name` is not one of that kind.
+
+    Read names of one resource type: a kind is a prefix of the names of longer kinds ('drg' reads
+    '<site>-drg-attachment-gpu' as key 'attachment-gpu')."""
+    prefix = logical(site, kind) + "-"
+    if not name.startswith(prefix):
+        return None
+    return name[len(prefix):] or None
+
+
 def display(org: str, site: str, *keys: str) -> str:
     """The OCI display name: '<org>-<site>-<key>...'."""
     return "-".join((org, site) + keys)

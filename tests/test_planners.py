@@ -146,3 +146,18 @@ def test_fit_nodes_examples():
     assert fit_nodes(60, 1.2, 10.2) == 4901
     assert fit_nodes(60, 1.2, 10.2, reserved_mw=60) == 0
     assert fit_nodes(1, 1.0, 10.2, reserved_mw=2) == 0
+
+
+_word = st.from_regex(r"[a-z][a-z0-9]{0,7}(-[a-z0-9]{1,5}){0,2}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(site=_word, kind=_word, key=_word)
+def test_key_of_reverses_logical(site, kind, key):
+    """naming.key_of reads back the data key a logical name was built from, and nothing from another kind."""
+    from sitekit.naming import key_of, logical
+
+    assert key_of(site, kind, logical(site, kind, key)) == key
+    assert key_of(site, kind, logical(site, kind)) is None
+    assert key_of(site, kind + "x", logical(site, kind, key)) is None
+    assert key_of(site + "x", kind, logical(site, kind, key)) is None

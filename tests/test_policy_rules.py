@@ -336,9 +336,17 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [R(T.AUDIT_CONFIGURATION, {"retentionPeriodDays": 90})], {}),
     "SK-GOV-005": ([R(T.DYNAMIC_GROUP, {"compartmentId": TENANCY}), R(T.BUCKET, {"compartmentId": "ocid1.compartment.oc1..c"}),
                     R(T.AUDIT_CONFIGURATION, {"compartmentId": TENANCY, "retentionPeriodDays": 365}),
-                    _event_rule("iam")],  # identity events are seen only from the root
+                    _event_rule("iam"),  # identity events are seen only from the root
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "conditionDetails": {"eventTypes": [
+                        "com.oraclecloud.identitycontrolplane.*"]}}),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": UNKNOWN})],  # unknown types: not judged
                    [R(T.BUCKET, {"compartmentId": TENANCY}),
-                    R(T.VCN, {"compartmentId": "ocid1.tenancy.oc1..aaaaaaaaanothertenancy"})], {}),
+                    R(T.VCN, {"compartmentId": "ocid1.tenancy.oc1..aaaaaaaaanothertenancy"}),
+                    # only identity events belong at the root: network events are a site compartment's
+                    _event_rule("network", compartment=TENANCY),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": json.dumps({"eventType": [
+                        "com.oraclecloud.identitycontrolplane.createuser", "com.oraclecloud.objectstorage.*"]})}),
+                    R(T.EVENT_RULE, {"compartmentId": TENANCY, "condition": "{}"})], {}),
     "SK-GOV-006": ([stack(R(T.BUCKET))], [stack(R(T.BUCKET))],
                    {"good": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2099, 1, 1), None, 0),)),
                     "bad": dict(waivers=(WaiverInfo("SK-DATA-004", "accepted by security", datetime.date(2020, 1, 1), None, 0),))}),
@@ -375,7 +383,9 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [_pol("Allow group IAMAdmins to manage groups in tenancy"),
                     _pol("Allow group HelpDesk to manage users in tenancy"),  # resets an administrator's password
                     _pol("Allow group ops to use all-resources in tenancy"),
-                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'")],
+                    _pol("Allow group helpdesk to use groups in tenancy where request.operation = 'AddUserToGroup'"),
+                    # the root compartment by its OCID, however the words are spaced
+                    _pol(f"Allow group IAMAdmins to manage groups in compartment  id {TENANCY}")],
                    {}),
     "SK-IAM-005": ([_pol("Allow group StorageAdmins to manage object-family in compartment data where ALL "
                          "{request.permission != 'BUCKET_DELETE', request.permission != 'OBJECT_DELETE'}",
@@ -442,10 +452,20 @@ EXAMPLES: dict[str, tuple[list, list, dict]] = {
                    [R(T.LOG, {"isEnabled": False, "configuration": {"source": {"service": "flowlogs", "category": "all"}}})],
                    {}),
     "SK-NET-012": ([R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
-                       "networkEndpointType": "PUBLIC", "allowlistedHttpIps": ["198.51.100.0/24"]}})],
+                       "networkEndpointType": "PUBLIC", "allowlistedHttpIps": ["198.51.100.0/24"]}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                        "networkEndpointType": "PUBLIC", "designTime": {"allowlistedHttpVcns": [{"id": UNKNOWN}]}}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {"allowlistedHttpIps": UNKNOWN}})],
                    [R(T.INTEGRATION_INSTANCE, {"displayName": "oic"}),
                     R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
-                        "networkEndpointType": "PUBLIC", "runtime": {"allowlistedHttpIps": ["0.0.0.0/0"]}}})], {}),
+                        "networkEndpointType": "PUBLIC", "runtime": {"allowlistedHttpIps": ["0.0.0.0/0"]}}}),
+                    # details with no allow list admit every source
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {
+                        "networkEndpointType": "PUBLIC", "isIntegrationVcnAllowlisted": True, "allowlistedHttpIps": []}}),
+                    R(T.INTEGRATION_INSTANCE, {"networkEndpointDetails": {  # one list unknown, another open
+                        "allowlistedHttpVcns": UNKNOWN, "runtime": {"allowlistedHttpIps": ["::/0"]}}})],
+                   {}),
     "SK-NET-013": ([R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PRIVATE",
                                                                          "subnetId": UNKNOWN}}),
                     R(T.ANALYTICS_INSTANCE, {"networkEndpointDetails": {"networkEndpointType": "PUBLIC",
@@ -667,6 +687,23 @@ def test_rules_never_fail_on_arbitrary_props(props):
             for a, b in zip(stack_resources, stack_resources[1:]):
                 b.dependencies = [a]
             policy.validate(StackValidationArgs(stack_resources), lambda m, u=None: None)
+
+
+def test_root_compartment_is_one_notion(ctx):
+    """Any tenancy OCID, or the site's own tenancy id, is the root compartment; an unknown id never is."""
+    site = dataclasses.replace(ctx, tenancy_id="ocid1.compartment.oc1..siteroot")
+    assert site.is_root_compartment(TENANCY) and site.is_root_compartment("ocid1.compartment.oc1..siteroot")
+    assert not any(site.is_root_compartment(v) for v in ("ocid1.compartment.oc1..c", UNKNOWN, None, 42))
+    assert PolicyContext().is_root_compartment(TENANCY)
+
+
+def test_tenancy_is_one_notion_for_every_iam_rule(ctx):
+    """SK-IAM-001 (manage all-resources in the tenancy) and SK-IAM-003/004 (what lives in the tenancy) read
+    "in the tenancy" from one pattern: spacing and case never move a statement out of it."""
+    for where in ("tenancy", f"compartment  id {TENANCY}", f"COMPARTMENT\tID '{TENANCY}'"):
+        assert violations("SK-IAM-001", _pol(f"Allow group ops to manage all-resources in {where}"), ctx)
+        assert violations("SK-IAM-003", _pol(f"Allow group ops to manage all-resources in {where}"), ctx) == []
+        assert violations("SK-IAM-004", _pol(f"Allow group ops to manage users in {where}"), ctx)
 
 
 def test_power_also_counts_the_spec_peak(ctx):

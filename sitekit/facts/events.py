@@ -18,6 +18,10 @@ _NAT = "com.oraclecloud.natgateway."
 _SGW = "com.oraclecloud.servicegateway."
 _CG = "com.oraclecloud.cloudguard."
 
+IDENTITY_PREFIX = _IAM
+"""What every identity control plane event type starts with: the events of users, groups, policies and identity
+providers, which live in the root compartment alone."""
+
 CIS_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "4.3": ("identity provider changes", tuple(_IAM + e for e in (
         "createidentityprovider", "deleteidentityprovider", "updateidentityprovider"))),

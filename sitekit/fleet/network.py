@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Mapping
 
+from ..naming import key_of
+
 if TYPE_CHECKING:
     from ..plan import Plan, PlannedResource
 
@@ -56,8 +58,8 @@ class Topology:
 
 
 def _key(site: str, kind: str, name: str) -> str:
-    prefix = f"{site}-{kind}-"
-    return name[len(prefix):] if name.startswith(prefix) else name
+    """The data key of a logical name, else the whole name."""
+    return key_of(site, kind, name) or name
 
 
 def _text(value: object) -> str:

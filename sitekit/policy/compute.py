@@ -156,7 +156,7 @@ def secure_boot_support_unknown(res: Res, ctx) -> Iterator[str]:
     it (the catalog marks it unknown, or does not list the shape), an instance without it is reported as
     advice rather than passed in silence."""
     shape, enabled = _secure_boot(res)
-    if shape is None or shape in ctx.secure_boot and ctx.secure_boot[shape] is not None:
+    if shape is None or ctx.secure_boot.get(shape) is not None:
         return  # supported (SK-CMP-004 demands it) or known not to be
     if not is_unknown(enabled) and enabled is not True:
         yield (f"whether {shape} supports Secure Boot is unknown (stacks/catalog/shapes.yaml); it is not enabled: "

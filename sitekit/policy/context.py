@@ -67,12 +67,12 @@ class PolicyContext:
     shape_capacity: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
+    """network name -> (CIDR, role)"""
     address_space: tuple[IPv4Network, ...] = ()
     supernet: IPv4Network | None = None
     data_classification: str | None = None
     peers: Mapping[str, "PeerInfo"] = field(default_factory=dict)
     """The site's validated peers: site -> region, jurisdiction, declared transfer mechanism."""
-    """network name -> (CIDR, role)"""
     tag_namespace: str | None = None
     tag_values: Mapping[str, str] = field(default_factory=dict)
     statement_budget: int = 50
@@ -101,6 +101,13 @@ class PolicyContext:
             return self
         extra = {k: v for k, v in config.items() if k != "enforcementLevel"}
         return replace(self, params={**self.params, **extra}) if extra else self
+
+    # ------------------------------------------------------------------------------------------ compartments
+    def is_root_compartment(self, value: Any) -> bool:
+        """Whether a compartment id is the tenancy's root compartment: an OCID of a tenancy (decisive with or
+        without a site) or the site's tenancy id. An unknown id is one the stack creates, never the root."""
+        return isinstance(value, str) and not is_unknown(value) and (
+            value.startswith("ocid1.tenancy.") or value == self.tenancy_id)
 
     # ------------------------------------------------------------------------------------------ roles
     def network_of_cidr(self, cidr: Any) -> str | None:

@@ -7,13 +7,24 @@ from ipaddress import ip_network
 from typing import Iterator
 
 from .model import Res, Stack, get, is_unknown, items, rule
+from ..facts.events import IDENTITY_PREFIX
 from ..facts.retention import DEFAULT_MIN_AUDIT_DAYS, DEFAULT_MIN_LOG_DAYS, LOG_DEFAULT_DAYS
+from .monitoring import UnknownValue, event_types_of
 from .types import (AUDIT_CONFIGURATION, EVENT_RULE, CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, HOME_CONTROL_PLANE, IAM_TYPES, INSTANCE_CONFIGURATION,
                     LOG, NODE_POOL, STATEFUL, SUBNET, TAG, TAG_NAMESPACE, TAGGABLE, TENANCY_SETTINGS, VCN)
 
-ROOT_ALLOWED = frozenset({EVENT_RULE})
-"""Besides IAM objects and tenancy settings, what may live in the root compartment: event rules, because IAM
-resources (users, groups, identity providers) live only there and a rule sees only its compartment's subtree."""
+
+def _identity_event_rule(res: Res) -> bool:
+    """Whether a resource is an event rule that watches identity events only, which may live in the root
+    compartment: IAM resources (users, groups, identity providers) live only there and a rule sees only its
+    compartment's subtree. A rule whose event types are unknown during a preview is not judged."""
+    if res.type != EVENT_RULE:
+        return False
+    try:
+        types = event_types_of(res)
+    except UnknownValue:
+        return True
+    return bool(types) and all(t.lower().startswith(IDENTITY_PREFIX) for t in types)
 
 
 @rule("SK-GOV-001", "Required defined tags on every taggable resource", severity="medium", level="mandatory",
@@ -78,16 +89,17 @@ def audit_retention(res: Res, ctx) -> Iterator[str]:
 
 @rule("SK-GOV-005", "Nothing but IAM objects and tenancy settings in the root compartment", severity="medium",
       level="mandatory", area="governance", cis="6.2", anchor=("/site", "tenancyId"),
-      remediation="Create the resource in one of the site's compartments.")
+      remediation="Create the resource in one of the site's compartments; only an event rule watching identity "
+                  "events alone (`com.oraclecloud.identitycontrolplane.*`) belongs in the root compartment.")
 def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
-    """The root compartment's OCID is the tenancy's (`ocid1.tenancy...`): decisive with or without a site."""
-    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or res.type in ROOT_ALLOWED \
+    """The root compartment's OCID is the tenancy's (`ocid1.tenancy...`): decisive with or without a site.
+    Besides IAM objects and tenancy settings, only an event rule of identity events may live there."""
+    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or _identity_event_rule(res) \
             or not res.type.startswith("oci:"):
         return
-    compartment = res.get("compartmentId")
-    if isinstance(compartment, str) and not is_unknown(compartment) and (
-            compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id):
-        yield "resource is created in the tenancy's root compartment"
+    if ctx.is_root_compartment(res.get("compartmentId")):
+        yield ("event rule in the tenancy's root compartment watches more than identity events"
+               if res.type == EVENT_RULE else "resource is created in the tenancy's root compartment")
 
 
 @rule("SK-GOV-006", "Waivers are current", severity="high", level="mandatory", area="governance", stack=True,

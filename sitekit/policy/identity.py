@@ -13,9 +13,12 @@ from .model import Res, Stack, is_unknown, items, rule
 from .types import (AUTHENTICATION_POLICY, COMPARTMENT, INSTANCE, INSTANCE_CONFIGURATION, KEY, NODE_POOL,
                     OCI_PROVIDER, POLICY, VAULT)
 
-MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+"
-                        r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)", re.IGNORECASE)
-"""`manage all-resources` in the tenancy, named as such or as its root compartment (the tenancy's own OCID)."""
+TENANCY = r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)"
+"""A statement's location when it is the tenancy: named as such or as its root compartment (the tenancy's own
+OCID)."""
+MANAGE_ALL = re.compile(r"^\s*allow\s+(?P<who>.+?)\s+to\s+manage\s+all-resources\s+in\s+" + TENANCY,
+                        re.IGNORECASE)
+"""`manage all-resources` in the tenancy."""
 ADMINISTRATORS = re.compile(r"^group\s+(?:'?default'?/)?'?administrators'?$", re.IGNORECASE)
 
 
@@ -102,7 +105,7 @@ def iam_statement_budget(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
         top = stack.by_urn.get(root)
         parent = top.get("compartmentId") if top is not None else None
         above = [n for key, found in chains.items()
-                 if key != root and (key == parent or key.startswith("ocid1.tenancy.")) for _, n in found]
+                 if key != root and (key == parent or ctx.is_root_compartment(key)) for _, n in found]
         total = sum(n for _, n in policies) + sum(above)
         if total > budget:
             extra = f", {sum(above)} of them in policies above it" if above else ""
@@ -132,18 +135,19 @@ def _administrators(who: str) -> bool:
 
 
 def _in_tenancy(where: str) -> bool:
-    where = where.lower()
-    return where == "tenancy" or where.startswith("compartment id ocid1.tenancy.") or \
-        where.startswith("compartment id 'ocid1.tenancy.")
+    return bool(re.match(TENANCY, where.strip(), re.IGNORECASE))
+
+
+def _flat(condition: str | None) -> str:
+    """A statement's condition lower-cased without spaces or quotes, for matching `name!=value` forms."""
+    return re.sub(r"[\s'\"]", "", condition or "").lower()
 
 
 def _permissions(condition: str | None, operator: str) -> set[str]:
     """The permissions a statement's condition names with `operator` ('!=' excludes, '=' grants only those),
     upper-case."""
-    if not condition:
-        return set()
-    flat = re.sub(r"[\s'\"]", "", condition).lower()
-    return {m.upper() for m in re.findall(r"request\.permission" + re.escape(operator) + r"([a-z_]+)", flat)}
+    return {m.upper() for m in re.findall(r"request\.permission" + re.escape(operator) + r"([a-z_]+)",
+                                          _flat(condition))}
 
 
 @rule("SK-IAM-003", "Groups get per-service permissions, not `manage all-resources` in a compartment",
@@ -174,8 +178,7 @@ def administrators_group_guarded(res: Res, ctx) -> Iterator[str]:
             continue
         if not _in_tenancy(match.group("where")) or _administrators(match.group("who")):
             continue
-        flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
-        if "target.group.name!=administrators" not in flat:
+        if "target.group.name!=administrators" not in _flat(match.group("cond")):
             yield (f"statement {i} lets {match.group('who')} {verb} {what} with no "
                    "`target.group.name != 'Administrators'` condition")
 
@@ -230,7 +233,7 @@ def any_user_grants_bound(res: Res, ctx) -> Iterator[str]:
     for i, match in _statements(res):
         if match.group("who").strip().lower() != "any-user":
             continue
-        flat = re.sub(r"[\s'\"]", "", match.group("cond") or "").lower()
+        flat = _flat(match.group("cond"))
         if not flat:
             yield f"statement {i} grants any-user with no condition: every principal of the tenancy"
         elif "request.principal.type=workload" in flat and "request.principal.cluster_id=" not in flat:

@@ -21,16 +21,17 @@ import fnmatch
 import json
 from typing import Any, Iterator
 
-from ..facts.events import CIS_EVENTS, RENAMED
+from ..facts.events import CATEGORIES, CIS_EVENTS, RENAMED
 from .model import Res, Stack, get, is_unknown, items, rule
 from .types import (CLOUD_GUARD_CONFIGURATION, CLOUD_GUARD_TARGET, COMPARTMENT, EVENT_RULE, IAM_TYPES, SUBSCRIPTION,
                     TOPIC, VCN)
 
-IAM_RECS = ("4.3", "4.4", "4.5", "4.6", "4.7")
-NETWORK_RECS = ("4.8", "4.9", "4.10", "4.11", "4.12")
+IAM_RECS = CATEGORIES["iam"]
+NETWORK_RECS = CATEGORIES["network"]
+CLOUD_GUARD_RECS = CATEGORIES["cloud-guard"]
 
 
-class _Unknown(Exception):
+class UnknownValue(Exception):
     """A value the rule needs is unknown: it cannot decide."""
 
 
@@ -47,17 +48,17 @@ def _actions(rule_: Res) -> list[Any]:
     if actions is None:
         actions = rule_.get("actions.actions")  # the deprecated name
     if is_unknown(actions):
-        raise _Unknown
+        raise UnknownValue
     return items(actions)
 
 
-def _event_types(rule_: Res) -> list[str]:
+def event_types_of(rule_: Res) -> list[str]:
     """The event types a rule's condition matches (patterns may hold '*')."""
     found: list[str] = []
     details = rule_.get("conditionDetails.eventTypes")
     condition = rule_.get("condition")
     if is_unknown(details) or is_unknown(condition):
-        raise _Unknown
+        raise UnknownValue
     found += [t for t in items(details) if isinstance(t, str)]
     if isinstance(condition, str) and condition.strip():
         try:
@@ -67,16 +68,8 @@ def _event_types(rule_: Res) -> list[str]:
         value = parsed.get("eventType") if isinstance(parsed, dict) else None
         found += [value] if isinstance(value, str) else [t for t in items(value) if isinstance(t, str)]
     if any(is_unknown(t) for t in found):
-        raise _Unknown
+        raise UnknownValue
     return found
-
-
-def _at_root(rule_: Res, ctx) -> bool:
-    """Whether an event rule lives in the root compartment (the tenancy's OCID). An unknown compartment is one
-    the stack creates, never the root."""
-    compartment = rule_.get("compartmentId")
-    return isinstance(compartment, str) and not is_unknown(compartment) and (
-        compartment.startswith("ocid1.tenancy.") or compartment == ctx.tenancy_id)
 
 
 def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
@@ -86,7 +79,7 @@ def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
     for r in stack.of_type(EVENT_RULE):
         enabled = r.get("isEnabled")
         if is_unknown(enabled):
-            raise _Unknown
+            raise UnknownValue
         if enabled is False:
             continue
         ons = [a for a in _actions(r) if str(get(a, "actionType", "")).upper() == "ONS"
@@ -94,8 +87,9 @@ def _notifying_rules(stack: Stack, ctx, identity: bool) -> list[Res]:
         if not ons:
             continue
         region = get(r.provider or {}, "region")
-        if identity and (not _at_root(r, ctx) or ctx.home_region and isinstance(region, str)
-                         and not is_unknown(region) and region != ctx.home_region):
+        if identity and (not ctx.is_root_compartment(r.get("compartmentId"))
+                         or ctx.home_region and isinstance(region, str) and not is_unknown(region)
+                         and region != ctx.home_region):
             continue
         found.append(r)
     return found
@@ -110,9 +104,9 @@ def _missing(stack: Stack, ctx, recs: tuple[str, ...], identity: bool = False) -
     or Cloud Guard) not fully covered. Without a site, only a group the stack takes on: some event rule of it
     (enabled or not) names an event type of the group."""
     try:
-        patterns = [_base(t) for r in _notifying_rules(stack, ctx, identity) for t in _event_types(r)]
-        declared = [_base(t) for r in stack.of_type(EVENT_RULE) for t in _event_types(r)]
-    except _Unknown:
+        patterns = [_base(t) for r in _notifying_rules(stack, ctx, identity) for t in event_types_of(r)]
+        declared = [_base(t) for r in stack.of_type(EVENT_RULE) for t in event_types_of(r)]
+    except UnknownValue:
         return
     if not ctx.known and not any(_matches(declared, e) for rec in recs for e in CIS_EVENTS[rec][1]):
         return
@@ -150,7 +144,7 @@ def changes_notify_a_topic(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]
                   "problemdismissed and problemremediated events (sitekit: `security.events` with `cloud-guard`).")
 def cloud_guard_problems_notify(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     if stack.of_type(CLOUD_GUARD_TARGET):
-        for rec, missing in _missing(stack, ctx, ("4.15",)):
+        for rec, missing in _missing(stack, ctx, CLOUD_GUARD_RECS):
             yield None, _report(rec, missing)
 
 

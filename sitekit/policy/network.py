@@ -253,17 +253,29 @@ def _service_open(no_control: str | None, allow_list, what: str) -> Iterator[str
         yield f"{what} admits {cidr}"
 
 
+INTEGRATION_SCOPES = ("", "runtime.", "designTime.")
+"""Where an integration instance's network endpoint details hold allow lists: for the whole instance, or for its
+runtime or design time alone."""
+
+
 @rule("SK-NET-012", "Oracle Integration is not open to the internet", severity="high", level="mandatory",
       area="network", types=(INTEGRATION_INSTANCE,), cis="2.6",
       remediation="Give the integration instance `network_endpoint_details` with allow-listed IPs or VCNs, none "
                   "of them 0.0.0.0/0.")
 def integration_restricted(res: Res, ctx) -> Iterator[str]:
-    """CIS OCI 2.6 as Oracle's compliance script judges it: no network endpoint details (no allow list), or 0.0.0.0/0
-    anywhere in them."""
+    """CIS OCI 2.6: no allow list, or 0.0.0.0/0 anywhere in the network endpoint details. Oracle's compliance
+    script asks only for network endpoint details; sitekit asks for an allow list in them too (allow-listed IPs
+    or VCNs, for the whole instance or its runtime or design time), since details without one (`{}`) admit
+    every source as surely as none."""
     details = res.get("networkEndpointDetails")
-    if not is_unknown(details):
-        yield from _service_open("no networkEndpointDetails" if details is None else None, details,
-                                 "the allow list (networkEndpointDetails)")
+    if is_unknown(details):
+        return
+    lists = [res.get(f"networkEndpointDetails.{scope}{name}") for scope in INTEGRATION_SCOPES
+             for name in ("allowlistedHttpIps", "allowlistedHttpVcns")]
+    no_control = ("no networkEndpointDetails" if details is None
+                  else None if any(items(v) or is_unknown(v) for v in lists)  # an unknown list may hold entries
+                  else "networkEndpointDetails with no allow list (allowlistedHttpIps or allowlistedHttpVcns)")
+    yield from _service_open(no_control, details, "the allow list (networkEndpointDetails)")
 
 
 @rule("SK-NET-013", "Analytics Cloud is not open to the internet", severity="high", level="mandatory",

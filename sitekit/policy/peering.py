@@ -7,12 +7,12 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import Any, Iterator
 
+from ..naming import key_of, logical
+from ..peering import PERSONAL
 from .model import Res, Stack, get, is_unknown, items, rule
+from .network import SEALED_ROLES
 from .types import (DRG_ATTACHMENT, DRG_ATTACHMENT_MANAGEMENT, DRG_ROUTE_DISTRIBUTION_STATEMENT, DRG_ROUTE_TABLE,
                     NSG, NSG_RULE, REMOTE_PEERING_CONNECTION, ROUTE_TABLE, VCN)
-
-FABRIC = ("gpu", "rdma")
-PERSONAL = ("personal-data",)
 
 
 def _network(cidr: Any):
@@ -51,9 +51,9 @@ def _foreign(ctx, cidr: Any) -> bool:
       level="mandatory", area="peering", needs_site=True, stack=True, anchor=("peering", "networks"),
       remediation="Route only the peered networks (peering.networks: storage and services) to peers.")
 def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
-    fabric = {name for name, (_, role) in ctx.networks.items() if role in FABRIC}
+    fabric = {name for name, (_, role) in ctx.networks.items() if role in SEALED_ROLES}
     fabric_attachments = {r.urn for r in stack.of_type(DRG_ATTACHMENT)
-                          if any(r.name == f"{ctx.site}-drg-attachment-{n}" for n in fabric)}
+                          if any(r.name == logical(ctx.site, "drg-attachment", n) for n in fabric)}
     # what the route tables of remote peering attachments import
     peer_tables = {d.urn for m in stack.of_type(DRG_ATTACHMENT_MANAGEMENT)
                    if m.get("attachmentType") == "REMOTE_PEERING_CONNECTION"
@@ -67,7 +67,7 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
                               "the GPU network or RDMA fabric would be reachable from another site")
     for table in stack.of_type(ROUTE_TABLE):
         network = ctx.network_of_display(table.get("displayName"))
-        if ctx.role(network) in FABRIC:
+        if ctx.role(network) in SEALED_ROLES:
             for i, r in enumerate(items(table.get("routeRules"))):
                 if _foreign(ctx, get(r, "destination")):
                     yield table, f"route rule {i} of the {network} network reaches {get(r, 'destination')}, " \
@@ -75,15 +75,10 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for nsg_rule in stack.of_type(NSG_RULE):
         if str(nsg_rule.get("direction", "")).upper() != "INGRESS" or not _foreign(ctx, nsg_rule.get("source")):
             continue
-        network = next((_network_of_vcn(ctx, vcn) for nsg in stack.deps(nsg_rule, NSG)
+        network = next((key_of(ctx.site, "vcn", vcn.name) for nsg in stack.deps(nsg_rule, NSG)
                         for vcn in stack.deps(nsg, VCN)), None)
-        if ctx.role(network) in FABRIC:
+        if ctx.role(network) in SEALED_ROLES:
             yield nsg_rule, f"admits {nsg_rule.get('source')}, another site's range, into the {network} network"
-
-
-def _network_of_vcn(ctx, vcn: Res) -> str | None:
-    prefix = f"{ctx.site}-vcn-"
-    return vcn.name[len(prefix):] if vcn.name.startswith(prefix) else None
 
 
 @rule("SK-PEER-003", "Peered personal data leaves its jurisdiction only under a declared transfer mechanism",
@@ -92,8 +87,7 @@ def _network_of_vcn(ctx, vcn: Res) -> str | None:
       remediation="Declare the transfer on the peer entry (sitekit:peers: [{site, transfer: {mechanism, "
                   "reference}}]) with a mechanism the jurisdiction accepts, or do not peer this site.")
 def peered_data_stays_resident(res: Res, ctx) -> Iterator[str]:
-    prefix = f"{ctx.site}-rpc-"
-    peer = res.name[len(prefix):] if res.name.startswith(prefix) else None
+    peer = key_of(ctx.site, "rpc", res.name)
     info = ctx.peers.get(peer) if peer else None
     if info is None:
         yield f"remote peering connection to '{peer or res.name}', a site this site does not declare as a peer: " \
