@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .merge import Layer, Origin, merge_layers
-from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, dotted, item_key, kind_of, load_yaml
+from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, clip, dotted, item_key, kind_of, load_yaml
 from .spec import SiteSpec, spec_key_problem
 from .stackconfig import BY_NAME, NAMESPACE, from_engine, integer_from_config, place
 
@@ -288,14 +288,14 @@ _EXPECTED = {
 def shown(value: Any) -> str:
     """A value as a message quotes it: short, one line, its kind plain ('2' is text, 2 an integer)."""
     if isinstance(value, str):
-        return f"'{_clip(value)}'"
+        return f"'{clip(value)}'"
     if isinstance(value, (dict, list)) or value is None:
         return kind_of(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
         return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4,000'} digits"
-    return _clip(repr(value))
+    return clip(repr(value))
 
 
 def section_problems(data: dict[str, Any], origin_of, sections: dict[str, type[BaseModel]]) -> list[Problem]:
@@ -410,7 +410,7 @@ def _bad_locks(layer: Layer) -> list[Problem]:
         why = spec_key_problem(entry["key"]) if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
         if why:
             path = ("jurisdiction", "locked", i, "key")
-            problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), f"lock on '{_clip(entry['key'])}': {why}"))
+            problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), f"lock on '{clip(entry['key'])}': {why}"))
         else:
             kept.append(entry)
     section["locked"] = kept
@@ -497,7 +497,7 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     known = list_jurisdictions(root)
     if not isinstance(code, str) or code not in known:
         line = site.origin(("site", "jurisdiction")).line or 1  # where it is, or `config:`, where it belongs
-        what = "is missing" if code is None else f"unknown jurisdiction '{_clip(str(code))}'; {nearest(str(code), known)}"
+        what = "is missing" if code is None else f"unknown jurisdiction '{clip(str(code))}'; {nearest(str(code), known)}"
         problems.append(Problem(file, line, "site.jurisdiction", what))
         profile = None
     else:
@@ -536,10 +536,6 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     if problems:
         raise SpecError(problems)
     return loaded
-
-
-def _clip(text: str, most: int = 60) -> str:
-    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def origin_in(prov: dict[PathKey, Origin], path: PathKey) -> Origin | None:
