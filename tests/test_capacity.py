@@ -131,3 +131,13 @@ def test_cli_capacity_summary_and_one_shape(project, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.strip() == ("stacks/catalog/shapes.yaml: shapes: unknown GPU shape 'BM.GPU.H10.8'; "
                                      "did you mean 'BM.GPU.H100.8'?")
+
+
+def test_a_missing_top_level_key_is_reported_at_line_1(project):
+    """As in the other catalog files and a site's: a key missing at the top is blamed on the file's line 1."""
+    path = project / CAPACITY
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if not line.startswith("recorded:")))
+    with pytest.raises(SpecError) as exc:
+        load_capacity(project)
+    assert [str(p) for p in exc.value.problems] == [f"{CAPACITY}:1: recorded: Field required"]
