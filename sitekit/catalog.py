@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date as Date
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -227,10 +226,10 @@ def _capacity_errors(exc: ValidationError, layer: Layer) -> list[Problem]:
     return [Problem(layer.file, layer.origin(path).line, dotted(path), msg) for path, msg in problems]
 
 
-@lru_cache(maxsize=4)
 def load_capacity(root: Path) -> Capacity:
     """The capacity catalog of the project at `root`, validated against its shape and region catalogs.
-    Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads."""
+    Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads. Like
+    it, read once per process while the files are unchanged (sources.load_yaml)."""
     layer = Layer(CAPACITY, *load_yaml(root / CAPACITY, CAPACITY))
     try:
         capacity = Capacity.model_validate(layer.data)
