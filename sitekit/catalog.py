@@ -103,7 +103,7 @@ def load_catalog(root: Path) -> Catalog:
         try:
             parsed = model.model_validate(layer.data)
         except ValidationError as exc:
-            problems += validation_problems(exc, layer.data, layer.origin)
+            problems += validation_problems(exc, layer.data, layer.origin, root=model)
             continue
         if isinstance(parsed, ShapesFile):
             shapes, cpu_shapes = parsed.shapes, parsed.cpu_shapes

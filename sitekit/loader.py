@@ -202,10 +202,15 @@ def site_layer(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]) 
     return Layer(file, tree, marks, is_site=True)
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the last key of `loc` (for listing the keys it allows)."""
-    model: Any = SiteSpec
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = SiteSpec) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of `loc`, a location in a `root` (for listing the keys it
+    allows)."""
+    model: Any = root
+    items = 0  # parts of `loc` ahead that are a list's index or a mapping's key, not a field
     for part in loc[:-1]:
+        if items:
+            items -= 1
+            continue
         if isinstance(part, int) or model is None:
             continue
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
@@ -213,22 +218,25 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             if isinstance(model, type) and issubclass(model, BaseModel):
                 return None
             continue
-        model = _unwrap(fields[part].annotation)
+        model, items = _unwrap(fields[part].annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: Any) -> tuple[Any, int]:
+    """The type inside a field's containers (optional, annotated, list, mapping: its values), and how many
+    parts of a location those containers take (a list's index, a mapping's key)."""
+    items = 0
     while True:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         origin = typing.get_origin(tp)
         if origin is None or not args:
-            return tp
+            return tp, items
         if origin is typing.Annotated:
             tp = args[0]
-        elif origin is dict:
-            return _unwrap(args[1])
+        elif origin in (dict, list):
+            tp, items = args[-1], items + 1
         else:
-            tp = args[-1] if origin is not list else args[0]
+            tp = args[-1]
 
 
 def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -321,9 +329,11 @@ def _got(value: Any) -> str:
     return what if isinstance(value, (dict, list)) or value is None else f"{what} {shown(value)}"
 
 
-def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, prefix: PathKey = ()) -> list[Problem]:
+def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, prefix: PathKey = (),
+                        root: type[BaseModel] = SiteSpec) -> list[Problem]:
     """Pydantic's errors as problems at their file and line; `prefix` is where the validated part of `data` is
-    (a section validated on its own, e.g. ("jurisdiction",))."""
+    (a section validated on its own, e.g. ("jurisdiction",)); `root` is the model of the whole of `data` (a
+    catalog file's), which an unknown key's hint lists the allowed keys from."""
     problems = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
@@ -332,7 +342,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         kind = err["type"]
         value = err.get("input")
         if kind == "extra_forbidden":
-            model = _model_at(loc)
+            model = _model_at(loc, root)
             allowed = [f.alias or n for n, f in model.model_fields.items()] if model else []
             msg = f"unknown key; {nearest(str(loc[-1]), allowed)}" if allowed else "unknown key"
         elif kind == "missing":
