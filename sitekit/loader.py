@@ -14,6 +14,7 @@ the spec does not have, and a supernet that overlaps another site's.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -254,12 +255,17 @@ def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
 
 
 def _why_not_network(value: Any) -> str:
-    """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix."""
+    """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix; the
+    parts of the value it quotes are clipped as `shown` clips the value."""
     try:
         IPv4Network(str(value))
     except ValueError as exc:
-        return f" ({exc})" if isinstance(value, str) else ""
+        return f" ({_QUOTED.sub(lambda m: m[0][0] + clip(m[0][1:-1]) + m[0][0], str(exc))})" if isinstance(value, str) else ""
     return ""
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""A text `ipaddress` quotes in its reason (its repr: in single quotes, or double where it holds one)."""
 
 
 def _new_item_hint(data: Any, loc: tuple[Any, ...], origin_of) -> str:
@@ -348,7 +354,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         elif kind == "missing":
             msg = "required key is missing" + _new_item_hint(data, loc, origin_of)
         elif kind == "ip_v4_network":
-            msg = f"{value!r} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
+            msg = f"{shown(value)} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
                 else f"expected an IPv4 network as text (e.g. '10.0.0.0/16'), got {kind_of(value)} {shown(value)}"
         elif kind in _EXPECTED:
             got = _got(value)
@@ -362,7 +368,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         else:
             msg = err["msg"]
             if kind in ("literal_error", "enum"):
-                msg = f"{msg} (got {value!r})" if not isinstance(value, (dict, list)) else f"{msg} (got {kind_of(value)})"
+                msg = f"{msg} (got {shown(value)})"
             elif value is not None and not isinstance(value, (dict, list)):
                 msg = f"{msg} (got {shown(value)})"
         problems.append(Problem(origin.file, origin.line or 1, dotted(path), msg))
