@@ -27,7 +27,7 @@ from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .merge import Layer, Origin, merge_layers
 from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, clip, dotted, item_key, kind_of, load_yaml
-from .spec import SiteSpec, spec_key_problem
+from .spec import Jurisdiction, SiteSpec, spec_key_problem
 from .stackconfig import BY_NAME, NAMESPACE, from_engine, integer_from_config, place
 
 BASELINE = "stacks/baseline.yaml"
@@ -401,6 +401,17 @@ def _layer(root: Path, file: str, problems: list[Problem]) -> Layer | None:
     except SpecError as exc:
         problems += exc.problems
         return None
+
+
+def load_profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
+    """A jurisdiction profile on its own (no site, no baseline): its layer and its `jurisdiction:` section,
+    validated. Raises SpecError with every problem of the file, each at its line."""
+    file = f"{JURISDICTIONS}/{code}.yaml"
+    layer = Layer(file, *load_yaml(root / file, file))
+    try:
+        return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
+    except ValidationError as exc:
+        raise SpecError(validation_problems(exc, layer.data, layer.origin, prefix=("jurisdiction",))) from None
 
 
 def _profile_code(layer: Layer, code: str) -> list[Problem]:

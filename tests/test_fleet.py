@@ -288,3 +288,28 @@ def test_cli_html_refuses_to_overwrite_without_force(served, tmp_path):
 def test_cli_shape_needs_capacity():
     result = CliRunner().invoke(app, ["fleet", "BM.GPU.H100.8"])
     assert result.exit_code == 2 and "only taken with --capacity" in result.stderr
+
+
+def test_jurisdictions_reports_every_profile_problem_at_its_line(project):
+    """fleet's profiles load through loader.load_profile, as new-site's do: every problem of every profile at
+    once, each at its line and key (a YAML error too), with the allowed values."""
+    from sitekit.errors import SpecError
+    from sitekit.fleet.collect import jurisdictions
+
+    assert set(jurisdictions(project)) == {"ae", "ar", "br", "de", "us"}
+    us = project / "stacks/jurisdictions/us.yaml"
+    us.write_text(us.read_text().replace("    auditDays: 365", "    auditDays: 30\n    audit: 1"))
+    de = project / "stacks/jurisdictions/de.yaml"
+    de.write_text(de.read_text() + "  : [\n")
+    with pytest.raises(SpecError) as info:
+        jurisdictions(project)
+    lines = us.read_text().splitlines()
+    audit = lines.index("    auditDays: 30") + 1
+    found = [str(p) for p in info.value.problems]
+    last = len(de.read_text().splitlines())
+    assert found[0].startswith(f"stacks/jurisdictions/de.yaml:{last}: YAML syntax error: expected <block end>")
+    assert found[1:] == [
+        f"stacks/jurisdictions/us.yaml:{audit}: jurisdiction.retention.auditDays: Input should be greater than or "
+        "equal to 90 (got 30)",
+        f"stacks/jurisdictions/us.yaml:{audit + 1}: jurisdiction.retention.audit: unknown key; did you mean "
+        "'auditDays'?"]

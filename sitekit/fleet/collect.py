@@ -33,22 +33,17 @@ def git_state(root: Path) -> tuple[str | None, bool]:
 
 
 def jurisdictions(root: Path) -> dict:
-    """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section)."""
-    from pydantic import ValidationError
-
-    from ..errors import Problem, SpecError
-    from ..loader import JURISDICTIONS, list_jurisdictions
-    from ..spec import Jurisdiction
+    """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section); a
+    SpecError with the problems of every profile that does not load."""
+    from ..errors import SpecError
+    from ..loader import list_jurisdictions, load_profile
 
     found, problems = {}, []
     for code in list_jurisdictions(root):
-        file = f"{JURISDICTIONS}/{code}.yaml"
-        data, marks = load_yaml(root / file, file)
         try:
-            found[code] = Jurisdiction.model_validate((data or {}).get("jurisdiction"))
-        except ValidationError as exc:
-            problems.append(Problem(file, marks.get(("jurisdiction",)), "jurisdiction",
-                                    f"invalid profile: {exc.errors()[0]['msg']} (`sitekit explain` on a site shows more)"))
+            found[code] = load_profile(root, code)[1]
+        except SpecError as exc:
+            problems += exc.problems
     if problems:
         raise SpecError(problems)
     return found
