@@ -60,6 +60,9 @@ def served(monkeypatch, shipped_plans):
 def test_rows_agree_with_the_shipped_plans(fleet, shipped_plans, shipped_sites):
     assert [r.site for r in fleet.rows] == SHIPPED and not fleet.problems
     catalog, prices = load_catalog(ROOT), load_prices(ROOT)
+    recorded = next(line for line in (ROOT / "stacks/catalog/prices.yaml").read_text().splitlines()
+                    if line.startswith("recorded: "))
+    assert fleet.prices_recorded == prices.recorded == recorded.removeprefix("recorded: ")
     for row in fleet.rows:
         plan, out = shipped_plans[row.site], shipped_plans[row.site].outputs
         assert (row.jurisdiction, row.region) == (out["jurisdiction"], out["region"])

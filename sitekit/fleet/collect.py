@@ -13,11 +13,10 @@ from typing import Callable
 
 from ..batch import run_sites
 from ..catalog import load_catalog
-from ..cost import PRICES, load_prices
+from ..cost import load_prices
 from ..errors import SitekitError
 from ..loader import list_sites
 from ..policy import RULES
-from ..sources import load_yaml
 from .model import Fleet, site_row
 from .network import topology
 
@@ -83,8 +82,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
     prices = load_prices(root)
     rule_ids = sorted(RULES)
     commit, dirty = git_state(root)
-    recorded, _ = load_yaml(root / PRICES, PRICES)
-    fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=str(recorded.get("recorded", "")),
+    fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=prices.recorded,
                   commit=commit, dirty=dirty)
     for name in names:
         kind, value = outcomes[name]
