@@ -134,10 +134,10 @@ def test_waivers_due_within_30_days_and_expired(make_project, tmp_path, shipped_
 
 
 # ------------------------------------------------------------------------------------------------ peerings
-def test_peerings_are_read_from_one_optional_field(shipped_sites, fleet):
+def test_peerings_are_read_from_site_peers(shipped_sites, fleet):
     assert {name: peerings(s.spec) for name, s in shipped_sites.items()} == {
         "us-ashburn": ["ar-patagonia", "br-saopaulo"], "ar-patagonia": ["us-ashburn"], "br-saopaulo": ["us-ashburn"]}
-    # the network half's `sitekit:peers` is the spec's site.peers: [{site, transfer}]
+    # `sitekit:peers` is the spec's site.peers: [{site, transfer}]; a site named twice is listed once
     spec = SimpleNamespace(site=SimpleNamespace(peers=[SimpleNamespace(site="us-ashburn", transfer=None),
                                                        SimpleNamespace(site="ar-patagonia", transfer="x"),
                                                        SimpleNamespace(site="us-ashburn", transfer=None)]))
