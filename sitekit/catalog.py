@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date as Date
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
 from .errors import Problem, SpecError, nearest
 from .merge import Layer, duplicate_names
-from .sources import Marks, dotted, load_yaml
+from .sources import dotted, load_yaml
 from .spec import Model, Number, RegionId
 
 SHAPES = "stacks/catalog/shapes.yaml"
@@ -85,37 +84,26 @@ class Catalog(Model):
                 for n, s in {**self.cpu_shapes, **self.shapes}.items()}
 
 
-def _problems(exc: ValidationError, file: str, data: Any, marks: Marks) -> list[Problem]:
-    from .loader import validation_problems  # the same wording as a site's problems
-
-    def origin_of(path):
-        from .merge import Origin
-
-        while path and path not in marks:
-            path = path[:-1]
-        return Origin(file, marks.get(path, 1))
-
-    return validation_problems(exc, data, origin_of)
-
-
 def load_catalog(root: Path) -> Catalog:
     """Both catalog files, validated; a SpecError with every problem of either. Read once per process while
     the files are unchanged (sources.load_yaml)."""
+    from .loader import validation_problems  # the same wording as a site's problems
+
     problems: list[Problem] = []
     shapes: list[Shape] = []
     cpu_shapes: list[CpuShape] = []
     regions: dict[str, Region] = {}
     for file, model in ((SHAPES, ShapesFile), (REGIONS, RegionsFile)):
         try:
-            data, marks = load_yaml(root / file, file)
+            layer = Layer(file, *load_yaml(root / file, file))
         except SpecError as exc:
             problems += exc.problems
             continue
-        problems += duplicate_names(Layer(file, data, marks))
+        problems += duplicate_names(layer)
         try:
-            parsed = model.model_validate(data)
+            parsed = model.model_validate(layer.data)
         except ValidationError as exc:
-            problems += _problems(exc, file, data, marks)
+            problems += validation_problems(exc, layer.data, layer.origin, root=model)
             continue
         if isinstance(parsed, ShapesFile):
             shapes, cpu_shapes = parsed.shapes, parsed.cpu_shapes
@@ -191,12 +179,12 @@ class ShapeStatus:
     date: Date | None
 
 
-def capacity_problems(capacity: Capacity, marks: dict, catalog: Catalog) -> list[Problem]:
+def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> list[Problem]:
     """References the capacity catalog makes: sources by key, shapes and regions of the other catalogs."""
     problems: list[Problem] = []
 
     def add(path: tuple, message: str) -> None:
-        problems.append(Problem(CAPACITY, marks.get(path), dotted(path), message))
+        problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), message))
 
     def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
         if fact.source not in capacity.sources:
@@ -222,7 +210,7 @@ def capacity_problems(capacity: Capacity, marks: dict, catalog: Catalog) -> list
 _UNKNOWN_BRANCH, _FACTS_BRANCH = "literal['unknown']", "dict[str,CapacityFact]"
 
 
-def _capacity_errors(exc: ValidationError, marks: dict) -> list[Problem]:
+def _capacity_errors(exc: ValidationError, layer: Layer) -> list[Problem]:
     """Pydantic's errors as `file:line: key: problem`; the two branches of `offers` read as one rule."""
     problems, unions = [], {}
     for error in exc.errors():
@@ -235,23 +223,19 @@ def _capacity_errors(exc: ValidationError, marks: dict) -> list[Problem]:
     for path, errors in unions.items():
         deeper = [(path + rest, msg) for kind, rest, msg in errors if kind == _FACTS_BRANCH and rest]
         problems += deeper or [(path, "must be 'unknown' or a mapping of GPU shapes to {source, date}")]
-
-    def line(path: tuple) -> int | None:
-        return next((marks[path[:i]] for i in range(len(path), 0, -1) if path[:i] in marks), None)
-
-    return [Problem(CAPACITY, line(path), dotted(path), msg) for path, msg in problems]
+    return [Problem(layer.file, layer.origin(path).line, dotted(path), msg) for path, msg in problems]
 
 
-@lru_cache(maxsize=4)
 def load_capacity(root: Path) -> Capacity:
     """The capacity catalog of the project at `root`, validated against its shape and region catalogs.
-    Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads."""
-    data, marks = load_yaml(root / CAPACITY, CAPACITY)
+    Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads. Like
+    it, read once per process while the files are unchanged (sources.load_yaml)."""
+    layer = Layer(CAPACITY, *load_yaml(root / CAPACITY, CAPACITY))
     try:
-        capacity = Capacity.model_validate(data)
+        capacity = Capacity.model_validate(layer.data)
     except ValidationError as exc:
-        raise SpecError(_capacity_errors(exc, marks)) from None
-    problems = capacity_problems(capacity, marks, load_catalog(root))
+        raise SpecError(_capacity_errors(exc, layer)) from None
+    problems = capacity_problems(capacity, layer, load_catalog(root))
     if problems:
         raise SpecError(problems)
     return capacity

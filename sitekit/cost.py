@@ -31,6 +31,8 @@ class Prices:
     block_gb_month: float
     lb_hour: float
     lb_mbps_hour: float
+    recorded: str
+    """When the figures were recorded (the file's `recorded:`, as written), for reports to quote."""
 
 
 @lru_cache(maxsize=4)
@@ -41,7 +43,8 @@ def load_prices(root: Path) -> Prices:
                               for k, v in data["gpuShapes"].items()},
                   block_gb_month=float(data["storage"]["blockVolume"]["perGbMonth"]),
                   lb_hour=float(data["loadBalancer"]["perHour"]),
-                  lb_mbps_hour=float(data["loadBalancer"]["perMbpsHour"]))
+                  lb_mbps_hour=float(data["loadBalancer"]["perMbpsHour"]),
+                  recorded=str(data.get("recorded", "")))
 
 
 @dataclass

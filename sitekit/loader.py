@@ -14,6 +14,7 @@ the spec does not have, and a supernet that overlaps another site's.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -25,8 +26,8 @@ from pydantic import BaseModel, ValidationError
 from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
 from .merge import Layer, Origin, merge_layers
-from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, dotted, item_key, kind_of, load_yaml
-from .spec import SiteSpec, spec_key_problem
+from .sources import MAX_DEPTH, MAX_VALUES, Marks, PathKey, clip, dotted, item_key, kind_of, load_yaml
+from .spec import Jurisdiction, SiteSpec, spec_key_problem
 from .stackconfig import BY_NAME, NAMESPACE, from_engine, integer_from_config, place
 
 BASELINE = "stacks/baseline.yaml"
@@ -202,10 +203,15 @@ def site_layer(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]) 
     return Layer(file, tree, marks, is_site=True)
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the last key of `loc` (for listing the keys it allows)."""
-    model: Any = SiteSpec
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = SiteSpec) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of `loc`, a location in a `root` (for listing the keys it
+    allows)."""
+    model: Any = root
+    items = 0  # parts of `loc` ahead that are a list's index or a mapping's key, not a field
     for part in loc[:-1]:
+        if items:
+            items -= 1
+            continue
         if isinstance(part, int) or model is None:
             continue
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
@@ -213,22 +219,25 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             if isinstance(model, type) and issubclass(model, BaseModel):
                 return None
             continue
-        model = _unwrap(fields[part].annotation)
+        model, items = _unwrap(fields[part].annotation)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: Any) -> tuple[Any, int]:
+    """The type inside a field's containers (optional, annotated, list, mapping: its values), and how many
+    parts of a location those containers take (a list's index, a mapping's key)."""
+    items = 0
     while True:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         origin = typing.get_origin(tp)
         if origin is None or not args:
-            return tp
+            return tp, items
         if origin is typing.Annotated:
             tp = args[0]
-        elif origin is dict:
-            return _unwrap(args[1])
+        elif origin in (dict, list):
+            tp, items = args[-1], items + 1
         else:
-            tp = args[-1] if origin is not list else args[0]
+            tp = args[-1]
 
 
 def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -246,12 +255,17 @@ def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
 
 
 def _why_not_network(value: Any) -> str:
-    """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix."""
+    """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix; the
+    parts of the value it quotes are clipped as `shown` clips the value."""
     try:
         IPv4Network(str(value))
     except ValueError as exc:
-        return f" ({exc})" if isinstance(value, str) else ""
+        return f" ({_QUOTED.sub(lambda m: m[0][0] + clip(m[0][1:-1]) + m[0][0], str(exc))})" if isinstance(value, str) else ""
     return ""
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""A text `ipaddress` quotes in its reason (its repr: in single quotes, or double where it holds one)."""
 
 
 def _new_item_hint(data: Any, loc: tuple[Any, ...], origin_of) -> str:
@@ -288,14 +302,14 @@ _EXPECTED = {
 def shown(value: Any) -> str:
     """A value as a message quotes it: short, one line, its kind plain ('2' is text, 2 an integer)."""
     if isinstance(value, str):
-        return f"'{_clip(value)}'"
+        return f"'{clip(value)}'"
     if isinstance(value, (dict, list)) or value is None:
         return kind_of(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
         return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4,000'} digits"
-    return _clip(repr(value))
+    return clip(repr(value))
 
 
 def section_problems(data: dict[str, Any], origin_of, sections: dict[str, type[BaseModel]]) -> list[Problem]:
@@ -321,9 +335,11 @@ def _got(value: Any) -> str:
     return what if isinstance(value, (dict, list)) or value is None else f"{what} {shown(value)}"
 
 
-def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, prefix: PathKey = ()) -> list[Problem]:
+def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, prefix: PathKey = (),
+                        root: type[BaseModel] = SiteSpec) -> list[Problem]:
     """Pydantic's errors as problems at their file and line; `prefix` is where the validated part of `data` is
-    (a section validated on its own, e.g. ("jurisdiction",))."""
+    (a section validated on its own, e.g. ("jurisdiction",)); `root` is the model of the whole of `data` (a
+    catalog file's), which an unknown key's hint lists the allowed keys from."""
     problems = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
@@ -332,13 +348,13 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         kind = err["type"]
         value = err.get("input")
         if kind == "extra_forbidden":
-            model = _model_at(loc)
+            model = _model_at(loc, root)
             allowed = [f.alias or n for n, f in model.model_fields.items()] if model else []
             msg = f"unknown key; {nearest(str(loc[-1]), allowed)}" if allowed else "unknown key"
         elif kind == "missing":
             msg = "required key is missing" + _new_item_hint(data, loc, origin_of)
         elif kind == "ip_v4_network":
-            msg = f"{value!r} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
+            msg = f"{shown(value)} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
                 else f"expected an IPv4 network as text (e.g. '10.0.0.0/16'), got {kind_of(value)} {shown(value)}"
         elif kind in _EXPECTED:
             got = _got(value)
@@ -352,7 +368,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         else:
             msg = err["msg"]
             if kind in ("literal_error", "enum"):
-                msg = f"{msg} (got {value!r})" if not isinstance(value, (dict, list)) else f"{msg} (got {kind_of(value)})"
+                msg = f"{msg} (got {shown(value)})"
             elif value is not None and not isinstance(value, (dict, list)):
                 msg = f"{msg} (got {shown(value)})"
         problems.append(Problem(origin.file, origin.line or 1, dotted(path), msg))
@@ -387,6 +403,17 @@ def _layer(root: Path, file: str, problems: list[Problem]) -> Layer | None:
         return None
 
 
+def load_profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
+    """A jurisdiction profile on its own (no site, no baseline): its layer and its `jurisdiction:` section,
+    validated. Raises SpecError with every problem of the file, each at its line."""
+    file = f"{JURISDICTIONS}/{code}.yaml"
+    layer = Layer(file, *load_yaml(root / file, file))
+    try:
+        return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
+    except ValidationError as exc:
+        raise SpecError(validation_problems(exc, layer.data, layer.origin, prefix=("jurisdiction",))) from None
+
+
 def _profile_code(layer: Layer, code: str) -> list[Problem]:
     """A profile's `code` is its file name: sites name it by file, messages and tags by code."""
     section = layer.data.get("jurisdiction")
@@ -410,7 +437,7 @@ def _bad_locks(layer: Layer) -> list[Problem]:
         why = spec_key_problem(entry["key"]) if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
         if why:
             path = ("jurisdiction", "locked", i, "key")
-            problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), f"lock on '{_clip(entry['key'])}': {why}"))
+            problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), f"lock on '{clip(entry['key'])}': {why}"))
         else:
             kept.append(entry)
     section["locked"] = kept
@@ -497,7 +524,7 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     known = list_jurisdictions(root)
     if not isinstance(code, str) or code not in known:
         line = site.origin(("site", "jurisdiction")).line or 1  # where it is, or `config:`, where it belongs
-        what = "is missing" if code is None else f"unknown jurisdiction '{_clip(str(code))}'; {nearest(str(code), known)}"
+        what = "is missing" if code is None else f"unknown jurisdiction '{clip(str(code))}'; {nearest(str(code), known)}"
         problems.append(Problem(file, line, "site.jurisdiction", what))
         profile = None
     else:
@@ -536,10 +563,6 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     if problems:
         raise SpecError(problems)
     return loaded
-
-
-def _clip(text: str, most: int = 60) -> str:
-    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def origin_in(prov: dict[PathKey, Origin], path: PathKey) -> Origin | None:

@@ -21,8 +21,8 @@ from .atomic import write_atomic
 from .bootstrap import environment
 from .catalog import Catalog, load_catalog
 from .errors import Problem, SpecError, nearest
-from .loader import BASELINE, JURISDICTIONS, LoadedSite, list_jurisdictions, list_sites, load_site, read_stack_values
-from .loader import declared_plans, origin_in, section_problems, stack_file, validation_problems
+from .loader import BASELINE, JURISDICTIONS, LoadedSite, list_jurisdictions, list_sites, load_profile, load_site
+from .loader import declared_plans, origin_in, read_stack_values, section_problems, stack_file
 from .merge import Layer, merge_layers
 from .planners import PlanningError, allocate, carve, fit_nodes, power
 from .schema import STACK_SCHEMA, modeline
@@ -165,15 +165,6 @@ def pending_bases(j: Jurisdiction) -> list[str]:
 
     walk(j.model_dump(by_alias=True), ("jurisdiction",))
     return found
-
-
-def _profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
-    file = f"{JURISDICTIONS}/{code}.yaml"
-    layer = Layer(file, *load_yaml(root / file, file))
-    try:
-        return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
-    except ValidationError as exc:
-        raise SpecError(validation_problems(exc, layer.data, layer.origin, prefix=("jurisdiction",))) from None
 
 
 FIX_FIRST = "fix it before stamping another site"
@@ -381,7 +372,7 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
                                                    f"sitekit new-jurisdiction {req.jurisdiction})"))
         raise SpecError(problems)
     catalog = load_catalog(root)
-    layer, j = _profile(root, req.jurisdiction)
+    layer, j = load_profile(root, req.jurisdiction)
     public = list(catalog.regions)
     if req.region_kind == "public" and req.region not in catalog.regions:
         problems.append(_problem("--region", f"unknown OCI public region '{req.region}'; {nearest(req.region, public)}"

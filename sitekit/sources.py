@@ -181,7 +181,7 @@ class _Builder:
                 why = f" (an integer of {len(event.value):,} digits)"
             else:
                 why = f": {exc}" if tag == _CORE + "timestamp" and isinstance(exc, ValueError) else ""
-            self.problem(line, path, f"'{_clip(event.value)}' is not a valid {_short(tag)}{why}")
+            self.problem(line, path, f"'{clip(event.value)}' is not a valid {_short(tag)}{why}")
             return None
 
     def collection_tag(self, event: Any, path: PathKey, line: int) -> None:
@@ -223,8 +223,8 @@ class _Builder:
             self.problem(line, path, f"a key must be a single value, not {kind_of(key)}")
         else:
             raw = event.value if isinstance(event, yaml.ScalarEvent) else str(key)
-            self.problem(line, path, f"key '{_clip(raw)}' is read as {kind_of(key)}; keys are text "
-                                     f"(quote it: '{_clip(raw)}')")
+            self.problem(line, path, f"key '{clip(raw)}' is read as {kind_of(key)}; keys are text "
+                                     f"(quote it: '{clip(raw)}')")
         return _BAD
 
     def sequence(self, path: PathKey, depth: int) -> list[Any]:
@@ -259,7 +259,8 @@ def copy_tree(value: Any) -> Any:
     return value
 
 
-def _clip(text: str, most: int = 60) -> str:
+def clip(text: str, most: int = 60) -> str:
+    """`text`, cut to `most` characters with "..." when longer (for quoting a value in a message)."""
     return text if len(text) <= most else text[: most - 3] + "..."
 
 

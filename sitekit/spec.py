@@ -29,12 +29,6 @@ Number = Annotated[float, Strict()]
 """A number: an integer or a decimal as written, never text ("1.5") or a boolean."""
 
 
-def _integer_only(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
-
-
 def _network_text(value: Any) -> Any:
     """A CIDR is written as text: an integer (167772160) would be read as a /32 host."""
     if not isinstance(value, (str, IPv4Network)):

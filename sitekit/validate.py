@@ -25,8 +25,10 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: PathKey, message: str) -> None:
+        from .loader import BASELINE  # here, not at the top: loader calls check_site, and the loop stays lazy
+
         origin = self.site.origin(path)
-        self.problems.append(Problem(origin.file if origin else "stacks/baseline.yaml", origin.line if origin else 1,
+        self.problems.append(Problem(origin.file if origin else BASELINE, origin.line if origin else 1,
                                      dotted(path), message))
 
     def ref(self, path: PathKey, value: str, allowed: list[str], what: str) -> bool:

@@ -47,7 +47,6 @@ def with_facts(project, region_entry: str = US_H100, source: str = TENANCY_SOURC
     text = path.read_text().replace("  us-ashburn-1: {offers: unknown, source: ref-regions, date: 2026-12-02}\n",
                                     region_entry)
     path.write_text(text.replace("sources:\n", "sources:\n" + source, 1))
-    load_capacity.cache_clear()  # loaded once per project and process; this project's file just changed
     return project
 
 
@@ -60,7 +59,6 @@ def test_bad_entries_are_reported_with_file_and_line(project):
     line = next(i for i, t in enumerate(lines, 1) if "us-ashburn-9" in t)
 
     def problems() -> list[str]:
-        load_capacity.cache_clear()
         with pytest.raises(SpecError) as exc:
             load_capacity(project)
         return [str(p) for p in exc.value.problems]
@@ -131,3 +129,13 @@ def test_cli_capacity_summary_and_one_shape(project, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.strip() == ("stacks/catalog/shapes.yaml: shapes: unknown GPU shape 'BM.GPU.H10.8'; "
                                      "did you mean 'BM.GPU.H100.8'?")
+
+
+def test_a_missing_top_level_key_is_reported_at_line_1(project):
+    """As in the other catalog files and a site's: a key missing at the top is blamed on the file's line 1."""
+    path = project / CAPACITY
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if not line.startswith("recorded:")))
+    with pytest.raises(SpecError) as exc:
+        load_capacity(project)
+    assert [str(p) for p in exc.value.problems] == [f"{CAPACITY}:1: recorded: Field required"]

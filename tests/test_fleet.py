@@ -60,6 +60,9 @@ def served(monkeypatch, shipped_plans):
 def test_rows_agree_with_the_shipped_plans(fleet, shipped_plans, shipped_sites):
     assert [r.site for r in fleet.rows] == SHIPPED and not fleet.problems
     catalog, prices = load_catalog(ROOT), load_prices(ROOT)
+    recorded = next(line for line in (ROOT / "stacks/catalog/prices.yaml").read_text().splitlines()
+                    if line.startswith("recorded: "))
+    assert fleet.prices_recorded == prices.recorded == recorded.removeprefix("recorded: ")
     for row in fleet.rows:
         plan, out = shipped_plans[row.site], shipped_plans[row.site].outputs
         assert (row.jurisdiction, row.region) == (out["jurisdiction"], out["region"])
@@ -131,10 +134,10 @@ def test_waivers_due_within_30_days_and_expired(make_project, tmp_path, shipped_
 
 
 # ------------------------------------------------------------------------------------------------ peerings
-def test_peerings_are_read_from_one_optional_field(shipped_sites, fleet):
+def test_peerings_are_read_from_site_peers(shipped_sites, fleet):
     assert {name: peerings(s.spec) for name, s in shipped_sites.items()} == {
         "us-ashburn": ["ar-patagonia", "br-saopaulo"], "ar-patagonia": ["us-ashburn"], "br-saopaulo": ["us-ashburn"]}
-    # the network half's `sitekit:peers` is the spec's site.peers: [{site, transfer}]
+    # `sitekit:peers` is the spec's site.peers: [{site, transfer}]; a site named twice is listed once
     spec = SimpleNamespace(site=SimpleNamespace(peers=[SimpleNamespace(site="us-ashburn", transfer=None),
                                                        SimpleNamespace(site="ar-patagonia", transfer="x"),
                                                        SimpleNamespace(site="us-ashburn", transfer=None)]))
@@ -288,3 +291,28 @@ def test_cli_html_refuses_to_overwrite_without_force(served, tmp_path):
 def test_cli_shape_needs_capacity():
     result = CliRunner().invoke(app, ["fleet", "BM.GPU.H100.8"])
     assert result.exit_code == 2 and "only taken with --capacity" in result.stderr
+
+
+def test_jurisdictions_reports_every_profile_problem_at_its_line(project):
+    """fleet's profiles load through loader.load_profile, as new-site's do: every problem of every profile at
+    once, each at its line and key (a YAML error too), with the allowed values."""
+    from sitekit.errors import SpecError
+    from sitekit.fleet.collect import jurisdictions
+
+    assert set(jurisdictions(project)) == {"ae", "ar", "br", "de", "us"}
+    us = project / "stacks/jurisdictions/us.yaml"
+    us.write_text(us.read_text().replace("    auditDays: 365", "    auditDays: 30\n    audit: 1"))
+    de = project / "stacks/jurisdictions/de.yaml"
+    de.write_text(de.read_text() + "  : [\n")
+    with pytest.raises(SpecError) as info:
+        jurisdictions(project)
+    lines = us.read_text().splitlines()
+    audit = lines.index("    auditDays: 30") + 1
+    found = [str(p) for p in info.value.problems]
+    last = len(de.read_text().splitlines())
+    assert found[0].startswith(f"stacks/jurisdictions/de.yaml:{last}: YAML syntax error: expected <block end>")
+    assert found[1:] == [
+        f"stacks/jurisdictions/us.yaml:{audit}: jurisdiction.retention.auditDays: Input should be greater than or "
+        "equal to 90 (got 30)",
+        f"stacks/jurisdictions/us.yaml:{audit + 1}: jurisdiction.retention.audit: unknown key; did you mean "
+        "'auditDays'?"]

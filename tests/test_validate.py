@@ -35,3 +35,19 @@ def test_a_supernet_set_through_overrides_counts_as_that_sites_block(project):
         load_site(project, "us-ashburn")
     assert any(p.key == "site.addressPlan.supernet" and "overlaps site 'other-site' (10.64.0.0/16, "
                "stacks/Pulumi.other-site.yaml:6)" in p.message for p in info.value.problems), info.value.problems
+
+
+def test_a_huge_value_is_clipped_in_every_message(project):
+    """A CIDR that is not one and a value outside a Literal are quoted as `shown` quotes any value: clipped,
+    as is the part of the value `ipaddress` quotes in its reason."""
+    stack = project / "stacks" / "Pulumi.us-ashburn.yaml"
+    huge = "1" * 5000
+    text = stack.read_text().replace("      gpu: 10.64.0.0/18", f"      gpu: 10.64.0.0/{huge}")
+    stack.write_text(text.replace("  sitekit:addressPlan:", f"  sitekit:regionKind: x{huge}\n  sitekit:addressPlan:"))
+    with pytest.raises(SpecError) as info:
+        load_site(project, "us-ashburn")
+    clipped = "1" * 47 + "..."
+    assert {p.key: p.message for p in info.value.problems} == {
+        "site.regionKind": f"Input should be 'public' or 'dedicated' (got 'x{'1' * 56}...')",
+        "site.addressPlan.networks.gpu": f"'10.64.0.0/{clipped}' is not a valid IPv4 network "
+                                         f"('{'1' * 57}...' is not a valid netmask)"}

@@ -13,11 +13,10 @@ from typing import Callable
 
 from ..batch import run_sites
 from ..catalog import load_catalog
-from ..cost import PRICES, load_prices
+from ..cost import load_prices
 from ..errors import SitekitError
 from ..loader import list_sites
 from ..policy import RULES
-from ..sources import load_yaml
 from .model import Fleet, site_row
 from .network import topology
 
@@ -33,22 +32,17 @@ def git_state(root: Path) -> tuple[str | None, bool]:
 
 
 def jurisdictions(root: Path) -> dict:
-    """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section)."""
-    from pydantic import ValidationError
-
-    from ..errors import Problem, SpecError
-    from ..loader import JURISDICTIONS, list_jurisdictions
-    from ..spec import Jurisdiction
+    """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section); a
+    SpecError with the problems of every profile that does not load."""
+    from ..errors import SpecError
+    from ..loader import list_jurisdictions, load_profile
 
     found, problems = {}, []
     for code in list_jurisdictions(root):
-        file = f"{JURISDICTIONS}/{code}.yaml"
-        data, marks = load_yaml(root / file, file)
         try:
-            found[code] = Jurisdiction.model_validate((data or {}).get("jurisdiction"))
-        except ValidationError as exc:
-            problems.append(Problem(file, marks.get(("jurisdiction",)), "jurisdiction",
-                                    f"invalid profile: {exc.errors()[0]['msg']} (`sitekit explain` on a site shows more)"))
+            found[code] = load_profile(root, code)[1]
+        except SpecError as exc:
+            problems += exc.problems
     if problems:
         raise SpecError(problems)
     return found
@@ -88,8 +82,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
     prices = load_prices(root)
     rule_ids = sorted(RULES)
     commit, dirty = git_state(root)
-    recorded, _ = load_yaml(root / PRICES, PRICES)
-    fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=str(recorded.get("recorded", "")),
+    fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=prices.recorded,
                   commit=commit, dirty=dirty)
     for name in names:
         kind, value = outcomes[name]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..plan import Plan
     from ..policy.runner import SiteResult
+    from ..spec import SiteSpec
 
 WAIVER_HORIZON_DAYS = 30
 """A waiver that expires within this many days is listed as expiring soon."""
@@ -25,15 +26,10 @@ STATUSES = ("fail", "advisory", "waived", "pass", "disabled")
 findings all waived, no finding, or the rule disabled for the site."""
 
 
-def peerings(spec: Any) -> list[str]:
-    """Names of the sites this site peers with, sorted: the one place the fleet report reads peerings from.
-
-    The inter-site network half of issue 11 declares them as `sitekit:peers` ([{site, transfer}], the spec's
-    `site.peers`). This reads that field when the spec has it and gives [] otherwise: on a branch without the
-    network half, [] for every site."""
-    declared = getattr(spec.site, "peers", None) or []
-    names = [item if isinstance(item, str) else getattr(item, "site", None) for item in declared]
-    return sorted({n for n in names if isinstance(n, str)})
+def peerings(spec: "SiteSpec") -> list[str]:
+    """Names of the sites this site peers with (its `site.peers`), sorted and each once: the one place the fleet
+    report reads peerings from."""
+    return sorted({p.site for p in spec.site.peers})
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ def waivers_due(result: "SiteResult", today: datetime.date) -> tuple[tuple[Waive
     return tuple(due), tuple(expired)
 
 
-def country_of(region: str, region_kind: str, jurisdiction: str, catalog: "Catalog") -> str:
+def country_of(region: str, jurisdiction: str, catalog: "Catalog") -> str:
     """The country a site's region is in: the region catalog's, else (a Dedicated Region) the jurisdiction's."""
     if region in catalog.regions:
         return catalog.regions[region].country
@@ -138,7 +134,7 @@ def plan_resources(plan: "Plan") -> list[dict[str, Any]]:
     return [{"type": r.type, "name": r.name, "urn": r.urn, "inputs": r.inputs} for r in plan.resources]
 
 
-def site_row(spec: Any, catalog: "Catalog", plan: "Plan", result: "SiteResult", prices: Prices,
+def site_row(spec: "SiteSpec", catalog: "Catalog", plan: "Plan", result: "SiteResult", prices: Prices,
              rule_ids: Iterable[str], today: datetime.date) -> SiteRow:
     """One site's row: GPUs and power at peak from the spec (the numbers the program exports), cost from the
     plan's registrations, policy status and waivers from its result."""
@@ -154,7 +150,7 @@ def site_row(spec: Any, catalog: "Catalog", plan: "Plan", result: "SiteResult", 
     s, j = spec.site, spec.jurisdiction
     return SiteRow(
         site=s.name, jurisdiction=j.code, jurisdiction_name=j.name,
-        country=country_of(s.region, s.region_kind, j.code, catalog), region=s.region, region_kind=s.region_kind,
+        country=country_of(s.region, j.code, catalog), region=s.region, region_kind=s.region_kind,
         gpus=power.gpus, gpus_by_shape=dict(sorted(by_shape.items())), nodes_by_shape=dict(sorted(nodes.items())),
         gpus_by_role={k: v for k, v in sorted(power.gpus_by_role.items()) if v},
         it_mw=power.it_mw, facility_mw=power.facility_mw, envelope_mw=power.envelope_mw,
