@@ -10,7 +10,6 @@ a shape with no list price is counted and named, not priced. Plans are plain dat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -35,8 +34,8 @@ class Prices:
     """When the figures were recorded (the file's `recorded:`, as written), for reports to quote."""
 
 
-@lru_cache(maxsize=4)
 def load_prices(root: Path) -> Prices:
+    """The price catalog (parsed once per process by load_yaml, read again when the file changes)."""
     data, _ = load_yaml(root / PRICES, PRICES)
     return Prices(hours=float(data["hoursPerMonth"]),
                   gpu_shapes={k: (None if v["perHour"] is None else float(v["perHour"]))
