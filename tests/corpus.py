@@ -22,9 +22,9 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
 
 from sitekit import ROOT
-from sitekit.offline import stack_config
 from sitekit.policy import pack as pack_module
 from sitekit.policy.model import UNKNOWN
+from sitekit.run.offline import stack_config
 
 CORPUS = ROOT / "tests" / "policy_corpus"
 SPLITS = ("tune", "holdout")

@@ -16,23 +16,29 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import SHIPPED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.catalog import load_capacity, load_catalog
-from sitekit.cli import app
-from sitekit.cost import load_prices, monthly_cost
+from sitekit.cli.main import app
 from sitekit.fleet.collect import collect
 from sitekit.fleet.history import History
 from sitekit.fleet.html import render
-from sitekit.fleet.model import SiteRow, by_country, edges, peerings, plan_resources, totals
+from sitekit.fleet.model import (
+    SiteRow,
+    by_country,
+    edges,
+    peerings,
+    plan_resources,
+    totals,
+)
 from sitekit.fleet.network import topology
 from sitekit.policy import RULES
 from sitekit.policy.docs import DOC
-
-from conftest import SHIPPED
+from sitekit.run.cost import load_prices, monthly_cost
+from sitekit.spec.catalog import load_capacity, load_catalog
 
 TODAY = datetime.date(2027, 1, 1)
 
@@ -51,7 +57,7 @@ def served(monkeypatch, shipped_plans):
         asked.append(name)
         return shipped_plans[name]
 
-    monkeypatch.setattr("sitekit.offline.plan_site", plan_site)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", plan_site)
     monkeypatch.chdir(ROOT)
     return asked
 

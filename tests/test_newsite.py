@@ -14,15 +14,18 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.catalog import load_catalog
-from sitekit.cli import app
-from sitekit.loader import list_jurisdictions, list_sites, load_site, read_stack_values
-from sitekit.newsite import PoolRequest, Request, write_site
-from sitekit.offline import plan_site
+from sitekit.cli.main import app
 from sitekit.planners import overlaps
 from sitekit.policy.runner import evaluate
-from sitekit.spec import Jurisdiction
-from sitekit.validate import site_power
+from sitekit.run.offline import plan_site
+from sitekit.spec.catalog import load_catalog
+from sitekit.spec.layout import list_jurisdictions, list_sites
+from sitekit.spec.loader import load_site
+from sitekit.spec.models import Jurisdiction
+from sitekit.spec.stackfiles import read_stack_values
+from sitekit.spec.validate import site_power
+from sitekit.stamp.request import PoolRequest, Request
+from sitekit.stamp.site import write_site
 
 JURISDICTIONS = list_jurisdictions(ROOT)
 SHIPPED = list_sites(ROOT)
@@ -277,7 +280,7 @@ def test_operator_ranges_reach_the_bastion(project, monkeypatch):
     text = (project / "stacks/Pulumi.de-ops.yaml").read_text()
     assert "sitekit:operatorCidrs:\n    - 198.51.100.0/25\n    - 203.0.113.7/32\n" in text
     assert "192.0.2.0/24" not in text and "sitekit:operatorCidrs" not in result.output
-    from sitekit.loader import load_site
+    from sitekit.spec.loader import load_site
 
     site = load_site(project, "de-ops")
     assert [str(c) for c in site.spec.security.bastion.client_cidrs] == ["198.51.100.0/25", "203.0.113.7/32"]

@@ -9,11 +9,11 @@ for the aim, over the site-independent ones."""
 
 from __future__ import annotations
 
-import pytest
-
 import re
 
+import pytest
 from corpus import BACKGROUND, SITE, Outcome, analyzer_over_grpc, load_cases, run, score
+
 from sitekit.engine.schema import check
 from sitekit.policy import RULES
 

@@ -25,11 +25,11 @@ from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from sitekit import ROOT
-from sitekit.offline import stack_config
+from sitekit.oci import types as T
 from sitekit.policy import RULES
 from sitekit.policy import pack as pack_module
-from sitekit.policy import types as T
 from sitekit.policy.docs import DOC, rules_markdown
+from sitekit.run.offline import stack_config
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.DISABLED: "disabled"}
 

@@ -14,13 +14,23 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pulumi_policy import (PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
-                           ResourceValidationArgs, StackValidationArgs)
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from pulumi_policy.proxy import (
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_STRING_VALUE,
+    unknown_checking_proxy,
+)
 
+from sitekit.oci import types as T
 from sitekit.policy import RULES
-from sitekit.policy import types as T
 from sitekit.policy.context import PolicyContext, WaiverInfo, context_from_site
 from sitekit.policy.model import UNKNOWN, Res
 from sitekit.policy.pack import build_policies

@@ -14,18 +14,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from broken_site import PROFILE, STACK, WAIVERS, break_site
 from jsonschema import Draft4Validator
 from typer.testing import CliRunner
 
-from sitekit.cli import app
+from sitekit.cli.main import app
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
-from sitekit.offline import plan_site
 from sitekit.policy import RULES
 from sitekit.policy.render import to_json, to_markdown, to_sarif
 from sitekit.policy.runner import evaluate
-
-from broken_site import PROFILE, STACK, WAIVERS, break_site
+from sitekit.run.offline import plan_site
+from sitekit.spec.loader import load_site
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
 def write_policy(root: Path, policy_yaml: str) -> None:
@@ -214,7 +213,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     write_policy(root, WAIVERS)
     plans = {"bad": plan, "good": shipped_plans["us-ashburn"]}
     current = {"plan": plans["bad"]}
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: current["plan"])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: current["plan"])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     runner = CliRunner()
@@ -251,7 +250,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
 
 
 def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     out = tmp_path / "policy.sarif"
     result = CliRunner().invoke(app, ["policy", "--all", "--format", "sarif", "--output", str(out)])
@@ -340,7 +339,7 @@ def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
 def test_cli_reads_the_short_config_forms(bad, monkeypatch):
     root, plan = bad
     write_policy(root, WAIVERS)
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: plan)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: plan)
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     config = root / "short-config.json"
@@ -353,7 +352,7 @@ def test_cli_reads_the_short_config_forms(bad, monkeypatch):
 
 
 def test_cli_output_that_cannot_be_written_is_bad_input(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     for fmt in ("json", "table"):
         result = CliRunner().invoke(app, ["policy", "us-ashburn", "-f", fmt, "-o", str(tmp_path / "no/such/dir.out")])

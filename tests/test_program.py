@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from sitekit import ROOT
-from sitekit.stackconfig import KEYS
+from sitekit.spec.stackconfig import KEYS
 
 PULUMI_TYPES = {"string": "string", "integer": "integer"}
 

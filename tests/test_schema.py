@@ -12,8 +12,14 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.cli import app
-from sitekit.schema import JURISDICTION_SCHEMA, SCHEMAS, STACK_SCHEMA, render, stale
+from sitekit.cli.main import app
+from sitekit.spec.schema import (
+    JURISDICTION_SCHEMA,
+    SCHEMAS,
+    STACK_SCHEMA,
+    render,
+    stale,
+)
 
 STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
 PROFILES = sorted((ROOT / "stacks/jurisdictions").glob("*.yaml"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
-    from ..catalog import Capacity, Catalog
+    from sitekit.spec.catalog import Capacity, Catalog
 
 STATUS_ORDER = {"offered": 0, "unknown": 1, "not-offered": 2}
 DEDICATED = "in-country Dedicated Region"
@@ -96,7 +96,7 @@ def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", cata
 def shape_view(shape: str, capacity: "Capacity", catalog: "Catalog", jurisdictions: Mapping[str, Any],
                specs: Iterable[Any]) -> ShapeView:
     """Everything the fleet knows about moving `shape` (a name from the shape catalog)."""
-    from ..validate import site_power
+    from sitekit.spec.validate import site_power
 
     uses = []
     for spec in specs:

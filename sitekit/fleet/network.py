@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Mapping
 
-from ..naming import key_of
+from sitekit.naming import key_of
 
 if TYPE_CHECKING:
-    from ..plan import Plan, PlannedResource
+    from sitekit.plan import Plan, PlannedResource
 
 VCN = "oci:Core/vcn:Vcn"
 SUBNET = "oci:Core/subnet:Subnet"

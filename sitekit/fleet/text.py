@@ -8,8 +8,8 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from .capacity import ShapeView
-from .model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
+from sitekit.fleet.capacity import ShapeView
+from sitekit.fleet.model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
 
 
 def dumps(data: Any) -> str:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import ROOT
-from ..facts.checkov import CHECKS
-from ..facts.checkov import COMMIT as CHECKOV_COMMIT
-from . import RULES
+from sitekit import ROOT
+from sitekit.facts.checkov import CHECKS
+from sitekit.facts.checkov import COMMIT as CHECKOV_COMMIT
+from sitekit.policy import RULES
 
 DOC = "docs/policies.md"
 CORPUS = "tests/policy_corpus"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping
 
-from ..facts.checkov import same_as
+from sitekit.facts.checkov import same_as
 
 UNKNOWN = "[unknown]"
 """How an unknown value looks in plain props (the offline plan's marker; engine sentinels are mapped to it)."""

@@ -18,14 +18,22 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, PolicyConfigSchema, ReportViolation,
-                           ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
-from .context import PolicyContext, WaiverInfo
-from .model import RULES, UNKNOWN, NotApplicable, Res, Rule, Stack
-from .settings import UNWAIVABLE
+from sitekit.policy.context import PolicyContext, WaiverInfo
+from sitekit.policy.model import RULES, UNKNOWN, NotApplicable, Res, Rule, Stack
+from sitekit.policy.settings import UNWAIVABLE
 
 PACK_NAME = "sitekit"
 PACK_DESCRIPTION = "sitekit: OCI AI-region rules (CIS OCI, residency, power, GPU fabric) with jurisdiction levels."
@@ -175,8 +183,13 @@ def stack_values() -> dict[str, Any]:
     loop. A secret key is only flagged as set, as the program flags it."""
     from pulumi.runtime.config import get_config
 
-    from ..loader import SECRET
-    from ..stackconfig import KEYS, NAMESPACE, from_engine, integer_from_config
+    from sitekit.spec.stackconfig import (
+        KEYS,
+        NAMESPACE,
+        from_engine,
+        integer_from_config,
+    )
+    from sitekit.spec.stackfiles import SECRET
 
     values: dict[str, Any] = {}
     for key in KEYS:
@@ -204,10 +217,10 @@ def engine_context(root: Path) -> PolicyContext:
     if not stack:
         return project_context(root, ("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
     if stack not in _ENGINE:
-        from ..errors import SpecError
-        from ..loader import load_site
-        from .context import context_from_site
-        from .settings import settings_problems
+        from sitekit.errors import SpecError
+        from sitekit.policy.context import context_from_site
+        from sitekit.policy.settings import settings_problems
+        from sitekit.spec.loader import load_site
 
         try:
             site = load_site(root, stack, values=stack_values())
@@ -226,8 +239,8 @@ def project_context(root: Path, problems: tuple[str, ...]) -> PolicyContext:
     """The context of a stack with no loadable site: no site, but the project's own facts from the catalog
     (which shapes support Secure Boot, how each GPU shape is grouped), so rules that need only those still
     judge; `problems` say why."""
-    from ..catalog import load_catalog
-    from .context import ShapeInfo
+    from sitekit.policy.context import ShapeInfo
+    from sitekit.spec.catalog import load_catalog
 
     try:
         catalog = load_catalog(root)

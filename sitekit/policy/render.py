@@ -11,9 +11,9 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from .. import __version__
-from .model import RULES, Rule
-from .runner import Finding, SiteResult
+from sitekit import __version__
+from sitekit.policy.model import RULES, Rule
+from sitekit.policy.runner import Finding, SiteResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}

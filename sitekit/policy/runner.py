@@ -13,23 +13,30 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
-                           PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
-                           StackValidationArgs)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 from pulumi_policy.policy import _NotApplicableError
 
-from ..errors import Problem, SpecError, nearest
-from ..loader import stack_file
-from ..merge import Origin
-from . import RULES
-from .context import PolicyContext, WaiverInfo, context_from_site
-from .model import Res, Rule
-from .pack import build_policies
-from .settings import settings_problems
+from sitekit.errors import Problem, SpecError, nearest
+from sitekit.policy import RULES
+from sitekit.policy.context import PolicyContext, WaiverInfo, context_from_site
+from sitekit.policy.model import Res, Rule
+from sitekit.policy.pack import build_policies
+from sitekit.policy.settings import settings_problems
+from sitekit.spec.layout import stack_file
+from sitekit.spec.merge import Origin
 
 if TYPE_CHECKING:
-    from ..loader import LoadedSite
-    from ..plan import Plan, PlannedResource
+    from sitekit.plan import Plan, PlannedResource
+    from sitekit.spec.loaded import LoadedSite
 
 
 @dataclass(frozen=True)
@@ -267,7 +274,7 @@ def resource_spec_path(site: "LoadedSite", name: str | None) -> tuple[Any, ...] 
             return ("network", "networks", after(kind))
     key = after("nsg")
     if key:
-        from ..components.network import rule_key
+        from sitekit.region.network import rule_key
 
         for nsg in sorted(spec.network.nsgs, key=lambda n: -len(n.name)):
             if key == nsg.name:

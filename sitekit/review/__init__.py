@@ -16,19 +16,27 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..cache import Cache, SideKeys, cache_dir, sites_in
-from ..cost import load_prices, monthly_cost
-from ..engine.workspace import EngineError, _version_of, find_pulumi
-from ..errors import Problem, SpecError, nearest
-from ..progress import progress
-from .engine import DeployedCache, review_site
-from .git import affected_sites, changed_files, export_tree, head_commit, is_dirty, merge_base, pinned_versions, \
-    resolve
-from .model import Change, Review, Side, SiteReview
-from .offline import diff_snapshots, engine_urns
-from .preview import changes_from_preview, load_preview
-from .render import COMMENT_LIMIT, dumps, render_markdown
-from .sides import snapshot_sides
+from sitekit.engine.workspace import EngineError, _version_of, find_pulumi
+from sitekit.errors import Problem, SpecError, nearest
+from sitekit.git import (
+    affected_sites,
+    changed_files,
+    export_tree,
+    head_commit,
+    is_dirty,
+    merge_base,
+    pinned_versions,
+    resolve,
+)
+from sitekit.progress import progress
+from sitekit.review.engine import DeployedCache, review_site
+from sitekit.review.model import Change, Review, Side, SiteReview
+from sitekit.review.offline import diff_snapshots, engine_urns
+from sitekit.review.preview import changes_from_preview, load_preview
+from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
+from sitekit.review.sides import snapshot_sides
+from sitekit.run.cache import Cache, SideKeys, cache_dir, sites_in
+from sitekit.run.cost import load_prices, monthly_cost
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
            "Review", "SiteReview", "COMMENT_LIMIT"]
