@@ -304,8 +304,9 @@ def test_jurisdictions_reports_every_profile_problem_at_its_line(project):
     once, each at its line and key (a YAML error too), with the allowed values."""
     from sitekit.errors import SpecError
     from sitekit.fleet.collect import jurisdictions
+    from sitekit.spec.layout import list_jurisdictions
 
-    assert set(jurisdictions(project)) == {"ae", "ar", "br", "de", "us"}
+    assert set(jurisdictions(project)) == set(list_jurisdictions(project)) >= {"us", "de"}
     us = project / "stacks/jurisdictions/us.yaml"
     us.write_text(us.read_text().replace("    auditDays: 365", "    auditDays: 30\n    audit: 1"))
     de = project / "stacks/jurisdictions/de.yaml"

@@ -167,7 +167,17 @@ def test_transfer_mechanism_admits_a_foreign_region(project, monkeypatch):
     assert (transfer.mechanism, transfer.reference) == ("ar-ibero-american-sccs-198-2023", "AAIP/2026/17")
 
 
+def _without_jurisdiction(project: Path, code: str) -> None:
+    """The project as it was before `code` was shipped: its profile and its sites gone (the README's example
+    stamps Sweden, and stays runnable the day Sweden ships)."""
+    for site in list_sites(project):
+        if read_stack_values(project, site)[0].get("jurisdiction") == code:
+            (project / f"stacks/Pulumi.{site}.yaml").unlink()
+    (project / f"stacks/jurisdictions/{code}.yaml").unlink(missing_ok=True)
+
+
 def test_new_jurisdiction_skeleton_then_a_site_in_it(project, monkeypatch):
+    _without_jurisdiction(project, "se")
     result = run(project, monkeypatch, "new-jurisdiction", "se", "--name", "Sweden", "--regions", "eu-stockholm-1")
     assert result.exit_code == 0, result.output
     text = (project / "stacks/jurisdictions/se.yaml").read_text()

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from sitekit import ROOT
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.spec.layout import list_sites, stack_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan, check and stamp standard AI sites on Oracle Cloud.")
@@ -67,7 +68,6 @@ def refuse_overwrite(path: Optional[Path], force: bool) -> None:
 
 
 def check_site_name(root: Path, site: str) -> None:
-    from sitekit.spec.layout import list_sites, stack_file
 
     sites = list_sites(root)
     if site not in sites:

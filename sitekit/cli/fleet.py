@@ -15,6 +15,7 @@ from typing import Optional
 
 import typer
 
+from sitekit.atomic import write_atomic
 from sitekit.cli.app import (
     Format,
     Jobs,
@@ -26,6 +27,15 @@ from sitekit.cli.app import (
     project_root,
 )
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.fleet.capacity import shape_view
+from sitekit.fleet.collect import collect, jurisdictions, specs
+from sitekit.fleet.history import Point, capacity_history
+from sitekit.fleet.html import render
+from sitekit.fleet.text import capacity_json, fleet_json, print_capacity, print_table
+from sitekit.progress import progress
+from sitekit.run.batch import default_jobs
+from sitekit.spec.catalog import load_capacity, load_catalog
+from sitekit.spec.layout import list_sites
 
 
 @app.command("fleet")
@@ -54,7 +64,6 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
         if html is not None:
             _html(root, html, force, history, docs_url, jobs, no_cache, no_progress)
             return
-        from sitekit.fleet.text import fleet_json, print_table
 
         fleet_ = _collect(root, jobs, no_cache, no_progress)
         if format is Format.json:
@@ -68,10 +77,6 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
 
 
 def _collect(root: Path, jobs: int | None, no_cache: bool, no_progress: bool):
-    from sitekit.fleet.collect import collect
-    from sitekit.progress import progress
-    from sitekit.run.batch import default_jobs
-    from sitekit.spec.layout import list_sites
 
     total = len(list_sites(root))
     with progress("planning", total, enabled=total > 1 and not no_progress) as bar:
@@ -80,10 +85,6 @@ def _collect(root: Path, jobs: int | None, no_cache: bool, no_progress: bool):
 
 def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | None, jobs: int | None,
           no_cache: bool, no_progress: bool) -> None:
-    from sitekit.atomic import write_atomic
-    from sitekit.fleet.history import Point, capacity_history
-    from sitekit.fleet.html import render
-    from sitekit.spec.catalog import load_capacity
 
     target = folder / "index.html"
     if target.exists() and not force:  # before any planning: nothing is done that would be thrown away
@@ -107,10 +108,6 @@ def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | N
 
 
 def _capacity(root: Path, shape: str | None, format: Format) -> None:
-    from sitekit.fleet.capacity import shape_view
-    from sitekit.fleet.collect import jurisdictions, specs
-    from sitekit.fleet.text import capacity_json, print_capacity
-    from sitekit.spec.catalog import load_capacity, load_catalog
 
     catalog = load_catalog(root)
     capacity = load_capacity(root)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console
 
 from sitekit.cli.app import (
     AllSites,
@@ -30,6 +31,9 @@ from sitekit.cli.app import (
     refuse_overwrite,
 )
 from sitekit.errors import Problem, SitekitError, SpecError
+from sitekit.progress import progress
+from sitekit.run.batch import default_jobs, raise_for, run_sites
+from sitekit.spec.layout import list_sites
 
 
 class PolicyFormat(str, Enum):
@@ -63,10 +67,7 @@ def policy(sites: Sites = None,
            no_cache: NoCache = False,
            no_progress: NoProgress = False):
     """Evaluate every policy rule against the offline plan of each site (no cloud credentials)."""
-    from sitekit.policy import render
-    from sitekit.progress import progress
-    from sitekit.run.batch import default_jobs, raise_for, run_sites
-    from sitekit.spec.layout import list_sites
+    from sitekit.policy import render  # heavy: deferred
 
     root = project_root()
     names = list_sites(root) if all_sites else list(sites or [])
@@ -90,7 +91,6 @@ def policy(sites: Sites = None,
     try:
         if format is PolicyFormat.table:
             if output:
-                from rich.console import Console
 
                 with output.open("w", encoding="utf-8") as fh:
                     render.print_table(results, Console(file=fh, width=200, soft_wrap=True))

@@ -57,7 +57,7 @@ def review_command(
 ):
     """Per affected site: create / update / replace / delete counts (the engine's when a pulumi CLI is found),
     protected, stateful and GPU resources, capacity, power, monthly cost and policy, against a git base."""
-    from sitekit.review import dumps, render_markdown, review
+    from sitekit.review import dumps, render_markdown, review  # heavy: deferred
 
     try:
         refuse_overwrite(output, force)

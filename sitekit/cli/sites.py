@@ -23,6 +23,13 @@ from sitekit.cli.app import (
     project_root,
 )
 from sitekit.errors import Problem, SitekitError, SpecError
+from sitekit.progress import progress
+from sitekit.run.batch import default_jobs, raise_for, run_sites
+from sitekit.run.report import plan_summary, print_plan
+from sitekit.spec.explain import explain_rows
+from sitekit.spec.layout import list_sites
+from sitekit.spec.loader import load_site
+from sitekit.spec.validate import site_power
 
 
 @app.command()
@@ -34,10 +41,6 @@ def plan(sites: Sites = None,
          no_progress: NoProgress = False):
     """Run each site's real Pulumi program offline (SDK mocks) and print every resource it declares; with
     several sites (or --all), one line per site, planned in one process or in --jobs workers."""
-    from sitekit.progress import progress
-    from sitekit.run.batch import default_jobs, raise_for, run_sites
-    from sitekit.run.report import plan_summary, print_plan
-    from sitekit.spec.layout import list_sites
 
     root = project_root()
     names = list_sites(root) if all_sites else list(dict.fromkeys(sites or []))
@@ -71,9 +74,6 @@ def plan(sites: Sites = None,
 @app.command()
 def sites(format: Format = typer.Option(Format.table, "--format", "-f")):
     """One line per site: jurisdiction, region, GPUs, IT MW, facility MW, envelope MW."""
-    from sitekit.spec.layout import list_sites
-    from sitekit.spec.loader import load_site
-    from sitekit.spec.validate import site_power
 
     root = project_root()
     rows, problems = [], []
@@ -108,7 +108,6 @@ def explain(site: str = typer.Argument(..., help="Site (stack) name."),
             key: Optional[str] = typer.Argument(None, help="Dotted key to show, e.g. jurisdiction.vault.type."),
             format: Format = typer.Option(Format.table, "--format", "-f")):
     """The effective spec of a site, each value with the file:line that set it."""
-    from sitekit.spec.explain import explain_rows
 
     root = project_root()
     try:

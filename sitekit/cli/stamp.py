@@ -11,6 +11,14 @@ from rich.table import Table
 
 from sitekit.cli.app import app, check_site_name, err, fail, out, project_root
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.region.bootstrap import user_data_in_plan
+from sitekit.spec.layout import JURISDICTIONS
+from sitekit.spec.schema import SCHEMAS, stale
+from sitekit.spec.schema import write as write_schemas
+from sitekit.stamp.jurisdiction import write_jurisdiction
+from sitekit.stamp.pools import summary
+from sitekit.stamp.request import Request, parse_pools, pending_bases
+from sitekit.stamp.site import write_site
 
 
 class RegionKind(str, Enum):
@@ -44,10 +52,6 @@ def new_site(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing stack file."),
 ):
     """Stamp stacks/Pulumi.<NAME>.yaml: address plan allocated, pools sized to the power envelope, validated."""
-    from sitekit.spec.layout import JURISDICTIONS
-    from sitekit.stamp.pools import summary
-    from sitekit.stamp.request import Request, parse_pools, pending_bases
-    from sitekit.stamp.site import write_site
 
     root = project_root()
     try:
@@ -107,7 +111,6 @@ def new_jurisdiction(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing profile."),
 ):
     """Stamp a jurisdiction profile skeleton: every rule with a TODO basis to complete."""
-    from sitekit.stamp.jurisdiction import write_jurisdiction
 
     root = project_root()
     try:
@@ -122,8 +125,6 @@ def new_jurisdiction(
 @app.command("schema")
 def schema(write: bool = typer.Option(False, "--write", help="Regenerate the files instead of checking them.")):
     """Check (or --write) the JSON schemas in schema/ exported from the spec models; exit 1 when stale."""
-    from sitekit.spec.schema import SCHEMAS, stale
-    from sitekit.spec.schema import write as write_schemas
 
     root = project_root()
     if write:
@@ -141,8 +142,7 @@ def schema(write: bool = typer.Option(False, "--write", help="Regenerate the fil
 def bootstrap(site: str = typer.Argument(..., help="Site (stack) name."),
               pool: Optional[str] = typer.Option(None, "--pool", help="Only this pool.")):
     """Print, decoded, the cloud-init user data each GPU pool's nodes get, exactly as the plan records it."""
-    from sitekit.region.bootstrap import user_data_in_plan
-    from sitekit.run.offline import plan_site
+    from sitekit.run.offline import plan_site  # heavy: deferred
 
     root = project_root()
     try:

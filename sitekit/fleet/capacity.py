@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from sitekit.spec.validate import site_power
+
 if TYPE_CHECKING:
     from sitekit.spec.catalog import Capacity, Catalog
 
@@ -96,7 +98,6 @@ def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", cata
 def shape_view(shape: str, capacity: "Capacity", catalog: "Catalog", jurisdictions: Mapping[str, Any],
                specs: Iterable[Any]) -> ShapeView:
     """Everything the fleet knows about moving `shape` (a name from the shape catalog)."""
-    from sitekit.spec.validate import site_power
 
     uses = []
     for spec in specs:

@@ -24,6 +24,7 @@ from sitekit.fleet.text import (
     short_shape,
     waivers_text,
 )
+from sitekit.policy import RULES
 
 if TYPE_CHECKING:
     from sitekit.spec.catalog import Capacity
@@ -145,7 +146,6 @@ def _chart(body: str) -> str:
 
 
 def _compliance(fleet: Fleet, docs_url: str) -> str:
-    from sitekit.policy import RULES
 
     legend = " ".join(f'<span class="st-{s}">&nbsp;{STATUS_MARK[s]}&nbsp;</span> {_e(STATUS_TEXT[s])}' for s in STATUSES)
     head = ['<th>site</th>'] + [

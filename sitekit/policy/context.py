@@ -13,6 +13,8 @@ from ipaddress import IPv4Network, ip_network
 from typing import TYPE_CHECKING, Any, Mapping
 
 from sitekit.policy.model import is_unknown
+from sitekit.spec.catalog import load_capacity
+from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
     from sitekit.spec.loaded import LoadedSite
@@ -169,8 +171,6 @@ class PeerInfo:
 
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
-    from sitekit.spec.catalog import load_capacity
-    from sitekit.spec.validate import site_power
 
     spec = site.spec
     capacity = load_capacity(site.root)

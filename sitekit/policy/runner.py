@@ -26,6 +26,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 
 from sitekit.errors import Problem, SpecError, nearest
+from sitekit.naming import rule_key
 from sitekit.policy import RULES
 from sitekit.policy.context import PolicyContext, WaiverInfo, context_from_site
 from sitekit.policy.model import Res, Rule
@@ -274,7 +275,6 @@ def resource_spec_path(site: "LoadedSite", name: str | None) -> tuple[Any, ...] 
             return ("network", "networks", after(kind))
     key = after("nsg")
     if key:
-        from sitekit.region.network import rule_key
 
         for nsg in sorted(spec.network.nsgs, key=lambda n: -len(n.name)):
             if key == nsg.name:

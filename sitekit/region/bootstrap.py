@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from sitekit import naming
 from sitekit.errors import Problem, SpecError
 
 if TYPE_CHECKING:
@@ -88,7 +89,6 @@ def node_metadata(site: "LoadedSite", pool: Any) -> dict[str, str]:
 def user_data_in_plan(plan: Any) -> dict[str, str]:
     """{pool: decoded user data} read back from a plan's registrations (instance configurations' launch
     metadata and OKE node pools' node metadata), so review sees exactly what the program declared."""
-    from sitekit import naming
 
     prefixes = {naming.logical(plan.site, "instance-config", ""): ("instanceDetails", "launchDetails", "metadata"),
                 naming.logical(plan.site, "node-pool", ""): ("nodeMetadata",)}

@@ -10,6 +10,7 @@ import pulumi
 
 from sitekit import naming
 from sitekit.planners import carve
+from sitekit.region.bootstrap import node_metadata
 from sitekit.spec.loaded import LoadedSite
 
 # Defined-tag keys in the site's tag namespace.
@@ -88,6 +89,5 @@ class SiteContext:
     def node_metadata(self, pool: Any) -> dict[str, str]:
         """Instance metadata for a pool's nodes: {'user_data': base64 cloud-init} rendered from the site's
         bootstrap template (see sitekit/bootstrap.py)."""
-        from sitekit.region.bootstrap import node_metadata
 
         return node_metadata(self.site, pool)

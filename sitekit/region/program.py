@@ -55,7 +55,7 @@ HANDOFF: contextvars.ContextVar[Any] = contextvars.ContextVar("sitekit_site", de
 
 def main(root: Path) -> None:
     """Declare the site of the current stack; `root` is the project folder (where Pulumi.yaml is)."""
-    from sitekit.region.ai_region import AiRegion
+    from sitekit.region.ai_region import AiRegion  # heavy: deferred
 
     values, alert_endpoint = read_config()
     stack = pulumi.get_stack()

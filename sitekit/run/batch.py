@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterable
 
 from sitekit.errors import SitekitError, SpecError
 from sitekit.plan import Plan, PlannedResource
+from sitekit.run.cache import Cache, SideKeys, cache_dir
+from sitekit.spec.loader import load_site
 
 MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in fresh workers
 Outcome = tuple[str, Any]
@@ -50,24 +52,23 @@ def warm_up() -> None:
     """Import what planning needs, then freeze the collector: imported objects are never garbage, so full
     collections need not walk them again for every site. pulumi_oci loads its service modules lazily (most of
     its ~300k objects), so `_worker` freezes once more after the process's first planned site."""
-    from sitekit.policy import runner  # noqa: F401
-    from sitekit.region import ai_region as region  # noqa: F401
-    from sitekit.run import offline  # noqa: F401  (pulumi, pulumi_oci, the components)
+    from sitekit.policy import runner  # noqa: F401  heavy: deferred (pulumi_policy)
+    from sitekit.region import ai_region  # noqa: F401  heavy: deferred (pulumi_oci, the components)
+    from sitekit.run import offline  # noqa: F401  heavy: deferred (pulumi)
 
     gc.collect()
     gc.freeze()
 
 
 def _one(root: str, site: str, task: str, config: dict | None, today: datetime.date) -> Outcome:
-    from sitekit.run.offline import plan_site
-    from sitekit.spec.loader import load_site
+    from sitekit.run.offline import plan_site  # heavy: deferred
 
     try:
         loaded = load_site(Path(root), site)  # once: the program and the rules get this one
         plan = plan_site(Path(root), site, site=loaded)
         if task == "plan":
             return "plan", plan
-        from sitekit.policy.runner import evaluate
+        from sitekit.policy.runner import evaluate  # heavy: deferred
 
         return "result", (plan, evaluate(loaded, plan, today=today, config=config), loaded.spec)
     except SpecError as exc:
@@ -93,8 +94,7 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
               config: dict | None = None, on_done: Callable[[str], None] = lambda s: None) -> dict[str, Outcome]:
     """{site: outcome} for `task` over `sites`, in the order given: "plan" (plans), "policy" (policy results)
     or "both" (plan, policy result and validated spec, for reports that need all three)."""
-    from sitekit.policy.runner import result_from_dict, result_to_dict
-    from sitekit.run.cache import Cache, SideKeys, cache_dir
+    from sitekit.policy.runner import result_from_dict, result_to_dict  # heavy: deferred
 
     root = root.resolve()
     today = datetime.date.today()  # one date for the whole run: waivers are judged against it
@@ -144,8 +144,7 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
     work = [(str(root), site, task, config, today) for site, _ in todo]
     if cached_plans and task != "plan":
         # plans from the cache: only the evaluation is left, which is quick in this process
-        from sitekit.policy.runner import evaluate
-        from sitekit.spec.loader import load_site
+        from sitekit.policy.runner import evaluate  # heavy: deferred
 
         for site, plan in cached_plans.items():
             try:

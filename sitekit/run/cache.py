@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from sitekit.atomic import write_atomic
+from sitekit.errors import SpecError
 from sitekit.run import snapshot as snapshot_module
+from sitekit.spec.sources import load_yaml
+from sitekit.spec.stackfiles import declared_plans
 
 
 def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
     """{site: (jurisdiction code, peers named, supernets declared)} for every stack file in a tree, read
     leniently through the bounded reader (a file sitekit refuses holds none of these here; loading the site
     reports why). What a site's load reads of other sites' files: peers' files whole, every supernet."""
-    from sitekit.errors import SpecError
-    from sitekit.spec.sources import load_yaml
-    from sitekit.spec.stackfiles import declared_plans
 
     out = {}
     for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):

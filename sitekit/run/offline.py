@@ -211,7 +211,7 @@ def without_stack_traces() -> Iterator[None]:
 def plan_site(root: Path, stack: str, site: "LoadedSite | None" = None) -> Plan:
     """Validate the site (or take `site`, loaded from this root already), then run its program under mocks,
     handing the loaded site to it; return every registration as a Plan."""
-    from sitekit.region.program import HANDOFF
+    from sitekit.region.program import HANDOFF  # heavy: deferred
 
     root = root.resolve()
     site = site if site is not None else load_site(root, stack)  # bad input stops here, every problem listed

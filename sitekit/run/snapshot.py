@@ -28,10 +28,17 @@ LAYOUTS = {
 folders by step of the flow (issue 16), `flat` before it. The first layout whose planner the tree has is its own."""
 
 
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is missing
+        return False
+
+
 def layout() -> dict[str, str]:
     """The entry points of the tree on `sys.path`."""
     for places in LAYOUTS.values():
-        if importlib.util.find_spec(places["plan_site"]) is not None:
+        if _has(places["plan_site"]):
             return places
     raise ImportError("this tree has no sitekit planner in any known layout: " +
                       ", ".join(p["plan_site"] for p in LAYOUTS.values()))
@@ -40,7 +47,7 @@ def layout() -> dict[str, str]:
 def entry(name: str) -> Callable[..., Any]:
     """An entry point (`plan_site`, `load_site`, `evaluate`) of the tree on `sys.path`; ImportError if it has none."""
     module = layout()[name]
-    if importlib.util.find_spec(module) is None:
+    if not _has(module):
         raise ImportError(f"this tree has no {module}")
     return getattr(importlib.import_module(module), name)
 

@@ -16,6 +16,7 @@ from pydantic import Field, StrictInt, ValidationError, model_validator
 from sitekit.errors import Problem, SpecError, nearest
 from sitekit.spec.merge import Layer, duplicate_names
 from sitekit.spec.models import Model
+from sitekit.spec.problems import validation_problems
 from sitekit.spec.sources import dotted, load_yaml
 from sitekit.spec.types import Number, RegionId
 
@@ -88,9 +89,6 @@ class Catalog(Model):
 def load_catalog(root: Path) -> Catalog:
     """Both catalog files, validated; a SpecError with every problem of either. Read once per process while
     the files are unchanged (sources.load_yaml)."""
-    from sitekit.spec.problems import (
-        validation_problems,  # the same wording as a site's problems
-    )
 
     problems: list[Problem] = []
     shapes: list[Shape] = []

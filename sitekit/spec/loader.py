@@ -26,6 +26,7 @@ from sitekit.spec.layout import BASELINE, JURISDICTIONS, list_jurisdictions, sta
 from sitekit.spec.loaded import LoadedSite, origin_in
 from sitekit.spec.merge import Layer, Origin, merge_layers
 from sitekit.spec.models import Jurisdiction, SiteSpec
+from sitekit.spec.peering import peer_links
 from sitekit.spec.problems import validation_problems
 from sitekit.spec.sources import clip, dotted, load_yaml
 from sitekit.spec.stackconfig import BY_NAME, NAMESPACE
@@ -35,6 +36,7 @@ from sitekit.spec.stackfiles import (
     site_layer,
     site_supernets,
 )
+from sitekit.spec.validate import check_site
 
 SITE_MAY_NOT_SET = {
     ("jurisdiction", "code"): "a site chooses its jurisdiction with sitekit:jurisdiction; the profile's code is "
@@ -117,7 +119,6 @@ def _overlapping_sites(loaded: LoadedSite) -> list[Problem]:
 
 def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> LoadedSite:
     """Load, merge and validate one site. Raises SpecError with every problem found."""
-    from sitekit.spec.validate import check_site  # cross-field rules
 
     root = root.resolve()
     problems: list[Problem] = []
@@ -176,7 +177,6 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
     loaded = LoadedSite(spec, data, prov, catalog, root)
     problems += check_site(loaded)
     problems += _overlapping_sites(loaded)
-    from sitekit.spec.peering import peer_links
 
     loaded.peers, peer_problems = peer_links(loaded)
     problems += peer_problems

@@ -23,8 +23,10 @@ from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
 from sitekit.errors import Problem, SpecError, nearest
+from sitekit.spec.layout import list_sites
 from sitekit.spec.merge import Origin
 from sitekit.spec.sources import dotted
+from sitekit.spec.stackfiles import declared_plans, read_stack_values
 
 if TYPE_CHECKING:
     from sitekit.spec.loaded import LoadedSite
@@ -55,7 +57,6 @@ class _PeerFile:
 def _read_peer(root, name: str) -> _PeerFile | None:
     """What this site needs of a peer, from its stack file as written (None when it cannot be read: the peer's
     own load reports why)."""
-    from sitekit.spec.stackfiles import declared_plans, read_stack_values
 
     try:
         values, _, _ = read_stack_values(root, name)
@@ -78,7 +79,6 @@ def _read_peer(root, name: str) -> _PeerFile | None:
 
 def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
     """The site's links to its peers, and every problem with them."""
-    from sitekit.spec.layout import list_sites
 
     spec = site.spec
     known = list_sites(site.root)

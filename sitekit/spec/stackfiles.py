@@ -13,7 +13,7 @@ from typing import Any
 
 from sitekit.errors import Problem, SpecError, nearest
 from sitekit.spec.layout import list_sites, stack_file
-from sitekit.spec.merge import Layer, Origin
+from sitekit.spec.merge import Layer, Origin, _merge
 from sitekit.spec.problems import described
 from sitekit.spec.sources import (
     MAX_DEPTH,
@@ -153,9 +153,6 @@ def site_layer(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]) 
     file = stack_file(stack)
     tree: dict[str, Any] = {}
     marks: Marks = {}
-    from sitekit.spec.merge import (
-        _merge,  # the same merge rule joins the keys' subtrees
-    )
 
     scratch: dict[PathKey, Origin] = {}
     for key, value in values.items():

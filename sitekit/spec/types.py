@@ -6,6 +6,7 @@ Each is an annotated type or a small check that the models in `models.py` use; n
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import date
 from functools import lru_cache
 from ipaddress import IPv4Network
@@ -116,7 +117,6 @@ PORT_MIN, PORT_MAX = 1, 65535
 
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    import zoneinfo
 
     return frozenset(zoneinfo.available_timezones())
 
@@ -125,7 +125,6 @@ def iana_zone(name: str) -> str:
     """`name` if it is an IANA time zone (Europe/Berlin, UTC), else a ValueError naming the nearest."""
     if name == "UTC":
         return name
-    import zoneinfo
 
     try:
         if "/" in name and not name.startswith(("posix/", "right/")):

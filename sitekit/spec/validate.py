@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sitekit.errors import Problem, nearest
 from sitekit.naming import CHILD_COMPARTMENTS, dns_label, logical, rule_key
 from sitekit.planners import PlanningError, carve, overlaps, power
+from sitekit.spec.layout import BASELINE
 from sitekit.spec.sources import PathKey, dotted
 
 if TYPE_CHECKING:
@@ -25,9 +26,6 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: PathKey, message: str) -> None:
-        from sitekit.spec.layout import (
-            BASELINE,  # here, not at the top: loader calls check_site, and the loop stays lazy
-        )
 
         origin = self.site.origin(path)
         self.problems.append(Problem(origin.file if origin else BASELINE, origin.line if origin else 1,

@@ -16,7 +16,7 @@ from sitekit.spec.layout import BASELINE, JURISDICTIONS
 from sitekit.spec.merge import Layer
 from sitekit.spec.models import Compute, Jurisdiction
 from sitekit.spec.problems import section_problems
-from sitekit.spec.schema import modeline
+from sitekit.spec.schema import JURISDICTION_SCHEMA, modeline
 from sitekit.spec.sources import load_yaml, parse_yaml
 
 # --------------------------------------------------------------------------------------------- jurisdictions
@@ -30,7 +30,6 @@ JURISDICTION_CODE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)?$")
 def write_jurisdiction(root: Path, code: str, name: str | None, regions: list[str], *,
                        force: bool = False) -> Path:
     """Render a profile skeleton to stacks/jurisdictions/<code>.yaml (never over a file without `force`)."""
-    from sitekit.spec.schema import JURISDICTION_SCHEMA
 
     root = root.resolve()
     cmd = "sitekit new-jurisdiction"
