@@ -197,6 +197,9 @@ def test_make_and_the_workflows_install_from_the_locks():
     unlocked = [line for line in recipes if "pip install" in line and "--require-hashes" not in line
                 and "--no-index" not in line and "uv==" not in line]
     assert unlocked == []
+    # the policy pack's requirements.txt (what the Pulumi CLI installs should it create the venv) is the lock
+    assert [line for line in (ROOT / "policies/requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")] == ["-r ../requirements/runtime.txt"]
     for workflow in sorted((ROOT / ".github/workflows").glob("*.yml")):
         text = workflow.read_text()
         assert "pip install" not in text, f"{workflow.name}: install through make (hash-checked locks)"
