@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 # The one tool that writes requirements/*.txt (`make lock`), pinned; README "Dependencies and the lock files".
 UV_VERSION := 0.13.8
 LOCK_ARGS ?=
-UV_COMPILE := pip compile --no-config --python-version 3.11 --python-platform linux --generate-hashes \
+UV_COMPILE := pip compile --quiet --no-config --python-version 3.11 --python-platform linux --generate-hashes \
 	--only-binary :all: --emit-build-options --custom-compile-command "make lock" $(LOCK_ARGS)
 
 .PHONY: install install-runtime lock plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema clean
