@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sitekit.facts import replace_on_change
-from sitekit.facts.replace_on_change import Facts
 
 # ------------------------------------------------------------------------------------------------ the tokens
 VCN = "oci:Core/vcn:Vcn"
@@ -129,7 +128,7 @@ class OciType:
         return _NAMES[self.token]
 
     @property
-    def replacement(self) -> Facts | None:
+    def replacement(self) -> replace_on_change.Facts | None:
         """The provider's replace-on-change facts of the type; None where the facts file has no row."""
         return replace_on_change.facts(self.token)
 
