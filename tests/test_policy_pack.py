@@ -1,21 +1,19 @@
 """The CrossGuard pack: it assembles from the rule module without starting its server; the analyzer built from
 it answers the engine's requests (GetAnalyzerInfo, Analyze, AnalyzeStack) for a stack whose sitekit config
-the CLI passes in the environment; policies/__main__.py serves it as the Pulumi CLI would start it; the
-type tokens the rules name are real pulumi-oci types; docs/policies.md is generated from the rules."""
+the CLI passes in the environment; policies/__main__.py serves it as the Pulumi CLI would start it;
+docs/policies.md is generated from the rules. (That the type tokens the rules name are real pulumi-oci types is
+tests/test_oci_types.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import grpc
-import pulumi_oci
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import config as pulumi_config
@@ -173,35 +171,6 @@ def test_policies_main_serves_the_pack_as_the_cli_starts_it(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=10)
-
-
-OCI = Path(pulumi_oci.__file__).parent
-
-
-def _init_source(token: str) -> str:
-    """The `_internal_init` of the pulumi-oci resource class of `token` (read as text: no module import)."""
-    module, name = token.split(":")[1].split("/")
-    path = OCI / module.lower() / (re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + ".py")
-    text = path.read_text()
-    assert f"super({token.rsplit(':', 1)[-1]}, __self__).__init__(\n            '{token}'," in text, token
-    return text[text.index("def _internal_init"):text.index("def get(")]
-
-
-def test_type_tokens_are_real_pulumi_oci_types():
-    tokens = {v for k, v in vars(T).items() if k.isupper() and isinstance(v, str) and v.startswith("oci:")}
-    tokens |= set(T.TAGGABLE) | set(T.STATEFUL) | set(T.IAM_TYPES)
-    for token in sorted(tokens):
-        _init_source(token)
-    for token in T.TAGGABLE:
-        assert "defined_tags" in _init_source(token), token
-
-
-def test_every_taggable_type_the_program_declares_is_checked(shipped_plans):
-    exempt = {T.TAG_NAMESPACE, T.TAG}  # they cannot carry tags of the namespace they create
-    declared = {r.type for plan in shipped_plans.values() for r in plan.resources if r.type.startswith("oci:")}
-    taggable = {t for t in declared if "defined_tags" in _init_source(t)}
-    assert taggable - exempt <= T.TAGGABLE, taggable - exempt - T.TAGGABLE
-    assert T.BUCKET in taggable and T.NSG_RULE not in taggable
 
 
 def test_policies_share_one_conversion_of_the_resources(shipped_plans):

@@ -30,6 +30,7 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 from sitekit.engine import schema
 from sitekit.oci import fakes
 from sitekit.oci.replacement import diff_inputs, replaces
+from sitekit.oci.types import OCI_PROVIDER
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -97,7 +98,7 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
     def CheckConfig(self, request, context):
         news = {k: v for k, v in reveal(to_dict(request.news)).items() if k not in ENGINE_CONFIG_KEYS}
         failures = [provider_pb2.CheckFailure(property=p, reason=r)
-                    for p, r in schema.check("pulumi:providers:oci", news)]
+                    for p, r in schema.check(OCI_PROVIDER, news)]
         return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
 
     def DiffConfig(self, request, context):

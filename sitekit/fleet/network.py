@@ -10,18 +10,22 @@ from ipaddress import ip_network
 from typing import TYPE_CHECKING, Mapping
 
 from sitekit.naming import key_of
+from sitekit.oci.types import (
+    DRG,
+    DRG_ATTACHMENT,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
+    REMOTE_PEERING_CONNECTION,
+    SERVICE_GATEWAY,
+    SUBNET,
+    VCN,
+)
 
 if TYPE_CHECKING:
     from sitekit.plan import Plan, PlannedResource
 
-VCN = "oci:Core/vcn:Vcn"
-SUBNET = "oci:Core/subnet:Subnet"
-DRG = "oci:Core/drg:Drg"
-DRG_ATTACHMENT = "oci:Core/drgAttachment:DrgAttachment"
-RPC = "oci:Core/remotePeeringConnection:RemotePeeringConnection"
-GATEWAYS = {"oci:Core/internetGateway:InternetGateway": "internet gateway",
-            "oci:Core/natGateway:NatGateway": "NAT gateway",
-            "oci:Core/serviceGateway:ServiceGateway": "service gateway"}
+GATEWAYS = {INTERNET_GATEWAY: "internet gateway", NAT_GATEWAY: "NAT gateway", SERVICE_GATEWAY: "service gateway"}
+"""A gateway's type -> what the fleet map calls it."""
 
 
 @dataclass(frozen=True)
@@ -110,5 +114,5 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
     drgs = plan.of_type(DRG)
     drg = _text(drgs[0].inputs.get("displayName", drgs[0].name)) if drgs else None
     rpcs = tuple(Peering(_text(r.inputs.get("displayName", r.name)), _text(r.inputs.get("peerRegionName", "")))
-                 for r in plan.of_type(RPC))
+                 for r in plan.of_type(REMOTE_PEERING_CONNECTION))
     return Topology(plan.site, drg, tuple(sorted(boxes, key=lambda b: [_cidr_order(c) for c in b.cidrs])), rpcs)

@@ -3,30 +3,24 @@ provider alike, so both runs see the same ids, computed outputs and data-source 
 
 Nothing here is real OCI data: ids are derived from names or URNs, and the answers cover only what the
 program reads back (a VCN's default security list, a vault's endpoints, a mount target's export set, the
-region's services, its availability domains, the Object Storage namespace).
+region's services, its availability domains, the Object Storage namespace). The computed outputs are each
+type's `fake_outputs` in the table of OCI types (sitekit/oci/types.py); the data sources are answered here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Callable
+from typing import Any
 
-# Outputs the provider computes that the program reads back, by type token; `key` is a stable name.
-COMPUTED: dict[str, Callable[[str], dict[str, Any]]] = {
-    "oci:Kms/vault:Vault": lambda key: {"managementEndpoint": f"https://{key}-management.kms.example",
-                                       "cryptoEndpoint": f"https://{key}-crypto.kms.example"},
-    "oci:Core/vcn:Vcn": lambda key: {"defaultSecurityListId": f"ocid1.securitylist.oc1..{key}-default",
-                                     "defaultRouteTableId": f"ocid1.routetable.oc1..{key}-default",
-                                     "defaultDhcpOptionsId": f"ocid1.dhcpoptions.oc1..{key}-default"},
-    "oci:FileStorage/mountTarget:MountTarget": lambda key: {"exportSetId": f"ocid1.exportset.oc1..{key}"},
-}
+from sitekit.oci.types import TYPES
 
 
 def computed_outputs(type_: str, key: str) -> dict[str, Any]:
-    """The computed outputs of a resource of `type_` whose stable name is `key` (none for most types)."""
-    make = COMPUTED.get(type_)
-    return make(key) if make else {}
+    """The computed outputs of a resource of `type_` whose stable name is `key`: its row's `fake_outputs` in
+    sitekit/oci/types.py (none for most types)."""
+    row = TYPES.get(type_)
+    return {output: value.format(key=key) for output, value in row.fake_outputs} if row else {}
 
 
 def fake_id(type_: str, urn: str) -> str:

@@ -1,7 +1,8 @@
 """Which input changes replace an OCI resource and which update it in place, from the provider's facts.
 
-The facts (`sitekit/facts/oci-replace-on-change.json`) are terraform-provider-oci's ForceNew flags mapped to
-pulumi-oci names, nested paths included, copied from `shared/reference/` with their source commits. The same
+The facts (`sitekit/facts/oci-replace-on-change.json`, read by sitekit/facts/replace_on_change.py) are
+terraform-provider-oci's ForceNew flags mapped to pulumi-oci names, nested paths included, copied from
+`shared/reference/` with their source commits. The same
 function judges a change for the stand-in provider's Diff (under the real engine) and for offline review,
 so both read one table. The rules, as terraform-plugin-sdk v2 applies them:
 
@@ -18,13 +19,13 @@ so both read one table. The rules, as terraform-plugin-sdk v2 applies them:
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
-FACTS = Path(__file__).resolve().parent.parent / "facts" / "oci-replace-on-change.json"
+from sitekit.facts.replace_on_change import Facts, facts
+from sitekit.facts.replace_on_change import source as source  # re-exported: the facts' provenance
+from sitekit.oci.types import INSTANCE, OKE_CLUSTER
+
 UNKNOWN_VALUES = frozenset({"[unknown]", "04da6b54-80e4-46f7-96ec-b56ff0331ba9"})
 
 
@@ -42,42 +43,9 @@ def _set_once_condition(before: Any, after: Any) -> bool:
 
 
 _CONDITIONS: dict[tuple[str, str], Callable[[Any, Any], bool]] = {
-    ("oci:Core/instance:Instance", "metadata"): _metadata_condition,
-    ("oci:ContainerEngine/cluster:Cluster", "endpointConfig.subnetId"): _set_once_condition,
+    (INSTANCE, "metadata"): _metadata_condition,
+    (OKE_CLUSTER, "endpointConfig.subnetId"): _set_once_condition,
 }
-
-
-@dataclass(frozen=True)
-class Facts:
-    force_new: frozenset[str]
-    nested_force_new: frozenset[str]
-    conditional: frozenset[str]
-    optional_computed: frozenset[str]
-    ignore_case: frozenset[str]
-
-    def forces(self, template: str) -> bool:
-        return template in self.force_new or template in self.nested_force_new
-
-
-@functools.lru_cache(maxsize=1)
-def _table() -> dict[str, Any]:
-    return json.loads(FACTS.read_text())
-
-
-def source() -> dict[str, Any]:
-    """Where the facts come from (commits, generator, caveats)."""
-    return _table()["source"]
-
-
-@functools.lru_cache(maxsize=None)
-def facts(type_: str) -> Facts | None:
-    """The facts of one type token, or None for a type the table does not cover."""
-    row = _table()["resources"].get(type_)
-    if row is None:
-        return None
-    return Facts(frozenset(row["forceNew"]), frozenset(row["nestedForceNew"]),
-                 frozenset(row["conditionalForceNew"]), frozenset(row["optionalComputed"]),
-                 frozenset(row["ignoreCase"]))
 
 
 @dataclass(frozen=True)

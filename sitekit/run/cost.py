@@ -13,14 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from sitekit.oci.types import CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, INSTANCE_CONFIGURATION, LOAD_BALANCER, NODE_POOL
 from sitekit.spec.sources import load_yaml
 
 PRICES = "stacks/catalog/prices.yaml"
-CLUSTER_NETWORK = "oci:Core/clusterNetwork:ClusterNetwork"
-GPU_MEMORY_CLUSTER = "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster"
-INSTANCE_CONFIGURATION = "oci:Core/instanceConfiguration:InstanceConfiguration"
-NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
-LOAD_BALANCER = "oci:LoadBalancer/loadBalancer:LoadBalancer"
 
 
 @dataclass(frozen=True)

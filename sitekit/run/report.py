@@ -7,29 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sitekit.oci.types import KEY_INPUTS
 from sitekit.plan import Plan, PlannedResource
-
-# The inputs worth a glance per type; others show their display name.
-KEY_INPUTS: dict[str, tuple[str, ...]] = {
-    "pulumi:providers:oci": ("region",),
-    "oci:Core/vcn:Vcn": ("cidrBlocks", "dnsLabel"),
-    "oci:Core/subnet:Subnet": ("cidrBlock", "prohibitPublicIpOnVnic"),
-    "oci:Core/routeTable:RouteTable": ("routeRules",),
-    "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule":
-        ("direction", "protocol", "source", "destination", "tcpOptions"),
-    "oci:Kms/vault:Vault": ("vaultType",),
-    "oci:Kms/key:Key": ("protectionMode", "autoKeyRotationDetails"),
-    "oci:Core/clusterNetwork:ClusterNetwork": ("instancePools",),
-    "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster": ("size",),
-    "oci:Core/instanceConfiguration:InstanceConfiguration": ("instanceDetails.launchDetails.shape",),
-    "oci:ContainerEngine/nodePool:NodePool": ("nodeShape", "nodeConfigDetails.size"),
-    "oci:ContainerEngine/cluster:Cluster": ("kubernetesVersion", "endpointConfig.isPublicIpEnabled"),
-    "oci:ContainerEngine/addon:Addon": ("addonName", "configurations"),
-    "oci:ObjectStorage/bucket:Bucket": ("accessType", "versioning"),
-    "oci:Logging/log:Log": ("retentionDuration", "configuration.source.service"),
-    "oci:Ons/subscription:Subscription": ("protocol", "endpoint"),
-    "oci:Identity/policy:Policy": ("statements",),
-}
 
 
 def dig(data: Any, dotted: str) -> Any:
@@ -49,6 +28,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def key_inputs(res: PlannedResource) -> str:
+    """The inputs worth a glance of its type (sitekit/oci/types.py), else its display name."""
     keys = KEY_INPUTS.get(res.type)
     if keys is None:
         keys = ("displayName",) if "displayName" in res.inputs else ("name",)
