@@ -1,4 +1,4 @@
-"""The Pulumi project file and the program's config surface (`sitekit/stackconfig.py` is the one key list)."""
+"""The Pulumi project file and the program's config surface (`sitekit/spec/stackconfig.py` is the one key list)."""
 
 from __future__ import annotations
 

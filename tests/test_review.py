@@ -69,7 +69,7 @@ def test_only_the_sites_a_change_touches_are_affected():
     assert affected_sites(["stacks/Pulumi.us-ashburn.yaml", "README.md", "tests/x.py"], base, head) == ["us-ashburn"]
     assert affected_sites(["stacks/jurisdictions/ar.yaml"], base, head) == ["ar-patagonia"]
     assert affected_sites(["stacks/jurisdictions/br.yaml"], base, head) == ["br-saopaulo"]  # a site being removed
-    assert affected_sites(["sitekit/components/network.py"], base, head) == sorted(set(base) | set(head))
+    assert affected_sites(["sitekit/region/network.py"], base, head) == sorted(set(base) | set(head))
     assert affected_sites(["docs/policies.md"], base, head) == []
 
 

@@ -1,4 +1,4 @@
-"""The YAML reader (sitekit/sources.py): libyaml, line marks, plain data only, bounds, and one parse per file.
+"""The YAML reader (sitekit/spec/sources.py): libyaml, line marks, plain data only, bounds, and one parse per file.
 
 Also the engine's way in: integer config handed over as text by `pulumi.Config`.
 """

@@ -1,4 +1,4 @@
-"""Cross-field rules (sitekit/validate.py) not covered by a fail fixture."""
+"""Cross-field rules (sitekit/spec/validate.py) not covered by a fail fixture."""
 
 from __future__ import annotations
 

@@ -59,6 +59,6 @@ class AiRegion(pulumi.ComponentResource):
             "envelopeMw": power.envelope_mw,
             "siteCompartmentId": ctx.compartments["site"],
         }
-        if self.peering is not None:  # what a peer's stack reads to connect (components/peering.py)
+        if self.peering is not None:  # what a peer's stack reads to connect (region/peering.py)
             self.outputs["peering"] = {"rpcs": self.peering.rpcs}
         self.register_outputs(self.outputs)

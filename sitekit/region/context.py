@@ -88,6 +88,6 @@ class SiteContext:
 
     def node_metadata(self, pool: Any) -> dict[str, str]:
         """Instance metadata for a pool's nodes: {'user_data': base64 cloud-init} rendered from the site's
-        bootstrap template (see sitekit/bootstrap.py)."""
+        bootstrap template (see sitekit/region/bootstrap.py)."""
 
         return node_metadata(self.site, pool)

@@ -1,6 +1,6 @@
 """Snapshots of sites on one side of a review, each planned only by that side's code, in parallel, cached.
 
-A side's sites are planned by `sitekit/snapshot.py` in fresh interpreters started with `python -S`: the path is
+A side's sites are planned by `sitekit/run/snapshot.py` in fresh interpreters started with `python -S`: the path is
 the tree first, then the installed libraries' folders, and no `.pth` file is read, so the editable install of
 the working tree cannot lend the base a module it lacks. Sites are split over `jobs` worker processes.
 
