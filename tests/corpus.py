@@ -22,6 +22,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
 
 from sitekit import ROOT
+from sitekit.plan import Plan, PlannedResource
 from sitekit.policy import pack as pack_module
 from sitekit.policy.model import UNKNOWN
 from sitekit.run.offline import stack_config
@@ -100,6 +101,27 @@ def engine_value(value: Any) -> Any:
     if value == "[unknown:bool]":
         return UNKNOWN_BOOLEAN_VALUE
     return value
+
+
+def offline_plan(case: Case) -> Plan:
+    """The case as an offline plan of `SITE`, what `sitekit policy`'s runner evaluates: a provider per region the
+    resources name, dependencies by name, every unknown as the plan's one marker."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return UNKNOWN if value == "[unknown:bool]" else value
+
+    urns = {r.name: r.urn for r in case.resources}
+    providers = {r.region: PlannedResource(f"urn:pulumi:{SITE}::sitekit::pulumi:providers:oci::oci-{r.region}",
+                                           "pulumi:providers:oci", f"oci-{r.region}", True, None, None,
+                                           {"region": r.region})
+                 for r in case.resources if r.region}
+    return Plan(SITE, list(providers.values()) + [
+        PlannedResource(r.urn, r.type, r.name, True, None, f"{providers[r.region].urn}::id" if r.region else None,
+                        plain(r.props), protect=r.protect, dependencies=[urns[d] for d in r.deps])
+        for r in case.resources], {})
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:

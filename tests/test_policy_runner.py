@@ -311,6 +311,33 @@ def test_findings_point_at_baseline_jurisdiction_or_stack_lines(shipped_sites, r
 T_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
 
 
+def test_every_finding_points_at_a_line_that_exists(bad, shipped_sites, shipped_plans, root):
+    """Every rule's findings (the shipped sites, the bad site, each policy corpus case run offline against
+    us-ashburn) point at a file of the project and, when they name a line, one of its lines. A rule that points at
+    an item of a spec list (`points_at`) names the item first in each message, so it lands on the item's line."""
+    from corpus import load_cases, offline_plan
+
+    bad_root, bad_plan = bad
+    write_policy(bad_root, WAIVERS)
+    runs = [(root, shipped_sites[name], plan) for name, plan in shipped_plans.items()]
+    runs += [(bad_root, load_site(bad_root, "us-ashburn"), bad_plan)]
+    runs += [(root, shipped_sites["us-ashburn"], offline_plan(case)) for case in load_cases()]
+    seen: set[str] = set()
+    for project, site, plan in runs:
+        for f in evaluate(site, plan).findings:
+            seen.add(f.rule)
+            lines = (project / f.file).read_text().splitlines()
+            assert f.line is None or 1 <= f.line <= len(lines), (f.rule, f.resource, f.file, f.line)
+            item = RULES[f.rule].points_at
+            if item != "resource":
+                index = item.index_in(f.message)
+                assert index is not None, f"{f.rule} declares points_at={item} but its message names no item"
+                origin = site.origin(item.path + (index,))
+                assert (f.file, f.line) == (origin.file, origin.line), (f.rule, f.message)
+    # SK-GOV-007 speaks only when the pack cannot load a site's context, which the offline runner always has
+    assert set(RULES) - seen == {"SK-GOV-007"}
+
+
 def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
     """`{"all": "advisory"}` and `{"SK-X": "disabled"}` are the CLI's short forms; a level or a parameter the
     CLI would refuse (its config schema) is bad input, never a crash or a silent no-op."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Mapping
 
-from sitekit.naming import key_of
+from sitekit.naming import Kind, key_of
 from sitekit.oci.types import (
     DRG,
     DRG_ATTACHMENT,
@@ -61,7 +61,7 @@ class Topology:
     peerings: tuple[Peering, ...]
 
 
-def _key(site: str, kind: str, name: str) -> str:
+def _key(site: str, kind: Kind, name: str) -> str:
     """The data key of a logical name, else the whole name."""
     return key_of(site, kind, name) or name
 
@@ -93,8 +93,8 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
     for r in plan.resources:
         if r.type == SUBNET:
             for v in deps(r, VCN):
-                name = _key(plan.site, "subnet", r.name)
-                network = _key(plan.site, "vcn", v.name)
+                name = _key(plan.site, Kind.SUBNET, r.name)
+                network = _key(plan.site, Kind.VCN, v.name)
                 name = name[len(network) + 1:] if name.startswith(network + "-") else name
                 subnets[v.urn].append(SubnetBox(name, _text(r.inputs.get("cidrBlock")),
                                                 r.inputs.get("prohibitPublicIpOnVnic") is False))
@@ -105,7 +105,7 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
             attached.update(v.urn for v in deps(r, VCN))
     boxes = []
     for v in vcns:
-        name = _key(plan.site, "vcn", v.name)
+        name = _key(plan.site, Kind.VCN, v.name)
         cidrs = v.inputs.get("cidrBlocks") or ([v.inputs["cidrBlock"]] if v.inputs.get("cidrBlock") else [])
         boxes.append(VcnBox(name, roles.get(name, ""), tuple(_text(c) for c in cidrs),
                             tuple(sorted(subnets[v.urn], key=lambda s: _cidr_order(s.cidr))),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_oci as oci
 
+from sitekit.naming import Kind, logical
 from sitekit.region.compute import Compute
 from sitekit.region.context import SiteContext
 from sitekit.region.foundation import Foundation
@@ -38,14 +39,15 @@ class AiRegion(pulumi.ComponentResource):
         super().__init__("sitekit:index:AiRegion", name, None, opts)
         region, home = providers(site, self)
         ctx = SiteContext(site, alert_endpoint=alert_endpoint, home_provider=home)
-        self.foundation = Foundation(f"{name}-foundation", ctx, pulumi.ResourceOptions(parent=self, providers=[home]))
+        self.foundation = Foundation(logical(name, Kind.FOUNDATION), ctx,
+                                     pulumi.ResourceOptions(parent=self, providers=[home]))
         here = pulumi.ResourceOptions(parent=self, providers=[region])
-        self.network = Network(f"{name}-network", ctx, here)
-        self.peering = Peering(f"{name}-peering", ctx, here) if site.peers else None
-        self.security = Security(f"{name}-security", ctx, here)
-        self.compute = Compute(f"{name}-compute", ctx, here)
+        self.network = Network(logical(name, Kind.NETWORK), ctx, here)
+        self.peering = Peering(logical(name, Kind.PEERING), ctx, here) if site.peers else None
+        self.security = Security(logical(name, Kind.SECURITY), ctx, here)
+        self.compute = Compute(logical(name, Kind.COMPUTE), ctx, here)
         self.foundation.grant_cluster(self.compute.cluster)
-        self.storage = Storage(f"{name}-storage", ctx, self.compute.ad, here)
+        self.storage = Storage(logical(name, Kind.STORAGE), ctx, self.compute.ad, here)
 
         power = site_power(site.spec, site.catalog)
         self.outputs = {

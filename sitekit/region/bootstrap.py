@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from sitekit import naming
 from sitekit.errors import Problem, SpecError
+from sitekit.naming import Kind, read
 
 if TYPE_CHECKING:
     from sitekit.spec.loaded import LoadedSite
@@ -89,17 +89,15 @@ def node_metadata(site: "LoadedSite", pool: Any) -> dict[str, str]:
 def user_data_in_plan(plan: Any) -> dict[str, str]:
     """{pool: decoded user data} read back from a plan's registrations (instance configurations' launch
     metadata and OKE node pools' node metadata), so review sees exactly what the program declared."""
-
-    prefixes = {naming.logical(plan.site, "instance-config", ""): ("instanceDetails", "launchDetails", "metadata"),
-                naming.logical(plan.site, "node-pool", ""): ("nodeMetadata",)}
+    paths = {Kind.INSTANCE_CONFIG: ("instanceDetails", "launchDetails", "metadata"), Kind.NODE_POOL: ("nodeMetadata",)}
     found: dict[str, str] = {}
     for res in plan.resources:
-        for prefix, path in prefixes.items():
-            if not res.name.startswith(prefix):
-                continue
-            node: Any = res.inputs
-            for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
-            if isinstance(node, dict) and isinstance(node.get(USER_DATA), str):
-                found[res.name[len(prefix):]] = decode(node[USER_DATA])
+        name = read(plan.site, res.name)
+        if name is None or name.kind not in paths or not name.key:
+            continue
+        node: Any = res.inputs
+        for key in paths[name.kind]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(USER_DATA), str):
+            found[name.key] = decode(node[USER_DATA])
     return dict(sorted(found.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_oci as oci
 
+from sitekit.naming import Kind
 from sitekit.region.context import SiteContext
 
 RDMA_PLUGINS = ("Compute HPC RDMA Authentication", "Compute HPC RDMA Auto-Configuration",
@@ -64,16 +65,16 @@ class Compute(pulumi.ComponentResource):
             metadata=ctx.node_metadata(pool) or None,
             defined_tags=ctx.defined_tags)
         return oci.core.InstanceConfiguration(
-            ctx.logical("instance-config", pool.name), compartment_id=self.compartment,
+            ctx.logical(Kind.INSTANCE_CONFIG, pool.name), compartment_id=self.compartment,
             display_name=ctx.display(pool.name, "config"),
             instance_details=L.InstanceConfigurationInstanceDetailsArgs(instance_type="compute", launch_details=launch),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self, former=ctx.former("instance-config", pool)))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, former=ctx.former(Kind.INSTANCE_CONFIG, pool)))
 
     def _cluster_network(self, pool) -> None:
         ctx, comp = self.ctx, self.ctx.spec.compute
         config = self._instance_configuration(pool)
         oci.core.ClusterNetwork(
-            ctx.logical("cluster-network", pool.name), compartment_id=self.compartment,
+            ctx.logical(Kind.CLUSTER_NETWORK, pool.name), compartment_id=self.compartment,
             display_name=ctx.display(pool.name),
             instance_pools=[L.ClusterNetworkInstancePoolArgs(
                 instance_configuration_id=config.id, size=pool.nodes, display_name=ctx.display(pool.name, "pool"))],
@@ -85,27 +86,27 @@ class Compute(pulumi.ComponentResource):
                     subnet_id=ctx.subnets[(comp.rdma_network, comp.rdma_subnet)].id,
                     display_name=ctx.display(pool.name, "rdma"))]),
             defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former("cluster-network", pool)))
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former(Kind.CLUSTER_NETWORK, pool)))
 
     def _gpu_memory_cluster(self, pool, shape) -> None:
         ctx = self.ctx
         cluster = oci.core.ComputeCluster(
-            ctx.logical("compute-cluster", pool.name), availability_domain=self.ad, compartment_id=self.compartment,
+            ctx.logical(Kind.COMPUTE_CLUSTER, pool.name), availability_domain=self.ad, compartment_id=self.compartment,
             display_name=ctx.display(pool.name), defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, former=ctx.former("compute-cluster", pool)))
+            opts=ctx.opts(self, former=ctx.former(Kind.COMPUTE_CLUSTER, pool)))
         config = self._instance_configuration(pool, compute_cluster=cluster)
         oci.core.ComputeGpuMemoryCluster(
-            ctx.logical("gpu-memory-cluster", pool.name), availability_domain=self.ad,
+            ctx.logical(Kind.GPU_MEMORY_CLUSTER, pool.name), availability_domain=self.ad,
             compartment_id=self.compartment, compute_cluster_id=cluster.id, instance_configuration_id=config.id,
             size=str(pool.nodes), display_name=ctx.display(pool.name, "gmc"), defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former("gpu-memory-cluster", pool)))
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former(Kind.GPU_MEMORY_CLUSTER, pool)))
 
     # ---------------------------------------------------------------------------------------- OKE
     def _oke(self, pools) -> oci.containerengine.Cluster:
         ctx, spec = self.ctx, self.ctx.spec
         oke = spec.compute.oke
         cluster = oci.containerengine.Cluster(
-            ctx.logical("oke"), compartment_id=self.compartment, kubernetes_version=oke.kubernetes_version,
+            ctx.logical(Kind.OKE), compartment_id=self.compartment, kubernetes_version=oke.kubernetes_version,
             name=ctx.display("oke"), type="ENHANCED_CLUSTER", vcn_id=ctx.vcns[oke.network].id,
             kms_key_id=ctx.keys[oke.key].id,
             endpoint_config=oci.containerengine.ClusterEndpointConfigArgs(
@@ -122,7 +123,7 @@ class Compute(pulumi.ComponentResource):
         bounds = []
         for pool in pools:
             node_pool = oci.containerengine.NodePool(
-                ctx.logical("node-pool", pool.name), cluster_id=cluster.id, compartment_id=self.compartment,
+                ctx.logical(Kind.NODE_POOL, pool.name), cluster_id=cluster.id, compartment_id=self.compartment,
                 name=ctx.display(pool.name), node_shape=pool.shape, kubernetes_version=oke.kubernetes_version,
                 node_config_details=oci.containerengine.NodePoolNodeConfigDetailsArgs(
                     size=pool.nodes, is_pv_encryption_in_transit_enabled=True, kms_key_id=ctx.keys[pool.key].id,
@@ -140,13 +141,13 @@ class Compute(pulumi.ComponentResource):
                 defined_tags=ctx.defined_tags,
                 # the autoscaler owns the size once the pool exists
                 opts=pulumi.ResourceOptions.merge(ctx.opts(
-                    self, depends_on=ctx.key_grants, former=ctx.former("node-pool", pool)), pulumi.ResourceOptions(
+                    self, depends_on=ctx.key_grants, former=ctx.former(Kind.NODE_POOL, pool)), pulumi.ResourceOptions(
                     ignore_changes=["nodeConfigDetails.size"] if pool.autoscale else None)))
             if pool.autoscale:
                 bounds.append(node_pool.id.apply(lambda i, a=pool.autoscale: f"{a.min}:{a.max}:{i}"))
         if bounds:
             oci.containerengine.Addon(
-                ctx.logical("oke-autoscaler"), addon_name="ClusterAutoscaler", cluster_id=cluster.id,
+                ctx.logical(Kind.OKE_AUTOSCALER), addon_name="ClusterAutoscaler", cluster_id=cluster.id,
                 remove_addon_resources_on_delete=True,
                 configurations=[
                     oci.containerengine.AddonConfigurationArgs(key="nodes", value=pulumi.Output.all(*bounds).apply(",".join)),

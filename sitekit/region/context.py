@@ -43,8 +43,9 @@ class SiteContext:
     def name(self) -> str:
         return self.spec.site.name
 
-    def logical(self, *keys: str) -> str:
-        return naming.logical(self.name, *keys)
+    def logical(self, kind: naming.Kind, *keys: str) -> str:
+        """A child's logical name, '<site>-<kind>-<key>...', through the table of kinds (naming.Kind)."""
+        return naming.logical(self.name, kind, *keys)
 
     def display(self, *keys: str) -> str:
         return naming.display(self.spec.organisation.name, self.name, *keys)
@@ -69,7 +70,7 @@ class SiteContext:
             depends_on=list(self.tag_definitions) + list(depends_on or []),
             aliases=[pulumi.Alias(name=n) for n in former] if former else None)
 
-    def former(self, kind: str, pool) -> list[str]:
+    def former(self, kind: naming.Kind, pool) -> list[str]:
         """The logical names a pool's resource of `kind` had under the pool's former names."""
         return [self.logical(kind, old) for old in pool.former_names]
 

@@ -7,7 +7,7 @@ import re
 import pulumi
 import pulumi_oci as oci
 
-from sitekit.naming import CHILD_COMPARTMENTS
+from sitekit.naming import CHILD_COMPARTMENTS, Kind
 from sitekit.region.context import TAG_KEYS, SiteContext
 
 
@@ -23,31 +23,31 @@ class Foundation(pulumi.ComponentResource):
         here = pulumi.ResourceOptions(parent=self)
 
         self.namespace = oci.identity.TagNamespace(
-            ctx.logical("tag-namespace"), compartment_id=spec.site.parent_compartment_id,
+            ctx.logical(Kind.TAG_NAMESPACE), compartment_id=spec.site.parent_compartment_id,
             name=ctx.tag_namespace, description=f"Defined tags of site {ctx.name}", opts=here)
         # Not cost-tracking: a tenancy has 10 cost-tracking keys at most, and a namespace per site would use
         # them up by the sixth site. Cost per site comes from the site compartment in Cost Analysis.
         self.tags = [
-            oci.identity.Tag(ctx.logical("tag", key), tag_namespace_id=self.namespace.id, name=key,
+            oci.identity.Tag(ctx.logical(Kind.TAG, key), tag_namespace_id=self.namespace.id, name=key,
                              description=f"sitekit {key}", is_cost_tracking=False, opts=here)
             for key in TAG_KEYS
         ]
         ctx.tag_definitions = list(self.tags)
 
         self.site_compartment = oci.identity.Compartment(
-            ctx.logical("compartment"), compartment_id=spec.site.parent_compartment_id, name=ctx.display(),
+            ctx.logical(Kind.COMPARTMENT), compartment_id=spec.site.parent_compartment_id, name=ctx.display(),
             description=f"AI site {ctx.name} ({spec.jurisdiction.name}, {spec.site.region})",
             enable_delete=True, defined_tags=ctx.defined_tags, opts=ctx.opts(self, protect=True))
         ctx.compartments["site"] = self.site_compartment.id
         for child in CHILD_COMPARTMENTS:
             comp = oci.identity.Compartment(
-                ctx.logical("compartment", child), compartment_id=self.site_compartment.id,
+                ctx.logical(Kind.COMPARTMENT, child), compartment_id=self.site_compartment.id,
                 name=child, description=f"{child} of AI site {ctx.name}", enable_delete=True,
                 defined_tags=ctx.defined_tags, opts=ctx.opts(self, protect=True))
             ctx.compartments[child] = comp.id
 
         self.gpu_nodes = oci.identity.DynamicGroup(
-            ctx.logical("dynamic-group", "gpu-nodes"), compartment_id=spec.site.tenancy_id,
+            ctx.logical(Kind.DYNAMIC_GROUP, "gpu-nodes"), compartment_id=spec.site.tenancy_id,
             name=ctx.display("gpu-nodes"), description=f"GPU nodes of AI site {ctx.name}",
             matching_rule=ctx.compartments["compute"].apply(lambda c: f"ALL {{instance.compartment.id = '{c}'}}"),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self))
@@ -58,7 +58,7 @@ class Foundation(pulumi.ComponentResource):
         site_templates = [t for t in spec.iam.statements if not names_cluster(t)]
         self.cluster_templates = [t for t in spec.iam.statements if names_cluster(t)]
         self.policy = oci.identity.Policy(
-            ctx.logical("policy"), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
+            ctx.logical(Kind.POLICY), compartment_id=self.site_compartment.id, name=ctx.display("policy"),
             description=f"Least-privilege access to AI site {ctx.name}",
             statements=[self._statement(t) for t in site_templates], defined_tags=ctx.defined_tags,
             # the statements name the dynamic group as text; OCI refuses a statement naming a missing group
@@ -86,7 +86,7 @@ class Foundation(pulumi.ComponentResource):
             return None
         ctx = self.ctx
         self.cluster_policy = oci.identity.Policy(
-            ctx.logical("policy", "oke"), compartment_id=self.site_compartment.id, name=ctx.display("policy", "oke"),
+            ctx.logical(Kind.POLICY, "oke"), compartment_id=self.site_compartment.id, name=ctx.display("policy", "oke"),
             description=f"What the OKE cluster of AI site {ctx.name} may do as workload identities",
             statements=[self._statement(t, cluster.id) for t in self.cluster_templates],
             defined_tags=ctx.defined_tags, opts=ctx.opts(self))

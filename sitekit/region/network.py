@@ -6,7 +6,7 @@ import pulumi
 import pulumi_oci as oci
 
 from sitekit import naming
-from sitekit.naming import rule_key
+from sitekit.naming import Kind, rule_key
 from sitekit.region.context import SiteContext
 
 PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "all"}
@@ -45,30 +45,31 @@ class Network(pulumi.ComponentResource):
         self.osn_id = services.services[0].id
         self.osn_cidr = services.services[0].cidr_block
 
-        self.drg = oci.core.Drg(ctx.logical("drg"), compartment_id=compartment, display_name=ctx.display("drg"),
+        self.drg = oci.core.Drg(ctx.logical(Kind.DRG), compartment_id=compartment, display_name=ctx.display("drg"),
                                 defined_tags=tags, opts=ctx.opts(self))
         ctx.drg = self.drg
         peered = set(spec.peering.networks) if ctx.site.peers else set()
         drg_tables = self._drg_tables(ctx, compartment) if peered else {}
         self.log_group = oci.logging.LogGroup(
-            ctx.logical("flow-logs"), compartment_id=compartment, display_name=ctx.display("flow-logs"),
+            ctx.logical(Kind.FLOW_LOGS), compartment_id=compartment, display_name=ctx.display("flow-logs"),
             description=f"VCN flow logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
 
         cidrs = spec.site.address_plan.networks
         for net in spec.network.networks:
             vcn = oci.core.Vcn(
-                ctx.logical("vcn", net.name), compartment_id=compartment, cidr_blocks=[str(cidrs[net.name])],
+                ctx.logical(Kind.VCN, net.name), compartment_id=compartment, cidr_blocks=[str(cidrs[net.name])],
                 dns_label=naming.dns_label(net.name), display_name=ctx.display(net.name),
                 defined_tags=tags, opts=ctx.opts(self))
             ctx.vcns[net.name] = vcn
             oci.core.DefaultSecurityList(
-                ctx.logical("default-security-list", net.name), manage_default_resource_id=vcn.default_security_list_id,
+                ctx.logical(Kind.DEFAULT_SECURITY_LIST, net.name),
+                manage_default_resource_id=vcn.default_security_list_id,
                 compartment_id=compartment, display_name=ctx.display(net.name, "default"),
                 ingress_security_rules=[], egress_security_rules=[], defined_tags=tags, opts=ctx.opts(self))
 
             # A route rule may target the DRG only once the DRG is attached to the VCN.
             attachment = oci.core.DrgAttachment(
-                ctx.logical("drg-attachment", net.name), drg_id=self.drg.id,
+                ctx.logical(Kind.DRG_ATTACHMENT, net.name), drg_id=self.drg.id,
                 network_details=oci.core.DrgAttachmentNetworkDetailsArgs(type="VCN", id=vcn.id),
                 drg_route_table_id=(drg_tables["peered" if net.name in peered else "internal"].id
                                     if drg_tables else None),
@@ -77,21 +78,21 @@ class Network(pulumi.ComponentResource):
             rules: list[oci.core.RouteTableRouteRuleArgs] = []
             if net.internet:
                 igw = oci.core.InternetGateway(
-                    ctx.logical("igw", net.name), compartment_id=compartment, vcn_id=vcn.id, enabled=True,
+                    ctx.logical(Kind.IGW, net.name), compartment_id=compartment, vcn_id=vcn.id, enabled=True,
                     display_name=ctx.display(net.name, "igw"), defined_tags=tags, opts=ctx.opts(self))
                 rules.append(oci.core.RouteTableRouteRuleArgs(
                     network_entity_id=igw.id, destination="0.0.0.0/0", destination_type="CIDR_BLOCK",
                     description="internet through the internet gateway"))
             if net.nat:
                 nat = oci.core.NatGateway(
-                    ctx.logical("nat", net.name), compartment_id=compartment, vcn_id=vcn.id,
+                    ctx.logical(Kind.NAT, net.name), compartment_id=compartment, vcn_id=vcn.id,
                     display_name=ctx.display(net.name, "nat"), defined_tags=tags, opts=ctx.opts(self))
                 rules.append(oci.core.RouteTableRouteRuleArgs(
                     network_entity_id=nat.id, destination="0.0.0.0/0", destination_type="CIDR_BLOCK",
                     description="egress through the NAT gateway"))
             if net.service_gateway:
                 sgw = oci.core.ServiceGateway(
-                    ctx.logical("sgw", net.name), compartment_id=compartment, vcn_id=vcn.id,
+                    ctx.logical(Kind.SGW, net.name), compartment_id=compartment, vcn_id=vcn.id,
                     services=[oci.core.ServiceGatewayServiceArgs(service_id=self.osn_id)],
                     display_name=ctx.display(net.name, "sgw"), defined_tags=tags, opts=ctx.opts(self))
                 rules.append(oci.core.RouteTableRouteRuleArgs(
@@ -110,14 +111,14 @@ class Network(pulumi.ComponentResource):
                             network_entity_id=self.drg.id, destination=str(cidr), destination_type="CIDR_BLOCK",
                             description=f"to {link.site}'s {their_net} network through the DRG"))
             route_table = oci.core.RouteTable(
-                ctx.logical("routes", net.name), compartment_id=compartment, vcn_id=vcn.id, route_rules=rules,
+                ctx.logical(Kind.ROUTES, net.name), compartment_id=compartment, vcn_id=vcn.id, route_rules=rules,
                 display_name=ctx.display(net.name, "routes"), defined_tags=tags,
                 opts=ctx.opts(self, depends_on=[attachment]))
 
             carved = ctx.subnet_cidrs(net.name)
             for sub in net.subnets:
                 subnet = oci.core.Subnet(
-                    ctx.logical("subnet", net.name, sub.name), compartment_id=compartment, vcn_id=vcn.id,
+                    ctx.logical(Kind.SUBNET, net.name, sub.name), compartment_id=compartment, vcn_id=vcn.id,
                     cidr_block=str(carved[sub.name]), dns_label=naming.dns_label(sub.name),
                     display_name=ctx.display(net.name, sub.name), route_table_id=route_table.id,
                     security_list_ids=[vcn.default_security_list_id],
@@ -125,7 +126,8 @@ class Network(pulumi.ComponentResource):
                     defined_tags=tags, opts=ctx.opts(self))
                 ctx.subnets[(net.name, sub.name)] = subnet
                 oci.logging.Log(
-                    ctx.logical("flow-log", net.name, sub.name), display_name=ctx.display(net.name, sub.name, "flow"),
+                    ctx.logical(Kind.FLOW_LOG, net.name, sub.name),
+                    display_name=ctx.display(net.name, sub.name, "flow"),
                     log_group_id=self.log_group.id, log_type="SERVICE", is_enabled=True,
                     retention_duration=spec.jurisdiction.retention.log_days,
                     configuration=oci.logging.LogConfigurationArgs(
@@ -135,7 +137,7 @@ class Network(pulumi.ComponentResource):
 
         for nsg in spec.network.nsgs:
             group = oci.core.NetworkSecurityGroup(
-                ctx.logical("nsg", nsg.name), compartment_id=compartment, vcn_id=ctx.vcns[nsg.network].id,
+                ctx.logical(Kind.NSG, nsg.name), compartment_id=compartment, vcn_id=ctx.vcns[nsg.network].id,
                 display_name=ctx.display("nsg", nsg.name), defined_tags=tags, opts=ctx.opts(self))
             ctx.nsgs[nsg.name] = group
             for rule in nsg.rules:
@@ -149,17 +151,17 @@ class Network(pulumi.ComponentResource):
         tables = {}
         for kind, types in (("internal", ["VCN"]), ("peered", ["VCN", "REMOTE_PEERING_CONNECTION"])):
             dist = oci.core.DrgRouteDistribution(
-                ctx.logical("drg-import", kind), drg_id=self.drg.id, distribution_type="IMPORT",
+                ctx.logical(Kind.DRG_IMPORT, kind), drg_id=self.drg.id, distribution_type="IMPORT",
                 display_name=ctx.display("drg", "import", kind), defined_tags=ctx.defined_tags, opts=ctx.opts(self))
             for priority, attachment_type in enumerate(types, start=1):
                 oci.core.DrgRouteDistributionStatement(
-                    ctx.logical("drg-import", kind, attachment_type.lower().replace("_", "-")),
+                    ctx.logical(Kind.DRG_IMPORT, kind, attachment_type.lower().replace("_", "-")),
                     drg_route_distribution_id=dist.id, action="ACCEPT", priority=priority,
                     match_criteria=oci.core.DrgRouteDistributionStatementMatchCriteriaArgs(
                         match_type="DRG_ATTACHMENT_TYPE", attachment_type=attachment_type),
                     opts=ctx.opts(self))
             tables[kind] = oci.core.DrgRouteTable(
-                ctx.logical("drg-routes", kind), drg_id=self.drg.id, import_drg_route_distribution_id=dist.id,
+                ctx.logical(Kind.DRG_ROUTES, kind), drg_id=self.drg.id, import_drg_route_distribution_id=dist.id,
                 display_name=ctx.display("drg", kind), defined_tags=ctx.defined_tags, opts=ctx.opts(self))
         return tables
 
@@ -171,7 +173,7 @@ class Network(pulumi.ComponentResource):
             peer, peer_type = ctx.peer_cidr(rule.peer), "CIDR_BLOCK"
         key = rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)
         oci.core.NetworkSecurityGroupSecurityRule(
-            ctx.logical("nsg", nsg_name, key), network_security_group_id=group.id,
+            ctx.logical(Kind.NSG, nsg_name, key), network_security_group_id=group.id,
             direction=rule.direction.upper(), protocol=PROTOCOLS[rule.protocol], stateless=False,
             description=rule.description or None,
             source=peer if ingress else None, source_type=peer_type if ingress else None,

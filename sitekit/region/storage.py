@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_oci as oci
 
+from sitekit.naming import Kind
 from sitekit.region.context import SiteContext
 
 
@@ -23,18 +24,18 @@ class Storage(pulumi.ComponentResource):
 
         for fs in spec.storage.file_systems:
             file_system = oci.filestorage.FileSystem(
-                ctx.logical("fs", fs.name), availability_domain=ad, compartment_id=compartment,
+                ctx.logical(Kind.FS, fs.name), availability_domain=ad, compartment_id=compartment,
                 display_name=ctx.display(fs.name), kms_key_id=ctx.keys[fs.key].id, defined_tags=tags,
                 opts=ctx.opts(self, protect=True, depends_on=ctx.key_grants))
             target = oci.filestorage.MountTarget(
-                ctx.logical("mount-target", fs.name), availability_domain=ad, compartment_id=compartment,
+                ctx.logical(Kind.MOUNT_TARGET, fs.name), availability_domain=ad, compartment_id=compartment,
                 subnet_id=ctx.subnets[(fs.network, fs.subnet)].id, nsg_ids=[ctx.nsgs[fs.nsg].id],
                 display_name=ctx.display(fs.name, "mount"),
                 # pulumi-oci types the throughput (Gbps) as a string
                 requested_throughput=None if fs.throughput_gbps is None else str(fs.throughput_gbps),
                 defined_tags=tags, opts=ctx.opts(self))
             oci.filestorage.Export(
-                ctx.logical("export", fs.name), export_set_id=target.export_set_id, file_system_id=file_system.id,
+                ctx.logical(Kind.EXPORT, fs.name), export_set_id=target.export_set_id, file_system_id=file_system.id,
                 path=fs.export_path,
                 export_options=[oci.filestorage.ExportExportOptionArgs(
                     source=str(spec.site.address_plan.supernet), access="READ_WRITE", identity_squash="ROOT",
@@ -42,16 +43,16 @@ class Storage(pulumi.ComponentResource):
                 opts=ctx.opts(self))
 
         log_group = oci.logging.LogGroup(
-            ctx.logical("storage-logs"), compartment_id=compartment, display_name=ctx.display("storage-logs"),
+            ctx.logical(Kind.STORAGE_LOGS), compartment_id=compartment, display_name=ctx.display("storage-logs"),
             description=f"Object Storage write logs of AI site {ctx.name}", defined_tags=tags, opts=ctx.opts(self))
         for bucket in spec.storage.buckets:
             created = oci.objectstorage.Bucket(
-                ctx.logical("bucket", bucket.name), compartment_id=compartment, namespace=namespace,
+                ctx.logical(Kind.BUCKET, bucket.name), compartment_id=compartment, namespace=namespace,
                 name=ctx.display(bucket.name), access_type="NoPublicAccess", versioning="Enabled",
                 kms_key_id=ctx.keys[bucket.key].id, object_events_enabled=True, storage_tier=bucket.tier,
                 defined_tags=tags, opts=ctx.opts(self, protect=True, depends_on=ctx.key_grants))
             oci.logging.Log(
-                ctx.logical("bucket-log", bucket.name), display_name=ctx.display(bucket.name, "write"),
+                ctx.logical(Kind.BUCKET_LOG, bucket.name), display_name=ctx.display(bucket.name, "write"),
                 log_group_id=log_group.id, log_type="SERVICE", is_enabled=True,
                 retention_duration=spec.jurisdiction.retention.log_days,
                 configuration=oci.logging.LogConfigurationArgs(source=oci.logging.LogConfigurationSourceArgs(

@@ -10,7 +10,7 @@ from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from sitekit.errors import Problem, nearest
-from sitekit.naming import CHILD_COMPARTMENTS, dns_label, logical, rule_key
+from sitekit.naming import CHILD_COMPARTMENTS, Kind, dns_label, logical, rule_key
 from sitekit.planners import PlanningError, carve, overlaps, power
 from sitekit.spec.layout import BASELINE
 from sitekit.spec.sources import PathKey, dotted
@@ -101,7 +101,7 @@ def _names(c: _Checker) -> None:
         sub_labels: dict[str, str] = {}
         for sub in net.subnets:
             sp = p + ("subnets", sub.name)
-            claim(logical(site, "subnet", net.name, sub.name), sp)
+            claim(logical(site, Kind.SUBNET, net.name, sub.name), sp)
             label = dns_label(sub.name)
             if label in sub_labels and sub_labels[label] != sub.name:
                 c.add(sp, f"has the DNS label '{label}', as subnet '{sub_labels[label]}' of network '{net.name}' "
@@ -109,9 +109,9 @@ def _names(c: _Checker) -> None:
             sub_labels.setdefault(label, sub.name)
     for nsg in c.spec.network.nsgs:
         p = ("network", "nsgs", nsg.name)
-        claim(logical(site, "nsg", nsg.name), p)
+        claim(logical(site, Kind.NSG, nsg.name), p)
         for i, rule in enumerate(nsg.rules):
-            claim(logical(site, "nsg", nsg.name, rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)),
+            claim(logical(site, Kind.NSG, nsg.name, rule_key(rule.direction, rule.protocol, rule.ports, rule.peer)),
                   p + ("rules", i))
 
 

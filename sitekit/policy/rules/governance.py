@@ -30,7 +30,7 @@ from sitekit.oci.types import (
     TENANCY_SETTINGS,
     VCN,
 )
-from sitekit.policy.model import Res, Stack, get, is_unknown, items, rule
+from sitekit.policy.model import WAIVER, Res, Stack, get, is_unknown, items, rule
 from sitekit.policy.rules.monitoring import UnknownValue, event_types_of
 
 
@@ -123,13 +123,13 @@ def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-GOV-006", "Waivers are current", severity="high", level="mandatory", area="governance", stack=True,
-      anchor=("/policy", "waivers"),
+      points_at=WAIVER,
       remediation="Renew the waiver with a new expiry and reason, or fix the resource and remove the waiver.")
 def waivers_current(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for w in ctx.waivers:
         if w.expired(ctx.today):
             target = f" for {w.resource}" if w.resource else ""
-            yield None, f"waiver {w.index} of {w.rule}{target} expired on {w.expires.isoformat()}"
+            yield None, f"{WAIVER(w.index)} of {w.rule}{target} expired on {w.expires.isoformat()}"
 
 
 @rule("SK-GOV-007", "The site's policy context loads", severity="high", level="mandatory", area="governance",

@@ -20,7 +20,7 @@ from sitekit.oci.types import (
     POLICY,
     VAULT,
 )
-from sitekit.policy.model import Res, Stack, is_unknown, items, rule
+from sitekit.policy.model import IAM_STATEMENT, Res, Stack, is_unknown, items, rule
 
 TENANCY = r"(?:tenancy\b|compartment\s+id\s+'?ocid1\.tenancy\.)"
 """A statement's location when it is the tenancy: named as such or as its root compartment (the tenancy's own
@@ -67,7 +67,7 @@ def vault_type_as_required(res: Res, ctx) -> Iterator[str]:
 
 
 @rule("SK-IAM-001", "No IAM statement grants `manage all-resources` in the tenancy", severity="critical",
-      level="mandatory", area="identity", types=(POLICY,), cis="1.2", anchor=("/iam", "statements"),
+      level="mandatory", area="identity", types=(POLICY,), cis="1.2", points_at=IAM_STATEMENT,
       remediation="Grant per-family permissions in the site's compartments; only the tenancy Administrators "
                   "group manages all-resources in the tenancy.")
 def no_tenancy_wide_manage_all(res: Res, ctx) -> Iterator[str]:
@@ -76,7 +76,7 @@ def no_tenancy_wide_manage_all(res: Res, ctx) -> Iterator[str]:
             continue
         match = MANAGE_ALL.match(statement)
         if match and not ADMINISTRATORS.match(match.group("who").strip()):
-            yield f"statement {i} grants {match.group('who')} manage all-resources in the tenancy"
+            yield f"{IAM_STATEMENT(i)} grants {match.group('who')} manage all-resources in the tenancy"
 
 
 def _chain_root(stack: Stack, res: Res) -> str:
@@ -160,15 +160,14 @@ def _permissions(condition: str | None, operator: str) -> set[str]:
 
 
 @rule("SK-IAM-003", "Groups get per-service permissions, not `manage all-resources` in a compartment",
-      severity="high", level="mandatory", area="identity", types=(POLICY,), cis="1.1",
-      anchor=("/iam", "statements"),
+      severity="high", level="mandatory", area="identity", types=(POLICY,), cis="1.1", points_at=IAM_STATEMENT,
       remediation="Grant each group the families it administers (`manage instance-family`, `use "
                   "virtual-network-family`, ...) instead of `manage all-resources`.")
 def per_service_admins(res: Res, ctx) -> Iterator[str]:
     for i, match in _statements(res):
         if match.group("verb").lower() == "manage" and match.group("what").lower() == "all-resources" \
                 and not _in_tenancy(match.group("where")) and not _administrators(match.group("who")):
-            yield f"statement {i} grants {match.group('who')} manage all-resources in {match.group('where')}"
+            yield f"{IAM_STATEMENT(i)} grants {match.group('who')} manage all-resources in {match.group('where')}"
 
 
 ADMIN_REACH = {"groups", "users"}
@@ -177,7 +176,7 @@ or its members' credentials and group memberships (users). `manage all-resources
 
 
 @rule("SK-IAM-004", "Whoever manages groups or users cannot change the Administrators group", severity="high",
-      level="mandatory", area="identity", types=(POLICY,), cis="1.3", anchor=("/iam", "statements"),
+      level="mandatory", area="identity", types=(POLICY,), cis="1.3", points_at=IAM_STATEMENT,
       remediation="Add `where target.group.name != 'Administrators'` to every statement that lets a group other "
                   "than Administrators use or manage groups or users (or use all-resources) in the tenancy.")
 def administrators_group_guarded(res: Res, ctx) -> Iterator[str]:
@@ -188,7 +187,7 @@ def administrators_group_guarded(res: Res, ctx) -> Iterator[str]:
         if not _in_tenancy(match.group("where")) or _administrators(match.group("who")):
             continue
         if "target.group.name!=administrators" not in _flat(match.group("cond")):
-            yield (f"statement {i} lets {match.group('who')} {verb} {what} with no "
+            yield (f"{IAM_STATEMENT(i)} lets {match.group('who')} {verb} {what} with no "
                    "`target.group.name != 'Administrators'` condition")
 
 
@@ -210,7 +209,7 @@ oci-landing-zones/oci-cis-landingzone-quickstart scripts/cis_reports.py (`cis_ia
 
 
 @rule("SK-IAM-005", "Storage managers cannot delete what they manage", severity="medium", level="mandatory",
-      area="identity", types=(POLICY,), cis="1.15", anchor=("/iam", "statements"),
+      area="identity", types=(POLICY,), cis="1.15", points_at=IAM_STATEMENT,
       remediation="End each `manage` grant on a storage family with `where ALL {request.permission != "
                   "'BUCKET_DELETE', ...}` listing that family's delete permissions; deletion goes to a named "
                   "storage-admin group whose grant allows only the deletes (`where request.permission = "
@@ -228,7 +227,7 @@ def storage_admins_cannot_delete(res: Res, ctx) -> Iterator[str]:
             continue  # the named storage-admin grant: deletes only
         missing = [p for p in deletes if p not in _permissions(condition, "!=")]
         if missing:
-            yield f"statement {i} lets {match.group('who')} manage {what} including {', '.join(missing)}"
+            yield f"{IAM_STATEMENT(i)} lets {match.group('who')} manage {what} including {', '.join(missing)}"
 
 
 @rule("SK-IAM-008", "Grants to any-user are bound to a principal", severity="high", level="mandatory",

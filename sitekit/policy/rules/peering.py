@@ -7,7 +7,7 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import Any, Iterator
 
-from sitekit.naming import key_of, logical
+from sitekit.naming import Kind, key_of, logical
 from sitekit.oci.types import (
     DRG_ATTACHMENT,
     DRG_ATTACHMENT_MANAGEMENT,
@@ -62,7 +62,7 @@ def _foreign(ctx, cidr: Any) -> bool:
 def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     fabric = {name for name, (_, role) in ctx.networks.items() if role in SEALED_ROLES}
     fabric_attachments = {r.urn for r in stack.of_type(DRG_ATTACHMENT)
-                          if any(r.name == logical(ctx.site, "drg-attachment", n) for n in fabric)}
+                          if any(r.name == logical(ctx.site, Kind.DRG_ATTACHMENT, n) for n in fabric)}
     # what the route tables of remote peering attachments import
     peer_tables = {d.urn for m in stack.of_type(DRG_ATTACHMENT_MANAGEMENT)
                    if m.get("attachmentType") == "REMOTE_PEERING_CONNECTION"
@@ -84,7 +84,7 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for nsg_rule in stack.of_type(NSG_RULE):
         if str(nsg_rule.get("direction", "")).upper() != "INGRESS" or not _foreign(ctx, nsg_rule.get("source")):
             continue
-        network = next((key_of(ctx.site, "vcn", vcn.name) for nsg in stack.deps(nsg_rule, NSG)
+        network = next((key_of(ctx.site, Kind.VCN, vcn.name) for nsg in stack.deps(nsg_rule, NSG)
                         for vcn in stack.deps(nsg, VCN)), None)
         if ctx.role(network) in SEALED_ROLES:
             yield nsg_rule, f"admits {nsg_rule.get('source')}, another site's range, into the {network} network"
@@ -96,7 +96,7 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
       remediation="Declare the transfer on the peer entry (sitekit:peers: [{site, transfer: {mechanism, "
                   "reference}}]) with a mechanism the jurisdiction accepts, or do not peer this site.")
 def peered_data_stays_resident(res: Res, ctx) -> Iterator[str]:
-    peer = key_of(ctx.site, "rpc", res.name)
+    peer = key_of(ctx.site, Kind.RPC, res.name)
     info = ctx.peers.get(peer) if peer else None
     if info is None:
         yield f"remote peering connection to '{peer or res.name}', a site this site does not declare as a peer: " \
