@@ -9,28 +9,31 @@ index.html that exists without --force); 1 anything else.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from sitekit.cli.app import (
-    Format,
     Jobs,
     NoCache,
     NoProgress,
     app,
+    emit,
     fail,
+    format_option,
     out,
     project_root,
 )
+from sitekit.cli.formats import CAPACITY, FLEET
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
+
+FleetFormat = format_option(FLEET)
 
 
 @app.command("fleet")
 def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the GPU shape to show, e.g. BM.GPU.H100.8."),
-          format: Format = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines."),
+          format: FleetFormat = FLEET.default,
           html: Optional[Path] = typer.Option(None, "--html", help="Write a static report (no server, no external "
                                                                    "assets) to DIR/index.html."),
           force: bool = typer.Option(False, "--force", help="Overwrite DIR/index.html if it exists."),
@@ -54,13 +57,8 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
         if html is not None:
             _html(root, html, force, history, docs_url, jobs, no_cache, no_progress)
             return
-        from sitekit.fleet.text import fleet_json, print_table
-
         fleet_ = _collect(root, jobs, no_cache, no_progress)
-        if format is Format.json:
-            sys.stdout.write(fleet_json(fleet_))
-        else:
-            print_table(fleet_, out)
+        emit(FLEET[format], fleet_)
         if fleet_.problems:
             raise SpecError(fleet_.problems)
     except SitekitError as exc:
@@ -106,10 +104,9 @@ def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | N
         raise SpecError(fleet_.problems)
 
 
-def _capacity(root: Path, shape: str | None, format: Format) -> None:
-    from sitekit.fleet.capacity import shape_view
+def _capacity(root: Path, shape: str | None, format: str) -> None:
+    from sitekit.fleet.capacity import CapacityReport, shape_view
     from sitekit.fleet.collect import jurisdictions, specs
-    from sitekit.fleet.text import capacity_json, print_capacity
     from sitekit.spec.catalog import load_capacity, load_catalog
 
     catalog = load_catalog(root)
@@ -119,10 +116,7 @@ def _capacity(root: Path, shape: str | None, format: Format) -> None:
                                  f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")])
     found, problems = specs(root)
     profiles = jurisdictions(root)
-    views = [shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes))]
-    if format is Format.json:
-        sys.stdout.write(capacity_json(views, capacity.recorded.isoformat()))
-    else:
-        print_capacity(views, out, detail=shape is not None)
+    views = tuple(shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes)))
+    emit(CAPACITY[format], CapacityReport(views, capacity.recorded.isoformat(), detail=shape is not None))
     if problems:
         raise SpecError(problems)
