@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema clean
+.PHONY: install plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-fleet: $(STAMP)  ## sitekit fleet --html for 50 stamped sites, cold and wa
 
 schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails when they are stale)
 	$(BIN)/sitekit schema --write
+
+docs: $(STAMP) schema  ## regenerate every generated file: schema/*.json and docs/policies.md (rules + corpus examples); tests fail when one is stale
+	$(BIN)/python -m sitekit.policy.docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

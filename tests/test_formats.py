@@ -105,3 +105,15 @@ def test_a_registry_refuses_a_name_twice_and_an_unknown_default():
         Formats("r", one, default="b")
     with pytest.raises(TypeError):
         Formats("r", Format("t", "x", "m:f", console=True))["t"].render({})
+
+
+@pytest.mark.parametrize("command", ["policy", "review", "fleet"])
+def test_the_docs_list_each_format(command):
+    """The README's command table (and docs/policies.md for policy) names a command's formats as its registry
+    does: a new format is added to the docs with its registry line."""
+    formats, _, _ = COMMANDS[command]
+    written = "--format " + "\\|".join(formats)  # as the Markdown table escapes `|`
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith(f"| `sitekit {command} "))
+    assert written in row, row
+    if command == "policy":
+        assert f"--format {'|'.join(formats)}" in (ROOT / "docs/policies.md").read_text()

@@ -1,5 +1,5 @@
 """docs/policies.md, generated from the rule metadata and the corpus's examples: `python -m sitekit.policy.docs`
-rewrites it, and tests/test_policy_pack.py fails when it is stale.
+(or `make docs`) rewrites it, and tests/test_policy_pack.py fails when it is stale.
 
 The examples are the corpus cases marked `example: true` (tests/policy_corpus/tune/), one good and one bad per
 rule. The tuned cases are the rules' only examples: tests/test_policy_rules.py is built from them and
