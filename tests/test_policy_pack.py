@@ -190,7 +190,7 @@ def test_policies_share_one_conversion_of_the_resources(shipped_plans):
 
 
 def test_docs_table_is_current():
-    assert (ROOT / DOC).read_text() == rules_markdown(), "run `python -m sitekit.policy.docs` and commit"
+    assert (ROOT / DOC).read_text() == rules_markdown(), "run `make docs` (or `python -m sitekit.policy.docs`) and commit"
     for rule in RULES.values():
         assert f"{rule.id} | {rule.title} |" in rules_markdown()
 

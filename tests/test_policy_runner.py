@@ -21,7 +21,9 @@ from typer.testing import CliRunner
 from sitekit.cli.main import app
 from sitekit.errors import SpecError
 from sitekit.policy import RULES
-from sitekit.policy.render import to_json, to_markdown, to_sarif
+from sitekit.policy.render import markdown
+from sitekit.policy.render.json import to_json
+from sitekit.policy.render.sarif import to_sarif
 from sitekit.policy.runner import evaluate
 from sitekit.run.offline import plan_site
 from sitekit.spec.loader import load_site
@@ -153,7 +155,7 @@ def test_a_waiver_for_a_whole_rule_and_the_report_lists_it(bad):
     assert report["waivers"] == [{"rule": "SK-GOV-003", "resource": None, "expires": "2099-03-31", "expired": False,
                                   "reason": "Log archive moves to the central bucket by March (LOG-9)",
                                   "waivedFindings": len(result.waived())}]
-    assert "Log archive moves to the central bucket" in to_markdown([result])
+    assert "Log archive moves to the central bucket" in markdown.render([result])
 
 
 @pytest.mark.parametrize("policy_yaml, key, hint, needle", [

@@ -42,7 +42,7 @@ def errors(file: str, data) -> list[str]:
 
 
 def test_committed_schemas_are_current():
-    assert stale(ROOT) == [], "the spec models changed: run `sitekit schema --write` (or `make schema`) and commit"
+    assert stale(ROOT) == [], "the spec models changed: run `make docs` (or `sitekit schema --write`) and commit"
 
 
 def test_schema_command_reports_stale_and_writes(project, monkeypatch):

@@ -9,26 +9,21 @@ Exit codes: 0 ok; 2 bad input (one line per problem, `file:line: dotted.key: wha
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Any, List, Literal, Optional
 
 import typer
 from rich.console import Console
 
 from sitekit import ROOT
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.formats import Format, Formats
 from sitekit.spec.layout import list_sites, stack_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan, check and stamp standard AI sites on Oracle Cloud.")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
 
 
 # The options several commands take, written once (a command names them as `jobs: Jobs = None`).
@@ -41,6 +36,29 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress out
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (refuses to "
                                                                         "overwrite one without --force).")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the file this command writes, if it exists.")]
+
+
+def format_option(formats: Formats) -> Any:
+    """The `--format/-f` option of a report: its choices are the names in the report's registry
+    (sitekit/cli/formats.py), its help their lines. A command names it as `format: PolicyFormat = POLICY.default`
+    after `PolicyFormat = format_option(POLICY)`; the value is a format's name."""
+    return Annotated[Literal[tuple(formats)], typer.Option("--format", "-f", help=formats.help())]
+
+
+def emit(fmt: Format, data: Any, output: Optional[Path] = None) -> None:
+    """A report in the chosen format, on stdout (a console format on the shared console) or into `output`."""
+    if fmt.console:
+        if output is None:
+            fmt.show(data, out)
+        else:
+            with output.open("w", encoding="utf-8") as fh:
+                fmt.show(data, Console(file=fh, width=200, soft_wrap=True))
+        return
+    text = fmt.render(data)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 def project_root() -> Path:

@@ -9,7 +9,6 @@ index.html that exists without --force); 1 anything else.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -17,30 +16,33 @@ import typer
 
 from sitekit.atomic import write_atomic
 from sitekit.cli.app import (
-    Format,
     Jobs,
     NoCache,
     NoProgress,
     app,
+    emit,
     fail,
+    format_option,
     out,
     project_root,
 )
+from sitekit.cli.formats import CAPACITY, FLEET
 from sitekit.errors import Problem, SitekitError, SpecError, nearest
-from sitekit.fleet.capacity import shape_view
+from sitekit.fleet.capacity import CapacityReport, shape_view
 from sitekit.fleet.collect import collect, jurisdictions, specs
 from sitekit.fleet.history import Point, capacity_history
 from sitekit.fleet.html import render
-from sitekit.fleet.text import capacity_json, fleet_json, print_capacity, print_table
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs
 from sitekit.spec.catalog import load_capacity, load_catalog
 from sitekit.spec.layout import list_sites
 
+FleetFormat = format_option(FLEET)
+
 
 @app.command("fleet")
 def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the GPU shape to show, e.g. BM.GPU.H100.8."),
-          format: Format = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines."),
+          format: FleetFormat = FLEET.default,
           html: Optional[Path] = typer.Option(None, "--html", help="Write a static report (no server, no external "
                                                                    "assets) to DIR/index.html."),
           force: bool = typer.Option(False, "--force", help="Overwrite DIR/index.html if it exists."),
@@ -66,10 +68,7 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
             return
 
         fleet_ = _collect(root, jobs, no_cache, no_progress)
-        if format is Format.json:
-            sys.stdout.write(fleet_json(fleet_))
-        else:
-            print_table(fleet_, out)
+        emit(FLEET[format], fleet_)
         if fleet_.problems:
             raise SpecError(fleet_.problems)
     except SitekitError as exc:
@@ -107,7 +106,7 @@ def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | N
         raise SpecError(fleet_.problems)
 
 
-def _capacity(root: Path, shape: str | None, format: Format) -> None:
+def _capacity(root: Path, shape: str | None, format: str) -> None:
 
     catalog = load_catalog(root)
     capacity = load_capacity(root)
@@ -116,10 +115,7 @@ def _capacity(root: Path, shape: str | None, format: Format) -> None:
                                  f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")])
     found, problems = specs(root)
     profiles = jurisdictions(root)
-    views = [shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes))]
-    if format is Format.json:
-        sys.stdout.write(capacity_json(views, capacity.recorded.isoformat()))
-    else:
-        print_capacity(views, out, detail=shape is not None)
+    views = tuple(shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes)))
+    emit(CAPACITY[format], CapacityReport(views, capacity.recorded.isoformat(), detail=shape is not None))
     if problems:
         raise SpecError(problems)

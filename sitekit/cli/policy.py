@@ -7,13 +7,10 @@ Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when
 from __future__ import annotations
 
 import json
-import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from sitekit.cli.app import (
     AllSites,
@@ -25,22 +22,19 @@ from sitekit.cli.app import (
     Sites,
     app,
     check_site_name,
+    emit,
     fail,
-    out,
+    format_option,
     project_root,
     refuse_overwrite,
 )
+from sitekit.cli.formats import POLICY
 from sitekit.errors import Problem, SitekitError, SpecError
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
 from sitekit.spec.layout import list_sites
 
-
-class PolicyFormat(str, Enum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-    markdown = "markdown"
+PolicyFormat = format_option(POLICY)
 
 
 def _read_config(path: Path) -> dict:
@@ -57,8 +51,7 @@ def _read_config(path: Path) -> dict:
 @app.command("policy")
 def policy(sites: Sites = None,
            all_sites: AllSites = False,
-           format: PolicyFormat = typer.Option(PolicyFormat.table, "--format", "-f",
-                                               help="table, json, sarif (SARIF 2.1.0) or markdown."),
+           format: PolicyFormat = POLICY.default,
            output: Output = None,
            force: Force = False,
            config: Optional[Path] = typer.Option(None, "--config", help="Policy-pack config JSON, as "
@@ -67,7 +60,6 @@ def policy(sites: Sites = None,
            no_cache: NoCache = False,
            no_progress: NoProgress = False):
     """Evaluate every policy rule against the offline plan of each site (no cloud credentials)."""
-    from sitekit.policy import render  # heavy: deferred
 
     root = project_root()
     names = list_sites(root) if all_sites else list(sites or [])
@@ -89,21 +81,7 @@ def policy(sites: Sites = None,
     results = [outcomes[name][1] for name in names]
 
     try:
-        if format is PolicyFormat.table:
-            if output:
-
-                with output.open("w", encoding="utf-8") as fh:
-                    render.print_table(results, Console(file=fh, width=200, soft_wrap=True))
-            else:
-                render.print_table(results, out)
-        else:
-            text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
-                    PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
-                    PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
-            if output:
-                output.write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
+        emit(POLICY[format], results, output)
     except OSError as exc:
         fail(SpecError([Problem(str(output), None, "", f"cannot write the report: {exc.strerror or exc}")]))
     if not all(r.passed for r in results):

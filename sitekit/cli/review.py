@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -14,17 +13,17 @@ from sitekit.cli.app import (
     Jobs,
     NoProgress,
     app,
+    emit,
     err,
     fail,
+    format_option,
     project_root,
     refuse_overwrite,
 )
+from sitekit.cli.formats import REVIEW
 from sitekit.errors import Problem, SitekitError, SpecError
 
-
-class ReviewFormat(str, Enum):
-    markdown = "markdown"
-    json = "json"
+ReviewFormat = format_option(REVIEW)
 
 
 class Mode(str, Enum):
@@ -45,7 +44,7 @@ def review_command(
                                                 "files (<site>.json) produced against real state, to render."),
     jobs: Jobs = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan and deploy every base again."),
-    format: ReviewFormat = typer.Option(ReviewFormat.markdown, "--format", "-f"),
+    format: ReviewFormat = REVIEW.default,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here (refuses to overwrite "
                                           "without --force)."),
     force: Force = False,
@@ -57,7 +56,7 @@ def review_command(
 ):
     """Per affected site: create / update / replace / delete counts (the engine's when a pulumi CLI is found),
     protected, stateful and GPU resources, capacity, power, monthly cost and policy, against a git base."""
-    from sitekit.review import dumps, render_markdown, review  # heavy: deferred
+    from sitekit.review import review  # heavy: deferred
 
     try:
         refuse_overwrite(output, force)
@@ -67,11 +66,7 @@ def review_command(
                         base_tip=base_tip, use_cache=not no_cache, show_progress=not no_progress)
     except SitekitError as exc:
         fail(exc)
-    text = dumps(result) if format is ReviewFormat.json else render_markdown(result)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    emit(REVIEW[format], result, output)
     if check:
         failing = [s.site for s in result.sites if s.head.policy and s.head.policy.get("mandatoryFailures")]
         at_risk = [s.site for s in result.sites if any(c.blocked for c in s.changes) or s.refusals]

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from sitekit.cli.app import (
     AllSites,
-    Format,
     Jobs,
     NoCache,
     NoProgress,
     Sites,
     app,
     check_site_name,
+    emit,
     fail,
-    out,
+    format_option,
     project_root,
 )
+from sitekit.cli.formats import EXPLAIN, PLAN, SITES
 from sitekit.errors import Problem, SitekitError, SpecError
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
-from sitekit.run.report import plan_summary, print_plan
+from sitekit.run.report import PlanReport
 from sitekit.spec.explain import explain_rows
 from sitekit.spec.layout import list_sites
 from sitekit.spec.loader import load_site
 from sitekit.spec.validate import site_power
 
+PlanFormat = format_option(PLAN)
+SitesFormat = format_option(SITES)
+ExplainFormat = format_option(EXPLAIN)
+
 
 @app.command()
 def plan(sites: Sites = None,
          all_sites: AllSites = False,
-         format: Format = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines."),
+         format: PlanFormat = PLAN.default,
          jobs: Jobs = None,
          no_cache: NoCache = False,
          no_progress: NoProgress = False):
@@ -54,25 +56,12 @@ def plan(sites: Sites = None,
         raise_for(outcomes.values())
     except SitekitError as exc:
         fail(exc)
-    plans = [outcomes[n][1] for n in names]
-    if format is Format.json:
-        data = plans[0].to_dict() if len(plans) == 1 and not all_sites else {"sites": [p.to_dict() for p in plans]}
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    elif len(plans) == 1 and not all_sites:
-        print_plan(plans[0], out)
-    else:
-        table = Table(title=f"sitekit plan: {len(plans)} sites")
-        for col in ("site", "resources", "protected", "GPUs", "IT MW", "facility MW", "envelope MW"):
-            table.add_column(col, justify="left" if col == "site" else "right")
-        for p in plans:
-            row, o = plan_summary(p), p.outputs
-            table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
-                          f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
-        out.print(table)
+    plans = tuple(outcomes[n][1] for n in names)
+    emit(PLAN[format], PlanReport(plans, one=len(plans) == 1 and not all_sites))
 
 
 @app.command()
-def sites(format: Format = typer.Option(Format.table, "--format", "-f")):
+def sites(format: SitesFormat = SITES.default):
     """One line per site: jurisdiction, region, GPUs, IT MW, facility MW, envelope MW."""
 
     root = project_root()
@@ -88,17 +77,7 @@ def sites(format: Format = typer.Option(Format.table, "--format", "-f")):
         rows.append({"site": name, "jurisdiction": loaded.spec.jurisdiction.code, "region": s.region,
                      "regionKind": s.region_kind, "gpus": p.gpus, "itMw": p.it_mw,
                      "facilityMw": p.facility_mw, "envelopeMw": p.envelope_mw})
-    if format is Format.json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    else:
-        table = Table(title="sitekit sites")
-        for col in ("site", "jurisdiction", "region", "GPUs", "IT MW", "facility MW", "envelope MW"):
-            table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
-        for r in rows:
-            region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
-            table.add_row(r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
-                          f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
-        out.print(table)
+    emit(SITES[format], rows)
     if problems:
         fail(SpecError(problems))
 
@@ -106,7 +85,7 @@ def sites(format: Format = typer.Option(Format.table, "--format", "-f")):
 @app.command()
 def explain(site: str = typer.Argument(..., help="Site (stack) name."),
             key: Optional[str] = typer.Argument(None, help="Dotted key to show, e.g. jurisdiction.vault.type."),
-            format: Format = typer.Option(Format.table, "--format", "-f")):
+            format: ExplainFormat = EXPLAIN.default):
     """The effective spec of a site, each value with the file:line that set it."""
 
     root = project_root()
@@ -115,10 +94,4 @@ def explain(site: str = typer.Argument(..., help="Site (stack) name."),
         rows = explain_rows(root, site, key)
     except SitekitError as exc:
         fail(exc)
-    if format is Format.json:
-        sys.stdout.write(json.dumps([{"key": k, "value": v, "origin": o} for k, v, o in rows], indent=2) + "\n")
-        return
-    width = max((len(k) for k, _, _ in rows), default=0)
-    for k, v, o in rows:
-        out.print(f"{k.ljust(width)}  {json.dumps(v)}  [dim]# {o}[/dim]", highlight=False)
-
+    emit(EXPLAIN[format], rows)

@@ -74,6 +74,16 @@ class ShapeView:
                 "sites": [u.to_dict() for u in self.uses]}
 
 
+@dataclass(frozen=True)
+class CapacityReport:
+    """What `sitekit fleet --capacity [SHAPE]` shows: a view per shape, with the catalog's date; `detail` when
+    one shape was asked for (where each site using it could move it)."""
+
+    views: tuple[ShapeView, ...]
+    recorded: str
+    detail: bool = False
+
+
 def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", catalog: "Catalog",
             dedicated_here: bool = False) -> list[Option]:
     """The regions a site of `jurisdiction` could move `shape` to (other than `here`), best known first."""

@@ -4,7 +4,8 @@ The comment is built in layers and cut by layer, never in the middle of one: the
 the warnings of every site (protected, stateful and GPU resources) always stay; then each site's summary; then
 each site's list of changes; then the property diffs (whole values, multi-line, cloud-init user data decoded
 and diffed as text). A layer that does not fit is left out whole (so no `<details>` is left open) and the
-comment says what was folded; `--format json` always has everything.
+comment says what was folded; `--format json` always has everything. The registry naming the two is `REVIEW`
+in sitekit/cli/formats.py.
 """
 
 from __future__ import annotations

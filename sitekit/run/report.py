@@ -1,7 +1,10 @@
-"""Render plans and sites for people (rich tables) and machines (JSON)."""
+"""Render plans and sites for people (rich tables) and machines (JSON). The registries naming the renderers are
+`PLAN` and `SITES` in sitekit/cli/formats.py."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -41,6 +44,33 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "protected": sum(r.protect for r in plan.resources), "outputs": plan.outputs}
 
 
+@dataclass(frozen=True)
+class PlanReport:
+    """What `sitekit plan` shows: one site's plan in full (`one`), or a line per site."""
+
+    plans: tuple[Plan, ...]
+    one: bool
+
+
+def plan_json(report: PlanReport) -> str:
+    data = report.plans[0].to_dict() if report.one else {"sites": [p.to_dict() for p in report.plans]}
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def print_plans(report: PlanReport, console: Console) -> None:
+    if report.one:
+        print_plan(report.plans[0], console)
+        return
+    table = Table(title=f"sitekit plan: {len(report.plans)} sites")
+    for col in ("site", "resources", "protected", "GPUs", "IT MW", "facility MW", "envelope MW"):
+        table.add_column(col, justify="left" if col == "site" else "right")
+    for p in report.plans:
+        row, o = plan_summary(p), p.outputs
+        table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
+                      f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
+    console.print(table)
+
+
 def print_plan(plan: Plan, console: Console) -> None:
     by_urn = plan.by_urn()
     table = Table(title=f"sitekit plan: {plan.site} ({len(plan.resources)} resources)", show_lines=False)
@@ -60,3 +90,21 @@ def print_plan(plan: Plan, console: Console) -> None:
     roles = ", ".join(f"{k} {v}" for k, v in (o.get("gpusByRole") or {}).items())
     console.print(f"GPUs: {o.get('gpus')} ({roles})")
     console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW")
+
+
+# ------------------------------------------------------------------------------------------------ sites
+def sites_json(rows: list[dict[str, Any]]) -> str:
+    """`sitekit sites`: one object per site (site, jurisdiction, region, regionKind, gpus, itMw, facilityMw,
+    envelopeMw)."""
+    return json.dumps(rows, indent=2) + "\n"
+
+
+def print_sites(rows: list[dict[str, Any]], console: Console) -> None:
+    table = Table(title="sitekit sites")
+    for col in ("site", "jurisdiction", "region", "GPUs", "IT MW", "facility MW", "envelope MW"):
+        table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
+    for r in rows:
+        region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
+        table.add_row(r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
+                      f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
+    console.print(table)

@@ -3,10 +3,13 @@
 The effective spec is the validated `SiteSpec`, so values the models default appear too, labelled
 `(default)`; every other value names the file:line that set it. Items of named lists are addressed by name,
 items of other lists by index, each with its own line. A secret is only ever a flag (`site.alertEndpoint`).
+The rows as text (`print_rows`) and JSON (`rows_json`); the registry naming them is `EXPLAIN` in
+sitekit/cli/formats.py.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +65,14 @@ def explain_rows(root: Path, site: str, key: str | None = None) -> list[tuple[st
         keys = sorted({dotted(p[: i + 1]) for p, _ in leaves for i in range(len(p))})
         raise SpecError([Problem(stack_file(site), None, key, f"no such key; {nearest(key, keys)}")])
     return rows
+
+
+def rows_json(rows: list[tuple[str, Any, str]]) -> str:
+    return json.dumps([{"key": k, "value": v, "origin": o} for k, v, o in rows], indent=2) + "\n"
+
+
+def print_rows(rows: list[tuple[str, Any, str]], console: Any) -> None:
+    """`key  value  # origin`, the keys aligned, on a rich console."""
+    width = max((len(k) for k, _, _ in rows), default=0)
+    for k, v, o in rows:
+        console.print(f"{k.ljust(width)}  {json.dumps(v)}  [dim]# {o}[/dim]", highlight=False)
