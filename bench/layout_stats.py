@@ -1,5 +1,5 @@
 """The layout in numbers (README "The layout"): files and lines per folder, import circles, imports inside
-functions (and how many are marked as deferring a heavy module), for the working tree and for a git revision.
+functions (outside `if TYPE_CHECKING:`; and how many are marked as deferring a heavy module), for the working tree and for a git revision.
 
     python bench/layout_stats.py                      # the working tree
     python bench/layout_stats.py --rev fd26efd        # and a revision beside it (e.g. the last flat layout)
@@ -35,8 +35,11 @@ def measure(tree: Path) -> dict:
         folders[folder][0] += 1
         folders[folder][1] += len(text.splitlines())
         lines = text.splitlines()
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset > 0:
+        tree_ = ast.parse(text)
+        typing_only = {id(m) for n in ast.walk(tree_) if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+                       for m in ast.walk(n)}
+        for node in ast.walk(tree_):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset > 0 and id(node) not in typing_only:
                 inner += 1
                 marked += "heavy: deferred" in " ".join(lines[node.lineno - 1:node.end_lineno])
     graph = grimp.build_graph("sitekit")
