@@ -1,28 +1,52 @@
-# Two commands do all the set-up: `make plan SITE=<site>` and `make test` each create .venv and install.
+# Two commands do all the set-up: `make plan SITE=<site>` and `make test` each create .venv and install
+# (plan the runtime set, test the test set too), hash-checked from requirements/*.txt (`make lock` refreshes them).
 # `make engine-test` also builds the Pulumi CLI (needs Go) the first time.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SITE ?= us-ashburn
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+# The one tool that writes requirements/*.txt (`make lock`), pinned; README "Dependencies and the lock files".
+UV_VERSION := 0.13.8
+LOCK_ARGS ?=
+UV_COMPILE := pip compile --quiet --no-config --python-version 3.11 --python-platform linux --generate-hashes \
+	--only-binary :all: --emit-build-options --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: install plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema clean
+.PHONY: install install-runtime lock plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema docs clean
 
-$(STAMP): pyproject.toml
+# Every package comes from a lock file, hash-checked (pip refuses a file whose hash is not listed, and any
+# dependency the lock lacks); sitekit itself is then built by the locked setuptools, with no index at all.
+$(RUNTIME_STAMP): pyproject.toml requirements/runtime.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	$(BIN)/pip install --quiet --require-hashes -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-index --no-deps --no-build-isolation -e .
+	touch $@
 
-install: $(STAMP)  ## only the set-up (.venv with sitekit); plan and test do it too
+# the test set: the runtime set at the same pins, and the test extras
+$(STAMP): $(RUNTIME_STAMP) requirements/test.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/test.txt
+	touch $@
 
-plan: $(STAMP)  ## plan a shipped site offline: make plan SITE=ar-patagonia
+install: $(STAMP)  ## only the set-up (.venv with sitekit and the test set); plan and test do it too
+
+install-runtime: $(RUNTIME_STAMP)  ## .venv with sitekit and its runtime dependencies only (what the deploy jobs install)
+
+lock:  ## refresh requirements/*.txt from pyproject.toml (make lock LOCK_ARGS=--upgrade moves every pin)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp" && "$$tmp/bin/pip" install --quiet uv==$(UV_VERSION) && \
+	UV_PYTHON_DOWNLOADS=never "$$tmp/bin/uv" $(UV_COMPILE) --extra test \
+	  pyproject.toml requirements/build.in -o requirements/test.txt && \
+	UV_PYTHON_DOWNLOADS=never "$$tmp/bin/uv" $(UV_COMPILE) -c requirements/test.txt \
+	  pyproject.toml requirements/build.in -o requirements/runtime.txt
+
+plan: $(RUNTIME_STAMP)  ## plan a shipped site offline: make plan SITE=ar-patagonia
 	$(BIN)/sitekit plan $(SITE)
 
-sites: $(STAMP)
+sites: $(RUNTIME_STAMP)
 	$(BIN)/sitekit sites
 
-policy: $(STAMP)  ## the policy pack offline against every shipped site
+policy: $(RUNTIME_STAMP)  ## the policy pack offline against every shipped site
 	$(BIN)/sitekit policy --all
 
 test: $(STAMP)  ## the fast suite: Python only, no Pulumi CLI (what CI runs first)
@@ -53,6 +77,9 @@ bench-fleet: $(STAMP)  ## sitekit fleet --html for 50 stamped sites, cold and wa
 
 schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails when they are stale)
 	$(BIN)/sitekit schema --write
+
+docs: $(STAMP) schema  ## regenerate every generated file: schema/*.json and docs/policies.md (rules + corpus examples); tests fail when one is stale
+	$(BIN)/python -m sitekit.policy.docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -2,6 +2,6 @@
 
 from pathlib import Path
 
-from sitekit.program import main
+from sitekit.region.program import main
 
 main(Path(__file__).resolve().parent)

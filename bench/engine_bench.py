@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sitekit.engine.workspace import Workspace  # noqa: E402
-from sitekit.loader import list_sites  # noqa: E402
+from sitekit.spec.layout import list_sites  # noqa: E402
 
 
 def timed(fn) -> float:

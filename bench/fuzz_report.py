@@ -8,7 +8,7 @@ the project, and prints the outcomes per family: ok, refused (every line `file:l
 traceback at the command line), hang (past SITEKIT_FUZZ_HANG_SECONDS, default 5 s), accepted-invalid (a rule
 case loaded, or was refused without naming its file and key), with a few examples of each failure.
 
-It only needs `sitekit.loader.load_site` and `sitekit.errors.SpecError`, so it can judge an older checkout too:
+It only needs `sitekit.spec.loader.load_site` and `sitekit.errors.SpecError`, so it can judge an older checkout too:
 `PYTHONPATH=/path/to/old/checkout python bench/fuzz_report.py` (the report names the sitekit it imported).
 """
 
@@ -25,17 +25,29 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "tests"))
 
+from fuzzing import (  # noqa: E402
+    FILES,
+    FS_OPS,
+    PROFILES,
+    RULES,
+    SITES,
+    STACKS,
+    Case,
+    Pristine,
+    all_cases,
+    hostile_documents,
+    rule_case,
+    run_case,
+)
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import sitekit  # noqa: E402
-from fuzzing import (FILES, FS_OPS, PROFILES, RULES, SITES, STACKS, Case, Pristine, all_cases,  # noqa: E402
-                     hostile_documents, rule_case, run_case)
-from sitekit.loader import load_site  # noqa: E402
+from sitekit.spec.loader import load_site  # noqa: E402
 
 
 def load(project: Path, site: str):
     try:  # an older sitekit cached the catalog per folder; forget it so a catalog case is seen
-        from sitekit.catalog import load_catalog
+        from sitekit.spec.catalog import load_catalog
 
         getattr(load_catalog, "cache_clear", lambda: None)()
     except ImportError:

@@ -19,8 +19,9 @@ import yaml
 import yaml.composer
 
 import sitekit
-from sitekit import sources
-from sitekit.loader import list_sites, load_site
+from sitekit.spec import sources
+from sitekit.spec.layout import list_sites
+from sitekit.spec.loader import load_site
 
 PARSES = [0]
 

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from sitekit import batch
-from sitekit.loader import list_sites
+from sitekit.run import batch
+from sitekit.spec.layout import list_sites
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------------------------- children
 def child_sitekit(site: str, profile: str | None) -> dict:
     start = time.perf_counter()
-    from sitekit.offline import plan_site
+    from sitekit.run.offline import plan_site
 
     imported = time.perf_counter()
     if profile:
@@ -55,11 +55,10 @@ def child_floor(site: str, resources_file: str) -> dict:
     import importlib
 
     import pulumi
+    import pulumi_oci
     from pulumi.runtime import settings as pulumi_settings
 
-    from sitekit.offline import RecordingMonitor, SiteMocks
-
-    import pulumi_oci
+    from sitekit.run.offline import RecordingMonitor, SiteMocks
 
     resources = json.loads(Path(resources_file).read_text())
     # Load the pulumi_oci classes of the same type tokens (their modules load lazily, on first attribute).

@@ -118,7 +118,7 @@ def floor_child(plans_file: str) -> None:
     from pulumi.runtime import settings as pulumi_settings
 
     from sitekit.engine.schema import args_class, schema_of
-    from sitekit.offline import RecordingMonitor, SiteMocks
+    from sitekit.run.offline import RecordingMonitor, SiteMocks
 
     plans = json.loads(Path(plans_file).read_text())
     gc.freeze()

@@ -8,6 +8,9 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
+
 
 class Progress:
     def __init__(self, label: str, total: int, enabled: bool = True):
@@ -18,7 +21,6 @@ class Progress:
         self._bar = None
         self._task = None
         if self.enabled and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
             self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             transient=True, console=None)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sitekit import ROOT
-from sitekit.loader import list_sites, load_site
-from sitekit.offline import plan_site
+from sitekit.run.offline import plan_site
+from sitekit.spec.layout import list_sites
+from sitekit.spec.loader import load_site
 
 SHIPPED = list_sites(ROOT)
 

@@ -1,7 +1,9 @@
 """The policy corpus (tests/policy_corpus/, see its README): loading the cases, and running them through the
 pack's Analyzer service over a real gRPC channel, as the Pulumi engine does.
 
-Used by tests/test_policy_corpus.py (measurement and aims) and by sitekit/policy/docs.py's examples test."""
+The tuned cases are the rules' examples: tests/test_policy_rules.py is built from them (each bad case fires its
+rule, each good case none), and sitekit/policy/docs.py shows those marked `example: true` in docs/policies.md.
+Used by tests/test_policy_corpus.py (measurement and aims) and tests/test_policy_rules.py."""
 
 from __future__ import annotations
 
@@ -22,9 +24,12 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
 
 from sitekit import ROOT
-from sitekit.offline import stack_config
+from sitekit.plan import Plan, PlannedResource
 from sitekit.policy import pack as pack_module
+from sitekit.policy.context import PolicyContext
 from sitekit.policy.model import UNKNOWN
+from sitekit.run.offline import stack_config
+from sitekit.spec.stackconfig import BY_NAME, NAMESPACE
 
 CORPUS = ROOT / "tests" / "policy_corpus"
 SPLITS = ("tune", "holdout")
@@ -61,6 +66,10 @@ class Case:
     """Why only a site's context can judge the case (its network roles, its jurisdiction, its home region, what
     it owns), or "" when the resources decide on their own; a case with a reason is left out of the recall
     measured without a site's config over site-independent cases."""
+    config: str = ""
+    """The stack's `sitekit:` config values the case changes, over the site's own (a key to null removes it), as
+    canonical JSON ("" for none): for the rules that judge the site's settings (its waivers, whether its config
+    loads, its home region)."""
 
 
 def _resource(raw: dict[str, Any], shared: dict[str, dict[str, Any]]) -> Resource:
@@ -80,12 +89,15 @@ def load_cases(root: Path = CORPUS) -> list[Case]:
         for path in sorted((root / split).glob("*.yaml")):
             data = yaml.safe_load(path.read_text())
             for raw in data["cases"]:
-                unknown = set(raw) - {"id", "rule", "bad", "example", "why", "also", "site", "resources"}
+                unknown = set(raw) - {"id", "rule", "bad", "example", "why", "also", "site", "config", "resources"}
                 assert not unknown, f"{path.name}: case {raw.get('id')}: unknown keys {sorted(unknown)}"
+                config = raw.get("config") or {}
+                assert set(config) <= set(BY_NAME), f"{path.name}: case {raw['id']}: unknown config keys"
                 resources = tuple(_resource(r, shared) for r in raw["resources"])
                 cases.append(Case(raw["id"], raw["rule"], bool(raw["bad"]), split,
                                   f"{split}/{path.name}", resources, bool(raw.get("example")),
-                                  raw.get("why", ""), tuple(raw.get("also") or ()), raw.get("site", "")))
+                                  raw.get("why", ""), tuple(raw.get("also") or ()), raw.get("site", ""),
+                                  json.dumps(config, sort_keys=True, default=str) if config else ""))
     return cases
 
 
@@ -100,6 +112,27 @@ def engine_value(value: Any) -> Any:
     if value == "[unknown:bool]":
         return UNKNOWN_BOOLEAN_VALUE
     return value
+
+
+def offline_plan(case: Case) -> Plan:
+    """The case as an offline plan of `SITE`, what `sitekit policy`'s runner evaluates: a provider per region the
+    resources name, dependencies by name, every unknown as the plan's one marker."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return UNKNOWN if value == "[unknown:bool]" else value
+
+    urns = {r.name: r.urn for r in case.resources}
+    providers = {r.region: PlannedResource(f"urn:pulumi:{SITE}::sitekit::pulumi:providers:oci::oci-{r.region}",
+                                           "pulumi:providers:oci", f"oci-{r.region}", True, None, None,
+                                           {"region": r.region})
+                 for r in case.resources if r.region}
+    return Plan(SITE, list(providers.values()) + [
+        PlannedResource(r.urn, r.type, r.name, True, None, f"{providers[r.region].urn}::id" if r.region else None,
+                        plain(r.props), protect=r.protect, dependencies=[urns[d] for d in r.deps])
+        for r in case.resources], {})
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
@@ -158,32 +191,35 @@ class Analyzer:
                 for d in response.diagnostics]
 
 
+def engine_config(site: str, settings: dict[str, Any] | None = None) -> dict[str, str]:
+    """The config map the Pulumi CLI hands the pack for `site`'s stack (`PULUMI_CONFIG`), with a case's
+    `sitekit:` values over the stack file's (None removes a key)."""
+    config, _ = stack_config(ROOT, site)
+    for key, value in (settings or {}).items():
+        full = f"{NAMESPACE}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value, default=str)
+    return config
+
+
 @contextmanager
-def analyzer_over_grpc(site: str | None) -> Iterator[Analyzer]:
-    """The pack built as the Pulumi CLI starts it for a stack (`site`'s stack config, or a stack with no sitekit
-    config), served by a gRPC server on a loopback port, and a client stub on a real channel to it."""
+def engine_environment(site: str | None, settings: dict[str, Any] | None = None) -> Iterator[None]:
+    """The environment the Pulumi CLI starts the pack in for a stack: `site`'s stack config (with a case's
+    settings over it), or a stack with no sitekit config; the pack's per-stack context cache emptied, and the
+    CLI's environment the only config the pack sees."""
     saved = {k: os.environ.get(k) for k in ("PULUMI_STACK", "PULUMI_CONFIG", "SITEKIT_ROOT")}
     if site is not None:
-        config, _ = stack_config(ROOT, site)
-        os.environ["PULUMI_STACK"], os.environ["PULUMI_CONFIG"] = site, json.dumps(config)
+        os.environ["PULUMI_STACK"], os.environ["PULUMI_CONFIG"] = site, json.dumps(engine_config(site, settings))
     else:
         os.environ["PULUMI_STACK"], os.environ["PULUMI_CONFIG"] = "corpus-without-site", "{}"
     os.environ.pop("SITEKIT_ROOT", None)
     engine, pack_module._ENGINE = pack_module._ENGINE, {}
-    token = pulumi_config.CONFIG.set({})  # the CLI's environment is the only config the pack sees
-    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    token = pulumi_config.CONFIG.set({})
     try:
-        args = pack_module.pack_args(ROOT)
-        servicer = _PolicyAnalyzerServicer(args["name"], "0.1.0", args["policies"], args["enforcement_level"], None,
-                                           args["description"], args["display_name"], None, args["provider"],
-                                           args["tags"], None)
-        analyzer_pb2_grpc.add_AnalyzerServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
+        yield
     finally:
-        server.stop(grace=None)
         pulumi_config.CONFIG.reset(token)
         pack_module._ENGINE = engine
         for key, value in saved.items():
@@ -191,6 +227,33 @@ def analyzer_over_grpc(site: str | None) -> Iterator[Analyzer]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def engine_context(site: str | None, settings: dict[str, Any] | None = None) -> PolicyContext:
+    """The site context the pack builds under the engine for that environment (as `engine_environment`)."""
+    with engine_environment(site, settings):
+        return pack_module.engine_context(ROOT)
+
+
+@contextmanager
+def analyzer_over_grpc(site: str | None, settings: dict[str, Any] | None = None) -> Iterator[Analyzer]:
+    """The pack built as the Pulumi CLI starts it for a stack (`site`'s stack config, with `settings` over it, or
+    a stack with no sitekit config), served by a gRPC server on a loopback port, and a client stub on a real
+    channel to it."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    with engine_environment(site, settings):
+        try:
+            args = pack_module.pack_args(ROOT)
+            servicer = _PolicyAnalyzerServicer(args["name"], "0.1.0", args["policies"], args["enforcement_level"],
+                                               None, args["description"], args["display_name"], None,
+                                               args["provider"], args["tags"], None)
+            analyzer_pb2_grpc.add_AnalyzerServicer_to_server(servicer, server)
+            port = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
+        finally:
+            server.stop(grace=None)
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -229,8 +292,19 @@ class Outcome:
         return (self.rules & NOTICES) - self.expected
 
 
-def run(analyzer: Analyzer, cases: list[Case], background: set[str]) -> list[Outcome]:
-    return [Outcome(c, {f.rule for f in analyzer.analyze(c)} - background) for c in cases]
+def run(site: str | None, cases: list[Case], background: set[str]) -> list[Outcome]:
+    """Every case through the pack over gRPC, as `pulumi preview` of `site`'s stack would send it (without a
+    site's config when `site` is None): one pack per stack config, so a case with settings of its own gets the
+    pack its stack would start. Outcomes in the order of `cases`."""
+    groups: dict[str, list[int]] = {}
+    for i, case in enumerate(cases):
+        groups.setdefault(case.config if site is not None else "", []).append(i)
+    outcomes: dict[int, Outcome] = {}
+    for config, members in groups.items():
+        with analyzer_over_grpc(site, json.loads(config) if config else None) as analyzer:
+            for i in members:
+                outcomes[i] = Outcome(cases[i], {f.rule for f in analyzer.analyze(cases[i])} - background)
+    return [outcomes[i] for i in range(len(cases))]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitekit.newsite import address_plan, fit_prefix
 from sitekit.planners import PlanningError, allocate, carve, overlaps
+from sitekit.stamp.addresses import address_plan, fit_prefix
 
 BOUNDED = settings(max_examples=80, deadline=None)
 

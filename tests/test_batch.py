@@ -1,4 +1,4 @@
-"""Many sites at once (`sitekit.batch`): `plan --all` and `policy --all` in one process or in worker processes,
+"""Many sites at once (`sitekit.run.batch`): `plan --all` and `policy --all` in one process or in worker processes,
 results in the order asked, the plan cache and the policy result cache (keyed by the day), progress lines."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sitekit import ROOT, batch
-from sitekit.batch import plan_to_dict, run_sites
-from sitekit.cache import SideKeys
-from sitekit.cli import app
+from sitekit import ROOT
+from sitekit.cli.main import app
 from sitekit.policy.runner import evaluate, result_from_dict, result_to_dict
+from sitekit.run import batch
+from sitekit.run.batch import plan_to_dict, run_sites
+from sitekit.run.cache import SideKeys
 
 runner = CliRunner()
 
@@ -38,7 +39,7 @@ def counted(shipped_plans, monkeypatch):
         calls["evaluate"].append((site.name, today, json.dumps(config, sort_keys=True)))
         return evaluate(site, plan, today=today, config=config)
 
-    monkeypatch.setattr("sitekit.offline.plan_site", plan_site)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", plan_site)
     monkeypatch.setattr("sitekit.policy.runner.evaluate", counted_evaluate)
     return calls
 
@@ -147,15 +148,16 @@ def test_the_installed_code_is_a_cache_input_for_a_project_without_it(project, t
     """A project that uses the installed sitekit has no sitekit/ of its own: the package's source is hashed."""
     import shutil
 
-    import sitekit.cache
+    import sitekit
+    import sitekit.run.cache
 
     package = tmp_path / "installed" / "sitekit"
-    shutil.copytree(Path(sitekit.cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(sitekit.cache, "__file__", str(package / "cache.py"))
+    shutil.copytree(Path(sitekit.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sitekit.run.cache, "__file__", str(package / "run" / "cache.py"))
     assert not (project / "sitekit").exists()
     before = SideKeys(project).key("us-ashburn")
     assert before == SideKeys(project).key("us-ashburn") != SideKeys(project).key("br-saopaulo")
-    (package / "batch.py").write_text((package / "batch.py").read_text() + "\n# changed\n")
+    (package / "run" / "batch.py").write_text((package / "run" / "batch.py").read_text() + "\n# changed\n")
     assert SideKeys(project).key("us-ashburn") != before
     assert SideKeys(ROOT).key("us-ashburn") == SideKeys(ROOT).key("us-ashburn")  # ROOT hashes its own sitekit/
 
@@ -181,7 +183,7 @@ def test_offline_planning_sends_empty_stack_traces_and_gives_the_sdk_back(shippe
     from pulumi.runtime import resource
     from pulumi.runtime.proto import source_pb2
 
-    from sitekit.offline import without_stack_traces
+    from sitekit.run.offline import without_stack_traces
 
     real = resource._get_stack_trace
     with pytest.raises(RuntimeError), without_stack_traces():
@@ -195,8 +197,8 @@ def test_policy_converts_each_resource_once_when_rules_run_rule_by_rule(shipped_
     once for all the rules, resource and stack rules alike, not once per rule."""
     from collections import Counter
 
-    from sitekit.loader import load_site
     from sitekit.policy import pack, runner
+    from sitekit.spec.loader import load_site
 
     made = {}
     real_resources = runner.policy_resources

@@ -10,10 +10,11 @@ import yaml
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.bootstrap import render_user_data, user_data_in_plan
-from sitekit.cli import app
+from sitekit.cli.main import app
 from sitekit.errors import SpecError
-from sitekit.loader import list_sites, load_site
+from sitekit.region.bootstrap import render_user_data, user_data_in_plan
+from sitekit.spec.layout import list_sites
+from sitekit.spec.loader import load_site
 
 SITES = list_sites(ROOT)
 OKE_INIT = "http://169.254.169.254/opc/v2/instance/metadata/oke_init_script"
@@ -118,7 +119,7 @@ def test_bootstrap_command_prints_the_plan_decoded(project, monkeypatch):
 def test_user_data_over_the_oci_metadata_limit_is_refused(project):
     """OCI takes at most 32,000 bytes of instance metadata: a bootstrap that outgrows it fails at plan time
     with the pool and the size, not at launch."""
-    from sitekit.bootstrap import node_metadata
+    from sitekit.region.bootstrap import node_metadata
 
     rules = "".join(f"\n              - '-w /etc/sitekit/file-{i:04d} -p wa -k sitekit-watch-{i:04d}'" for i in range(600))
     override(project, "us-ashburn", "  sitekit:overrides:\n    bootstrap:\n      audit:\n        groups:\n"

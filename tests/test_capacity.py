@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.catalog import CAPACITY, load_capacity, load_catalog
-from sitekit.cli import app
+from sitekit.cli.main import app
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
 from sitekit.policy.runner import evaluate
+from sitekit.spec.catalog import CAPACITY, load_capacity, load_catalog
+from sitekit.spec.loader import load_site
 
 
 def test_the_shipped_catalog_covers_every_region_with_sourced_facts():

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sitekit import ROOT
+from sitekit.cli.main import app
 from sitekit.errors import SitekitError
-from sitekit.validate import site_power
-from sitekit.cli import app
+from sitekit.spec.validate import site_power
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def cached_plans(shipped_plans, monkeypatch, tmp_path):
         calls.append((Path(root), stack))
         return shipped_plans[stack]
 
-    monkeypatch.setattr("sitekit.offline.plan_site", plan_site)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", plan_site)
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(ROOT)
     return calls
@@ -86,7 +86,7 @@ def test_other_errors_exit_1(monkeypatch, tmp_path):
     def boom(root, stack, site=None):
         raise SitekitError("the mock engine fell over")
 
-    monkeypatch.setattr("sitekit.offline.plan_site", boom)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", boom)
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path))
     monkeypatch.chdir(ROOT)
     result = run("plan", "us-ashburn")

@@ -21,13 +21,13 @@ import yaml
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.catalog import load_catalog
-from sitekit.cli import app
-from sitekit.components.context import TAG_KEYS
-from sitekit.loader import list_sites
-from sitekit.offline import SECRET_PLACEHOLDER
+from sitekit.cli.main import app
 from sitekit.plan import provider_urn
-from sitekit.validate import site_power
+from sitekit.region.context import TAG_KEYS
+from sitekit.run.offline import SECRET_PLACEHOLDER
+from sitekit.spec.catalog import load_catalog
+from sitekit.spec.layout import list_sites
+from sitekit.spec.validate import site_power
 
 SITES = list_sites(ROOT)
 IAM_TYPES = {
@@ -177,11 +177,10 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
 def test_event_rules_watch_every_cis_event_type(site, shipped_plans):
     """One enabled rule per category, notifying the alert topic of every event type its CIS recommendations
     name (sitekit/facts/events.py), and nothing outside them."""
-    from sitekit.facts.events import CATEGORIES, CIS_EVENTS, EXTRA
-
     from typing import get_args
 
-    from sitekit.spec import Security
+    from sitekit.facts.events import CATEGORIES, CIS_EVENTS, EXTRA
+    from sitekit.spec.models import Security
 
     plan = shipped_plans[site]
     rules = {r.name.rsplit("-event-", 1)[1]: r for r in plan.of_type("oci:Events/rule:Rule")}

@@ -7,12 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sitekit import ROOT, fakes
+from pulumi.runtime.proto import provider_pb2
+
+from sitekit import ROOT
 from sitekit.engine import schema
 from sitekit.engine.provider import UNKNOWN, StandInProvider, to_dict, to_struct
-from sitekit.replacement import diff_inputs, facts, replaces, source
-from sitekit.stackconfig import from_engine
-from pulumi.runtime.proto import provider_pb2
+from sitekit.oci import fakes
+from sitekit.oci.replacement import diff_inputs, facts, replaces, source
+from sitekit.spec.stackconfig import from_engine
 
 
 def judged(type_, before, after, ignore=()):

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sitekit.cli import app
+from sitekit.cli.main import app
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
+from sitekit.spec.loader import load_site
 
 FAIL = Path(__file__).parent / "fixtures" / "fail"
 CASES = sorted(p.name for p in FAIL.iterdir() if p.is_dir())

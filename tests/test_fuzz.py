@@ -21,13 +21,27 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fuzzing import (
+    FILES,
+    FS_OPS,
+    HANG_SECONDS,
+    LINE,
+    PROFILES,
+    RULES,
+    SITES,
+    STACKS,
+    Case,
+    Pristine,
+    all_cases,
+    hostile_documents,
+    rule_case,
+    run_case,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzzing import (FILES, FS_OPS, HANG_SECONDS, LINE, RULES, SITES, STACKS, PROFILES, Case, Pristine, all_cases,
-                     hostile_documents, rule_case, run_case)
 from sitekit import ROOT
-from sitekit.loader import load_site
+from sitekit.spec.loader import load_site
 
 EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_EXAMPLES", "300"))
 CLI_EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_CLI_EXAMPLES", str(max(4, EXAMPLES // 100))))
@@ -144,10 +158,10 @@ def _broken(file: str, name: str) -> Case:
 @pytest.mark.parametrize("name", BROKEN + ["organisation-5", "compute-list", "networks-5"])
 def test_every_command_refuses_a_broken_shared_file_at_its_line(fuzz_project, monkeypatch, file, name):
     """Not only plan and policy: the commands that read the baseline, catalog or profiles without planning."""
+    from fuzzing import _copy, _dump, install, restore
     from typer.testing import CliRunner
 
-    from fuzzing import _dump, _copy, install, restore
-    from sitekit.cli import app
+    from sitekit.cli.main import app
 
     if name in ("organisation-5", "compute-list", "networks-5"):
         data = _copy(PRISTINE.data[file])

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from sitekit import ROOT
-from sitekit.loader import list_sites
 from sitekit.plan import Plan, PlannedResource
+from sitekit.spec.layout import list_sites
 
 GOLDEN = Path(__file__).parent / "golden"
 SITES = list_sites(ROOT)

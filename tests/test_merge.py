@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
-from sitekit.merge import Layer, Origin, merge_layers
-from sitekit.sources import load_yaml, parse_yaml
+from sitekit.spec.loader import load_site
+from sitekit.spec.merge import Layer, Origin, merge_layers
+from sitekit.spec.sources import load_yaml, parse_yaml
 
 BASE = """\
 site:

@@ -14,15 +14,18 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.catalog import load_catalog
-from sitekit.cli import app
-from sitekit.loader import list_jurisdictions, list_sites, load_site, read_stack_values
-from sitekit.newsite import PoolRequest, Request, write_site
-from sitekit.offline import plan_site
+from sitekit.cli.main import app
 from sitekit.planners import overlaps
 from sitekit.policy.runner import evaluate
-from sitekit.spec import Jurisdiction
-from sitekit.validate import site_power
+from sitekit.run.offline import plan_site
+from sitekit.spec.catalog import load_catalog
+from sitekit.spec.layout import list_jurisdictions, list_sites
+from sitekit.spec.loader import load_site
+from sitekit.spec.models import Jurisdiction
+from sitekit.spec.stackfiles import read_stack_values
+from sitekit.spec.validate import site_power
+from sitekit.stamp.request import PoolRequest, Request
+from sitekit.stamp.site import write_site
 
 JURISDICTIONS = list_jurisdictions(ROOT)
 SHIPPED = list_sites(ROOT)
@@ -164,7 +167,17 @@ def test_transfer_mechanism_admits_a_foreign_region(project, monkeypatch):
     assert (transfer.mechanism, transfer.reference) == ("ar-ibero-american-sccs-198-2023", "AAIP/2026/17")
 
 
+def _without_jurisdiction(project: Path, code: str) -> None:
+    """The project as it was before `code` was shipped: its profile and its sites gone (the README's example
+    stamps Sweden, and stays runnable the day Sweden ships)."""
+    for site in list_sites(project):
+        if read_stack_values(project, site)[0].get("jurisdiction") == code:
+            (project / f"stacks/Pulumi.{site}.yaml").unlink()
+    (project / f"stacks/jurisdictions/{code}.yaml").unlink(missing_ok=True)
+
+
 def test_new_jurisdiction_skeleton_then_a_site_in_it(project, monkeypatch):
+    _without_jurisdiction(project, "se")
     result = run(project, monkeypatch, "new-jurisdiction", "se", "--name", "Sweden", "--regions", "eu-stockholm-1")
     assert result.exit_code == 0, result.output
     text = (project / "stacks/jurisdictions/se.yaml").read_text()
@@ -277,7 +290,7 @@ def test_operator_ranges_reach_the_bastion(project, monkeypatch):
     text = (project / "stacks/Pulumi.de-ops.yaml").read_text()
     assert "sitekit:operatorCidrs:\n    - 198.51.100.0/25\n    - 203.0.113.7/32\n" in text
     assert "192.0.2.0/24" not in text and "sitekit:operatorCidrs" not in result.output
-    from sitekit.loader import load_site
+    from sitekit.spec.loader import load_site
 
     site = load_site(project, "de-ops")
     assert [str(c) for c in site.spec.security.bastion.client_cidrs] == ["198.51.100.0/25", "203.0.113.7/32"]

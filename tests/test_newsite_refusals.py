@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sitekit.cli import app
+from sitekit.cli.main import app
 
 
 def run(project: Path, monkeypatch, *args: str):

@@ -92,7 +92,7 @@ def test_drg_tables_keep_the_fabric_from_peers(site, shipped_plans, shipped_site
 
 
 def test_an_island_declares_no_peering(make_project, tmp_path):
-    from sitekit.offline import plan_site
+    from sitekit.run.offline import plan_site
 
     root = make_project(tmp_path)
     for name in ("us-ashburn", "ar-patagonia", "br-saopaulo"):

@@ -9,11 +9,11 @@ for the aim, over the site-independent ones."""
 
 from __future__ import annotations
 
-import pytest
-
 import re
 
-from corpus import BACKGROUND, SITE, Outcome, analyzer_over_grpc, load_cases, run, score
+import pytest
+from corpus import BACKGROUND, SITE, Outcome, load_cases, run, score
+
 from sitekit.engine.schema import check
 from sitekit.policy import RULES
 
@@ -31,12 +31,7 @@ MAX_FALSE_POSITIVES = 0.03
 
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, list[Outcome]]:
-    found = {}
-    with analyzer_over_grpc(SITE) as analyzer:
-        found["site"] = run(analyzer, CASES, set())
-    with analyzer_over_grpc(None) as analyzer:
-        found["bare"] = run(analyzer, CASES, BACKGROUND)
-    return found
+    return {"site": run(SITE, CASES, set()), "bare": run(None, CASES, BACKGROUND)}
 
 
 def test_corpus_is_well_formed():
@@ -59,22 +54,22 @@ def test_corpus_properties_are_real_pulumi_oci_inputs(case):
         assert check(res.type, res.props) == [], (case.id, res.name)
 
 
-def test_every_resource_rule_and_stack_rule_is_in_the_corpus():
-    """Each rule that judges resources has bad and good cases; the two that judge only the site's settings
-    (current waivers, a loadable site context) are proven in tests/test_policy_rules.py instead."""
-    settings_only = {"SK-GOV-006", "SK-GOV-007"}
-    for rule_id in sorted(set(RULES) - settings_only):
-        kinds = {c.bad for c in CASES if c.rule == rule_id}
-        assert kinds == {True, False}, rule_id
-    for rule_id in settings_only:
-        assert not [c for c in CASES if c.rule == rule_id]
-
-
 def test_every_rule_has_one_good_and_one_bad_example_for_the_docs():
+    """Each rule has a good and a bad case in tune/ (tests/test_policy_rules.py says which rule lacks one); one of
+    each is marked for docs/policies.md, and no held-out case is."""
     examples = [c for c in CASES if c.example]
-    for rule_id in sorted(set(RULES) - {"SK-GOV-006", "SK-GOV-007"}):
-        assert sorted(c.bad for c in examples if c.rule == rule_id) == [False, True], rule_id
+    missing = {rule_id for rule_id in RULES if sorted(c.bad for c in examples if c.rule == rule_id) != [False, True]}
+    assert missing == set(), "rules without exactly one good and one bad `example: true` case"
     assert all(c.split == "tune" for c in examples)
+
+
+def test_settings_are_only_where_the_site_judges():
+    """A case that changes the stack's settings (`config:`) is one only a site's context can judge (`site:`), or
+    a good case; the held-out cases run with the site's config as it is."""
+    for case in CASES:
+        if case.config:
+            assert case.site or not case.bad, case.id
+            assert case.split == "tune", case.id
 
 
 @pytest.mark.parametrize("mode", ["site", "bare"])
@@ -113,11 +108,7 @@ def test_without_a_site_exactly_the_site_dependent_cases_go_unseen(outcomes):
 
 
 def test_each_rule_in_the_docs_shows_a_passing_and_a_failing_example():
-    """docs/policies.md: every rule id in its table has a passing and a failing example (the corpus's, shown in
-    the docs), or, for the rules that judge only the site's settings, good and bad examples in
-    tests/test_policy_rules.py."""
-    from test_policy_rules import EXAMPLES
-
+    """docs/policies.md: every rule id in its table has a passing and a failing example (the corpus's)."""
     from sitekit import ROOT
     from sitekit.policy.docs import DOC
 
@@ -126,8 +117,4 @@ def test_each_rule_in_the_docs_shows_a_passing_and_a_failing_example():
     assert sorted(table) == sorted(RULES)
     for rule_id in table:
         shown = {verdict for verdict in ("passes", "fails") if f"**{rule_id} {verdict}**" in text}
-        if rule_id in ("SK-GOV-006", "SK-GOV-007"):
-            good, bad, _ = EXAMPLES[rule_id]
-            assert good and bad and not shown, rule_id
-        else:
-            assert shown == {"passes", "fails"}, rule_id
+        assert shown == {"passes", "fails"}, rule_id

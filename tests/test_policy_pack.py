@@ -1,21 +1,19 @@
 """The CrossGuard pack: it assembles from the rule module without starting its server; the analyzer built from
 it answers the engine's requests (GetAnalyzerInfo, Analyze, AnalyzeStack) for a stack whose sitekit config
-the CLI passes in the environment; policies/__main__.py serves it as the Pulumi CLI would start it; the
-type tokens the rules name are real pulumi-oci types; docs/policies.md is generated from the rules."""
+the CLI passes in the environment; policies/__main__.py serves it as the Pulumi CLI would start it;
+docs/policies.md is generated from the rules. (That the type tokens the rules name are real pulumi-oci types is
+tests/test_oci_types.py.)"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import grpc
-import pulumi_oci
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import config as pulumi_config
@@ -25,11 +23,11 @@ from pulumi_policy.policy import _POLICY_PACK_NAME_RE, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from sitekit import ROOT
-from sitekit.offline import stack_config
+from sitekit.oci import types as T
 from sitekit.policy import RULES
 from sitekit.policy import pack as pack_module
-from sitekit.policy import types as T
 from sitekit.policy.docs import DOC, rules_markdown
+from sitekit.run.offline import stack_config
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.DISABLED: "disabled"}
 
@@ -175,35 +173,6 @@ def test_policies_main_serves_the_pack_as_the_cli_starts_it(tmp_path):
         proc.wait(timeout=10)
 
 
-OCI = Path(pulumi_oci.__file__).parent
-
-
-def _init_source(token: str) -> str:
-    """The `_internal_init` of the pulumi-oci resource class of `token` (read as text: no module import)."""
-    module, name = token.split(":")[1].split("/")
-    path = OCI / module.lower() / (re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() + ".py")
-    text = path.read_text()
-    assert f"super({token.rsplit(':', 1)[-1]}, __self__).__init__(\n            '{token}'," in text, token
-    return text[text.index("def _internal_init"):text.index("def get(")]
-
-
-def test_type_tokens_are_real_pulumi_oci_types():
-    tokens = {v for k, v in vars(T).items() if k.isupper() and isinstance(v, str) and v.startswith("oci:")}
-    tokens |= set(T.TAGGABLE) | set(T.STATEFUL) | set(T.IAM_TYPES)
-    for token in sorted(tokens):
-        _init_source(token)
-    for token in T.TAGGABLE:
-        assert "defined_tags" in _init_source(token), token
-
-
-def test_every_taggable_type_the_program_declares_is_checked(shipped_plans):
-    exempt = {T.TAG_NAMESPACE, T.TAG}  # they cannot carry tags of the namespace they create
-    declared = {r.type for plan in shipped_plans.values() for r in plan.resources if r.type.startswith("oci:")}
-    taggable = {t for t in declared if "defined_tags" in _init_source(t)}
-    assert taggable - exempt <= T.TAGGABLE, taggable - exempt - T.TAGGABLE
-    assert T.BUCKET in taggable and T.NSG_RULE not in taggable
-
-
 def test_policies_share_one_conversion_of_the_resources(shipped_plans):
     """Every stack policy of a run is handed the same list, every resource policy the same props: each is
     converted once, and again for a new list or new props."""
@@ -221,7 +190,7 @@ def test_policies_share_one_conversion_of_the_resources(shipped_plans):
 
 
 def test_docs_table_is_current():
-    assert (ROOT / DOC).read_text() == rules_markdown(), "run `python -m sitekit.policy.docs` and commit"
+    assert (ROOT / DOC).read_text() == rules_markdown(), "run `make docs` (or `python -m sitekit.policy.docs`) and commit"
     for rule in RULES.values():
         assert f"{rule.id} | {rule.title} |" in rules_markdown()
 

@@ -14,18 +14,19 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from broken_site import PROFILE, STACK, WAIVERS, break_site
 from jsonschema import Draft4Validator
 from typer.testing import CliRunner
 
-from sitekit.cli import app
+from sitekit.cli.main import app
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
-from sitekit.offline import plan_site
 from sitekit.policy import RULES
-from sitekit.policy.render import to_json, to_markdown, to_sarif
+from sitekit.policy.render import markdown
+from sitekit.policy.render.json import to_json
+from sitekit.policy.render.sarif import to_sarif
 from sitekit.policy.runner import evaluate
-
-from broken_site import PROFILE, STACK, WAIVERS, break_site
+from sitekit.run.offline import plan_site
+from sitekit.spec.loader import load_site
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
 def write_policy(root: Path, policy_yaml: str) -> None:
@@ -154,7 +155,7 @@ def test_a_waiver_for_a_whole_rule_and_the_report_lists_it(bad):
     assert report["waivers"] == [{"rule": "SK-GOV-003", "resource": None, "expires": "2099-03-31", "expired": False,
                                   "reason": "Log archive moves to the central bucket by March (LOG-9)",
                                   "waivedFindings": len(result.waived())}]
-    assert "Log archive moves to the central bucket" in to_markdown([result])
+    assert "Log archive moves to the central bucket" in markdown.render([result])
 
 
 @pytest.mark.parametrize("policy_yaml, key, hint, needle", [
@@ -214,7 +215,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
     write_policy(root, WAIVERS)
     plans = {"bad": plan, "good": shipped_plans["us-ashburn"]}
     current = {"plan": plans["bad"]}
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: current["plan"])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: current["plan"])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     runner = CliRunner()
@@ -251,7 +252,7 @@ def test_cli_exit_codes_and_formats(bad, shipped_plans, monkeypatch):
 
 
 def test_cli_passes_for_shipped_sites(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     out = tmp_path / "policy.sarif"
     result = CliRunner().invoke(app, ["policy", "--all", "--format", "sarif", "--output", str(out)])
@@ -312,6 +313,33 @@ def test_findings_point_at_baseline_jurisdiction_or_stack_lines(shipped_sites, r
 T_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
 
 
+def test_every_finding_points_at_a_line_that_exists(bad, shipped_sites, shipped_plans, root):
+    """Every rule's findings (the shipped sites, the bad site, each policy corpus case run offline against
+    us-ashburn) point at a file of the project and, when they name a line, one of its lines. A rule that points at
+    an item of a spec list (`points_at`) names the item first in each message, so it lands on the item's line."""
+    from corpus import load_cases, offline_plan
+
+    bad_root, bad_plan = bad
+    write_policy(bad_root, WAIVERS)
+    runs = [(root, shipped_sites[name], plan) for name, plan in shipped_plans.items()]
+    runs += [(bad_root, load_site(bad_root, "us-ashburn"), bad_plan)]
+    runs += [(root, shipped_sites["us-ashburn"], offline_plan(case)) for case in load_cases()]
+    seen: set[str] = set()
+    for project, site, plan in runs:
+        for f in evaluate(site, plan).findings:
+            seen.add(f.rule)
+            lines = (project / f.file).read_text().splitlines()
+            assert f.line is None or 1 <= f.line <= len(lines), (f.rule, f.resource, f.file, f.line)
+            item = RULES[f.rule].points_at
+            if item != "resource":
+                index = item.index_in(f.message)
+                assert index is not None, f"{f.rule} declares points_at={item} but its message names no item"
+                origin = site.origin(item.path + (index,))
+                assert (f.file, f.line) == (origin.file, origin.line), (f.rule, f.message)
+    # SK-GOV-007 speaks only when the pack cannot load a site's context, which the offline runner always has
+    assert set(RULES) - seen == {"SK-GOV-007"}
+
+
 def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
     """`{"all": "advisory"}` and `{"SK-X": "disabled"}` are the CLI's short forms; a level or a parameter the
     CLI would refuse (its config schema) is bad input, never a crash or a silent no-op."""
@@ -340,7 +368,7 @@ def test_policy_pack_config_takes_the_cli_forms_and_refuses_bad_values(bad):
 def test_cli_reads_the_short_config_forms(bad, monkeypatch):
     root, plan = bad
     write_policy(root, WAIVERS)
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: plan)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: plan)
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     monkeypatch.chdir(root)
     config = root / "short-config.json"
@@ -353,7 +381,7 @@ def test_cli_reads_the_short_config_forms(bad, monkeypatch):
 
 
 def test_cli_output_that_cannot_be_written_is_bad_input(shipped_plans, monkeypatch, tmp_path):
-    monkeypatch.setattr("sitekit.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda r, s, site=None: shipped_plans[s])
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(Path(tempfile.mkdtemp())))  # a patched plan is never cached for others
     for fmt in ("json", "table"):
         result = CliRunner().invoke(app, ["policy", "us-ashburn", "-f", fmt, "-o", str(tmp_path / "no/such/dir.out")])

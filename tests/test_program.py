@@ -1,11 +1,11 @@
-"""The Pulumi project file and the program's config surface (`sitekit/stackconfig.py` is the one key list)."""
+"""The Pulumi project file and the program's config surface (`sitekit/spec/stackconfig.py` is the one key list)."""
 
 from __future__ import annotations
 
 import yaml
 
 from sitekit import ROOT
-from sitekit.stackconfig import KEYS
+from sitekit.spec.stackconfig import KEYS
 
 PULUMI_TYPES = {"string": "string", "integer": "integer"}
 

@@ -8,18 +8,26 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from review_cases import BR, US, commit, edit, git, make_repo, reset
 from typer.testing import CliRunner
 
-from sitekit.cli import app
-from sitekit.review import Change, affected_sites, diff_snapshots, dumps, engine_urns, render_markdown, review
+from sitekit.cli.main import app
+from sitekit.review import (
+    Change,
+    affected_sites,
+    diff_snapshots,
+    dumps,
+    engine_urns,
+    render_markdown,
+    review,
+)
 from sitekit.review.model import Review, Side, SiteReview
-from sitekit.cache import Cache, SideKeys
 from sitekit.review.sides import snapshot_side
-
-from review_cases import BR, US, commit, edit, git, make_repo, reset
+from sitekit.run.cache import Cache, SideKeys
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
 
@@ -61,7 +69,7 @@ def test_only_the_sites_a_change_touches_are_affected():
     assert affected_sites(["stacks/Pulumi.us-ashburn.yaml", "README.md", "tests/x.py"], base, head) == ["us-ashburn"]
     assert affected_sites(["stacks/jurisdictions/ar.yaml"], base, head) == ["ar-patagonia"]
     assert affected_sites(["stacks/jurisdictions/br.yaml"], base, head) == ["br-saopaulo"]  # a site being removed
-    assert affected_sites(["sitekit/components/network.py"], base, head) == sorted(set(base) | set(head))
+    assert affected_sites(["sitekit/region/network.py"], base, head) == sorted(set(base) | set(head))
     assert affected_sites(["docs/policies.md"], base, head) == []
 
 
@@ -260,10 +268,52 @@ def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
     """A base tree without a module the head has must fail to plan, not borrow the head's (editable) copy."""
     tree = tmp_path / "tree"
     shutil.copytree(repo, tree, ignore=shutil.ignore_patterns(".git"))
-    (tree / "sitekit/fakes.py").unlink()
+    (tree / "sitekit/oci/fakes.py").unlink()
     out = snapshot_side(tree, ["ar-patagonia"], 1, Cache(None, "snapshots"))
     error = out["ar-patagonia"]["error"]
-    assert "cannot import name 'fakes' from 'sitekit'" in error and str(tree / "sitekit") in error
+    assert "cannot import name 'fakes' from 'sitekit.oci'" in error and str(tree / "sitekit") in error, error
+
+
+def _tree_before_the_move(dest: Path) -> Path:
+    """The project as it was just before its package moved into folders (issue 16), from this clone's history."""
+    from sitekit import ROOT
+
+    moved = git(ROOT, "rev-list", "-1", "HEAD", "--", "sitekit/loader.py").strip()
+    assert moved, "this test needs the clone's history (the commit that moved sitekit/loader.py); not a shallow clone"
+    dest.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", f"{moved}^"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    assert (dest / "sitekit" / "loader.py").is_file() and not (dest / "sitekit" / "spec").exists()
+    return dest
+
+
+def test_a_base_from_before_the_move_is_planned_by_its_own_code_with_its_policy(repo, tmp_path):
+    """The flat layout (sitekit/offline.py, sitekit/loader.py) is still planned by its own code, and its policy
+    column is filled: the plan it registers is the one the folders register, and so are its policy results."""
+    reset(repo)
+    old = _tree_before_the_move(tmp_path / "flat")
+    before = snapshot_side(old, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
+    after = snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
+    assert before["error"] is None, before["error"]
+    assert before["policy"] and "error" not in before["policy"], before["policy"]
+    assert before["resources"] and before["resources"] == after["resources"]
+    assert before["policy"] == after["policy"] and before["outputs"] == after["outputs"]
+
+
+def test_a_base_whose_policy_cannot_load_says_so_in_the_policy_column(repo, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(repo, tree, ignore=shutil.ignore_patterns(".git"))
+    shutil.rmtree(tree / "sitekit" / "policy")
+    (tree / "sitekit" / "policy").mkdir()
+    (tree / "sitekit" / "policy" / "__init__.py").write_text("")
+    snap = snapshot_side(tree, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
+    assert snap["error"] is None and "sitekit.policy.runner" in snap["policy"]["error"]
+    side = Side(outputs=snap["outputs"], policy=snap["policy"], cost=None)
+    site = SiteReview("ar-patagonia", "changed", [], base=side, head=Side(outputs=snap["outputs"], policy={
+        "mandatoryFailures": [], "advisory": [], "waived": 0, "waivers": 0}, cost=None))
+    review = Review(base_rev="main", base_commit="0" * 40, merge_base=True, head_commit="1" * 40, dirty=False,
+                    mode="offline", engine=None, sites=[site], unaffected=[])
+    assert "| 0 (base not evaluated) |" in render_markdown(review)
 
 
 def test_cache_entries_are_reused_and_never_trusted_when_corrupt_or_foreign(repo, tmp_path):

@@ -12,8 +12,14 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.cli import app
-from sitekit.schema import JURISDICTION_SCHEMA, SCHEMAS, STACK_SCHEMA, render, stale
+from sitekit.cli.main import app
+from sitekit.spec.schema import (
+    JURISDICTION_SCHEMA,
+    SCHEMAS,
+    STACK_SCHEMA,
+    render,
+    stale,
+)
 
 STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
 PROFILES = sorted((ROOT / "stacks/jurisdictions").glob("*.yaml"))
@@ -36,7 +42,7 @@ def errors(file: str, data) -> list[str]:
 
 
 def test_committed_schemas_are_current():
-    assert stale(ROOT) == [], "the spec models changed: run `sitekit schema --write` (or `make schema`) and commit"
+    assert stale(ROOT) == [], "the spec models changed: run `make docs` (or `sitekit schema --write`) and commit"
 
 
 def test_schema_command_reports_stale_and_writes(project, monkeypatch):

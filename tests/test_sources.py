@@ -1,4 +1,4 @@
-"""The YAML reader (sitekit/sources.py): libyaml, line marks, plain data only, bounds, and one parse per file.
+"""The YAML reader (sitekit/spec/sources.py): libyaml, line marks, plain data only, bounds, and one parse per file.
 
 Also the engine's way in: integer config handed over as text by `pulumi.Config`.
 """
@@ -15,10 +15,11 @@ import pulumi
 import pytest
 import yaml
 
-from sitekit import sources
 from sitekit.errors import SpecError
-from sitekit.loader import list_sites, load_site
-from sitekit.sources import load_yaml, parse_yaml
+from sitekit.spec import sources
+from sitekit.spec.layout import list_sites
+from sitekit.spec.loader import load_site
+from sitekit.spec.sources import load_yaml, parse_yaml
 
 
 def problems(text: str) -> list[str]:
@@ -172,7 +173,7 @@ def test_a_file_the_user_may_not_read_is_refused(tmp_path):
     path = tmp_path / "secret.yaml"
     path.write_text("a: 1\n")
     path.chmod(0)
-    code = ("from pathlib import Path; from sitekit.sources import load_yaml; from sitekit.errors import SpecError\n"
+    code = ("from pathlib import Path; from sitekit.spec.sources import load_yaml; from sitekit.errors import SpecError\n"
             f"try:\n    load_yaml(Path({str(path)!r}), 'secret.yaml')\nexcept SpecError as e:\n    print(e)\n")
     command = [sys.executable, "-c", code]
     if os.geteuid() == 0:
@@ -187,8 +188,8 @@ def test_a_file_the_user_may_not_read_is_refused(tmp_path):
 # ----------------------------------------------------------------------------------------------- the engine's config
 def test_integer_config_from_the_engine_is_text_and_refused_cleanly_when_not_an_integer(root):
     """`pulumi.Config.get_int` raises on 'true'; the program reads text and converts as the offline loader."""
-    from sitekit.offline import stack_config
-    from sitekit.program import read_config
+    from sitekit.region.program import read_config
+    from sitekit.run.offline import stack_config
 
     config, secrets = stack_config(root, "us-ashburn")
     try:

@@ -1,11 +1,11 @@
-"""Cross-field rules (sitekit/validate.py) not covered by a fail fixture."""
+"""Cross-field rules (sitekit/spec/validate.py) not covered by a fail fixture."""
 
 from __future__ import annotations
 
 import pytest
 
 from sitekit.errors import SpecError
-from sitekit.loader import load_site
+from sitekit.spec.loader import load_site
 
 
 def test_iam_placeholders_are_checked_but_oci_condition_blocks_are_not(project):
@@ -24,7 +24,7 @@ def test_iam_placeholders_are_checked_but_oci_condition_blocks_are_not(project):
 
 def test_a_supernet_set_through_overrides_counts_as_that_sites_block(project):
     """Both places a stack file holds its plan are read, for the overlap check as for new-site."""
-    from sitekit.loader import site_supernets
+    from sitekit.spec.stackfiles import site_supernets
 
     other = project / "stacks" / "Pulumi.other-site.yaml"
     other.write_text("config:\n  sitekit:jurisdiction: us\n  sitekit:overrides:\n    site:\n      addressPlan:\n"

@@ -3,11 +3,11 @@ protocol and answers as the OCI provider would, without any cloud.
 
 - Check: inputs echoed; an unknown property name (at any depth) and a missing required input are refused,
   read from the pulumi_oci classes (`schema`).
-- Diff: replace-on-change from the provider's ForceNew facts (`sitekit.replacement`), everything else an
+- Diff: replace-on-change from the provider's ForceNew facts (`sitekit.oci.replacement`), everything else an
   update; the engine does the rest (ignore_changes, aliases, protect, deleteBeforeReplace, dependents).
 - Create / Read / Update / Delete: deterministic fake ids and the computed outputs the program reads
-  (`sitekit.fakes`); nothing is stored here, the engine's state is the only state.
-- Invoke: the canned data-source answers of `sitekit.fakes`.
+  (`sitekit.oci.fakes`); nothing is stored here, the engine's state is the only state.
+- Invoke: the canned data-source answers of `sitekit.oci.fakes`.
 
 It reports the version of the pulumi_oci package installed beside it, so the engine takes it for that
 plugin. `sitekit.engine.workspace` installs it only into a throwaway PULUMI_HOME; it must never be found by a
@@ -27,9 +27,10 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from .. import fakes
-from ..replacement import diff_inputs, replaces
-from . import schema
+from sitekit.engine import schema
+from sitekit.oci import fakes
+from sitekit.oci.replacement import diff_inputs, replaces
+from sitekit.oci.types import OCI_PROVIDER
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -97,7 +98,7 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
     def CheckConfig(self, request, context):
         news = {k: v for k, v in reveal(to_dict(request.news)).items() if k not in ENGINE_CONFIG_KEYS}
         failures = [provider_pb2.CheckFailure(property=p, reason=r)
-                    for p, r in schema.check("pulumi:providers:oci", news)]
+                    for p, r in schema.check(OCI_PROVIDER, news)]
         return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
 
     def DiffConfig(self, request, context):

@@ -13,6 +13,8 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
+from sitekit.oci.types import OCI_PROVIDER
+
 _NESTED = re.compile(r"ForwardRef\('(\w+Args)'\)")
 
 
@@ -34,7 +36,7 @@ class Schema:
 
 def args_class(type_: str) -> type | None:
     """The pulumi_oci `*Args` class of a type token ('oci:Core/vcn:Vcn'), or None for an unknown token."""
-    if type_ == "pulumi:providers:oci":
+    if type_ == OCI_PROVIDER:
         module, name = "pulumi_oci", "Provider"
     else:
         m = re.fullmatch(r"oci:([A-Za-z]+)/[A-Za-z0-9]+:([A-Za-z0-9]+)", type_)

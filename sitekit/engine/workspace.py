@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import SitekitError
-from .provider import oci_version
+from sitekit.engine.provider import oci_version
+from sitekit.errors import SitekitError
 
 # The CLI version `make pulumi` builds (tools/pulumi/go.mod); a pulumi on PATH of at least MIN_VERSION works.
 PULUMI_VERSION = "3.274.1"

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from sitekit.spec.validate import site_power
+
 if TYPE_CHECKING:
-    from ..catalog import Capacity, Catalog
+    from sitekit.spec.catalog import Capacity, Catalog
 
 STATUS_ORDER = {"offered": 0, "unknown": 1, "not-offered": 2}
 DEDICATED = "in-country Dedicated Region"
@@ -72,6 +74,16 @@ class ShapeView:
                 "sites": [u.to_dict() for u in self.uses]}
 
 
+@dataclass(frozen=True)
+class CapacityReport:
+    """What `sitekit fleet --capacity [SHAPE]` shows: a view per shape, with the catalog's date; `detail` when
+    one shape was asked for (where each site using it could move it)."""
+
+    views: tuple[ShapeView, ...]
+    recorded: str
+    detail: bool = False
+
+
 def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", catalog: "Catalog",
             dedicated_here: bool = False) -> list[Option]:
     """The regions a site of `jurisdiction` could move `shape` to (other than `here`), best known first."""
@@ -96,7 +108,6 @@ def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", cata
 def shape_view(shape: str, capacity: "Capacity", catalog: "Catalog", jurisdictions: Mapping[str, Any],
                specs: Iterable[Any]) -> ShapeView:
     """Everything the fleet knows about moving `shape` (a name from the shape catalog)."""
-    from ..validate import site_power
 
     uses = []
     for spec in specs:

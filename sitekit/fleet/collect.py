@@ -11,19 +11,20 @@ import datetime
 from pathlib import Path
 from typing import Callable
 
-from ..batch import run_sites
-from ..catalog import load_catalog
-from ..cost import load_prices
-from ..errors import SitekitError
-from ..loader import list_sites
-from ..policy import RULES
-from .model import Fleet, site_row
-from .network import topology
+from sitekit.errors import SitekitError, SpecError
+from sitekit.fleet.model import Fleet, site_row
+from sitekit.fleet.network import topology
+from sitekit.git import head_commit, is_dirty
+from sitekit.policy import RULES
+from sitekit.run.batch import run_sites
+from sitekit.run.cost import load_prices
+from sitekit.spec.catalog import load_catalog
+from sitekit.spec.layout import list_jurisdictions, list_sites
+from sitekit.spec.loader import load_profile, load_site
 
 
 def git_state(root: Path) -> tuple[str | None, bool]:
     """(HEAD commit, whether the work tree differs from it), or (None, False) outside git."""
-    from ..review.git import head_commit, is_dirty
 
     try:
         return head_commit(root), is_dirty(root)
@@ -34,8 +35,6 @@ def git_state(root: Path) -> tuple[str | None, bool]:
 def jurisdictions(root: Path) -> dict:
     """{code: Jurisdiction} of every profile in stacks/jurisdictions/ (its `jurisdiction:` section); a
     SpecError with the problems of every profile that does not load."""
-    from ..errors import SpecError
-    from ..loader import list_jurisdictions, load_profile
 
     found, problems = {}, []
     for code in list_jurisdictions(root):
@@ -50,8 +49,6 @@ def jurisdictions(root: Path) -> dict:
 
 def specs(root: Path) -> tuple[list, list]:
     """(validated specs, problems) of every site, without planning."""
-    from ..errors import SpecError
-    from ..loader import load_site
 
     found, problems = [], []
     for name in list_sites(root):
@@ -66,8 +63,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
             on_done: Callable[[str], None] = lambda s: None, plans: dict | None = None) -> Fleet:
     """The fleet of the project at `root`. `plans` ({site: Plan}) skips planning for the sites it holds (tests
     plan each shipped site once per run and share it)."""
-    from ..loader import load_site
-    from ..policy.runner import evaluate
+    from sitekit.policy.runner import evaluate  # heavy: deferred
 
     today = today or datetime.date.today()
     root = root.resolve()

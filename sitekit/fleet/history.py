@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SitekitError, SpecError
+from sitekit.errors import SitekitError, SpecError
+from sitekit.run.cache import Cache, cache_dir
+from sitekit.spec.loader import load_site
+from sitekit.spec.validate import site_power
 
 SHARED = ("stacks/baseline.yaml", "stacks/jurisdictions/", "stacks/catalog/")
 STACK = re.compile(r"stacks/Pulumi\.(.+)\.yaml")
@@ -120,8 +123,6 @@ def _code_hash() -> str:
 
 def load_point(tree: Path, site: str) -> Point | str:
     """The site's capacity as today's loader reads the tree, or why it does not load."""
-    from ..loader import load_site
-    from ..validate import site_power
 
     try:
         loaded = load_site(tree, site)
@@ -148,7 +149,6 @@ def capacity_history(root: Path, n: int = 20, use_cache: bool = True, now: dict[
     """GPUs and MW per site at each of the last `n` commits of the repository holding `root`. `now` holds the
     work tree's values ({site: Point}, computed by the caller anyway); when stacks/ has no uncommitted change
     they are HEAD's, and every older version equal to HEAD's is taken from them instead of loaded again."""
-    from ..cache import Cache, cache_dir
 
     root = root.resolve()
     try:

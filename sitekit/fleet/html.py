@@ -12,14 +12,22 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from .. import __version__
-from . import svg
-from .history import History
-from .model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
-from .text import cost_text, gpus_text, money, policy_text, short_shape, waivers_text
+from sitekit import __version__
+from sitekit.fleet import svg
+from sitekit.fleet.history import History
+from sitekit.fleet.model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
+from sitekit.fleet.text import (
+    cost_text,
+    gpus_text,
+    money,
+    policy_text,
+    short_shape,
+    waivers_text,
+)
+from sitekit.policy import RULES
 
 if TYPE_CHECKING:
-    from ..catalog import Capacity
+    from sitekit.spec.catalog import Capacity
 
 ROLE_COLOURS = {"training": "#4e79a7", "inference": "#f28e2b", "mixed": "#59a14f"}
 NETWORK_ROLE_COLOURS = {"frontend": "#e15759", "services": "#4e79a7", "gpu": "#59a14f", "rdma": "#b07aa1",
@@ -138,7 +146,6 @@ def _chart(body: str) -> str:
 
 
 def _compliance(fleet: Fleet, docs_url: str) -> str:
-    from ..policy import RULES
 
     legend = " ".join(f'<span class="st-{s}">&nbsp;{STATUS_MARK[s]}&nbsp;</span> {_e(STATUS_TEXT[s])}' for s in STATUSES)
     head = ['<th>site</th>'] + [

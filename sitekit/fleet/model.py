@@ -9,14 +9,14 @@ import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..cost import Prices, monthly_cost
-from ..validate import site_power
+from sitekit.run.cost import Prices, monthly_cost
+from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..plan import Plan
-    from ..policy.runner import SiteResult
-    from ..spec import SiteSpec
+    from sitekit.plan import Plan
+    from sitekit.policy.runner import SiteResult
+    from sitekit.spec.catalog import Catalog
+    from sitekit.spec.models import SiteSpec
 
 WAIVER_HORIZON_DAYS = 30
 """A waiver that expires within this many days is listed as expiring soon."""

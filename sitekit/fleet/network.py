@@ -9,19 +9,23 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Mapping
 
-from ..naming import key_of
+from sitekit.naming import Kind, key_of
+from sitekit.oci.types import (
+    DRG,
+    DRG_ATTACHMENT,
+    INTERNET_GATEWAY,
+    NAT_GATEWAY,
+    REMOTE_PEERING_CONNECTION,
+    SERVICE_GATEWAY,
+    SUBNET,
+    VCN,
+)
 
 if TYPE_CHECKING:
-    from ..plan import Plan, PlannedResource
+    from sitekit.plan import Plan, PlannedResource
 
-VCN = "oci:Core/vcn:Vcn"
-SUBNET = "oci:Core/subnet:Subnet"
-DRG = "oci:Core/drg:Drg"
-DRG_ATTACHMENT = "oci:Core/drgAttachment:DrgAttachment"
-RPC = "oci:Core/remotePeeringConnection:RemotePeeringConnection"
-GATEWAYS = {"oci:Core/internetGateway:InternetGateway": "internet gateway",
-            "oci:Core/natGateway:NatGateway": "NAT gateway",
-            "oci:Core/serviceGateway:ServiceGateway": "service gateway"}
+GATEWAYS = {INTERNET_GATEWAY: "internet gateway", NAT_GATEWAY: "NAT gateway", SERVICE_GATEWAY: "service gateway"}
+"""A gateway's type -> what the fleet map calls it."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Topology:
     peerings: tuple[Peering, ...]
 
 
-def _key(site: str, kind: str, name: str) -> str:
+def _key(site: str, kind: Kind, name: str) -> str:
     """The data key of a logical name, else the whole name."""
     return key_of(site, kind, name) or name
 
@@ -89,8 +93,8 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
     for r in plan.resources:
         if r.type == SUBNET:
             for v in deps(r, VCN):
-                name = _key(plan.site, "subnet", r.name)
-                network = _key(plan.site, "vcn", v.name)
+                name = _key(plan.site, Kind.SUBNET, r.name)
+                network = _key(plan.site, Kind.VCN, v.name)
                 name = name[len(network) + 1:] if name.startswith(network + "-") else name
                 subnets[v.urn].append(SubnetBox(name, _text(r.inputs.get("cidrBlock")),
                                                 r.inputs.get("prohibitPublicIpOnVnic") is False))
@@ -101,7 +105,7 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
             attached.update(v.urn for v in deps(r, VCN))
     boxes = []
     for v in vcns:
-        name = _key(plan.site, "vcn", v.name)
+        name = _key(plan.site, Kind.VCN, v.name)
         cidrs = v.inputs.get("cidrBlocks") or ([v.inputs["cidrBlock"]] if v.inputs.get("cidrBlock") else [])
         boxes.append(VcnBox(name, roles.get(name, ""), tuple(_text(c) for c in cidrs),
                             tuple(sorted(subnets[v.urn], key=lambda s: _cidr_order(s.cidr))),
@@ -110,5 +114,5 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
     drgs = plan.of_type(DRG)
     drg = _text(drgs[0].inputs.get("displayName", drgs[0].name)) if drgs else None
     rpcs = tuple(Peering(_text(r.inputs.get("displayName", r.name)), _text(r.inputs.get("peerRegionName", "")))
-                 for r in plan.of_type(RPC))
+                 for r in plan.of_type(REMOTE_PEERING_CONNECTION))
     return Topology(plan.site, drg, tuple(sorted(boxes, key=lambda b: [_cidr_order(c) for c in b.cidrs])), rpcs)

@@ -1,15 +1,16 @@
-"""The fleet for a terminal (rich tables) and for machines (deterministic JSON)."""
+"""The fleet, and where GPU shapes could move, for a terminal (rich tables) and for machines (deterministic JSON).
+The registries naming them are `FLEET` and `CAPACITY` in sitekit/cli/formats.py."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .capacity import ShapeView
-from .model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
+from sitekit.fleet.capacity import CapacityReport
+from sitekit.fleet.model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
 
 
 def dumps(data: Any) -> str:
@@ -84,9 +85,9 @@ def fleet_json(fleet: Fleet) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ capacity
-def print_capacity(views: Iterable[ShapeView], console: Console, detail: bool) -> None:
-    views = list(views)
-    if not detail:
+def print_capacity(report: CapacityReport, console: Console) -> None:
+    views = report.views
+    if not report.detail:
         table = Table(title="sitekit fleet --capacity: GPU shapes, where they are known to be offered, who uses them")
         for col in ("shape", "GPUs in fleet", "sites", "known to offer it", "approved by"):
             table.add_column(col, justify="right" if col == "GPUs in fleet" else "left", overflow="fold")
@@ -123,5 +124,6 @@ def print_capacity(views: Iterable[ShapeView], console: Console, detail: bool) -
                               highlight=False)
 
 
-def capacity_json(views: Iterable[ShapeView], recorded: str) -> str:
-    return dumps({"schemaVersion": 1, "capacityRecorded": recorded, "shapes": [v.to_dict() for v in views]})
+def capacity_json(report: CapacityReport) -> str:
+    return dumps({"schemaVersion": 1, "capacityRecorded": report.recorded,
+                  "shapes": [v.to_dict() for v in report.views]})

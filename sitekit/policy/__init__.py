@@ -5,7 +5,15 @@ Flow: resources (plan or engine) -> `Res`/`Stack` + `PolicyContext` -> rule func
 (`pack.build_policies`) -> findings (`runner.evaluate`) -> reports (`render`).
 """
 
-from . import compute, data, governance, identity, monitoring, network, peering  # noqa: F401  (registers the rules)
-from .model import RULES, Res, Rule, Stack
+from sitekit.policy.model import RULES, Res, Rule, Stack
+from sitekit.policy.rules import (  # noqa: F401  (registers the rules)
+    compute,
+    data,
+    governance,
+    identity,
+    monitoring,
+    network,
+    peering,
+)
 
 __all__ = ["RULES", "Res", "Rule", "Stack"]

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, ip_network
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .model import is_unknown
+from sitekit.policy.model import is_unknown
+from sitekit.spec.catalog import load_capacity
+from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
-    from ..loader import LoadedSite
+    from sitekit.spec.loaded import LoadedSite
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,6 @@ class PeerInfo:
 
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
-    from ..catalog import load_capacity
-    from ..validate import site_power
 
     spec = site.spec
     capacity = load_capacity(site.root)

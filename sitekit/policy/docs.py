@@ -1,8 +1,9 @@
 """docs/policies.md, generated from the rule metadata and the corpus's examples: `python -m sitekit.policy.docs`
-rewrites it, and tests/test_policy_pack.py fails when it is stale.
+(or `make docs`) rewrites it, and tests/test_policy_pack.py fails when it is stale.
 
 The examples are the corpus cases marked `example: true` (tests/policy_corpus/tune/), one good and one bad per
-rule; tests/test_policy_corpus.py proves each through the pack's Analyzer over gRPC."""
+rule. The tuned cases are the rules' only examples: tests/test_policy_rules.py is built from them and
+tests/test_policy_corpus.py proves each through the pack's Analyzer over gRPC."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import ROOT
-from ..facts.checkov import CHECKS
-from ..facts.checkov import COMMIT as CHECKOV_COMMIT
-from . import RULES
+from sitekit import ROOT
+from sitekit.facts.checkov import CHECKS
+from sitekit.facts.checkov import COMMIT as CHECKOV_COMMIT
+from sitekit.policy import RULES
 
 DOC = "docs/policies.md"
 CORPUS = "tests/policy_corpus"
@@ -84,16 +85,20 @@ def rules_markdown() -> str:
               "One case that passes and one that fails per rule, as the engine hands them to the pack (engine "
               f"property names; `[unknown]` is a value a first preview does not know yet; the site's defined tags "
               f"left out), from the corpus in `{CORPUS}/`; `tests/test_policy_corpus.py` sends each to the pack over "
-              "gRPC with the us-ashburn site's config. SK-GOV-006 and SK-GOV-007 judge the site's settings, not "
-              "resources: their examples are in `tests/test_policy_rules.py`. `use: <name>` is a resource of "
+              "gRPC with the us-ashburn site's config, and `tests/test_policy_rules.py` is built from the same cases. "
+              "Where a case changes the site's settings (its waivers, its home region, a config that does not load), "
+              "the `sitekit:` keys it sets over us-ashburn's stack config come first. `use: <name>` is a resource of "
               f"`{CORPUS}/shared.yaml` (the site's event rules, a closed default security list).", ""]
     examples = corpus_examples(ROOT / CORPUS)
     for rule in sorted(RULES.values(), key=lambda r: r.id):
         for case in sorted(examples.get(rule.id, []), key=lambda c: c["bad"]):
             verdict = "fails" if case["bad"] else "passes"
             why = f": {case['why']}" if case.get("why") else ""
-            lines += [f"**{rule.id} {verdict}** (`{case['id']}`{why})", "", "```yaml",
-                      yaml.safe_dump(case["resources"], sort_keys=False, width=110).rstrip(), "```", ""]
+            lines += [f"**{rule.id} {verdict}** (`{case['id']}`{why})", ""]
+            if case.get("config"):
+                config = {"config": {f"sitekit:{k}": v for k, v in case["config"].items()}}
+                lines += ["```yaml", yaml.safe_dump(config, sort_keys=False, width=110).rstrip(), "```", ""]
+            lines += ["```yaml", yaml.safe_dump(case["resources"], sort_keys=False, width=110).rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -13,10 +13,11 @@ Rules must tolerate missing and extra keys and unknown values: `get()` walks eng
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping
 
-from ..facts.checkov import same_as
+from sitekit.facts.checkov import same_as
 
 UNKNOWN = "[unknown]"
 """How an unknown value looks in plain props (the offline plan's marker; engine sentinels are mapped to it)."""
@@ -103,9 +104,39 @@ class Stack:
 
 
 @dataclass(frozen=True)
+class Item:
+    """A list of the site's spec whose items a rule's findings point at, each message naming its item first:
+    build the name with `IAM_STATEMENT(i)` ('statement 3'), begin the message with it, and declare
+    `points_at=IAM_STATEMENT`; the finding points at that item's line, else (no name first) at the list's."""
+
+    path: tuple[str, ...]
+    noun: str
+
+    def __call__(self, index: int) -> str:
+        """How a message names the item at `index`."""
+        return f"{self.noun} {index}"
+
+    def index_in(self, message: str) -> int | None:
+        """The index of the item a message names first, or None."""
+        match = re.match(rf"{re.escape(self.noun)} (\d+)\b", message)
+        return int(match.group(1)) if match else None
+
+
+IAM_STATEMENT = Item(("iam", "statements"), "statement")
+"""An IAM statement, by its position in `iam.statements` (the site policy renders them in that order)."""
+WAIVER = Item(("policy", "waivers"), "waiver")
+"""A waiver of the site's `policy` settings, by its position in `policy.waivers`."""
+
+
+@dataclass(frozen=True)
 class Rule:
-    """A rule's metadata and its function. `anchor` says which spec key produced an offending value: a path
-    below the resource's own spec item (`("shape",)`), or an absolute path when it starts with '/'."""
+    """A rule's metadata and its function.
+
+    Where a finding points (file and line) is declared, never read from the rule's messages by anyone else:
+    `points_at` is "resource" (the default: the resource's spec item, read from its logical name through
+    `naming.Kind`) or an `Item` of a spec list its messages name. `anchor` says which spec key produced an
+    offending value: a path below the resource's spec item (`("shape",)`), used when the item sets it, or an
+    absolute path when it starts with '/' (a site key, whatever the resource)."""
 
     id: str
     title: str
@@ -122,6 +153,7 @@ class Rule:
     needs_site: bool = False
     """The rule can only decide with a site context (roles, jurisdiction); without one it is not applicable."""
     anchor: tuple[str, ...] = ()
+    points_at: Literal["resource"] | Item = "resource"
 
     @property
     def function(self) -> str:
@@ -139,14 +171,14 @@ RULES: dict[str, Rule] = {}
 def rule(id: str, title: str, *, severity: Severity, level: Level, remediation: str, area: str,
          types: Iterable[str] = (), cis: str | None = None,
          params: Mapping[str, Mapping[str, Any]] | None = None, needs_site: bool = False,
-         anchor: tuple[str, ...] = (), stack: bool = False):
+         anchor: tuple[str, ...] = (), points_at: Literal["resource"] | Item = "resource", stack: bool = False):
     """Register the decorated function as rule `id` (a resource rule, or a stack rule with `stack=True`)."""
 
     def register(fn: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
         if id in RULES:
             raise ValueError(f"rule id {id} registered twice")
         RULES[id] = Rule(id, title, severity, level, remediation, "stack" if stack else "resource", fn, area,
-                         tuple(types), cis, dict(params or {}), needs_site, anchor)
+                         tuple(types), cis, dict(params or {}), needs_site, anchor, points_at)
         return fn
 
     return register

@@ -18,14 +18,27 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, PolicyConfigSchema, ReportViolation,
-                           ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
-from .context import PolicyContext, WaiverInfo
-from .model import RULES, UNKNOWN, NotApplicable, Res, Rule, Stack
-from .settings import UNWAIVABLE
+from sitekit.errors import SpecError
+from sitekit.policy.context import PolicyContext, ShapeInfo, WaiverInfo, context_from_site
+from sitekit.policy.model import RULES, UNKNOWN, NotApplicable, Res, Rule, Stack
+from sitekit.policy.settings import UNWAIVABLE, settings_problems
+from sitekit.spec.catalog import load_catalog
+from sitekit.spec.loader import load_site
+from sitekit.spec.stackconfig import KEYS, NAMESPACE, from_engine, integer_from_config
+from sitekit.spec.stackfiles import SECRET
 
 PACK_NAME = "sitekit"
 PACK_DESCRIPTION = "sitekit: OCI AI-region rules (CIS OCI, residency, power, GPU fabric) with jurisdiction levels."
@@ -173,10 +186,8 @@ def stack_values() -> dict[str, Any]:
 
     Read as plain values, never as Outputs: validations run on the analyzer's worker threads, with no event
     loop. A secret key is only flagged as set, as the program flags it."""
-    from pulumi.runtime.config import get_config
+    from pulumi.runtime.config import get_config  # heavy: deferred
 
-    from ..loader import SECRET
-    from ..stackconfig import KEYS, NAMESPACE, from_engine, integer_from_config
 
     values: dict[str, Any] = {}
     for key in KEYS:
@@ -204,10 +215,6 @@ def engine_context(root: Path) -> PolicyContext:
     if not stack:
         return project_context(root, ("PULUMI_STACK is not set: the pack runs outside `pulumi preview`",))
     if stack not in _ENGINE:
-        from ..errors import SpecError
-        from ..loader import load_site
-        from .context import context_from_site
-        from .settings import settings_problems
 
         try:
             site = load_site(root, stack, values=stack_values())
@@ -226,8 +233,6 @@ def project_context(root: Path, problems: tuple[str, ...]) -> PolicyContext:
     """The context of a stack with no loadable site: no site, but the project's own facts from the catalog
     (which shapes support Secure Boot, how each GPU shape is grouped), so rules that need only those still
     judge; `problems` say why."""
-    from ..catalog import load_catalog
-    from .context import ShapeInfo
 
     try:
         catalog = load_catalog(root)

@@ -9,27 +9,34 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
-                           PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
-                           StackValidationArgs)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 from pulumi_policy.policy import _NotApplicableError
 
-from ..errors import Problem, SpecError, nearest
-from ..loader import stack_file
-from ..merge import Origin
-from . import RULES
-from .context import PolicyContext, WaiverInfo, context_from_site
-from .model import Res, Rule
-from .pack import build_policies
-from .settings import settings_problems
+from sitekit.errors import Problem, SpecError, nearest
+from sitekit.naming import SpecPath, spec_path
+from sitekit.policy import RULES
+from sitekit.policy.context import PolicyContext, WaiverInfo, context_from_site
+from sitekit.policy.model import Item, Res, Rule
+from sitekit.policy.pack import build_policies
+from sitekit.policy.settings import settings_problems
+from sitekit.spec.layout import stack_file
+from sitekit.spec.merge import Origin
 
 if TYPE_CHECKING:
-    from ..loader import LoadedSite
-    from ..plan import Plan, PlannedResource
+    from sitekit.plan import Plan, PlannedResource
+    from sitekit.spec.loaded import LoadedSite
 
 
 @dataclass(frozen=True)
@@ -231,79 +238,18 @@ def evaluate(site: "LoadedSite", plan: "Plan", today: datetime.date | None = Non
 
 
 # ------------------------------------------------------------------------------------------ locations
-_NETWORK_KINDS = ("default-security-list", "drg-attachment", "vcn", "routes", "igw", "nat", "sgw")
-_SUBNET_KINDS = ("flow-log", "subnet")
-_NAMED = {"bucket-log": ("storage", "buckets"), "bucket": ("storage", "buckets"),
-          "mount-target": ("storage", "fileSystems"), "export": ("storage", "fileSystems"),
-          "fs": ("storage", "fileSystems"), "key": ("security", "keys"),
-          "instance-config": ("compute", "pools"), "cluster-network": ("compute", "pools"),
-          "compute-cluster": ("compute", "pools"), "gpu-memory-cluster": ("compute", "pools"),
-          "node-pool": ("compute", "pools")}
-_FIXED = {"oke-autoscaler": ("compute", "pools"), "oke": ("compute", "oke"), "vault": ("jurisdiction", "vault"),
-          "policy": ("iam", "statements"), "bastion": ("security", "bastion"),
-          "cloud-guard": ("security", "cloudGuard"), "event": ("security", "events"),
-          "compartment": ("site", "parentCompartmentId"), "flow-logs": ("network",),
-          "tag-namespace": ("tags", "namespace"), "tag": ("tags",)}
-
-
-def resource_spec_path(site: "LoadedSite", name: str | None) -> tuple[Any, ...] | None:
-    """The spec item a resource was declared from, recovered from its logical name '<site>-<kind>-<key>'."""
-    if not name or not name.startswith(site.name + "-"):
-        return None
-    rest = name[len(site.name) + 1:]
-    spec = site.spec
-    networks = {n.name: [s.name for s in n.subnets] for n in spec.network.networks}
-
-    def after(kind: str) -> str | None:
-        return rest[len(kind) + 1:] if rest.startswith(kind + "-") else None
-
-    for kind in _SUBNET_KINDS:
-        key = after(kind)
-        for net, subs in networks.items():
-            if key and key.startswith(net + "-") and key[len(net) + 1:] in subs:
-                return ("network", "networks", net, "subnets", key[len(net) + 1:])
-    for kind in _NETWORK_KINDS:
-        if after(kind) in networks:
-            return ("network", "networks", after(kind))
-    key = after("nsg")
-    if key:
-        from ..components.network import rule_key
-
-        for nsg in sorted(spec.network.nsgs, key=lambda n: -len(n.name)):
-            if key == nsg.name:
-                return ("network", "nsgs", nsg.name)
-            if key.startswith(nsg.name + "-"):
-                for i, r in enumerate(nsg.rules):
-                    if rule_key(r.direction, r.protocol, r.ports, r.peer) == key[len(nsg.name) + 1:]:
-                        return ("network", "nsgs", nsg.name, "rules", i)
-                return ("network", "nsgs", nsg.name)
-    for kind, base in sorted(_NAMED.items(), key=lambda kv: -len(kv[0])):
-        if after(kind):
-            return base + (after(kind),)
-    for kind, base in sorted(_FIXED.items(), key=lambda kv: -len(kv[0])):
-        if rest == kind or rest.startswith(kind + "-"):
-            return base
-    return None
-
-
 def locate(site: "LoadedSite", rule_: Rule, resource: str | None, message: str) -> Origin:
-    """Where the offending value came from: file and line, else the stack file."""
-    path: tuple[Any, ...] | None = None
+    """Where the offending value came from, as the rule declares (`points_at`, `anchor`): file and line, else
+    the stack file."""
+    path: SpecPath | None = None
     anchor = rule_.anchor
-    indexed = {"SK-GOV-006": (r"waiver (\d+)", ("policy", "waivers")),
-               **{rule_id: (r"statement (\d+)", ("iam", "statements"))
-                  for rule_id in ("SK-IAM-001", "SK-IAM-003", "SK-IAM-004", "SK-IAM-005")}}
-    if rule_.id in indexed:  # the message names the list item at fault
-        pattern, base_path = indexed[rule_.id]
-        match = re.search(pattern, message)
-        path = base_path + (int(match.group(1)),) if match else base_path
+    if isinstance(rule_.points_at, Item):
+        index = rule_.points_at.index_in(message)
+        path = rule_.points_at.path + ((index,) if index is not None else ())
     elif anchor and anchor[0].startswith("/"):
         path = (anchor[0][1:],) + anchor[1:]
-        base = resource_spec_path(site, resource)
-        if base and base[:2] in (("compute", "pools"), ("network", "nsgs")) and rule_.id.startswith("SK-CMP"):
-            path = base  # a pool's own line says more than the jurisdiction list
     else:
-        base = resource_spec_path(site, resource)
+        base = spec_path(site.name, resource, site.items)  # the resource's spec item, through naming.Kind
         if base is not None:
             path = base + anchor
             if site.origin(path) is None or path not in site.provenance:

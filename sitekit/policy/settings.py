@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from ..errors import Problem, nearest
-from ..loader import stack_file
-from ..sources import PathKey, dotted
-from .model import RULES
+from sitekit.errors import Problem, nearest
+from sitekit.policy.model import RULES
+from sitekit.spec.layout import stack_file
+from sitekit.spec.sources import PathKey, dotted
 
 if TYPE_CHECKING:
-    from ..loader import LoadedSite
+    from sitekit.spec.loaded import LoadedSite
 
 UNWAIVABLE = ("SK-GOV-006", "SK-GOV-007")
 RANK = {"disabled": 0, "advisory": 1, "mandatory": 2}

@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
-from ..engine import provider as provider_module
-from ..engine.workspace import EngineError, Workspace
-from .model import Change
-from .preview import changes_from_preview
+from sitekit.engine import provider as provider_module
+from sitekit.engine.workspace import EngineError, Workspace
+from sitekit.review.model import Change
+from sitekit.review.preview import changes_from_preview
 
 CACHE_FORMAT = 1
 PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")

@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sitekit.oci.types import GPU_TYPES, STATEFUL
+
 SCHEMA_VERSION = 2
 KINDS = ("create", "update", "replace", "delete")
-
-GPU_TYPES = frozenset({
-    "oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/instanceConfiguration:InstanceConfiguration",
-    "oci:Core/computeCluster:ComputeCluster", "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster",
-    "oci:ContainerEngine/nodePool:NodePool", "oci:Core/instancePool:InstancePool", "oci:Core/instance:Instance",
-})
-# Resources that hold data or keys: losing one loses what it holds.
-STATEFUL_TYPES = frozenset({
-    "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket",
-    "oci:FileStorage/fileSystem:FileSystem", "oci:Core/volume:Volume", "oci:Core/bootVolume:BootVolume",
-    "oci:Identity/compartment:Compartment",
-})
 
 
 @dataclass
@@ -43,11 +33,13 @@ class Change:
 
     @property
     def gpu(self) -> bool:
+        """Its type carries GPU capacity, or may (sitekit/oci/types.py)."""
         return self.type in GPU_TYPES
 
     @property
     def stateful(self) -> bool:
-        return self.type in STATEFUL_TYPES
+        """Its type holds data or keys: losing one loses what it holds (sitekit/oci/types.py)."""
+        return self.type in STATEFUL
 
     @property
     def blocked(self) -> bool:

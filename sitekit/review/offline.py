@@ -1,7 +1,7 @@
 """Offline review (no Pulumi CLI): two snapshots -> the changes the engine would most likely make.
 
 An approximation of the engine, labelled as such in the report, built from the same facts as the stand-in
-provider (`sitekit.replacement`): resources match by URN, or by an alias the head declares; a changed input
+provider (`sitekit.oci.replacement`): resources match by URN, or by an alias the head declares; a changed input
 replaces when the provider's facts say ForceNew (nested paths included), else updates; `ignore_changes` paths
 are left out; and the dependents of a replacement (or of a new resource) are judged again with the ids they
 take from it unknown, until nothing more changes, as the engine does in a preview. Known limits are listed in
@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .. import fakes
-from ..plan import UNKNOWN
-from ..replacement import PropertyChange, diff_inputs, replaces
-from .model import Change, PropertyDiff
+from sitekit.oci import fakes
+from sitekit.oci.replacement import PropertyChange, diff_inputs, replaces
+from sitekit.plan import UNKNOWN
+from sitekit.review.model import Change, PropertyDiff
 
 
 def engine_urns(resources: list[dict[str, Any]], stack: str) -> dict[str, str]:

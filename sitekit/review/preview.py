@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, SpecError
-from .model import Change, PropertyDiff
+from sitekit.errors import Problem, SpecError
+from sitekit.review.model import Change, PropertyDiff
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 _KIND = {"add": ("add", False), "add-replace": ("add", True), "delete": ("delete", False),

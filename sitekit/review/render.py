@@ -4,7 +4,8 @@ The comment is built in layers and cut by layer, never in the middle of one: the
 the warnings of every site (protected, stateful and GPU resources) always stay; then each site's summary; then
 each site's list of changes; then the property diffs (whole values, multi-line, cloud-init user data decoded
 and diffed as text). A layer that does not fit is left out whole (so no `<details>` is left open) and the
-comment says what was folded; `--format json` always has everything.
+comment says what was folded; `--format json` always has everything. The registry naming the two is `REVIEW`
+in sitekit/cli/formats.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import difflib
 import json
 from typing import Any
 
-from .model import KINDS, Change, Review, SiteReview
+from sitekit.review.model import KINDS, Change, Review, SiteReview
 
 COMMENT_LIMIT = 64_000  # what a pull-request comment holds, with room to spare
 MARKER = "<!-- sitekit-review -->"  # lets a workflow find and update its own comment
@@ -50,6 +51,15 @@ def _cost(side) -> float | None:
 def _policy_count(side) -> int | None:
     p = side.policy
     return None if not p or "error" in p else len(p["mandatoryFailures"])
+
+
+def _policy_cell(s) -> str:
+    """Mandatory failures, base -> head; a base that planned but whose policy was not evaluated says so."""
+    before, after = _policy_count(s.base), _policy_count(s.head)
+    cell = _delta(before, after)
+    if before is None and s.base.outputs:
+        cell += " (base not evaluated)"
+    return cell
 
 
 def _mode_line(review: Review) -> str:
@@ -107,7 +117,7 @@ def header(review: Review) -> list[str]:
                 f" | {('⚠ ' + str(risk)) if risk else 0} | {_delta(b.get('gpus'), h.get('gpus'))} | "
                 f"{_delta(b.get('itMw'), h.get('itMw'))} | {_delta(b.get('facilityMw'), h.get('facilityMw'))} | "
                 f"{_delta(b.get('envelopeMw'), h.get('envelopeMw'))} | {_delta(_cost(s.base), _cost(s.head), True)} | "
-                f"{_delta(_policy_count(s.base), _policy_count(s.head))} |")
+                f"{_policy_cell(s)} |")
         lines.append("")
     quiet = sorted([s.site for s in review.sites if s.status == "unchanged"] + review.unaffected)
     if quiet:

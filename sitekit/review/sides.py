@@ -1,10 +1,10 @@
 """Snapshots of sites on one side of a review, each planned only by that side's code, in parallel, cached.
 
-A side's sites are planned by `sitekit/snapshot.py` in fresh interpreters started with `python -S`: the path is
+A side's sites are planned by `sitekit/run/snapshot.py` in fresh interpreters started with `python -S`: the path is
 the tree first, then the installed libraries' folders, and no `.pth` file is read, so the editable install of
 the working tree cannot lend the base a module it lacks. Sites are split over `jobs` worker processes.
 
-Snapshots are cached (`sitekit.cache`) under the content hash of everything they depend on.
+Snapshots are cached (`sitekit.run.cache`) under the content hash of everything they depend on.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import snapshot as snapshot_module
-from ..cache import Cache, SideKeys
+from sitekit.run import snapshot as snapshot_module
+from sitekit.run.cache import Cache, SideKeys
 
 _BOOT = ("import runpy, sys; tree, driver = sys.argv[1], sys.argv[2]; "
          "sys.path[:0] = [tree]; sys.path.extend({libs!r}); del sys.argv[1:3]; "

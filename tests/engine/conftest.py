@@ -18,7 +18,7 @@ import pytest
 
 from sitekit import ROOT
 from sitekit.engine.workspace import Workspace, find_pulumi
-from sitekit.loader import list_sites
+from sitekit.spec.layout import list_sites
 
 SHIPPED = list_sites(ROOT)
 SITEKIT = str(Path(sys.executable).parent / "sitekit")

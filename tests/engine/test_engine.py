@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from broken_site import EXPECTED_FAILURES, break_site
 from conftest import SHIPPED, new_workspace, sitekit, sitekit_json
 

@@ -10,11 +10,10 @@ import json
 import os
 
 import pytest
-
-from sitekit.policy import RULES
-
 from chromium import CHROMIUM, Browser, CdpError, png_size
 from conftest import SHIPPED, sitekit
+
+from sitekit.policy import RULES
 
 VIEWPORT = (1280, 900)
 

@@ -7,10 +7,9 @@ One repository, one cache: each site's base is deployed once and reused from the
 from __future__ import annotations
 
 import pytest
+from review_cases import CASES, make_repo, reset
 
 from sitekit.review import render_markdown, review
-
-from review_cases import CASES, make_repo, reset
 
 # (case, change) pairs where offline mode is known to differ from the engine; none today.
 OFFLINE_LIMITS: set[tuple[str, tuple[str, str]]] = set()

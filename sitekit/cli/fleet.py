@@ -1,0 +1,121 @@
+"""`sitekit fleet` (issue 11): every site in one table or JSON, a static HTML report, and where GPU shapes
+could move (`--capacity`).
+
+Exit codes: 0 when the report is written (a failing mandatory rule is shown, not an error: `sitekit policy`
+gates); 2 on bad input (a site that does not load, after the report of the others; an unknown shape; an
+index.html that exists without --force); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sitekit.atomic import write_atomic
+from sitekit.cli.app import (
+    Jobs,
+    NoCache,
+    NoProgress,
+    app,
+    emit,
+    fail,
+    format_option,
+    out,
+    project_root,
+)
+from sitekit.cli.formats import CAPACITY, FLEET
+from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.fleet.capacity import CapacityReport, shape_view
+from sitekit.fleet.collect import collect, jurisdictions, specs
+from sitekit.fleet.history import Point, capacity_history
+from sitekit.fleet.html import render
+from sitekit.progress import progress
+from sitekit.run.batch import default_jobs
+from sitekit.spec.catalog import load_capacity, load_catalog
+from sitekit.spec.layout import list_sites
+
+FleetFormat = format_option(FLEET)
+
+
+@app.command("fleet")
+def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the GPU shape to show, e.g. BM.GPU.H100.8."),
+          format: FleetFormat = FLEET.default,
+          html: Optional[Path] = typer.Option(None, "--html", help="Write a static report (no server, no external "
+                                                                   "assets) to DIR/index.html."),
+          force: bool = typer.Option(False, "--force", help="Overwrite DIR/index.html if it exists."),
+          capacity: bool = typer.Option(False, "--capacity", help="Where GPU shapes could move: regions known to "
+                                                                  "offer each, the sites using it, jurisdiction limits."),
+          history: int = typer.Option(20, "--history", min=0, help="Commits of capacity history in the HTML report."),
+          docs_url: Optional[str] = typer.Option(None, "--docs-url", help="Where the report's rule links point "
+                                                 "(default: docs/policies.md of this project, relative to DIR)."),
+          jobs: Jobs = None,
+          no_cache: NoCache = False,
+          no_progress: NoProgress = False):
+    """One row per site: jurisdiction, region, GPUs by shape and role, IT and facility MW against the
+    envelope, monthly list cost, mandatory policy status, waivers due within 30 days, peerings."""
+    root = project_root()
+    try:
+        if shape is not None and not capacity:
+            raise SpecError([Problem("", None, "", f"a shape ('{shape}') is only taken with --capacity")])
+        if capacity:
+            _capacity(root, shape, format)
+            return
+        if html is not None:
+            _html(root, html, force, history, docs_url, jobs, no_cache, no_progress)
+            return
+
+        fleet_ = _collect(root, jobs, no_cache, no_progress)
+        emit(FLEET[format], fleet_)
+        if fleet_.problems:
+            raise SpecError(fleet_.problems)
+    except SitekitError as exc:
+        fail(exc)
+
+
+def _collect(root: Path, jobs: int | None, no_cache: bool, no_progress: bool):
+
+    total = len(list_sites(root))
+    with progress("planning", total, enabled=total > 1 and not no_progress) as bar:
+        return collect(root, jobs or default_jobs(), not no_cache, on_done=bar.advance)
+
+
+def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | None, jobs: int | None,
+          no_cache: bool, no_progress: bool) -> None:
+
+    target = folder / "index.html"
+    if target.exists() and not force:  # before any planning: nothing is done that would be thrown away
+        raise SpecError([Problem(str(target), None, "", "file exists; pass --force to overwrite it")])
+    capacity = load_capacity(root)
+    fleet_ = _collect(root, jobs, no_cache, no_progress)
+    now = {r.site: Point(r.gpus, r.it_mw, r.facility_mw, r.envelope_mw) for r in fleet_.rows}
+    past = capacity_history(root, commits, use_cache=not no_cache, now=now)
+    docs = docs_url or Path(os.path.relpath(root / "docs/policies.md", folder.resolve())).as_posix()
+    text = render(fleet_, past, capacity, docs)
+    try:
+        write_atomic(target, text, overwrite=force)
+    except FileExistsError:
+        raise SpecError([Problem(str(target), None, "", "file exists; pass --force to overwrite it")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(str(target), None, "", f"cannot write the report: {exc.strerror or exc}")]) from None
+    out.print(f"wrote {target} ({len(fleet_.rows)} sites, {len(past.commits)} commits of history, "
+              f"{len(text.encode()) // 1024} KB)", highlight=False)
+    if fleet_.problems:
+        raise SpecError(fleet_.problems)
+
+
+def _capacity(root: Path, shape: str | None, format: str) -> None:
+
+    catalog = load_catalog(root)
+    capacity = load_capacity(root)
+    if shape is not None and shape not in catalog.shapes:
+        raise SpecError([Problem("stacks/catalog/shapes.yaml", None, "shapes",
+                                 f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")])
+    found, problems = specs(root)
+    profiles = jurisdictions(root)
+    views = tuple(shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes)))
+    emit(CAPACITY[format], CapacityReport(views, capacity.recorded.isoformat(), detail=shape is not None))
+    if problems:
+        raise SpecError(problems)

@@ -1,0 +1,90 @@
+"""Git for review: the base commit (the merge base by default), a copy of its tree, what changed since, and
+which sites that touches. Nothing here writes to the user's repository or working tree."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Iterable
+
+from sitekit.errors import Problem, SitekitError, SpecError
+
+# Files whose change can affect every site; a stack file affects its own site, a profile its sites.
+GLOBAL_PATHS = ("stacks/", "sitekit/", "templates/", "policies/", "__main__.py", "Pulumi.yaml", "pyproject.toml")
+PINNED = ("pulumi", "pulumi-oci", "pulumi-policy")
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SpecError([Problem("git", None, "", f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")])
+    return done.stdout
+
+
+def resolve(root: Path, rev: str) -> str:
+    return _git(root, "rev-parse", "--verify", f"{rev}^{{commit}}").strip()
+
+
+def merge_base(root: Path, rev: str) -> str:
+    """The commit the current branch forked from `rev`: what a pull request is compared against, so a stale
+    branch does not show other people's later changes as reversed."""
+    return _git(root, "merge-base", resolve(root, rev), "HEAD").strip()
+
+
+def head_commit(root: Path) -> str:
+    return resolve(root, "HEAD")
+
+
+def is_dirty(root: Path) -> bool:
+    return bool(_git(root, "status", "--porcelain", "--untracked-files=normal").strip())
+
+
+def export_tree(root: Path, commit: str, into: Path) -> Path:
+    """The tree of `commit`, written by git into `into/tree` (git archive; the work tree is not touched)."""
+    archive = into / "base.tar"
+    with archive.open("wb") as fh:
+        done = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], stdout=fh)
+    if done.returncode != 0:
+        raise SitekitError(f"git archive {commit} failed")
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "tree", filter="data")
+    archive.unlink()
+    return into / "tree"
+
+
+def changed_files(root: Path, commit: str) -> list[str]:
+    """Files that differ between `commit` and the working tree (untracked files included)."""
+    diff = _git(root, "diff", "--name-only", commit, "--", ".").split()
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard").split()
+    return sorted(set(diff) | set(untracked))
+
+
+def affected_sites(files: Iterable[str], base: dict[str, str | None], head: dict[str, str | None]) -> list[str]:
+    """Sites a change touches: its stack file, its jurisdiction's profile, or anything every site uses."""
+    sites: set[str] = set()
+    everything = set(base) | set(head)
+    for f in files:
+        m = re.fullmatch(r"stacks/Pulumi\.(.+)\.yaml", f)
+        j = re.fullmatch(r"stacks/jurisdictions/(.+)\.yaml", f)
+        if m:
+            sites.add(m.group(1))
+        elif j:
+            sites |= {s for side in (base, head) for s, code in side.items() if code == j.group(1)}
+        elif f.startswith(GLOBAL_PATHS):
+            sites |= everything
+    return sorted(sites)
+
+
+def pinned_versions(tree: Path) -> dict[str, str]:
+    """The versions pyproject.toml pins for the Pulumi SDK, the OCI provider SDK and the policy SDK."""
+    path = tree / "pyproject.toml"
+    if not path.exists():
+        return {}
+    out = {}
+    for name in PINNED:
+        m = re.search(rf'"{re.escape(name)}\s*([=<>!~]=?[^"]+)"', path.read_text())
+        if m:
+            out[name] = m.group(1).strip()
+    return out

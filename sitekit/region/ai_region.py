@@ -1,0 +1,66 @@
+"""AiRegion: the standard AI region of one site, composed of its logical pieces."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_oci as oci
+
+from sitekit.naming import Kind, logical
+from sitekit.region.compute import Compute
+from sitekit.region.context import SiteContext
+from sitekit.region.foundation import Foundation
+from sitekit.region.network import Network
+from sitekit.region.peering import Peering
+from sitekit.region.security import Security
+from sitekit.region.storage import Storage
+from sitekit.spec.loaded import LoadedSite
+from sitekit.spec.validate import site_power
+
+IGNORED_TAGS = ["Oracle-Tags.CreatedBy", "Oracle-Tags.CreatedOn"]
+
+
+def providers(site: LoadedSite, parent: pulumi.Resource) -> tuple[oci.Provider, oci.Provider]:
+    """One explicit provider for the site region and one for the home region (IAM), children of `parent`."""
+    s = site.spec.site
+    common = {"ignore_defined_tags": IGNORED_TAGS}
+    if s.oci_profile:
+        common["config_file_profile"] = s.oci_profile
+    opts = pulumi.ResourceOptions(parent=parent)
+    region = oci.Provider(f"oci-{s.name}-{s.region}", region=s.region, opts=opts, **common)
+    home = oci.Provider(f"oci-{s.name}-home-{s.home_region}", region=s.home_region, opts=opts, **common)
+    return region, home
+
+
+class AiRegion(pulumi.ComponentResource):
+    """One site: foundation (home-region IAM), network, security, compute and storage."""
+
+    def __init__(self, name: str, site: LoadedSite, alert_endpoint: pulumi.Output[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("sitekit:index:AiRegion", name, None, opts)
+        region, home = providers(site, self)
+        ctx = SiteContext(site, alert_endpoint=alert_endpoint, home_provider=home)
+        self.foundation = Foundation(logical(name, Kind.FOUNDATION), ctx,
+                                     pulumi.ResourceOptions(parent=self, providers=[home]))
+        here = pulumi.ResourceOptions(parent=self, providers=[region])
+        self.network = Network(logical(name, Kind.NETWORK), ctx, here)
+        self.peering = Peering(logical(name, Kind.PEERING), ctx, here) if site.peers else None
+        self.security = Security(logical(name, Kind.SECURITY), ctx, here)
+        self.compute = Compute(logical(name, Kind.COMPUTE), ctx, here)
+        self.foundation.grant_cluster(self.compute.cluster)
+        self.storage = Storage(logical(name, Kind.STORAGE), ctx, self.compute.ad, here)
+
+        power = site_power(site.spec, site.catalog)
+        self.outputs = {
+            "site": site.name,
+            "jurisdiction": site.spec.jurisdiction.code,
+            "region": site.spec.site.region,
+            "gpus": power.gpus,
+            "gpusByRole": power.gpus_by_role,
+            "itMw": power.it_mw,
+            "facilityMw": power.facility_mw,
+            "envelopeMw": power.envelope_mw,
+            "siteCompartmentId": ctx.compartments["site"],
+        }
+        if self.peering is not None:  # what a peer's stack reads to connect (region/peering.py)
+            self.outputs["peering"] = {"rpcs": self.peering.rpcs}
+        self.register_outputs(self.outputs)

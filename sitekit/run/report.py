@@ -1,0 +1,110 @@
+"""Render plans and sites for people (rich tables) and machines (JSON). The registries naming the renderers are
+`PLAN` and `SITES` in sitekit/cli/formats.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sitekit.oci.types import KEY_INPUTS
+from sitekit.plan import Plan, PlannedResource
+
+
+def dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    if isinstance(value, list) and len(value) > 2:
+        text = f"[{len(value)} items]"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def key_inputs(res: PlannedResource) -> str:
+    """The inputs worth a glance of its type (sitekit/oci/types.py), else its display name."""
+    keys = KEY_INPUTS.get(res.type)
+    if keys is None:
+        keys = ("displayName",) if "displayName" in res.inputs else ("name",)
+    parts = [f"{k.rsplit('.', 1)[-1]}={_short(dig(res.inputs, k))}" for k in keys if dig(res.inputs, k) is not None]
+    return " ".join(parts)
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    return {"site": plan.site, "resources": len(plan.resources), "counts": plan.counts(),
+            "protected": sum(r.protect for r in plan.resources), "outputs": plan.outputs}
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What `sitekit plan` shows: one site's plan in full (`one`), or a line per site."""
+
+    plans: tuple[Plan, ...]
+    one: bool
+
+
+def plan_json(report: PlanReport) -> str:
+    data = report.plans[0].to_dict() if report.one else {"sites": [p.to_dict() for p in report.plans]}
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def print_plans(report: PlanReport, console: Console) -> None:
+    if report.one:
+        print_plan(report.plans[0], console)
+        return
+    table = Table(title=f"sitekit plan: {len(report.plans)} sites")
+    for col in ("site", "resources", "protected", "GPUs", "IT MW", "facility MW", "envelope MW"):
+        table.add_column(col, justify="left" if col == "site" else "right")
+    for p in report.plans:
+        row, o = plan_summary(p), p.outputs
+        table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
+                      f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
+    console.print(table)
+
+
+def print_plan(plan: Plan, console: Console) -> None:
+    by_urn = plan.by_urn()
+    table = Table(title=f"sitekit plan: {plan.site} ({len(plan.resources)} resources)", show_lines=False)
+    for col in ("type", "name", "parent", "key inputs", "protect"):
+        table.add_column(col, overflow="fold")
+    for r in plan.resources:
+        parent = by_urn[r.parent].name if r.parent in by_urn else ""
+        table.add_row(r.type, r.name, parent, key_inputs(r), "yes" if r.protect else "")
+    console.print(table)
+    counts = Table(title="resources per type")
+    counts.add_column("type")
+    counts.add_column("count", justify="right")
+    for t, n in plan.counts().items():
+        counts.add_row(t, str(n))
+    console.print(counts)
+    o = plan.outputs
+    roles = ", ".join(f"{k} {v}" for k, v in (o.get("gpusByRole") or {}).items())
+    console.print(f"GPUs: {o.get('gpus')} ({roles})")
+    console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW")
+
+
+# ------------------------------------------------------------------------------------------------ sites
+def sites_json(rows: list[dict[str, Any]]) -> str:
+    """`sitekit sites`: one object per site (site, jurisdiction, region, regionKind, gpus, itMw, facilityMw,
+    envelopeMw)."""
+    return json.dumps(rows, indent=2) + "\n"
+
+
+def print_sites(rows: list[dict[str, Any]], console: Console) -> None:
+    table = Table(title="sitekit sites")
+    for col in ("site", "jurisdiction", "region", "GPUs", "IT MW", "facility MW", "envelope MW"):
+        table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
+    for r in rows:
+        region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
+        table.add_row(r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
+                      f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
+    console.print(table)

@@ -1,0 +1,116 @@
+"""One side of a review: plan sites and summarise them as plain JSON, run by that side's own code.
+
+`sitekit review` runs this file against a tree (the base's, or the working tree) in a fresh interpreter that
+sees only that tree's sitekit and the installed libraries (`python -S`, no editable install, see
+`review.sides`), so each side is planned by its own code. It imports that tree's sitekit by absolute name,
+through `LAYOUTS` (where each entry point lives in each layout the package has had), and reads what a plan
+record may lack in older code with defaults. Those imports are inside functions on purpose: they are of the
+tree under review, found only once `sys.path` points at it. One JSON document per site goes to stdout; a line
+`done <site>` to stderr after each, for progress.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+LAYOUTS = {
+    "folders": {"plan_site": "sitekit.run.offline", "load_site": "sitekit.spec.loader",
+                "evaluate": "sitekit.policy.runner"},
+    "flat": {"plan_site": "sitekit.offline", "load_site": "sitekit.loader", "evaluate": "sitekit.policy.runner"},
+}
+"""Where the entry points a snapshot calls live, per layout of the package: `folders` since the move into
+folders by step of the flow (issue 16), `flat` before it. The first layout whose planner the tree has is its own."""
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its package is missing
+        return False
+
+
+def layout() -> dict[str, str]:
+    """The entry points of the tree on `sys.path`."""
+    for places in LAYOUTS.values():
+        if _has(places["plan_site"]):
+            return places
+    raise ImportError("this tree has no sitekit planner in any known layout: " +
+                      ", ".join(p["plan_site"] for p in LAYOUTS.values()))
+
+
+def entry(name: str) -> Callable[..., Any]:
+    """An entry point (`plan_site`, `load_site`, `evaluate`) of the tree on `sys.path`; ImportError if it has none."""
+    module = layout()[name]
+    if not _has(module):
+        raise ImportError(f"this tree has no {module}")
+    return getattr(importlib.import_module(module), name)
+
+
+def snapshot_site(root: Path, site: str) -> dict[str, Any]:
+    """A site's registrations (URN, type, name, parent, inputs, options), outputs and policy summary."""
+    from sitekit.errors import (  # the tree's own (every layout has sitekit.errors)
+        SitekitError,
+        SpecError,
+    )
+
+    plan_site = entry("plan_site")
+    try:
+        plan = plan_site(root, site)
+    except SpecError as exc:
+        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "spec"}
+    except SitekitError as exc:
+        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "other"}
+    records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
+                "protect": r.protect, "custom": getattr(r, "custom", True), "provider": getattr(r, "provider", None),
+                "ignoreChanges": list(getattr(r, "ignore_changes", []) or []),
+                "aliases": list(getattr(r, "aliases", []) or [])}
+               for r in sorted(plan.resources, key=lambda r: r.urn)]  # registration order varies between runs
+    return {"site": site, "resources": records, "outputs": plan.outputs,
+            "policy": policy_summary(root, site, plan), "error": None, "errorKind": None}
+
+
+def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
+    return [snapshot_site(root, site) for site in sites]
+
+
+def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any]:
+    """Mandatory failures and advisory findings of the site's plan; `{"error": why}` where the tree's policy
+    could not be evaluated (never nothing: a review must not show an empty policy column as a pass)."""
+    from sitekit.errors import SitekitError  # the tree's own
+
+    try:
+        load_site, evaluate = entry("load_site"), entry("evaluate")
+    except ImportError as exc:
+        return {"error": f"this tree's policy pack could not be loaded: {exc}"}
+    try:
+        result = evaluate(load_site(root, site), plan)
+    except SitekitError as exc:
+        return {"error": str(exc)}
+    return {"mandatoryFailures": sorted({f.rule for f in result.findings if f.blocking}),
+            "advisory": sorted({f.rule for f in result.findings if f.waiver is None and f.level == "advisory"}),
+            "waived": len(result.waived()), "waivers": len(result.waivers)}
+
+
+def main(argv: list[str]) -> None:
+    root = Path(argv[0])
+    sites = argv[1:]
+    for i, site in enumerate(sites):
+        sys.stdout.write(json.dumps(snapshot_site(root, site), sort_keys=True, default=str) + "\n")
+        sys.stdout.flush()
+        sys.stderr.write(f"done {site}\n")
+        sys.stderr.flush()
+        if i == 0 and len(sites) > 1:
+            # the first site imported what planning needs (pulumi_oci loads its modules lazily): never garbage,
+            # so the collections of the sites to come need not walk it (see sitekit.run.batch)
+            gc.collect()
+            gc.freeze()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,133 @@
+"""Sites joined into one private network: the links a site's components build, validated across the fleet
+before any resource is declared.
+
+A site names its peers (`sitekit:peers: [{site, transfer}]`); each peer is read leniently from its own stack
+file (its region, jurisdiction, address plan and peers: loading it whole would validate the whole fleet
+recursively), and every problem is reported at the line of this site's `peers` entry:
+- the peer exists and is not the site itself; each peer is named once;
+- both ends agree: the peer names this site back;
+- no range overlaps: the peered networks of both sites are disjoint (the supernet check covers the rest);
+- no fabric exposure: the baseline's `peering.networks` may name a GPU or RDMA network only where
+  `peering.fabric` names it too (`validate.check_site` refuses it there);
+- residency: data classified as personal may reach a peer in another jurisdiction only under a transfer
+  mechanism the site's jurisdiction accepts, declared on the peer entry.
+
+Which end connects: the site whose name sorts first requests the connection (its remote peering connection
+names the peer's); the other accepts. So the accepting site is deployed first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import TYPE_CHECKING
+
+from sitekit.errors import Problem, SpecError, nearest
+from sitekit.spec.layout import list_sites
+from sitekit.spec.merge import Origin
+from sitekit.spec.sources import dotted
+from sitekit.spec.stackfiles import declared_plans, read_stack_values
+
+if TYPE_CHECKING:
+    from sitekit.spec.loaded import LoadedSite
+
+PERSONAL = frozenset({"personal-data"})
+"""Data classifications that hold personal data: peering them out of the jurisdiction needs a transfer mechanism."""
+
+
+@dataclass(frozen=True)
+class PeerLink:
+    """One peering as this site's components build it."""
+
+    site: str  # the peer
+    region: str
+    jurisdiction: str
+    requestor: bool  # this site connects to the peer (its name sorts first)
+    ranges: dict[str, IPv4Network] = field(default_factory=dict)  # the peer's peered networks
+
+
+@dataclass(frozen=True)
+class _PeerFile:
+    region: str | None
+    jurisdiction: str | None
+    peers: tuple[str, ...]
+    networks: dict[str, IPv4Network]
+
+
+def _read_peer(root, name: str) -> _PeerFile | None:
+    """What this site needs of a peer, from its stack file as written (None when it cannot be read: the peer's
+    own load reports why)."""
+
+    try:
+        values, _, _ = read_stack_values(root, name)
+    except SpecError:
+        return None
+    plans = [p for p in declared_plans(values).values() if isinstance(p, dict)]
+    plan = plans[-1] if plans else None  # the overrides' plan (listed last) wins, as in the merge
+    networks: dict[str, IPv4Network] = {}
+    for key, cidr in ((plan or {}).get("networks") or {}).items() if isinstance(plan, dict) else ():
+        try:
+            networks[str(key)] = IPv4Network(str(cidr))
+        except ValueError:
+            continue
+    peers = values.get("peers") if isinstance(values.get("peers"), list) else []
+    return _PeerFile(values.get("region") if isinstance(values.get("region"), str) else None,
+                     values.get("jurisdiction") if isinstance(values.get("jurisdiction"), str) else None,
+                     tuple(p["site"] for p in peers if isinstance(p, dict) and isinstance(p.get("site"), str)),
+                     networks)
+
+
+def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
+    """The site's links to its peers, and every problem with them."""
+
+    spec = site.spec
+    known = list_sites(site.root)
+    peered = spec.peering.networks
+    mine = {n: spec.site.address_plan.networks[n] for n in peered if n in spec.site.address_plan.networks}
+    links: list[PeerLink] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, peer in enumerate(spec.site.peers):
+        path = ("site", "peers", peer.site)  # as messages name it; provenance addresses the entry by index
+        origin = site.origin(("site", "peers", i)) or Origin(f"stacks/Pulumi.{site.name}.yaml", None)
+
+        def bad(message: str, key: tuple = path) -> None:
+            problems.append(Problem(origin.file, origin.line, dotted(key), message))
+
+        if peer.site in seen:
+            bad(f"'{peer.site}' is named twice")
+            continue
+        seen.add(peer.site)
+        if peer.site == site.name:
+            bad("a site cannot peer with itself")
+            continue
+        if peer.site not in known:
+            bad(f"no such site '{peer.site}'; {nearest(peer.site, [k for k in known if k != site.name])}")
+            continue
+        other = _read_peer(site.root, peer.site)
+        if other is None or other.region is None or other.jurisdiction is None:
+            bad(f"site '{peer.site}' cannot be read (its stack file has problems of its own: `sitekit plan "
+                f"{peer.site}` lists them)")
+            continue
+        if site.name not in other.peers:
+            bad(f"'{peer.site}' does not name '{site.name}' among its peers; both ends of a peering name each "
+                f"other (add `- site: {site.name}` to sitekit:peers in stacks/Pulumi.{peer.site}.yaml)")
+        theirs = {n: other.networks[n] for n in peered if n in other.networks}
+        for a, ra in mine.items():
+            for b, rb in theirs.items():
+                if ra.overlaps(rb):
+                    bad(f"this site's {a} network ({ra}) overlaps {peer.site}'s {b} network ({rb}); peered sites "
+                        "need disjoint ranges")
+        j = spec.jurisdiction
+        if j.tags.data_classification in PERSONAL and other.jurisdiction != j.code:
+            accepted = j.residency.transfer_mechanisms
+            if peer.transfer is None:
+                bad(f"data here is classified '{j.tags.data_classification}' and {peer.site} is in jurisdiction "
+                    f"'{other.jurisdiction}': declare the transfer under which it may go there (transfer: "
+                    f"{{mechanism, reference}}; {j.code} accepts: {', '.join(accepted) or 'none'})")
+            elif peer.transfer.mechanism not in accepted:
+                bad(f"transfer mechanism '{peer.transfer.mechanism}' is not one {j.code} accepts; "
+                    f"{nearest(peer.transfer.mechanism, accepted) if accepted else 'it accepts none'}",
+                    path + ("transfer", "mechanism"))
+        links.append(PeerLink(peer.site, other.region, other.jurisdiction, site.name < peer.site, theirs))
+    return links, problems

@@ -1,0 +1,154 @@
+"""The value types of the spec: names, numbers, CIDRs, days, OCIDs of a kind, regions, ports, time zones.
+
+Each is an annotated type or a small check that the models in `models.py` use; none knows of a site.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import date
+from functools import lru_cache
+from ipaddress import IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Strict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from sitekit.errors import nearest
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+"""A data key: lower-case letters, digits and '-', starting with a letter, at most 31 characters."""
+
+
+Number = Annotated[float, Strict()]
+"""A number: an integer or a decimal as written, never text ("1.5") or a boolean."""
+
+
+def _network_text(value: Any) -> Any:
+    """A CIDR is written as text: an integer (167772160) would be read as a /32 host."""
+    if not isinstance(value, (str, IPv4Network)):
+        raise PydanticCustomError("ip_v4_network", "Input is not a valid IPv4 network")
+    return value
+
+
+def _date_or_text(value: Any) -> Any:
+    """A date is written YYYY-MM-DD (or handed over by the engine as that text); a number of seconds is not."""
+    if not isinstance(value, (str, date)):
+        raise PydanticCustomError("date_type", "Input should be a valid date")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_network_text)]
+"""An IPv4 network written as text, e.g. ``10.64.0.0/16``."""
+
+
+Day = Annotated[date, BeforeValidator(_date_or_text)]
+"""A day, written ``YYYY-MM-DD``."""
+
+
+OCID_MAX = 255
+"""Longest OCID accepted (OCI's own are about 90 characters)."""
+
+
+_OCID = re.compile(r"ocid1\.([a-z0-9]+)\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+")
+
+
+def _ocid_of(*kinds: str) -> Any:
+    """An OCID of one of `kinds` (its second dotted part): a VCN's OCID where a compartment's is meant is refused."""
+    want = " or ".join(kinds)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # the str type refuses it
+        if len(value) > OCID_MAX:
+            raise PydanticCustomError("ocid", "an OCID has at most {most} characters; this one has {n}",
+                                      {"most": OCID_MAX, "n": len(value)})
+        m = _OCID.fullmatch(value)
+        if not m:
+            raise PydanticCustomError("ocid", "not an OCID; expected ocid1.{want}.<realm>.<region>.<id>", {"want": kinds[0]})
+        if m[1] not in kinds:
+            raise PydanticCustomError("ocid", "expected the OCID of a {want}, not of a {got}", {"want": want, "got": m[1]})
+        return value
+
+    pattern = rf"^ocid1\.({'|'.join(kinds)})\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$"
+    return Annotated[str, StringConstraints(pattern=pattern, max_length=OCID_MAX), BeforeValidator(check)]
+
+
+# Oracle Cloud IDs (``ocid1.<type>.<realm>.<region>.<id>``), each of the resource type its field takes.
+ParentOcid = _ocid_of("compartment", "tenancy")
+
+
+TenancyOcid = _ocid_of("tenancy")
+
+
+ImageOcid = _ocid_of("image")
+
+
+RecipeOcid = _ocid_of("cloudguarddetectorrecipe")
+
+
+RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", max_length=64)]
+"""An OCI region identifier such as ``us-ashburn-1``."""
+
+
+TagValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+"""A defined tag's value: OCI takes at most 256 characters."""
+
+
+PRIVATE_SPACES = tuple(IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+"""RFC 1918 private space: where an organisation's address space lies."""
+
+
+MAX_NODES = 100_000
+"""Most nodes one pool (or its autoscale maximum) may hold: a bound against typos, above any real fabric."""
+
+
+MAX_THROUGHPUT_GBPS = 1_000
+"""Largest mount-target throughput accepted (Gbps): a bound against typos, far above OCI's offers."""
+
+
+MAX_STATEMENTS = 50
+"""OCI's limit of statements in one IAM policy."""
+
+
+PORT_MIN, PORT_MAX = 1, 65535
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+def iana_zone(name: str) -> str:
+    """`name` if it is an IANA time zone (Europe/Berlin, UTC), else a ValueError naming the nearest."""
+    if name == "UTC":
+        return name
+
+    try:
+        if "/" in name and not name.startswith(("posix/", "right/")):
+            zoneinfo.ZoneInfo(name)  # 0.3 ms, where listing every zone takes 50
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    if name in _zones():
+        return name
+    raise ValueError(f"'{name}' is not an IANA time zone; {nearest(name, _zones())}")
+
+
+def port_problem(text: str) -> str | None:
+    """Why a port ('443') or port range ('2048-2050') is out of 1..65535, or None."""
+    lo, _, hi = text.partition("-")
+    low, high = int(lo), int(hi or lo)
+    if hi and not PORT_MIN <= low <= high <= PORT_MAX:
+        return f"port range '{text}' must satisfy {PORT_MIN} <= low <= high <= {PORT_MAX}"
+    if not hi and not PORT_MIN <= low <= PORT_MAX:
+        return f"port {text} is outside {PORT_MIN}..{PORT_MAX}"
+    return None
+
+
+Role = Literal["frontend", "services", "gpu", "rdma", "storage"]
+
+
+PoolRole = Literal["training", "inference", "mixed"]
