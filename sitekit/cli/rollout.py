@@ -8,6 +8,7 @@ not evaluated is non-zero and said first.
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -18,7 +19,7 @@ import typer
 
 from sitekit.cli.app import Format, NoProgress, app, err, fail, out, project_root
 from sitekit.errors import SitekitError
-from sitekit.rollout.plan import plan_rollout, render_json, render_table
+from sitekit.rollout.plan import from_dict, plan_rollout, render_json, render_table
 from sitekit.rollout.waves import PER_JURISDICTION, RolloutRefused, Settings
 
 rollout = typer.Typer(no_args_is_help=True, help="Carry a change out across the fleet, wave by wave.")
@@ -81,4 +82,65 @@ def plan_command(
         out.print(render_table(plan), markup=False, highlight=False, end="")
 
 
-__all__ = ["rollout", "NoProgress", "Path"]
+class Phase(str, Enum):
+    all = "all"
+    preview = "preview"
+    apply = "apply"
+
+
+@rollout.command("run")
+def run_command(
+    sites: Optional[List[str]] = typer.Argument(None, help="Only these sites of the change (default: all of them)."),
+    base: Optional[str] = typer.Option(None, "--base", "-b", help="As for `rollout plan`."),
+    every: bool = typer.Option(False, "--all", help="Every site, whatever changed."),
+    any_base: bool = typer.Option(False, "--any-base", help="Accept a --base that is not the default branch's tip."),
+    default_branch: Optional[str] = typer.Option(None, "--default-branch", help="As for `rollout plan`."),
+    canary: str = typer.Option(PER_JURISDICTION, "--canary", envvar="SITEKIT_CANARY", help=CANARY_HELP),
+    max_parallel: int = typer.Option(4, "--max-parallel", min=1, help="Sites at once in a wave (the plan's bound)."),
+    bake: float = typer.Option(0, "--bake", min=0, help="Minutes between the end of a wave and the next."),
+    on_freeze: OnFreeze = typer.Option(OnFreeze.refuse, "--on-freeze", help="A site inside a freeze: refuse, or wait."),
+    from_plan: Optional[Path] = typer.Option(None, "--from-plan", help="Run this `rollout plan --format json` "
+                                             "output instead of planning again (CI: every wave job runs one plan)."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Sites updated at once (never above the wave's bound)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the journal's rollout (--journal, else the latest): "
+                                "sites already applied are not touched."),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="The journal file (default: "
+                                           ".sitekit/rollouts/<time>-<commit>.json in the project)."),
+    phase: Phase = typer.Option(Phase.all, "--phase", help="preview: save each site's plan (to approve); apply: apply "
+                                "the saved plans exactly; all: both, site by site."),
+    wave: Optional[List[int]] = typer.Option(None, "--wave", help="Only this wave (repeatable; CI: one job per wave)."),
+    plans: Optional[Path] = typer.Option(None, "--plans", help="Folder of the saved plan files (default: beside the "
+                                         "journal)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="State backend URL (default: $PULUMI_BACKEND_URL, "
+                                          "else the one pulumi is logged in to)."),
+    no_progress: NoProgress = False,
+):
+    """Preview each site of each wave with the policy pack and save the plan; apply exactly that plan. Stops
+    starting sites at the first failure; the journal records every site, and --resume continues."""
+    from sitekit.rollout.runner import Options, Runner, resume_rollout, start_rollout  # heavy: deferred
+
+    root = project_root()
+    say = (lambda line: err.print(line, markup=False, highlight=False)) if not no_progress else (lambda line: None)
+    options = Options(phase=phase.value, jobs=jobs, plans=plans, waves=set(wave) if wave else None,
+                      on_freeze=on_freeze.value, show_progress=not no_progress, say=say)
+    try:
+        runner = Runner.for_project(root, backend)
+        if resume:
+            outcome = resume_rollout(root, runner, options, journal)
+        else:
+            if from_plan is not None:
+                plan = from_dict(json.loads(from_plan.read_text(encoding="utf-8")))
+            else:
+                plan = plan_rollout(root, base=base, every=every, branch=default_branch, any_base=any_base,
+                                    settings=settings(canary, max_parallel, bake, on_freeze), only=list(sites or []))
+            outcome = start_rollout(root, runner, plan, options, journal)
+    except RolloutRefused as exc:
+        refused(exc)
+    except SitekitError as exc:
+        fail(exc)
+    for line in outcome.lines:
+        out.print(line, markup=False, highlight=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+__all__ = ["rollout"]
