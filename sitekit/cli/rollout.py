@@ -19,7 +19,7 @@ import typer
 
 from sitekit.cli.app import Format, NoProgress, app, err, fail, out, project_root
 from sitekit.errors import SitekitError
-from sitekit.rollout.plan import from_dict, plan_rollout, render_json, render_table
+from sitekit.rollout.plan import from_dict, narrowed, plan_rollout, render_json, render_table
 from sitekit.rollout.waves import PER_JURISDICTION, RolloutRefused, Settings
 
 rollout = typer.Typer(no_args_is_help=True, help="Carry a change out across the fleet, wave by wave.")
@@ -130,6 +130,7 @@ def run_command(
         else:
             if from_plan is not None:
                 plan = from_dict(json.loads(from_plan.read_text(encoding="utf-8")))
+                plan = narrowed(plan, list(sites)) if sites else plan
             else:
                 plan = plan_rollout(root, base=base, every=every, branch=default_branch, any_base=any_base,
                                     settings=settings(canary, max_parallel, bake, on_freeze), only=list(sites or []))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sitekit.rollout import inputs
-from sitekit.rollout.waves import Placed, Settings, Wave, plan_waves
+from sitekit.rollout.waves import Placed, RolloutRefused, Settings, Wave, plan_waves
 
 SCHEMA_VERSION = 1
 
@@ -57,6 +57,16 @@ def from_dict(doc: dict) -> RolloutPlan:
                                               for p in w["sites"]),
                   w["maxParallel"], datetime.fromisoformat(w["notBefore"]), tuple(w["waits"])) for w in doc["waves"]]
     return RolloutPlan(waves, doc["base"], settings, doc.get("removed", []))
+
+
+def narrowed(plan: RolloutPlan, sites: list[str]) -> RolloutPlan:
+    """The plan with only `sites` (each must be in it); waves keep their numbers, empty ones are left out."""
+    unknown = sorted(set(sites) - set(plan.sites))
+    if unknown:
+        raise RolloutRefused([f"rollout: {s} is not in the rollout plan (its sites: {', '.join(plan.sites)})"
+                              for s in unknown])
+    waves = [replace(w, sites=tuple(p for p in w.sites if p.site in sites)) for w in plan.waves]
+    return replace(plan, waves=[w for w in waves if w.sites])
 
 
 def render_table(plan: RolloutPlan) -> str:

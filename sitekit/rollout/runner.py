@@ -108,12 +108,20 @@ class Runner:
                         "--non-interactive", "--color", "never")
 
 
-def last_errors(output: str, keep: int = 4) -> str:
-    """The engine's error lines (deduplicated, the last few), else the last line: one line for the journal."""
+NOISE = ("but none were seen", "Resource monitor has terminated", "update failed", "preview failed")
+"""Error lines that follow the one that matters (a plan left incomplete because an operation failed, the
+program stopped because the engine did): left out of the journal's line."""
+
+
+def last_errors(output: str, keep: int = 3) -> str:
+    """The engine's error lines (deduplicated, the noise of a stopped update left out), else the last line: one
+    line for the journal."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    errors = list(dict.fromkeys(ln for ln in lines if "error:" in ln or "mandatory" in ln))
-    chosen = errors[-keep:] or lines[-1:] or ["no output"]
-    return " | ".join(chosen)
+    errors = list(dict.fromkeys(ln for ln in lines if ("error:" in ln or "mandatory" in ln)
+                                and not any(n in ln for n in NOISE)))
+    chosen = errors[:keep] or lines[-1:] or ["no output"]
+    more = f" (and {len(errors) - keep} more)" if len(errors) > keep else ""
+    return " | ".join(chosen) + more
 
 
 class SiteFailed(Exception):
