@@ -2,7 +2,10 @@
 or deleted) leaves in a stack's state. Found in `pulumi stack export` before any new update of the stack,
 reported one per line with its exact remedy, never cleared by sitekit.
 
-The remedies (checked under the pinned CLI, tests/engine/test_rollout_engine.py):
+The remedies (checked under the pinned CLI, tests/engine/test_rollout_engine.py), after making sure no update of
+the stack is still running:
+- the killed CLI's lock (a self-managed backend keeps it; pulumi says "the stack is currently locked"):
+  `pulumi cancel -s SITE --yes` removes it;
 - creating: the resource may or may not exist in OCI. If it does, import it into the state with
   `pulumi refresh -s SITE --yes --import-pending-creates URN=OCID`; if it does not,
   `pulumi refresh -s SITE --yes --clear-pending-creates`.
@@ -35,7 +38,9 @@ class Pending:
 
     def line(self) -> str:
         return (f"rollout: {self.site}: {self.name} was left {self.op} by an interrupted update ({self.urn}); "
-                f"check it in OCI, then {self.remedy()}; then `sitekit rollout run --resume`")
+                f"when no update of {self.site} is running: `pulumi cancel -s {self.site} --yes` (the lock the "
+                f"interrupted CLI left, if any); check the resource in OCI, then {self.remedy()}; then `sitekit "
+                "rollout run --resume`")
 
 
 def pending_operations(site: str, export: dict) -> list[Pending]:

@@ -121,6 +121,9 @@ def last_errors(output: str, keep: int = 3) -> str:
                                 and not any(n in ln for n in NOISE)))
     chosen = errors[:keep] or lines[-1:] or ["no output"]
     more = f" (and {len(errors) - keep} more)" if len(errors) > keep else ""
+    if "currently locked" in output:
+        more += (" (another update holds the stack's lock, or a killed one left it: when none is running, "
+                 "`pulumi cancel -s <site> --yes`, then look for pending operations)")
     return " | ".join(chosen) + more
 
 
