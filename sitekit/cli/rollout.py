@@ -9,7 +9,6 @@ not evaluated is non-zero and said first.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
@@ -17,10 +16,13 @@ from typing import List, Optional
 
 import typer
 
-from sitekit.cli.app import Format, NoProgress, app, err, fail, out, project_root
+from sitekit.cli.app import NoProgress, app, emit, err, fail, format_option, out, project_root
+from sitekit.cli.formats import ROLLOUT
 from sitekit.errors import SitekitError
-from sitekit.rollout.plan import from_dict, narrowed, plan_rollout, render_json, render_table
+from sitekit.rollout.plan import from_dict, narrowed, plan_rollout
 from sitekit.rollout.waves import PER_JURISDICTION, RolloutRefused, Settings
+
+RolloutFormat = format_option(ROLLOUT)
 
 rollout = typer.Typer(no_args_is_help=True, help="Carry a change out across the fleet, wave by wave.")
 app.add_typer(rollout, name="rollout")
@@ -65,7 +67,7 @@ def plan_command(
     on_freeze: OnFreeze = typer.Option(OnFreeze.refuse, "--on-freeze", help="A site inside its jurisdiction's "
                                        "freeze: refuse the rollout, or wait for the end of the freeze."),
     now: Optional[str] = typer.Option(None, "--now", help="Plan as if at this time (ISO 8601; default: now)."),
-    format: Format = typer.Option(Format.table, "--format", "-f"),
+    format: RolloutFormat = ROLLOUT.default,
 ):
     """The sites a change affects, in waves: the canary first, then dependency order (an accepting end of a
     peering before its requesting end), each site with the reason for its wave; freezes and bake time honoured."""
@@ -76,10 +78,7 @@ def plan_command(
         refused(exc)
     except SitekitError as exc:
         fail(exc)
-    if format is Format.json:
-        sys.stdout.write(render_json(plan))
-    else:
-        out.print(render_table(plan), markup=False, highlight=False, end="")
+    emit(ROLLOUT[format], plan)
 
 
 class Phase(str, Enum):
