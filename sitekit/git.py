@@ -63,18 +63,29 @@ def changed_files(root: Path, commit: str) -> list[str]:
 
 def affected_sites(files: Iterable[str], base: dict[str, str | None], head: dict[str, str | None]) -> list[str]:
     """Sites a change touches: its stack file, its jurisdiction's profile, or anything every site uses."""
-    sites: set[str] = set()
+    return sorted(affected_causes(files, base, head))
+
+
+def affected_causes(files: Iterable[str], base: dict[str, str | None],
+                    head: dict[str, str | None]) -> dict[str, str]:
+    """{site: why the change touches it} (the first file that does, in order: its stack file, its jurisdiction's
+    profile, a file every site uses), for the sites of `affected_sites`."""
+    stack: dict[str, str] = {}
+    profile: dict[str, str] = {}
+    shared: str | None = None
     everything = set(base) | set(head)
-    for f in files:
+    for f in sorted(files):
         m = re.fullmatch(r"stacks/Pulumi\.(.+)\.yaml", f)
         j = re.fullmatch(r"stacks/jurisdictions/(.+)\.yaml", f)
         if m:
-            sites.add(m.group(1))
+            stack.setdefault(m.group(1), f"its stack file changed ({f})")
         elif j:
-            sites |= {s for side in (base, head) for s, code in side.items() if code == j.group(1)}
-        elif f.startswith(GLOBAL_PATHS):
-            sites |= everything
-    return sorted(sites)
+            for s in {s for side in (base, head) for s, code in side.items() if code == j.group(1)}:
+                profile.setdefault(s, f"its jurisdiction's profile changed ({f})")
+        elif f.startswith(GLOBAL_PATHS) and shared is None:
+            shared = f"a file every site uses changed ({f})"
+    out = {s: shared for s in everything} if shared else {}
+    return dict(sorted({**out, **profile, **stack}.items()))
 
 
 def pinned_versions(tree: Path) -> dict[str, str]:

@@ -359,23 +359,3 @@ def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatc
     assert runner.invoke(app, ["review", "--base", "no-such-rev"]).exit_code == 2
     unknown = runner.invoke(app, ["review", "us-ashbrn", "--mode", "offline"])
     assert unknown.exit_code == 2 and "did you mean 'us-ashburn'?" in unknown.output
-
-
-def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
-    import subprocess
-    import sys
-
-    from sitekit import ROOT
-
-    actionlint = str(Path(sys.executable).parent / "actionlint")
-    workflows = sorted((ROOT / ".github/workflows").glob("*.yml"))
-    assert {w.name for w in workflows} >= {"review.yml", "deploy.yml"}
-    done = subprocess.run([actionlint, *map(str, workflows)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    review_yml = (ROOT / ".github/workflows/review.yml").read_text()
-    deploy_yml = (ROOT / ".github/workflows/deploy.yml").read_text()
-    assert "pull_request" in review_yml and "pull_request" not in deploy_yml.split("on:", 1)[1].split("jobs:")[0]
-    assert "fail-fast: false" in deploy_yml and "canary" in deploy_yml and "sitekit sites --format json" in deploy_yml
-    broken = tmp_path / "broken.yml"
-    broken.write_text(review_yml.replace("steps.review.outcome", "steps.reveiw.outcome"))
-    assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0

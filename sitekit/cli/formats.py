@@ -58,3 +58,9 @@ EXPLAIN = Formats(
 
 REGISTRIES = {"policy": POLICY, "review": REVIEW, "fleet": FLEET, "capacity": CAPACITY, "plan": PLAN,
               "sites": SITES, "explain": EXPLAIN}
+
+ROLLOUT = Formats(
+    "rollout plan",
+    Format("table", "the waves, each site with its reason, for people", "sitekit.rollout.plan:render_table"),
+    Format("json", "for machines (what `rollout run --from-plan` reads)", "sitekit.rollout.plan:render_json"),
+)

@@ -8,6 +8,10 @@ protocol and answers as the OCI provider would, without any cloud.
 - Create / Read / Update / Delete: deterministic fake ids and the computed outputs the program reads
   (`sitekit.oci.fakes`); nothing is stored here, the engine's state is the only state.
 - Invoke: the canned data-source answers of `sitekit.oci.fakes`.
+- Faults, for tests: a named resource's create or update fails with a given message, the provider process
+  exits in the middle of it, or it hangs (so a test can kill the CLI mid-update). They are read from the file
+  the launcher names in SITEKIT_STANDIN_FAULTS, which `Workspace.install_provider` writes inside the throwaway
+  PULUMI_HOME; nothing a real deployment sees (the real provider has no such thing).
 
 It reports the version of the pulumi_oci package installed beside it, so the engine takes it for that
 plugin. `sitekit.engine.workspace` installs it only into a throwaway PULUMI_HOME; it must never be found by a
@@ -17,7 +21,9 @@ real deployment. Run as `python -m sitekit.engine.provider <engine address>`; it
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from concurrent import futures
 from importlib import metadata
 from threading import Event
@@ -81,6 +87,35 @@ def _name(urn: str) -> str:
 
 def _type(urn: str) -> str:
     return urn.split("::")[2].rsplit("$", 1)[-1]
+
+
+def fault(op: str, urn: str) -> dict | None:
+    """The fault injected for this operation on this resource, if any (tests only: see the module's docstring).
+    An entry is {"name": logical name, "op": "create" | "update", "stack": optional, and one of "fail": message,
+    "exit": code, "hang": seconds}."""
+    path = os.environ.get("SITEKIT_STANDIN_FAULTS")
+    if not path or not os.path.exists(path):
+        return None
+    stack = urn.split("::")[0].rsplit(":", 1)[-1]
+    for entry in json.loads(open(path).read()):
+        if entry.get("op") == op and entry.get("name") == _name(urn) and entry.get("stack", stack) == stack:
+            return entry
+    return None
+
+
+def _inject(op: str, urn: str, context) -> None:
+    entry = fault(op, urn)
+    if entry is None:
+        return
+    marker = os.environ["SITEKIT_STANDIN_FAULTS"] + ".hit"
+    with open(marker, "a") as fh:  # tells the test the operation has started
+        fh.write(f"{op} {urn}\n")
+    if "hang" in entry:
+        time.sleep(float(entry["hang"]))
+    if "exit" in entry:
+        os._exit(int(entry["exit"]))
+    if "fail" in entry:
+        context.abort(grpc.StatusCode.UNKNOWN, entry["fail"])
 
 
 class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
@@ -155,6 +190,7 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
         if request.preview:  # the id and computed outputs of a resource not yet created are unknown
             return provider_pb2.CreateResponse(
                 id="", properties=self._outputs(type_, request.urn, request.properties, known=False))
+        _inject("create", request.urn, context)
         return provider_pb2.CreateResponse(id=fakes.fake_id(type_, request.urn),
                                            properties=self._outputs(type_, request.urn, request.properties))
 
@@ -163,6 +199,8 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
 
     def Update(self, request, context):
         type_ = request.type or _type(request.urn)
+        if not request.preview:
+            _inject("update", request.urn, context)
         return provider_pb2.UpdateResponse(properties=self._outputs(type_, request.urn, request.news))
 
     def Delete(self, request, context):

@@ -124,13 +124,28 @@ class Workspace:
             folder.mkdir(parents=True, exist_ok=True)
         launcher = self.folder / "pulumi-resource-oci"
         # The provider is this sitekit's, whatever tree the program comes from (-P: not the working folder).
+        # Faults (tests only) are read from a file inside this throwaway home, named here and nowhere else.
         launcher.write_text("#!/bin/sh\n# sitekit's stand-in OCI provider (tests and review only)\n"
-                            f"PYTHONPATH={PACKAGE_ROOT} exec {sys.executable} -P -m sitekit.engine.provider \"$@\"\n")
+                            f"SITEKIT_STANDIN_FAULTS={self.faults_file} PYTHONPATH={PACKAGE_ROOT} "
+                            f"exec {sys.executable} -P -m sitekit.engine.provider \"$@\"\n")
         launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.run(["plugin", "install", "resource", "oci", oci_version(), "--file", str(launcher)], check=True,
                  cwd=self.folder)
         self.run(["login", f"file://{self.state}"], check=True, cwd=self.folder)
         self.installed = True
+
+    @property
+    def faults_file(self) -> Path:
+        """The stand-in provider's faults (tests only): a JSON list, see `sitekit.engine.provider.fault`."""
+        return self.home / "sitekit-standin-faults.json"
+
+    def inject(self, faults: list[dict]) -> None:
+        """Make the stand-in fail, exit or hang on the named resources' operations (an empty list: none)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.faults_file.write_text(json.dumps(faults))
+        hit = Path(f"{self.faults_file}.hit")
+        if hit.exists():
+            hit.unlink()
 
     # ---------------------------------------------------------------------------------------- commands
     def run(self, args: Sequence[str], check: bool = False, cwd: Path | None = None, timeout: float = 900,

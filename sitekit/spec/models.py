@@ -203,6 +203,21 @@ class SitePolicy(Model):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
+class Freeze(Model):
+    """A window in which no site of the jurisdiction is deployed (`sitekit rollout`): from `start` to `end`, both
+    days included, in UTC."""
+
+    start: Day = Field(description="First frozen day (YYYY-MM-DD, UTC).")
+    end: Day = Field(description="Last frozen day (YYYY-MM-DD, UTC), included.")
+    reason: str = Field(min_length=10, description="Why nothing deploys then, and who decided (shown when a rollout waits or is refused).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Freeze":
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
 class Jurisdiction(Model):
     code: Name
     name: str
@@ -214,6 +229,7 @@ class Jurisdiction(Model):
     locked: list[LockedKey] = Field(default_factory=list)
     notes: str = Field("", description="Free text: uncertainties, pending legal review.")
     policy: JurisdictionPolicy = Field(default_factory=JurisdictionPolicy, description="Policy-pack levels and parameters for this jurisdiction.")
+    freezes: list[Freeze] = Field(default_factory=list, description="Change freezes: windows in which `sitekit rollout` deploys no site of this jurisdiction (it waits or refuses, naming the reason).")
 
 
 # --------------------------------------------------------------------------------------------- network

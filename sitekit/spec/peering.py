@@ -35,6 +35,12 @@ PERSONAL = frozenset({"personal-data"})
 """Data classifications that hold personal data: peering them out of the jurisdiction needs a transfer mechanism."""
 
 
+def requests(site: str, peer: str) -> bool:
+    """Whether `site` is the requesting end of its peering with `peer`: the name that sorts first requests, so
+    the other (the accepting end) is deployed first."""
+    return site < peer
+
+
 @dataclass(frozen=True)
 class PeerLink:
     """One peering as this site's components build it."""
@@ -129,5 +135,5 @@ def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
                 bad(f"transfer mechanism '{peer.transfer.mechanism}' is not one {j.code} accepts; "
                     f"{nearest(peer.transfer.mechanism, accepted) if accepted else 'it accepts none'}",
                     path + ("transfer", "mechanism"))
-        links.append(PeerLink(peer.site, other.region, other.jurisdiction, site.name < peer.site, theirs))
+        links.append(PeerLink(peer.site, other.region, other.jurisdiction, requests(site.name, peer.site), theirs))
     return links, problems
