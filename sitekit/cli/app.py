@@ -4,6 +4,9 @@ Each command module (`cli/sites.py`, `policy.py`, `review.py`, `fleet.py`, `stam
 registers its commands on `app`; `cli/main.py` assembles them. Nothing here imports a command module.
 
 Exit codes: 0 ok; 2 bad input (one line per problem, `file:line: dotted.key: what is wrong`); 1 anything else.
+
+The consoles never convert emoji codes (`:100:` in `file:100:` stays a position) and text a user wrote (a value,
+a name, a path) is printed with `markup=False` or as `rich.text.Text`: it is never read as console markup.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from sitekit.spec.layout import list_sites, stack_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan, check and stamp standard AI sites on Oracle Cloud.")
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class Format(str, Enum):

@@ -102,7 +102,7 @@ def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | N
     except OSError as exc:
         raise SpecError([Problem(str(target), None, "", f"cannot write the report: {exc.strerror or exc}")]) from None
     out.print(f"wrote {target} ({len(fleet_.rows)} sites, {len(past.commits)} commits of history, "
-              f"{len(text.encode()) // 1024} KB)", highlight=False)
+              f"{len(text.encode()) // 1024} KB)", highlight=False, markup=False)
     if fleet_.problems:
         raise SpecError(fleet_.problems)
 

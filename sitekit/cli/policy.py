@@ -93,7 +93,7 @@ def policy(sites: Sites = None,
             if output:
 
                 with output.open("w", encoding="utf-8") as fh:
-                    render.print_table(results, Console(file=fh, width=200, soft_wrap=True))
+                    render.print_table(results, Console(file=fh, width=200, soft_wrap=True, emoji=False))
             else:
                 render.print_table(results, out)
         else:

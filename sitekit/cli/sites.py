@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from sitekit.cli.app import (
     AllSites,
@@ -66,7 +67,7 @@ def plan(sites: Sites = None,
             table.add_column(col, justify="left" if col == "site" else "right")
         for p in plans:
             row, o = plan_summary(p), p.outputs
-            table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
+            table.add_row(Text(p.site), f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
                           f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
         out.print(table)
 
@@ -96,7 +97,7 @@ def sites(format: Format = typer.Option(Format.table, "--format", "-f")):
             table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
         for r in rows:
             region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
-            table.add_row(r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
+            table.add_row(*map(Text, (r["site"], r["jurisdiction"], region)), f"{r['gpus']:,}", f"{r['itMw']:.2f}",
                           f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
         out.print(table)
     if problems:
@@ -119,6 +120,7 @@ def explain(site: str = typer.Argument(..., help="Site (stack) name."),
         sys.stdout.write(json.dumps([{"key": k, "value": v, "origin": o} for k, v, o in rows], indent=2) + "\n")
         return
     width = max((len(k) for k, _, _ in rows), default=0)
-    for k, v, o in rows:
-        out.print(f"{k.ljust(width)}  {json.dumps(v)}  [dim]# {o}[/dim]", highlight=False)
+    for k, v, o in rows:  # as written: a value's `[bold]` or `:100:` is not console markup
+        out.print(Text.assemble(f"{k.ljust(width)}  {json.dumps(v)}  ", (f"# {o}", "dim")),
+                  highlight=False)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sitekit.plan import Plan, PlannedResource
 
@@ -62,21 +63,23 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
 
 
 def print_plan(plan: Plan, console: Console) -> None:
+    """The plan for people; names and inputs as written (`Text`: never console markup, never emoji codes)."""
     by_urn = plan.by_urn()
-    table = Table(title=f"sitekit plan: {plan.site} ({len(plan.resources)} resources)", show_lines=False)
+    table = Table(title=Text(f"sitekit plan: {plan.site} ({len(plan.resources)} resources)"), show_lines=False)
     for col in ("type", "name", "parent", "key inputs", "protect"):
         table.add_column(col, overflow="fold")
     for r in plan.resources:
         parent = by_urn[r.parent].name if r.parent in by_urn else ""
-        table.add_row(r.type, r.name, parent, key_inputs(r), "yes" if r.protect else "")
+        table.add_row(*map(Text, (r.type, r.name, parent, key_inputs(r), "yes" if r.protect else "")))
     console.print(table)
     counts = Table(title="resources per type")
     counts.add_column("type")
     counts.add_column("count", justify="right")
     for t, n in plan.counts().items():
-        counts.add_row(t, str(n))
+        counts.add_row(Text(t), str(n))
     console.print(counts)
     o = plan.outputs
     roles = ", ".join(f"{k} {v}" for k, v in (o.get("gpusByRole") or {}).items())
-    console.print(f"GPUs: {o.get('gpus')} ({roles})")
-    console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW")
+    console.print(f"GPUs: {o.get('gpus')} ({roles})", markup=False, emoji=False)
+    console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW",
+                  markup=False, emoji=False)
