@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -65,3 +66,65 @@ def test_a_capacity_note_prints_as_written(monkeypatch):
     print_capacity([ShapeView(MARKUP, MARKUP, (MARKUP,), (), (), 0, (), (use,))], console, detail=True)
     text = buffer.getvalue()
     assert text.count(MARKUP) >= 3, text
+
+
+# ------------------------------------------------------------------------------------------------ long values
+LONG = "x" * 100_000
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+LONG_EDITS = {
+    "config-key": lambda p: _append(p / "stacks/Pulumi.us-ashburn.yaml", f"  ? sitekit:{LONG}\n  : 1\n"),
+    "pool-shape": lambda p: _replace(p / "stacks/Pulumi.us-ashburn.yaml", "shape: BM.GPU.H100.8", f"shape: {LONG}"),
+    "timezone": lambda p: _replace(p / "stacks/baseline.yaml", "timezone: UTC", f"timezone: {LONG}"),
+    "nsg-peer": lambda p: _replace(p / "stacks/baseline.yaml", "peer: 0.0.0.0/0, description: HTTPS from clients",
+                                   f"peer: {LONG}, description: HTTPS from clients"),
+    "iam-placeholder": lambda p: _replace(p / "stacks/baseline.yaml", "{compartment:compute} where ALL",
+                                          "{compartment:" + "x" * 5000 + "} where ALL"),
+    "anchor": lambda p: _append(p / "stacks/Pulumi.us-ashburn.yaml", f"  sitekit:ociProfile: *{LONG}\n"),
+    "basis": lambda p: _replace(p / "stacks/jurisdictions/us.yaml", 'basis: "Organisation policy DR-1 (data residency)',
+                                f'basis: "{LONG}'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_EDITS))
+def test_a_long_value_is_quoted_clipped(project, monkeypatch, name):
+    """A 100,000-character value (or key) in a message is quoted clipped: no line is a screenful of x."""
+    LONG_EDITS[name](project)
+    if name == "basis":  # a problem that quotes the basis: a region outside the residency regions
+        _replace(project / "stacks/Pulumi.us-ashburn.yaml", "sitekit:region: us-ashburn-1", "sitekit:region: sa-saopaulo-1")
+    lines = exits_2(run(project, monkeypatch, "plan", "us-ashburn"))
+    assert lines and all(len(line) <= 1_000 for line in lines), [len(line) for line in lines]
+    assert any("xxx..." in line for line in lines), lines
+
+
+@pytest.mark.parametrize("option", ["--operator-cidr", "--tenancy-id", "--pools", "--region", "--home-region",
+                                    "--jurisdiction"])
+def test_a_long_new_site_argument_is_quoted_clipped(project, monkeypatch, option):
+    args = ["new-site", "-j", "us", "-r", "us-ashburn-1", "--", "zz-new"]
+    if option in ("--region", "--jurisdiction"):
+        flag = {"--region": "-r", "--jurisdiction": "-j"}[option]
+        args[args.index(flag) + 1] = LONG
+    else:
+        args.insert(1, f"{option}={LONG}")
+    lines = exits_2(run(project, monkeypatch, *args))
+    assert lines and all(len(line) <= 1_000 for line in lines), [len(line) for line in lines]
+    assert any(option in line for line in lines), lines
+
+
+def test_a_problem_prints_as_one_line_of_at_most_1000_characters():
+    """The last guard: whatever a file name, key or message holds, a problem is one line a person can read."""
+    from sitekit.errors import MAX_LINE, Problem
+
+    text = str(Problem("f" * 5000, 7, "k\n" * 5000, "m" * 5000))
+    assert len(text) <= MAX_LINE and "\n" not in text and text.startswith("f" * 197 + "...:7: k\\nk")
+    assert str(Problem("stacks/baseline.yaml", 100, "a.b", "short")) == "stacks/baseline.yaml:100: a.b: short"

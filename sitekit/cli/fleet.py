@@ -26,7 +26,7 @@ from sitekit.cli.app import (
     out,
     project_root,
 )
-from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.fleet.capacity import shape_view
 from sitekit.fleet.collect import collect, jurisdictions, specs
 from sitekit.fleet.history import Point, capacity_history
@@ -57,7 +57,7 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
     root = project_root()
     try:
         if shape is not None and not capacity:
-            raise SpecError([Problem("", None, "", f"a shape ('{shape}') is only taken with --capacity")])
+            raise SpecError([Problem("", None, "", f"a shape ('{clip(shape)}') is only taken with --capacity")])
         if capacity:
             _capacity(root, shape, format)
             return
@@ -113,7 +113,7 @@ def _capacity(root: Path, shape: str | None, format: Format) -> None:
     capacity = load_capacity(root)
     if shape is not None and shape not in catalog.shapes:
         raise SpecError([Problem("stacks/catalog/shapes.yaml", None, "shapes",
-                                 f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")])
+                                 f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")])
     found, problems = specs(root)
     profiles = jurisdictions(root)
     views = [shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes))]

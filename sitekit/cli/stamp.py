@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sitekit.cli.app import app, check_site_name, err, fail, out, project_root
-from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.region.bootstrap import user_data_in_plan
 from sitekit.spec.layout import JURISDICTIONS
 from sitekit.spec.schema import SCHEMAS, stale
@@ -154,7 +154,7 @@ def bootstrap(site: str = typer.Argument(..., help="Site (stack) name."),
         fail(exc)
     if pool is not None and pool not in texts:
         fail(SpecError([Problem("sitekit bootstrap", None, "--pool",
-                                f"no pool '{pool}' in {site}; {nearest(pool, texts)}")]))
+                                f"no pool '{clip(pool)}' in {site}; {nearest(pool, texts)}")]))
     for name, text in texts.items():
         if pool is None or name == pool:
             sys.stdout.write(f"# ---- pool {name} ({len(text.encode())} bytes)\n{text}")

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.merge import Layer, duplicate_names
 from sitekit.spec.models import Model
 from sitekit.spec.problems import validation_problems
@@ -189,21 +189,21 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
 
     def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
         if fact.source not in capacity.sources:
-            add(path + ("source",), f"unknown source '{fact.source}'; {nearest(fact.source, capacity.sources)}")
+            add(path + ("source",), f"unknown source '{clip(fact.source)}'; {nearest(fact.source, capacity.sources)}")
 
     entries = [(("regions", r), e) for r, e in capacity.regions.items()] + [(("dedicated",), capacity.dedicated)]
     for path, entry in entries:
         if path[0] == "regions" and path[1] not in catalog.regions:
-            add(path, f"unknown OCI region '{path[1]}'; {nearest(path[1], catalog.regions)}")
+            add(path, f"unknown OCI region '{clip(path[1])}'; {nearest(path[1], catalog.regions)}")
         check_fact(path, entry)
         for key, facts in (("offers", entry.offers), ("notOffered", entry.not_offered)):
             for shape, fact in (facts.items() if isinstance(facts, dict) else ()):
                 if shape not in catalog.shapes:
-                    add(path + (key, shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+                    add(path + (key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
                 check_fact(path + (key, shape), fact)
     for shape, note in capacity.shapes.items():
         if shape not in catalog.shapes:
-            add(("shapes", shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+            add(("shapes", shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
         check_fact(("shapes", shape), note)
     return problems
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitekit.errors import Problem
+from sitekit.errors import Problem, clip
 from sitekit.spec.sources import Marks, PathKey, dotted, item_key
 
 
@@ -172,7 +172,7 @@ def duplicate_names(layer: Layer) -> list[Problem]:
                 if isinstance(name, str):
                     if name in seen:
                         problems.append(Problem(layer.file, layer.origin(path + (name,)).line, dotted(path + (name,)),
-                                                f"duplicate name '{name}': each item of a list is named once"))
+                                                f"duplicate name '{clip(name)}': each item of a list is named once"))
                     seen.add(name)
                 walk(item, path + (name,))
 
@@ -194,10 +194,10 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
                 key = dotted(path)
                 for lock in locks:
                     if _related(key, lock.key):
-                        basis = f" ({lock.basis})" if lock.basis else ""
+                        basis = f" ({clip(lock.basis, 400)})" if lock.basis else ""
                         problems.append(Problem(
                             layer.file, layer.marks.get(path), key,
-                            f"'{lock.key}' is locked by {lock.origin}{basis}; a site may not override it",
+                            f"'{clip(lock.key)}' is locked by {lock.origin}{basis}; a site may not override it",
                         ))
                         refused.add(path)
                         break

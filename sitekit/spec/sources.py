@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from sitekit.errors import Problem, SpecError
+from sitekit.errors import Problem, SpecError, clip
 
 PathKey = tuple[Any, ...]
 Marks = dict[PathKey, int]
@@ -148,14 +148,14 @@ class _Builder:
 
     def alias(self, anchor: str, path: PathKey, line: int) -> Any:
         if anchor not in self.anchors:
-            self.problem(line, path, f"alias *{anchor} names no anchor (&{anchor}) before it")
+            self.problem(line, path, f"alias *{clip(anchor)} names no anchor (&{clip(anchor)}) before it")
             return None
         target = self.anchors[anchor]
         if target is None:
-            self.problem(line, path, f"alias *{anchor} is inside the value it names (a recursive alias)")
+            self.problem(line, path, f"alias *{clip(anchor)} is inside the value it names (a recursive alias)")
             raise _Stop
         value, rel, size = target
-        self.count(size, line, path, via=f" (counting what alias *{anchor} repeats)")
+        self.count(size, line, path, via=f" (counting what alias *{clip(anchor)} repeats)")
         self.log.extend((path + p, ln) for p, ln in rel[1:])
         return copy_tree(value)
 
@@ -170,7 +170,7 @@ class _Builder:
                                      "has one line that sets it")
             return None
         if tag not in _SCALAR_TAGS:
-            self.problem(line, path, f"YAML tag '{_short(tag)}' is not allowed; sitekit reads plain data "
+            self.problem(line, path, f"YAML tag '{clip(_short(tag))}' is not allowed; sitekit reads plain data "
                                      f"(allowed: {_ALLOWED_TAGS})")
             return None
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -188,7 +188,7 @@ class _Builder:
         tag = event.tag
         want = _CORE + ("map" if isinstance(event, yaml.MappingStartEvent) else "seq")
         if tag not in (None, "!", want):
-            self.problem(line, path, f"YAML tag '{_short(tag)}' is not allowed; sitekit reads plain data "
+            self.problem(line, path, f"YAML tag '{clip(_short(tag))}' is not allowed; sitekit reads plain data "
                                      f"(allowed: {_ALLOWED_TAGS})")
 
     def mapping(self, path: PathKey, depth: int) -> dict[Any, Any]:
@@ -257,11 +257,6 @@ def copy_tree(value: Any) -> Any:
     if isinstance(value, list):
         return [copy_tree(v) for v in value]
     return value
-
-
-def clip(text: str, most: int = 60) -> str:
-    """`text`, cut to `most` characters with "..." when longer (for quoting a value in a message)."""
-    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 # ------------------------------------------------------------------------------------------------ syntax errors
@@ -407,7 +402,7 @@ def _stat(path: Path, name: str) -> os.stat_result:
         st = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            raise _refuse(name, f"a symbolic link to '{os.readlink(path)}', which does not exist") from None
+            raise _refuse(name, f"a symbolic link to '{clip(os.readlink(path), 200)}', which does not exist") from None
         parent = next((p for p in path.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
             raise _refuse(name, f"cannot read the file: '{parent}' is a file, not a folder") from None

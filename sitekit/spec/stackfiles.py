@@ -11,7 +11,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.layout import list_sites, stack_file
 from sitekit.spec.merge import Layer, Origin, _merge
 from sitekit.spec.problems import described
@@ -63,7 +63,7 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
         if ns != NAMESPACE:
             if _misspelt_namespace(ns):
                 problems.append(Problem(file, marks.get(("config", full_key)), f"config.{full_key}",
-                                        f"unknown namespace '{ns}'; did you mean '{NAMESPACE}'? (sitekit reads "
+                                        f"unknown namespace '{clip(ns)}'; did you mean '{NAMESPACE}'? (sitekit reads "
                                         f"only {NAMESPACE}: keys, so this value would be ignored)"))
             continue  # other namespaces (providers, pulumi:) are Pulumi's business
         if key not in BY_NAME:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sitekit.atomic import write_atomic
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.planners import PlanningError
 from sitekit.region.bootstrap import environment
 from sitekit.spec.catalog import load_catalog
@@ -25,7 +25,7 @@ from sitekit.spec.loaded import LoadedSite, origin_in
 from sitekit.spec.loader import load_profile, load_site
 from sitekit.spec.merge import Layer, merge_layers
 from sitekit.spec.models import Compute, Jurisdiction, NetworkSpec, Organisation
-from sitekit.spec.problems import section_problems
+from sitekit.spec.problems import section_problems, why_not_network
 from sitekit.spec.schema import STACK_SCHEMA, modeline
 from sitekit.spec.sources import load_yaml, parse_yaml
 from sitekit.stamp.addresses import (
@@ -73,23 +73,23 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
     """Check a request and plan the site; raise SpecError listing every problem."""
     problems: list[Problem] = []
     if not SITE_NAME.fullmatch(req.name) or len(req.name) > MAX_NAME:
-        problems.append(problem("NAME", f"invalid site name '{req.name}': lower-case letters and digits in words "
+        problems.append(problem("NAME", f"invalid site name '{clip(req.name)}': lower-case letters and digits in words "
                                          f"joined by single hyphens, starting with a letter, at most {MAX_NAME} "
                                          "characters (e.g. de-frankfurt)"))
     known = list_jurisdictions(root)
     if req.jurisdiction not in known:
-        problems.append(problem("--jurisdiction", f"unknown jurisdiction '{req.jurisdiction}'; "
+        problems.append(problem("--jurisdiction", f"unknown jurisdiction '{clip(req.jurisdiction)}'; "
                                                    f"{nearest(req.jurisdiction, known)} (or create it: "
-                                                   f"sitekit new-jurisdiction {req.jurisdiction})"))
+                                                   f"sitekit new-jurisdiction {clip(req.jurisdiction)})"))
         raise SpecError(problems)
     catalog = load_catalog(root)
     layer, j = load_profile(root, req.jurisdiction)
     public = list(catalog.regions)
     if req.region_kind == "public" and req.region not in catalog.regions:
-        problems.append(problem("--region", f"unknown OCI public region '{req.region}'; {nearest(req.region, public)}"
+        problems.append(problem("--region", f"unknown OCI public region '{clip(req.region)}'; {nearest(req.region, public)}"
                                              " (for a Dedicated Region add --region-kind dedicated)"))
     elif req.region_kind == "dedicated" and not re.fullmatch(r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", req.region):
-        problems.append(problem("--region", f"'{req.region}' is not a region identifier (e.g. ar-dedicated-1)"))
+        problems.append(problem("--region", f"'{clip(req.region)}' is not a region identifier (e.g. ar-dedicated-1)"))
     resident = req.region in j.residency.regions or (req.region_kind == "dedicated" and j.residency.dedicated_in_country)
     accepted = j.residency.transfer_mechanisms
     if not resident and req.transfer_mechanism is None:
@@ -97,25 +97,25 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
         dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
         how = (f"give --transfer-mechanism (one of: {', '.join(accepted)}) and --transfer-reference"
                if accepted else "this jurisdiction accepts no transfer mechanism")
-        problems.append(problem("--region", f"region '{req.region}' is not allowed in {j.name} (residency regions: "
-                                             f"{allowed}{dedicated}); {how} [{j.residency.basis}]"))
+        problems.append(problem("--region", f"region '{clip(req.region)}' is not allowed in {j.name} (residency regions: "
+                                             f"{allowed}{dedicated}); {how} [{clip(j.residency.basis, 400)}]"))
     elif not resident:
         if req.transfer_mechanism not in accepted:
-            problems.append(problem("--transfer-mechanism", f"'{req.transfer_mechanism}' is not accepted by {j.name}; "
+            problems.append(problem("--transfer-mechanism", f"'{clip(req.transfer_mechanism)}' is not accepted by {j.name}; "
                                      + (nearest(req.transfer_mechanism, accepted) if accepted else "it accepts none")
-                                     + f" [{j.residency.basis}]"))
+                                     + f" [{clip(j.residency.basis, 400)}]"))
         if not req.transfer_reference:
             problems.append(problem("--transfer-reference", "a transfer needs a reference to the signed instrument "
                                                              "(contract id, register entry)"))
     elif req.transfer_mechanism is not None:
-        problems.append(problem("--transfer-mechanism", f"region '{req.region}' is resident in {j.name}; no transfer "
+        problems.append(problem("--transfer-mechanism", f"region '{clip(req.region)}' is resident in {j.name}; no transfer "
                                                          "mechanism is needed (leave it out)"))
     home = req.home_region or (req.region if req.region_kind == "public" else None)
     if home is None:
         problems.append(problem("--home-region", "a Dedicated Region site needs --home-region (the tenancy's home "
                                                   "region, a public region)"))
     elif home not in catalog.regions:
-        problems.append(problem("--home-region", f"unknown OCI public region '{home}'; {nearest(home, public)}"))
+        problems.append(problem("--home-region", f"unknown OCI public region '{clip(home)}'; {nearest(home, public)}"))
     if not 0 < req.power_mw <= 5000:
         problems.append(problem("--power-mw", f"must be in (0, 5000] MW (got {req.power_mw:g})"))
     if not 1.0 <= req.pue <= 3.0:
@@ -130,17 +130,18 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
             if key not in placeholders:
                 placeholders.append(key)
         elif not OCID.fullmatch(value):
-            problems.append(problem(opt, f"'{value}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
+            problems.append(problem(opt, f"'{clip(value)}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
     if not req.operator_cidrs:
         placeholders.append("operatorCidrs")
     for cidr in req.operator_cidrs:
         try:
             net = IPv4Network(cidr)
-        except ValueError as exc:
-            problems.append(problem("--operator-cidr", f"'{cidr}' is not an IPv4 range in CIDR notation ({exc})"))
+        except ValueError:
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is not an IPv4 range in CIDR notation"
+                                                        f"{why_not_network(cidr)}"))
             continue
         if net.prefixlen < WIDEST_OPERATOR_PREFIX:
-            problems.append(problem("--operator-cidr", f"'{cidr}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
                                                         "ranges operators connect from, not a whole network"))
 
     baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
