@@ -128,3 +128,40 @@ def test_a_problem_prints_as_one_line_of_at_most_1000_characters():
     text = str(Problem("f" * 5000, 7, "k\n" * 5000, "m" * 5000))
     assert len(text) <= MAX_LINE and "\n" not in text and text.startswith("f" * 197 + "...:7: k\\nk")
     assert str(Problem("stacks/baseline.yaml", 100, "a.b", "short")) == "stacks/baseline.yaml:100: a.b: short"
+
+
+# ------------------------------------------------------------------------------------------------ new-site
+def _stacks(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / "stacks").iterdir())
+
+
+@pytest.mark.parametrize("args,lines", [
+    (["--pue=0"], ["sitekit new-site: --pue: must be a number in [1.0, 3.0] (got 0)"]),
+    (["--pue=nan", "--power-mw=inf"], ["sitekit new-site: --power-mw: must be a number in (0, 5000] MW "
+                                       "(got inf (past the range of a number))",
+                                       "sitekit new-site: --pue: must be a number in [1.0, 3.0] (got nan)"]),
+    (["--power-mw=nan"], ["sitekit new-site: --power-mw: must be a number in (0, 5000] MW (got nan)"]),
+    (["--power-mw=1e400"], ["sitekit new-site: --power-mw: must be a number in (0, 5000] MW "
+                            "(got inf (past the range of a number))"]),
+    (["--power-mw=-1e400", "--availability-domain=99999999999999999999"],
+     ["sitekit new-site: --availability-domain: must be 1, 2 or 3 (got 99999999999999999999)",
+      "sitekit new-site: --power-mw: must be a number in (0, 5000] MW (got -inf (past the range of a number))"]),
+])
+def test_new_site_numbers_are_checked_before_any_work(project, monkeypatch, args, lines):
+    before = _stacks(project)
+    assert exits_2(run(project, monkeypatch, "new-site", "-j", "us", "-r", "us-ashburn-1", *args, "--", "zz-new")) == lines
+    assert _stacks(project) == before
+
+
+def test_a_very_long_site_name_is_refused_before_it_names_a_file(project, monkeypatch):
+    lines = exits_2(run(project, monkeypatch, "new-site", "-j", "us", "-r", "us-ashburn-1", "--", "x" * 300))
+    assert lines == ["sitekit new-site: NAME: invalid site name '" + "x" * 57 + "...': lower-case letters and digits "
+                     "in words joined by single hyphens, starting with a letter, at most 24 characters (e.g. "
+                     "de-frankfurt)"]
+
+
+def test_every_answer_is_reported_together(project, monkeypatch):
+    lines = exits_2(run(project, monkeypatch, "new-site", "-j", "us", "-r", "us-ashburn-9", "--pue=0",
+                        "--operator-cidr=10.0.0.0/33", "--", "Zz"))
+    assert {line.split(":")[1].strip() for line in lines} == {"NAME", "--pue", "--operator-cidr", "--region",
+                                                               "--home-region"}

@@ -9,6 +9,7 @@ through the same loader as every stack. The arithmetic lives in planners.py (`al
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -19,7 +20,7 @@ from sitekit.atomic import write_atomic
 from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.planners import PlanningError
 from sitekit.region.bootstrap import environment
-from sitekit.spec.catalog import load_catalog
+from sitekit.spec.catalog import Catalog, load_catalog
 from sitekit.spec.layout import BASELINE, list_jurisdictions, stack_file
 from sitekit.spec.loaded import LoadedSite, origin_in
 from sitekit.spec.loader import load_profile, load_site
@@ -69,13 +70,61 @@ class Stamp:
     """Subnets grown past the baseline's prefix to hold the pools' nodes: {network: {subnet: prefix}}."""
 
 
-def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
-    """Check a request and plan the site; raise SpecError listing every problem."""
+def answer_problems(req: Request) -> tuple[list[Problem], list[str]]:
+    """The answers on their own, before any file is read or written: the site name (it names a file), the numbers
+    (finite and in range: NaN, infinity and powers past float range are refused here, not met as a crash while
+    sizing), OCIDs and operator ranges. Every problem, and the keys left as placeholders."""
     problems: list[Problem] = []
     if not SITE_NAME.fullmatch(req.name) or len(req.name) > MAX_NAME:
         problems.append(problem("NAME", f"invalid site name '{clip(req.name)}': lower-case letters and digits in words "
                                          f"joined by single hyphens, starting with a letter, at most {MAX_NAME} "
                                          "characters (e.g. de-frankfurt)"))
+    if not (math.isfinite(req.power_mw) and 0 < req.power_mw <= 5000):
+        problems.append(problem("--power-mw", f"must be a number in (0, 5000] MW (got {_number(req.power_mw)})"))
+    if not (math.isfinite(req.pue) and 1.0 <= req.pue <= 3.0):
+        problems.append(problem("--pue", f"must be a number in [1.0, 3.0] (got {_number(req.pue)})"))
+    if not 1 <= req.availability_domain <= 3:
+        problems.append(problem("--availability-domain", f"must be 1, 2 or 3 (got {clip(str(req.availability_domain))})"))
+    placeholders = []
+    for opt, value, key in (("--tenancy-id", req.tenancy_id, "tenancyId"),
+                            ("--parent-compartment-id", req.parent_compartment_id, "parentCompartmentId"),
+                            ("--gpu-image-id", req.gpu_image_id, "images"), ("--oke-image-id", req.oke_image_id, "images")):
+        if value is None:
+            if key not in placeholders:
+                placeholders.append(key)
+        elif not OCID.fullmatch(value):
+            problems.append(problem(opt, f"'{clip(value)}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
+    if not req.operator_cidrs:
+        placeholders.append("operatorCidrs")
+    for cidr in req.operator_cidrs:
+        try:
+            net = IPv4Network(cidr)
+        except ValueError:
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is not an IPv4 range in CIDR notation"
+                                                        f"{why_not_network(cidr)}"))
+            continue
+        if net.prefixlen < WIDEST_OPERATOR_PREFIX:
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
+                                                        "ranges operators connect from, not a whole network"))
+    return problems, placeholders
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A request whose every answer checked out: the profile it names, the catalog, the home region."""
+
+    request: Request
+    layer: Layer
+    jurisdiction: Jurisdiction
+    catalog: Catalog
+    home_region: str
+    placeholders: list[str]
+
+
+def check(root: Path, req: Request) -> Checked:
+    """Every answer checked, on its own and against the jurisdiction and the catalog, before any work: a
+    SpecError listing every problem. Only names the project lists are used to find a file."""
+    problems, placeholders = answer_problems(req)
     known = list_jurisdictions(root)
     if req.jurisdiction not in known:
         problems.append(problem("--jurisdiction", f"unknown jurisdiction '{clip(req.jurisdiction)}'; "
@@ -116,34 +165,17 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
                                                   "region, a public region)"))
     elif home not in catalog.regions:
         problems.append(problem("--home-region", f"unknown OCI public region '{clip(home)}'; {nearest(home, public)}"))
-    if not 0 < req.power_mw <= 5000:
-        problems.append(problem("--power-mw", f"must be in (0, 5000] MW (got {req.power_mw:g})"))
-    if not 1.0 <= req.pue <= 3.0:
-        problems.append(problem("--pue", f"must be in [1.0, 3.0] (got {req.pue:g})"))
-    if not 1 <= req.availability_domain <= 3:
-        problems.append(problem("--availability-domain", "must be 1, 2 or 3"))
-    placeholders = []
-    for opt, value, key in (("--tenancy-id", req.tenancy_id, "tenancyId"),
-                            ("--parent-compartment-id", req.parent_compartment_id, "parentCompartmentId"),
-                            ("--gpu-image-id", req.gpu_image_id, "images"), ("--oke-image-id", req.oke_image_id, "images")):
-        if value is None:
-            if key not in placeholders:
-                placeholders.append(key)
-        elif not OCID.fullmatch(value):
-            problems.append(problem(opt, f"'{clip(value)}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
-    if not req.operator_cidrs:
-        placeholders.append("operatorCidrs")
-    for cidr in req.operator_cidrs:
-        try:
-            net = IPv4Network(cidr)
-        except ValueError:
-            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is not an IPv4 range in CIDR notation"
-                                                        f"{why_not_network(cidr)}"))
-            continue
-        if net.prefixlen < WIDEST_OPERATOR_PREFIX:
-            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
-                                                        "ranges operators connect from, not a whole network"))
+    if problems:
+        raise SpecError(problems)
+    return Checked(req, layer, j, catalog, home or "", placeholders)
 
+
+def stamp(root: Path, req: Request, *, replacing: bool = False, checked: Checked | None = None) -> Stamp:
+    """Check a request (unless `checked` already holds it) and plan the site; raise SpecError listing every
+    problem."""
+    checked = checked or check(root, req)
+    layer, j, catalog, placeholders = checked.layer, checked.jurisdiction, checked.catalog, checked.placeholders
+    problems: list[Problem] = []
     baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
     merged, prov, merge_problems = merge_layers([baseline, layer])
     # the parts stamping reads, validated first: a broken baseline is named at its line, not met as a crash
@@ -173,11 +205,11 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
         problems.append(problem("sitekit:addressPlan", str(exc)))
     if problems:
         raise SpecError(problems)
-    return Stamp(req, j, home or "", org_space, supernet, networks, pools, placeholders, grown)
+    return Stamp(req, j, checked.home_region, org_space, supernet, networks, pools, placeholders, grown)
 
 
 def _number(x: float) -> str:
-    return f"{x:g}"
+    return f"{x:g}" if math.isfinite(x) or math.isnan(x) else f"{x:g} (past the range of a number)"
 
 
 def render(root: Path, s: Stamp) -> str:
@@ -220,12 +252,13 @@ def _values(text: str, file: str) -> dict[str, Any]:
 def write_site(root: Path, req: Request, *, force: bool = False) -> tuple[Path, Stamp, LoadedSite]:
     """Render, check, write atomically (never over an existing file without `force`), re-load from disk."""
     root = root.resolve()
+    checked = check(root, req)  # every answer first: the name is checked before it names a file
     file = stack_file(req.name)
     path = root / file
     if path.exists() and not force:
         raise SpecError([Problem(file, None, "", "the stack file exists; pass --force to overwrite it "
                                                  "(it keeps its address block while that still fits)")])
-    s = stamp(root, req, replacing=force)
+    s = stamp(root, req, replacing=force, checked=checked)
     text = render(root, s)
     load_site(root, req.name, values=_values(text, file))  # the rendered values pass the loader before any write
     previous = path.read_text(encoding="utf-8") if path.exists() else None
