@@ -165,3 +165,9 @@ def test_every_answer_is_reported_together(project, monkeypatch):
                         "--operator-cidr=10.0.0.0/33", "--", "Zz"))
     assert {line.split(":")[1].strip() for line in lines} == {"NAME", "--pue", "--operator-cidr", "--region",
                                                                "--home-region"}
+
+
+def test_a_very_long_jurisdiction_code_is_refused_before_it_names_a_file(project, monkeypatch):
+    lines = exits_2(run(project, monkeypatch, "new-jurisdiction", "x" * 300, "--regions", "us-ashburn-1"))
+    assert lines == ["sitekit new-jurisdiction: CODE: invalid code '" + "x" * 57 + "...': an ISO 3166-1 alpha-2 code "
+                     "in lower case, optionally with a suffix (e.g. de, ae-difc)"]

@@ -38,7 +38,7 @@ def write_jurisdiction(root: Path, code: str, name: str | None, regions: list[st
     if not JURISDICTION_CODE.fullmatch(code):
         problems.append(Problem(cmd, None, "CODE", f"invalid code '{clip(code)}': an ISO 3166-1 alpha-2 code in lower case, "
                                                    "optionally with a suffix (e.g. de, ae-difc)"))
-    if (root / file).exists() and not force:
+    elif (root / file).exists() and not force:  # a code checked before it names a file
         problems.append(Problem(file, None, "", "the profile exists; pass --force to overwrite it"))
     catalog = load_catalog(root)
     for region in regions:
