@@ -5,6 +5,8 @@ into console markup or emoji. The generated-input counterparts are in test_fuzz.
 from __future__ import annotations
 
 import io
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,30 @@ def test_a_very_long_jurisdiction_code_is_refused_before_it_names_a_file(project
     lines = exits_2(run(project, monkeypatch, "new-jurisdiction", "x" * 300, "--regions", "us-ashburn-1"))
     assert lines == ["sitekit new-jurisdiction: CODE: invalid code '" + "x" * 57 + "...': an ISO 3166-1 alpha-2 code "
                      "in lower case, optionally with a suffix (e.g. de, ae-difc)"]
+
+
+# ------------------------------------------------------------------------------------------------ prices
+def git_repo(project: Path) -> Path:
+    """The project copy as a git repository with one commit (what `sitekit review` compares with)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(git + args, cwd=project, check=True, capture_output=True)
+    return project
+
+
+def test_review_refuses_a_bad_price_catalog_before_planning(project, monkeypatch):
+    git_repo(project)
+    _replace(project / "stacks/catalog/prices.yaml", "perHour: 32.00", "perHour: -1")
+    started = time.perf_counter()
+    lines = exits_2(run(project, monkeypatch, "review", "--mode", "offline", "--no-progress"))
+    assert lines == ["stacks/catalog/prices.yaml:11: gpuShapes.BM.GPU.A100-v2.8.perHour: Input should be greater "
+                     "than or equal to 0 (got -1)"]
+    assert time.perf_counter() - started < 10, "refused before any site is planned"
+
+
+def test_prices_are_read_as_validated_figures(root):
+    from sitekit.run.cost import load_prices
+
+    prices = load_prices(root)
+    assert prices.recorded == "2026-12-02" and prices.hours == 730 and prices.gpu_shapes["BM.GPU.GB200.4"] is None
+    assert prices.gpu_shapes["BM.GPU.H100.8"] == 80.0 and prices.lb_mbps_hour == 0.0001

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from sitekit.spec.sources import load_yaml
+from sitekit.spec.catalog import load_price_catalog
 
-PRICES = "stacks/catalog/prices.yaml"
 CLUSTER_NETWORK = "oci:Core/clusterNetwork:ClusterNetwork"
 GPU_MEMORY_CLUSTER = "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster"
 INSTANCE_CONFIGURATION = "oci:Core/instanceConfiguration:InstanceConfiguration"
@@ -35,15 +34,15 @@ class Prices:
 
 
 def load_prices(root: Path) -> Prices:
-    """The price catalog (parsed once per process by load_yaml, read again when the file changes)."""
-    data, _ = load_yaml(root / PRICES, PRICES)
-    return Prices(hours=float(data["hoursPerMonth"]),
-                  gpu_shapes={k: (None if v["perHour"] is None else float(v["perHour"]))
-                              for k, v in data["gpuShapes"].items()},
-                  block_gb_month=float(data["storage"]["blockVolume"]["perGbMonth"]),
-                  lb_hour=float(data["loadBalancer"]["perHour"]),
-                  lb_mbps_hour=float(data["loadBalancer"]["perMbpsHour"]),
-                  recorded=str(data.get("recorded", "")))
+    """The price catalog, validated (a SpecError naming each bad figure at its line); parsed once per process by
+    load_yaml, read again when the file changes."""
+    catalog = load_price_catalog(root)
+    return Prices(hours=catalog.hours_per_month,
+                  gpu_shapes={k: v.per_hour for k, v in catalog.gpu_shapes.items()},
+                  block_gb_month=catalog.storage.block_volume.per_gb_month,
+                  lb_hour=catalog.load_balancer.per_hour,
+                  lb_mbps_hour=catalog.load_balancer.per_mbps_hour,
+                  recorded=catalog.recorded.isoformat())
 
 
 @dataclass
