@@ -200,3 +200,27 @@ def test_prices_are_read_as_validated_figures(root):
     prices = load_prices(root)
     assert prices.recorded == "2026-12-02" and prices.hours == 730 and prices.gpu_shapes["BM.GPU.GB200.4"] is None
     assert prices.gpu_shapes["BM.GPU.H100.8"] == 80.0 and prices.lb_mbps_hour == 0.0001
+
+
+# ------------------------------------------------------------------------------------------------ peers
+def test_sites_lists_a_peer_with_a_malformed_plan_among_the_problems(project, monkeypatch):
+    from test_fail_fixtures import install
+
+    expected = install("peer-plan-malformed", project)
+    result = run(project, monkeypatch, "sites")
+    lines = exits_2(result)
+    assert expected[0] in lines
+    assert "stacks/Pulumi.peer-plan-broken.yaml:13: site.addressPlan.networks: expected a mapping, got a list" in lines
+    assert "us-ashburn" in result.stdout  # the others are still listed
+
+
+def test_the_plan_cache_names_files_from_the_listings_only(project):
+    """A peer or jurisdiction named with 300 characters is no file name: keys are built, never a crash."""
+    from sitekit.run.cache import SideKeys
+
+    before = SideKeys(project).key("us-ashburn")
+    _replace(project / "stacks/Pulumi.ar-patagonia.yaml", "sitekit:jurisdiction: ar", "sitekit:jurisdiction: " + "a" * 300)
+    _replace(project / "stacks/Pulumi.us-ashburn.yaml", "    - site: br-saopaulo\n",
+             "    - site: br-saopaulo\n    - site: " + "x" * 300 + "\n")
+    keys = SideKeys(project)
+    assert keys.key("ar-patagonia") and keys.key("us-ashburn") != before
