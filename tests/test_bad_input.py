@@ -5,6 +5,7 @@ into console markup or emoji. The generated-input counterparts are in test_fuzz.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -224,3 +225,57 @@ def test_the_plan_cache_names_files_from_the_listings_only(project):
              "    - site: br-saopaulo\n    - site: " + "x" * 300 + "\n")
     keys = SideKeys(project)
     assert keys.key("ar-patagonia") and keys.key("us-ashburn") != before
+
+
+# ------------------------------------------------------------------------------------------------ report paths
+def _make(project: Path, what: str) -> None:
+    """What stands at the path a case gives, in the project's scratch folder."""
+    scratch = project / "scratch"
+    scratch.mkdir()
+    {"dir": lambda: (scratch / "dir").mkdir(), "file": lambda: (scratch / "file").write_text("mine\n"),
+     "dangling": lambda: (scratch / "link").symlink_to("nowhere"), "loop": lambda: (scratch / "loop").symlink_to("loop"),
+     "fifo": lambda: os.mkfifo(scratch / "fifo"), "none": lambda: None,
+     "index-dir": lambda: (scratch / "site" / "index.html").mkdir(parents=True)}[what]()
+
+
+REVIEW = ["review", "--mode", "offline", "--no-progress"]
+PATHS = [
+    (REVIEW + ["--output", "scratch/missing/report.md"], "none",
+     "scratch/missing/report.md: --output: cannot write the report: folder 'scratch/missing' does not exist"),
+    (REVIEW + ["--output", "scratch/dir"], "dir", "scratch/dir: --output: a folder, not a file"),
+    (REVIEW + ["--output", "/dev/full"], "none",
+     "/dev/full: --output: not a regular file (a device, pipe or socket); sitekit writes reports to files"),
+    (REVIEW + ["--output", "scratch/fifo"], "fifo",
+     "scratch/fifo: --output: not a regular file (a device, pipe or socket); sitekit writes reports to files"),
+    (REVIEW + ["--output", "scratch/link"], "dangling",
+     "scratch/link: --output: a symbolic link to 'nowhere', which does not exist; sitekit does not write through "
+     "a link to nothing"),
+    (REVIEW + ["--output", ""], "none", "sitekit: --output: an empty path; name the file to write"),
+    (["policy", "us-ashburn", "--output", "scratch/link"], "dangling",
+     "scratch/link: --output: a symbolic link to 'nowhere', which does not exist; sitekit does not write through "
+     "a link to nothing"),
+    (["policy", "us-ashburn", "--output", "scratch/file/report.md"], "file",
+     "scratch/file/report.md: --output: 'scratch/file' is a file, not a folder"),
+    (["fleet", "--html", "scratch/loop"], "loop",
+     "scratch/loop: --html: a symbolic link loop (the link leads back to itself)"),
+    (["fleet", "--html", "scratch/file"], "file", "scratch/file: --html: a file, not a folder"),
+    (["fleet", "--html", "/dev/null"], "none", "/dev/null: --html: not a folder (a device, pipe or socket)"),
+    (["fleet", "--html", "scratch/link"], "dangling",
+     "scratch/link: --html: a symbolic link to 'nowhere', which does not exist; sitekit does not write through a "
+     "link to nothing"),
+    (["fleet", "--html", ""], "none", "sitekit: --html: an empty folder name; name the folder (`.` for this one)"),
+    (["fleet", "--html", "scratch/site"], "index-dir", "scratch/site/index.html: --html: a folder, not a file"),
+    (REVIEW + ["--preview-json", ""], "none", "sitekit: --preview-json: an empty folder name; name the folder "
+                                              "(`.` for this one)"),
+    (REVIEW + ["--preview-json", "scratch/loop"], "loop",
+     "scratch/loop: --preview-json: a symbolic link loop (the link leads back to itself)"),
+]
+
+
+@pytest.mark.parametrize("args,make,line", PATHS, ids=[f"{a[0]}-{a[-2]}-{m}" for a, m, _ in PATHS])
+def test_a_report_path_that_cannot_be_written_is_refused_before_any_work(project, monkeypatch, args, make, line):
+    _make(project, make)
+    started = time.perf_counter()
+    assert exits_2(run(project, monkeypatch, *args)) == [line]
+    assert time.perf_counter() - started < 5, "refused before any site is planned"
+    assert not (project / "index.html").exists() and not (project / "scratch" / "nowhere").exists()

@@ -11,6 +11,9 @@ a name, a path) is printed with `markup=False` or as `rich.text.Text`: it is nev
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from enum import Enum
 from pathlib import Path
@@ -20,7 +23,7 @@ import typer
 from rich.console import Console
 
 from sitekit import ROOT
-from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.spec.layout import list_sites, stack_file
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -41,8 +44,8 @@ Jobs = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1,
                                              help="Worker processes for several sites (default: the core count).")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Plan every site again, ignoring the plan cache.")]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress output on stderr.")]
-Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file (refuses to "
-                                                                        "overwrite one without --force).")]
+Output = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report to this file (refuses to "
+                                                                       "overwrite one without --force).")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite the file this command writes, if it exists.")]
 
 
@@ -64,10 +67,96 @@ def fail(exc: SitekitError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def refuse_overwrite(path: Optional[Path], force: bool) -> None:
-    """sitekit never overwrites a user's file unless told to (--force)."""
-    if path is not None and path.exists() and not force:
-        raise SpecError([Problem(str(path), None, "", "file exists; pass --force to overwrite it")])
+def _refuse(path: Path | str, option: str, message: str) -> SpecError:
+    return SpecError([Problem(str(path) or "sitekit", None, option, message)])
+
+
+def _status(path: Path, option: str) -> os.stat_result | None:
+    """What `path` names, links followed; None when nothing is there. A dangling link, a link loop or a path the
+    system cannot take (a name too long, a file where a folder belongs) is refused, naming the path."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise _refuse(path, option, f"a symbolic link to '{clip(os.readlink(path), 200)}', which does not exist; "
+                                        "sitekit does not write through a link to nothing") from None
+        return None
+    except NotADirectoryError:
+        parent = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        raise _refuse(path, option, f"'{clip(str(parent), 200)}' is a file, not a folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _refuse(path, option, "a symbolic link loop (the link leads back to itself)") from None
+        raise _refuse(path, option, f"cannot use this path: {exc.strerror or exc}") from None
+
+
+_NOT_REGULAR = "not a regular file (a device, pipe or socket); sitekit writes reports to files"
+
+
+def output_file(text: str | None, option: str, force: bool) -> Path | None:
+    """The file a report is written to, checked before any work: not empty, not a folder, a device or a pipe,
+    not a link to nothing, in a folder that exists; an existing file only with --force (sitekit never overwrites
+    a user's file unless told to). None when no path was given."""
+    if text is None:
+        return None
+    if not text:
+        raise _refuse("", option, "an empty path; name the file to write")
+    path = Path(text)
+    st = _status(path, option)
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise _refuse(path, option, "a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse(path, option, _NOT_REGULAR)
+        if not force:
+            raise _refuse(path, option, "file exists; pass --force to overwrite it")
+        return path
+    parent = _status(path.parent, option)
+    if parent is None:
+        raise _refuse(path, option, f"cannot write the report: folder '{clip(str(path.parent), 200)}' does not exist")
+    if not stat.S_ISDIR(parent.st_mode):
+        raise _refuse(path, option, f"cannot write the report: '{clip(str(path.parent), 200)}' is a file, not a folder")
+    return path
+
+
+def output_folder(text: str, option: str, force: bool, file: str = "index.html") -> Path:
+    """The folder a report's `file` is written to, checked before any work: not empty (write `.` for this
+    folder), a folder or nothing yet (it is made) below a folder, not a link to nothing; `file` in it as
+    `output_file` takes it."""
+    path = _folder(text, option, missing_ok=True)
+    output_file(str(path / file), option, force)
+    return path
+
+
+def input_folder(text: str, option: str) -> Path:
+    """A folder a command reads (a folder of preview files), checked before any work."""
+    return _folder(text, option, missing_ok=False)
+
+
+def _folder(text: str, option: str, missing_ok: bool) -> Path:
+    if not text:
+        raise _refuse("", option, "an empty folder name; name the folder (`.` for this one)")
+    path = Path(text)
+    st = _status(path, option)
+    if st is None:
+        if not missing_ok:
+            raise _refuse(path, option, "no such folder")
+        above = next((p for p in path.parents if _status(p, option) is not None), Path("."))
+        if not above.is_dir():
+            raise _refuse(path, option, f"'{clip(str(above), 200)}' is a file, not a folder")
+    elif stat.S_ISREG(st.st_mode):
+        raise _refuse(path, option, "a file, not a folder")
+    elif not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, option, "not a folder (a device, pipe or socket)")
+    return path
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write a report `output_file` checked; what the system still refuses (a full disk) is bad input too."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _refuse(path, "--output", f"cannot write the report: {exc.strerror or exc}") from None
 
 
 def check_site_name(root: Path, site: str) -> None:

@@ -6,6 +6,7 @@ Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from enum import Enum
@@ -27,8 +28,9 @@ from sitekit.cli.app import (
     check_site_name,
     fail,
     out,
+    output_file,
     project_root,
-    refuse_overwrite,
+    write_report,
 )
 from sitekit.errors import Problem, SitekitError, SpecError
 from sitekit.progress import progress
@@ -74,7 +76,7 @@ def policy(sites: Sites = None,
     if not names:
         fail(SpecError([Problem("", None, "", "name at least one site, or use --all")]))
     try:
-        refuse_overwrite(output, force)
+        path = output_file(output, "--output", force)
         pack_config = _read_config(config) if config else None
         for name in names:
             check_site_name(root, name)
@@ -88,23 +90,24 @@ def policy(sites: Sites = None,
         fail(exc)
     results = [outcomes[name][1] for name in names]
 
-    try:
-        if format is PolicyFormat.table:
-            if output:
-
-                with output.open("w", encoding="utf-8") as fh:
-                    render.print_table(results, Console(file=fh, width=200, soft_wrap=True, emoji=False))
-            else:
-                render.print_table(results, out)
+    if format is PolicyFormat.table:
+        if path is None:
+            render.print_table(results, out)
+            text = None
         else:
-            text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
-                    PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
-                    PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
-            if output:
-                output.write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
-    except OSError as exc:
-        fail(SpecError([Problem(str(output), None, "", f"cannot write the report: {exc.strerror or exc}")]))
+            buffer = io.StringIO()
+            render.print_table(results, Console(file=buffer, width=200, soft_wrap=True, emoji=False))
+            text = buffer.getvalue()
+    else:
+        text = {PolicyFormat.json: lambda: render.dumps(render.to_json(results)),
+                PolicyFormat.sarif: lambda: render.dumps(render.to_sarif(results)),
+                PolicyFormat.markdown: lambda: render.to_markdown(results)}[format]()
+        if path is None:
+            sys.stdout.write(text)
+    if path is not None:
+        try:
+            write_report(path, text)
+        except SitekitError as exc:
+            fail(exc)
     if not all(r.passed for r in results):
         raise typer.Exit(1)

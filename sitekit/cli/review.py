@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -16,10 +15,12 @@ from sitekit.cli.app import (
     app,
     err,
     fail,
+    input_folder,
+    output_file,
     project_root,
-    refuse_overwrite,
+    write_report,
 )
-from sitekit.errors import Problem, SitekitError, SpecError
+from sitekit.errors import SitekitError
 
 
 class ReviewFormat(str, Enum):
@@ -41,12 +42,12 @@ def review_command(
     base_tip: bool = typer.Option(False, "--base-tip", help="Compare with the tip of --base, not the merge base."),
     mode: Mode = typer.Option(Mode.auto, "--mode", help="engine (needs a pulumi CLI), offline (an approximation), "
                               "or auto: engine when a pulumi CLI is found."),
-    preview_json: Optional[Path] = typer.Option(None, "--preview-json", help="Folder of `pulumi preview --json` "
+    preview_json: Optional[str] = typer.Option(None, "--preview-json", help="Folder of `pulumi preview --json` "
                                                 "files (<site>.json) produced against real state, to render."),
     jobs: Jobs = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan and deploy every base again."),
     format: ReviewFormat = typer.Option(ReviewFormat.markdown, "--format", "-f"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here (refuses to overwrite "
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report here (refuses to overwrite "
                                           "without --force)."),
     force: Force = False,
     check: bool = typer.Option(False, "--check", help="After writing the report, exit 1 when a site fails a "
@@ -60,18 +61,17 @@ def review_command(
     from sitekit.review import dumps, render_markdown, review  # heavy: deferred
 
     try:
-        refuse_overwrite(output, force)
-        if preview_json is not None and not preview_json.is_dir():
-            raise SpecError([Problem(str(preview_json), None, "", "--preview-json needs a folder of <site>.json files")])
-        result = review(project_root(), base, list(sites or []), mode=mode.value, jobs=jobs, preview_json=preview_json,
+        path = output_file(output, "--output", force)  # every path before any work
+        previews = input_folder(preview_json, "--preview-json") if preview_json is not None else None
+        result = review(project_root(), base, list(sites or []), mode=mode.value, jobs=jobs, preview_json=previews,
                         base_tip=base_tip, use_cache=not no_cache, show_progress=not no_progress)
+        text = dumps(result) if format is ReviewFormat.json else render_markdown(result)
+        if path is not None:
+            write_report(path, text)
     except SitekitError as exc:
         fail(exc)
-    text = dumps(result) if format is ReviewFormat.json else render_markdown(result)
-    if output is None:
+    if path is None:
         sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
     if check:
         failing = [s.site for s in result.sites if s.head.policy and s.head.policy.get("mandatoryFailures")]
         at_risk = [s.site for s in result.sites if any(c.blocked for c in s.changes) or s.refusals]
