@@ -279,3 +279,50 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_any_work(project
     assert exits_2(run(project, monkeypatch, *args)) == [line]
     assert time.perf_counter() - started < 5, "refused before any site is planned"
     assert not (project / "index.html").exists() and not (project / "scratch" / "nowhere").exists()
+
+
+# ------------------------------------------------------------------------------------------------ preview documents
+URN = "urn:pulumi:us-ashburn::sitekit::oci:Core/vcn:Vcn::us-ashburn-vcn-gpu"
+PREVIEWS = [
+    ('{"steps": [1, {"op": "create", "urn": "' + URN + '"}]}',
+     ["{f}: steps.0: expected a step (a mapping), got an integer 1"]),
+    ('{"steps": [{"op": "create", "newState": {"type": "oci:Core/vcn:Vcn"}}]}',
+     ["{f}: steps.0.urn: required key is missing: every step names its resource's URN"]),
+    ('{"steps": [{"op": "create", "urn": "nope"}, {"op": 5, "urn": "' + URN + '", "detailedDiff": [1]}]}',
+     ["{f}: steps.0.urn: 'nope' is not a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>)",
+      "{f}: steps.1.detailedDiff: expected a mapping, got a list",
+      "{f}: steps.1.op: expected text, got an integer 5"]),
+    ('{"steps": [{"op": "update", "urn": "' + URN + '", "newState": {"inputs": [1]}, "diffReasons": "x"}]}',
+     ["{f}: steps.0.diffReasons: expected a list of text, got text 'x'",
+      "{f}: steps.0.newState.inputs: expected a mapping, got a list"]),
+    ('{"steps": {"a": 1}, "diagnostics": ["boom"]}',
+     ["{f}: diagnostics.0: expected a mapping, got text 'boom'", "{f}: steps: expected a list, got a mapping"]),
+    ("[" * 100_000 + "]" * 100_000, ["{f}:1: nested deeper than 1,000 levels; not a `pulumi preview --json` document"]),
+    ('{"steps": [{"op": "create", "urn": "' + URN + '", "newState": {"inputs": {"size": NaN}}}]}',
+     ["{f}:1: not JSON: NaN is not a number JSON allows"]),
+    ('{"steps": [', ["{f}:1: not a `pulumi preview --json` document: Expecting value"]),
+]
+
+
+@pytest.mark.parametrize("text,lines", PREVIEWS, ids=range(len(PREVIEWS)))
+def test_a_malformed_preview_document_is_refused_naming_the_file_and_the_step(tmp_path, text, lines):
+    from sitekit.errors import SpecError
+    from sitekit.review.preview import changes_from_preview, load_preview
+
+    path = tmp_path / "us-ashburn.json"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        changes_from_preview(load_preview(path))
+    assert str(info.value).splitlines() == [line.format(f=path) for line in lines]
+
+
+def test_review_refuses_a_malformed_preview_document_before_planning(project, monkeypatch):
+    git_repo(project)
+    _make(project, "dir")
+    (project / "scratch/dir/us-ashburn.json").write_text('{"steps": [[]]}')
+    (project / "scratch/dir/br-saopaulo.json").symlink_to("nowhere.json")
+    started = time.perf_counter()
+    lines = exits_2(run(project, monkeypatch, *REVIEW, "--preview-json", "scratch/dir", "us-ashburn", "br-saopaulo"))
+    assert lines == ["scratch/dir/br-saopaulo.json:1: a symbolic link to 'nowhere.json', which does not exist",
+                     "scratch/dir/us-ashburn.json: steps.0: expected a step (a mapping), got a list"]
+    assert time.perf_counter() - started < 10, "refused before any site is planned"

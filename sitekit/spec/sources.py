@@ -2,7 +2,8 @@
 
 `load_yaml` returns a file's top-level mapping and a `Marks` map from a path to the line of the value. A path
 is a tuple of keys; an item of a list of named mappings (``- name: gpu``) is addressed by its name, any other
-list item by its index. This is the only module that parses YAML.
+list item by its index. This is the only module that parses YAML; `load_json` reads a JSON document (a
+`pulumi preview --json` file) within the same bounds.
 
 Everything that can be wrong with a file becomes a `SpecError` naming the file and line, never a traceback:
 a file that is missing, a directory, a dangling symlink or a symlink loop, unreadable, not a regular file,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import stat as statmod
 import time
@@ -396,7 +398,7 @@ def _refuse(file: str, message: str) -> SpecError:
     return SpecError([Problem(file, 1, "", message)])
 
 
-def _stat(path: Path, name: str) -> os.stat_result:
+def _stat(path: Path, name: str, most: int = MAX_BYTES) -> os.stat_result:
     """The file's status, or a SpecError saying why it cannot be read as a file."""
     try:
         st = os.stat(path)
@@ -418,21 +420,21 @@ def _stat(path: Path, name: str) -> os.stat_result:
         raise _refuse(name, "a folder, not a file")
     if not statmod.S_ISREG(st.st_mode):
         raise _refuse(name, "not a regular file (a pipe, socket or device); sitekit reads only files")
-    if st.st_size > MAX_BYTES:
-        raise _refuse(name, f"the file is {st.st_size:,} bytes; sitekit reads files of at most {MAX_BYTES:,} bytes")
+    if st.st_size > most:
+        raise _refuse(name, f"the file is {st.st_size:,} bytes; sitekit reads files of at most {most:,} bytes")
     return st
 
 
-def _read(path: Path, name: str) -> bytes:
+def _read(path: Path, name: str, most: int = MAX_BYTES) -> bytes:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+            raw = fh.read(most + 1)
     except PermissionError:
         raise _refuse(name, "permission denied: sitekit may not read this file") from None
     except OSError as exc:
         raise _refuse(name, f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise _refuse(name, f"the file is over {MAX_BYTES:,} bytes; sitekit reads files of at most {MAX_BYTES:,} bytes")
+    if len(raw) > most:
+        raise _refuse(name, f"the file is over {most:,} bytes; sitekit reads files of at most {most:,} bytes")
     return raw
 
 
@@ -478,6 +480,37 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[dict[str, Any], 
             raise
         return _parsed(text, name, digest)
     return _hand_out(name, digest, hit)
+
+
+MAX_JSON_BYTES = 64 << 20
+"""Largest JSON document sitekit reads (64 MiB: a `pulumi preview --json --diff` of a large site is a few MiB)."""
+
+
+def load_json(path: Path, shown_as: str | None = None, *, what: str = "JSON", most: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file read as bounded, plain data: refused as `load_yaml` refuses a file that is not one (a folder, a
+    dangling link, a pipe, too large, not UTF-8), and when it is not JSON, nests deeper than Python can read
+    (about 1,000 levels), or holds NaN or Infinity (which JSON does not allow). `what` names the document in
+    the refusal of a syntax error."""
+    name = shown_as or str(path)
+    _stat(path, name, most)
+    text = _decode(_read(path, name, most), name)
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except _NotJson as exc:
+        raise _refuse(name, str(exc)) from None
+    except RecursionError:
+        raise _refuse(name, f"nested deeper than 1,000 levels; not {what}") from None
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None) or 1
+        raise SpecError([Problem(name, line, "", f"not {what}: {clip(getattr(exc, 'msg', str(exc)), 200)}")]) from None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"not JSON: {name} is not a number JSON allows")
 
 
 def clear_cache() -> None:
