@@ -326,3 +326,17 @@ def test_review_refuses_a_malformed_preview_document_before_planning(project, mo
     assert lines == ["scratch/dir/br-saopaulo.json:1: a symbolic link to 'nowhere.json', which does not exist",
                      "scratch/dir/us-ashburn.json: steps.0: expected a step (a mapping), got a list"]
     assert time.perf_counter() - started < 10, "refused before any site is planned"
+
+
+@pytest.mark.parametrize("text,line", [
+    ("[" * 5000 + "]" * 5000, "{f}:1: nested deeper than 1,000 levels; not a policy config (JSON)"),
+    ('{"all": NaN}', "{f}:1: not JSON: NaN is not a number JSON allows"),
+    ("fifo", "{f}:1: not a regular file (a pipe, socket or device); sitekit reads only files"),
+])
+def test_a_policy_config_is_read_within_bounds(project, monkeypatch, text, line):
+    config = project / "config.json"
+    if text == "fifo":
+        os.mkfifo(config)
+    else:
+        config.write_text(text)
+    assert exits_2(run(project, monkeypatch, "policy", "us-ashburn", "--config", str(config))) == [line.format(f=config)]

@@ -7,7 +7,6 @@ Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when
 from __future__ import annotations
 
 import io
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -36,6 +35,7 @@ from sitekit.errors import Problem, SitekitError, SpecError
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
 from sitekit.spec.layout import list_sites
+from sitekit.spec.sources import load_json
 
 
 class PolicyFormat(str, Enum):
@@ -46,10 +46,9 @@ class PolicyFormat(str, Enum):
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SpecError([Problem(str(path), None, "", f"cannot read policy config: {exc}")]) from None
+    """The policy-pack config, read within sitekit's bounds (a pipe, a folder, NaN or nesting past Python's
+    depth are refused at the file, never a hang or a traceback)."""
+    data = load_json(path, str(path), what="a policy config (JSON)")
     if not isinstance(data, dict):
         raise SpecError([Problem(str(path), None, "", "policy config maps rule ids (or \"all\") to a level or an "
                                                       'object, e.g. {"SK-DATA-004": {"enforcementLevel": "mandatory"}}')])
