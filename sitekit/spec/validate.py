@@ -46,6 +46,7 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _address_plan(c)
     _references(c)
     _pools(c)
+    _former_names(c)
     _nsg_placement(c)
     _iam(c)
     _power(c)
@@ -327,6 +328,32 @@ def _pools(c: _Checker) -> None:
                 and pool.nodes > shape.max_nodes_per_fabric):
             c.add(p + ("nodes",), f"{pool.shape} holds at most {shape.max_nodes_per_fabric} hosts per GPU memory "
                                   f"fabric; split the pool (got {pool.nodes})")
+
+
+def _former_names(c: _Checker) -> None:
+    """A pool's former names become aliases of its resources (a rename keeps them): a former name is one no live
+    pool has (neither this one, nor another: the alias would point at that pool's live resources; two pools naming
+    each other are a cycle), and it belongs to one pool (two pools would alias the same resources)."""
+    pools = c.spec.compute.pools
+    live = {p.name for p in pools}
+    owner: dict[str, str] = {}
+    for pool in pools:
+        for j, old in enumerate(pool.former_names):
+            path = ("compute", "pools", pool.name, "formerNames", j)
+            if old == pool.name:
+                c.add(path, f"'{old}' is this pool's own name; a former name is one the pool no longer has")
+            elif old in live:
+                other = next(p for p in pools if p.name == old)
+                cycle = f"; '{old}' names '{pool.name}' among its former names too (a cycle)" \
+                    if pool.name in other.former_names else ""
+                c.add(path, f"'{old}' is the name of a live pool: an alias would point this pool at its resources"
+                            f"{cycle}; list only names no pool has any more")
+            elif old in owner and owner[old] != pool.name:
+                c.add(path, f"'{old}' is also a former name of pool '{owner[old]}': a former name belongs to one "
+                            "pool (both would alias the same resources)")
+            elif old in owner:
+                c.add(path, f"'{old}' is listed twice")
+            owner.setdefault(old, pool.name)
 
 
 def site_power(spec: Any, catalog: Any):
