@@ -340,3 +340,23 @@ def test_a_policy_config_is_read_within_bounds(project, monkeypatch, text, line)
     else:
         config.write_text(text)
     assert exits_2(run(project, monkeypatch, "policy", "us-ashburn", "--config", str(config))) == [line.format(f=config)]
+
+
+# ------------------------------------------------------------------------------------------------ merge
+@pytest.mark.parametrize("site,line", [
+    ("ar-patagonia", "stacks/baseline.yaml:{n}: bootstrap.audit.groups.0: this item has no name, so "
+                     "stacks/jurisdictions/ar.yaml would replace the whole list rather than merge into it by name; "
+                     "name the item"),
+    ("us-ashburn", "stacks/baseline.yaml:{n}: bootstrap.audit.groups.0.name: required key is missing"),
+])
+def test_a_baseline_item_without_its_name_is_refused_for_every_site(project, site, line):
+    """A jurisdiction's list must not silently replace the baseline's because one baseline item lost its name."""
+    from sitekit.errors import SpecError
+    from sitekit.spec.loader import load_site
+
+    base = project / "stacks/baseline.yaml"
+    _replace(base, "      - name: identity\n        rules:", "      - rules:")
+    n = next(i for i, text in enumerate(base.read_text().splitlines(), 1) if text == "      - rules:")
+    with pytest.raises(SpecError) as info:
+        load_site(project, site)
+    assert line.format(n=n) in str(info.value).splitlines()

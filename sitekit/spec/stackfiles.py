@@ -116,8 +116,8 @@ def check_values(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]
             continue
         if spec.kind == "integer":
             value = integer_from_config(value)
-        elif key == "overrides" and value is not None:
-            if not isinstance(value, dict):
+        elif key == "overrides":
+            if not isinstance(value, dict):  # null too: an empty `sitekit:overrides:` overrides nothing by accident
                 problems.append(Problem(file, line, f"config.{NAMESPACE}:{key}",
                                         f"expected a mapping of spec keys (e.g. {{bootstrap: {{timezone: UTC}}}}), "
                                         f"got {described(value)}"))
