@@ -19,6 +19,7 @@ from sitekit.fleet.capacity import ShapeView, Use
 from sitekit.plan import Plan, PlannedResource
 from sitekit.run.report import print_plan
 
+FIXTURES = Path(__file__).parent / "fixtures" / "fail"
 MARKUP = "[bold]x[/bold] [/red] :smile: :100:"
 """User text that a console with markup and emoji on would style, convert or refuse (an unopened [/red])."""
 
@@ -360,3 +361,40 @@ def test_a_baseline_item_without_its_name_is_refused_for_every_site(project, sit
     with pytest.raises(SpecError) as info:
         load_site(project, site)
     assert line.format(n=n) in str(info.value).splitlines()
+
+
+# ------------------------------------------------------------------------------------------------ links
+def test_a_stack_file_linked_from_outside_the_project_is_refused(project, tmp_path_factory, monkeypatch):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "Pulumi.yaml"
+    elsewhere.write_text((FIXTURES / "peer-one-sided/Pulumi.peer-one-sided.yaml").read_text()
+                         .replace("  sitekit:peers:\n    - site: us-ashburn\n", ""))
+    (project / "stacks/Pulumi.outside.yaml").symlink_to(elsewhere)
+    line = f"stacks/Pulumi.outside.yaml:1: a symbolic link to '{elsewhere}', outside the project; sitekit reads only " \
+           "the project's own files"
+    assert exits_2(run(project, monkeypatch, "plan", "outside")) == [line]
+    assert line in exits_2(run(project, monkeypatch, "sites"))
+
+
+def test_a_profile_linked_from_outside_the_project_is_refused(project, tmp_path_factory):
+    from sitekit.errors import SpecError
+    from sitekit.spec.loader import load_site
+
+    profile = project / "stacks/jurisdictions/us.yaml"
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "us.yaml"
+    elsewhere.write_text(profile.read_text())
+    profile.unlink()
+    profile.symlink_to(elsewhere)
+    with pytest.raises(SpecError) as info:
+        load_site(project, "us-ashburn")
+    assert str(info.value) == f"stacks/jurisdictions/us.yaml:1: a symbolic link to '{elsewhere}', outside the " \
+                              "project; sitekit reads only the project's own files"
+
+
+def test_a_link_inside_the_project_is_read(project):
+    from sitekit.spec.loader import load_site
+
+    profile = project / "stacks/jurisdictions/us.yaml"
+    (project / "stacks/us-profile.yaml").write_text(profile.read_text())
+    profile.unlink()
+    profile.symlink_to("../us-profile.yaml")
+    assert load_site(project, "us-ashburn").spec.jurisdiction.code == "us"

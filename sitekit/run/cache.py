@@ -21,7 +21,7 @@ from sitekit.atomic import write_atomic
 from sitekit.errors import SpecError
 from sitekit.run import snapshot as snapshot_module
 from sitekit.spec.layout import list_jurisdictions
-from sitekit.spec.sources import load_yaml
+from sitekit.spec.sources import load_project_yaml
 from sitekit.spec.stackfiles import declared_plans
 
 
@@ -34,7 +34,7 @@ def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tupl
     for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
         site = path.name[len("Pulumi."):-len(".yaml")]
         try:
-            config = load_yaml(path)[0].get("config")
+            config = load_project_yaml(tree, f"stacks/{path.name}")[0].get("config")
         except SpecError:
             config = None
         values = {k.removeprefix("sitekit:"): v for k, v in config.items()} if isinstance(config, dict) else {}

@@ -20,7 +20,7 @@ from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.merge import Layer, duplicate_names
 from sitekit.spec.models import Model
 from sitekit.spec.problems import validation_problems
-from sitekit.spec.sources import dotted, load_yaml
+from sitekit.spec.sources import dotted, load_project_yaml
 from sitekit.spec.types import Day, Number, RegionId
 
 SHAPES = "stacks/catalog/shapes.yaml"
@@ -99,7 +99,7 @@ def load_catalog(root: Path) -> Catalog:
     regions: dict[str, Region] = {}
     for file, model in ((SHAPES, ShapesFile), (REGIONS, RegionsFile)):
         try:
-            layer = Layer(file, *load_yaml(root / file, file))
+            layer = Layer(file, *load_project_yaml(root, file))
         except SpecError as exc:
             problems += exc.problems
             continue
@@ -234,7 +234,7 @@ def load_capacity(root: Path) -> Capacity:
     """The capacity catalog of the project at `root`, validated against its shape and region catalogs.
     Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads. Like
     it, read once per process while the files are unchanged (sources.load_yaml)."""
-    layer = Layer(CAPACITY, *load_yaml(root / CAPACITY, CAPACITY))
+    layer = Layer(CAPACITY, *load_project_yaml(root, CAPACITY))
     try:
         capacity = Capacity.model_validate(layer.data)
     except ValidationError as exc:
@@ -294,7 +294,7 @@ def load_price_catalog(root: Path) -> PriceCatalog:
     """The price catalog of the project at `root`, validated (its GPU shapes against shapes.yaml); a SpecError with
     every problem, each at its line. Kept apart from `load_catalog` (planning needs no prices): fleet and review
     read it before any planning. Read once per process while the file is unchanged (sources.load_yaml)."""
-    layer = Layer(PRICES, *load_yaml(root / PRICES, PRICES))
+    layer = Layer(PRICES, *load_project_yaml(root, PRICES))
     problems = duplicate_names(layer)
     try:
         prices = PriceCatalog.model_validate(layer.data)

@@ -28,7 +28,7 @@ from sitekit.spec.merge import Layer, Origin, merge_layers
 from sitekit.spec.models import Jurisdiction, SiteSpec
 from sitekit.spec.peering import peer_links
 from sitekit.spec.problems import validation_problems
-from sitekit.spec.sources import dotted, load_yaml
+from sitekit.spec.sources import dotted, load_project_yaml
 from sitekit.spec.stackconfig import BY_NAME, NAMESPACE
 from sitekit.spec.stackfiles import (
     check_values,
@@ -60,7 +60,7 @@ def _refuse_site_keys(site: Layer) -> list[Problem]:
 
 def _layer(root: Path, file: str, problems: list[Problem]) -> Layer | None:
     try:
-        return Layer(file, *load_yaml(root / file, file))
+        return Layer(file, *load_project_yaml(root, file))
     except SpecError as exc:
         problems += exc.problems
         return None
@@ -70,7 +70,7 @@ def load_profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
     """A jurisdiction profile on its own (no site, no baseline): its layer and its `jurisdiction:` section,
     validated. Raises SpecError with every problem of the file, each at its line."""
     file = f"{JURISDICTIONS}/{code}.yaml"
-    layer = Layer(file, *load_yaml(root / file, file))
+    layer = Layer(file, *load_project_yaml(root, file))
     try:
         return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
     except ValidationError as exc:

@@ -513,6 +513,23 @@ def _no_constant(name: str) -> Any:
     raise _NotJson(f"not JSON: {name} is not a number JSON allows")
 
 
+def load_project_yaml(root: Path, file: str) -> tuple[dict[str, Any], Marks]:
+    """A file of the project at `root` (`file` relative to it, as messages name it), read by `load_yaml`; refused
+    when it, or a folder on its way, is a symbolic link leading out of the project: a stack file, profile,
+    baseline or catalog is the project's own (what a review compares, what a commit holds), never a file from
+    elsewhere on the machine."""
+    path = root / file
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop: load_yaml names it
+        inside = True
+    if not inside:
+        target = os.readlink(path) if path.is_symlink() else str(path.resolve())
+        raise _refuse(file, f"a symbolic link to '{clip(target, 200)}', outside the project; sitekit reads only the "
+                            "project's own files")
+    return load_yaml(path, file)
+
+
 def clear_cache() -> None:
     """Forget every file read (tests that rewrite a file within one clock tick do not need this)."""
     _FILES.clear()

@@ -20,7 +20,7 @@ from sitekit.spec.sources import (
     MAX_VALUES,
     Marks,
     PathKey,
-    load_yaml,
+    load_project_yaml,
 )
 from sitekit.spec.stackconfig import (
     BY_NAME,
@@ -41,7 +41,7 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
 
     `key_marks[CONFIG_LINE]` holds the line of `config:` itself, where a missing key would be added."""
     file = stack_file(stack)
-    data, marks = load_yaml(root / file, file)
+    data, marks = load_project_yaml(root, file)
     problems: list[Problem] = []
     config = data.get("config") if isinstance(data, dict) else None
     if not isinstance(config, dict):

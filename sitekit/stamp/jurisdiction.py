@@ -17,7 +17,7 @@ from sitekit.spec.merge import Layer
 from sitekit.spec.models import Compute, Jurisdiction
 from sitekit.spec.problems import section_problems
 from sitekit.spec.schema import JURISDICTION_SCHEMA, modeline
-from sitekit.spec.sources import load_yaml, parse_yaml
+from sitekit.spec.sources import load_project_yaml, parse_yaml
 
 # --------------------------------------------------------------------------------------------- jurisdictions
 JURISDICTION_TEMPLATE = "jurisdiction.yaml.j2"
@@ -47,7 +47,7 @@ def write_jurisdiction(root: Path, code: str, name: str | None, regions: list[st
                                                             f"{nearest(region, catalog.regions)}"))
     if problems:
         raise SpecError(problems)
-    baseline, marks = load_yaml(root / BASELINE, BASELINE)
+    baseline, marks = load_project_yaml(root, BASELINE)
     bad = section_problems(baseline, Layer(BASELINE, baseline, marks).origin, {"compute": Compute})
     if bad:
         raise SpecError(bad)

@@ -28,7 +28,7 @@ from sitekit.spec.merge import Layer, merge_layers
 from sitekit.spec.models import Compute, Jurisdiction, NetworkSpec, Organisation
 from sitekit.spec.problems import section_problems, why_not_network
 from sitekit.spec.schema import STACK_SCHEMA, modeline
-from sitekit.spec.sources import load_yaml, parse_yaml
+from sitekit.spec.sources import load_project_yaml, parse_yaml
 from sitekit.stamp.addresses import (
     address_plan,
     existing_ranges,
@@ -176,7 +176,7 @@ def stamp(root: Path, req: Request, *, replacing: bool = False, checked: Checked
     checked = checked or check(root, req)
     layer, j, catalog, placeholders = checked.layer, checked.jurisdiction, checked.catalog, checked.placeholders
     problems: list[Problem] = []
-    baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
+    baseline = Layer(BASELINE, *load_project_yaml(root, BASELINE))
     merged, prov, merge_problems = merge_layers([baseline, layer])
     # the parts stamping reads, validated first: a broken baseline is named at its line, not met as a crash
     bad = merge_problems + section_problems(merged, lambda path: origin_in(prov, path),
