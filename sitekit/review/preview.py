@@ -42,7 +42,8 @@ def document_problems(doc: Any) -> list[tuple[str, str]]:
             check.step(f"steps.{i}", step)
     if check.kind("diagnostics", doc.get("diagnostics"), list, "a list"):
         for i, diagnostic in enumerate(doc.get("diagnostics") or []):
-            check.fields(f"diagnostics.{i}", diagnostic, {"severity": (str, "text"), "message": (str, "text")})
+            check.fields(f"diagnostics.{i}", diagnostic, {"severity": (str, "text"), "message": (str, "text")},
+                         required=True)
     return check.problems
 
 
@@ -59,9 +60,12 @@ class _Check:
         self.problems.append((key, f"expected {what}, got {described(value)}"))
         return False
 
-    def fields(self, key: str, value: Any, fields: dict[str, tuple[type, str]]) -> None:
-        """A mapping whose `fields` are each absent or of their kind."""
-        if self.kind(key, value, dict, "a mapping") and value is not None:
+    def fields(self, key: str, value: Any, fields: dict[str, tuple[type, str]], required: bool = False) -> None:
+        """A mapping (absent too, unless `required`: an item of a list) whose `fields` are each absent or of their
+        kind."""
+        if value is None and required:
+            self.problems.append((key, "expected a mapping, got null"))
+        elif self.kind(key, value, dict, "a mapping") and value is not None:
             for name, (kind, what) in fields.items():
                 self.kind(f"{key}.{name}", value.get(name), kind, what)
 
