@@ -296,10 +296,15 @@ PREVIEWS = [
     ('{"steps": [{"op": "update", "urn": "' + URN + '", "newState": {"inputs": [1]}, "diffReasons": "x"}]}',
      ["{f}: steps.0.diffReasons: expected a list of text, got text 'x'",
       "{f}: steps.0.newState.inputs: expected a mapping, got a list"]),
+    ('{"steps": [{"op": "update", "urn": "' + URN + '", "detailedDiff": {"a": null}, "replaceReasons": [null]}]}',
+     ["{f}: steps.0.detailedDiff.a: expected a mapping, got null", "{f}: steps.0.replaceReasons.0: expected text, got null"]),
     ('{"steps": {"a": 1}, "diagnostics": ["boom", null]}',
      ["{f}: diagnostics.0: expected a mapping, got text 'boom'", "{f}: diagnostics.1: expected a mapping, got null",
       "{f}: steps: expected a list, got a mapping"]),
-    ("[" * 100_000 + "]" * 100_000, ["{f}:1: nested deeper than 1,000 levels; not a `pulumi preview --json` document"]),
+    ("[" * 100_000 + "]" * 100_000, ["{f}:1: nesting deeper than 64 levels; sitekit refuses deeper inputs"]),
+    ('{"steps": [{"op": "create", "urn": "' + URN + '", "newState": {"inputs": ' + '{"a": ' * 70 + "1" + "}" * 70
+     + '}}], "diagnostics": [{"severity": "error", "message": null}]}',
+     ["{f}:1: nesting deeper than 64 levels; sitekit refuses deeper inputs"]),
     ('{"steps": [{"op": "create", "urn": "' + URN + '", "newState": {"inputs": {"size": NaN}}}]}',
      ["{f}:1: not JSON: NaN is not a number JSON allows"]),
     ('{"steps": [', ["{f}:1: not a `pulumi preview --json` document: Expecting value"]),
@@ -331,7 +336,7 @@ def test_review_refuses_a_malformed_preview_document_before_planning(project, mo
 
 
 @pytest.mark.parametrize("text,line", [
-    ("[" * 5000 + "]" * 5000, "{f}:1: nested deeper than 1,000 levels; not a policy config (JSON)"),
+    ("[" * 5000 + "]" * 5000, "{f}:1: nesting deeper than 64 levels; sitekit refuses deeper inputs"),
     ('{"all": NaN}', "{f}:1: not JSON: NaN is not a number JSON allows"),
     ("fifo", "{f}:1: not a regular file (a pipe, socket or device); sitekit reads only files"),
 ])
@@ -399,3 +404,13 @@ def test_a_link_inside_the_project_is_read(project):
     profile.unlink()
     profile.symlink_to("../us-profile.yaml")
     assert load_site(project, "us-ashburn").spec.jurisdiction.code == "us"
+
+
+def test_a_preview_document_with_what_may_be_left_out_is_read(tmp_path):
+    from sitekit.review.preview import changes_from_preview, load_preview
+
+    path = tmp_path / "us-ashburn.json"
+    path.write_text('{"steps": [{"op": "update", "urn": "' + URN + '", "oldState": null, "newState": null, '
+                    '"diffReasons": null, "detailedDiff": null}], "diagnostics": [{"severity": "error", "message": null}]}')
+    changes, errors = changes_from_preview(load_preview(path))
+    assert [c.kind for c in changes] == ["update"] and errors == []

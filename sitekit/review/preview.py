@@ -53,9 +53,10 @@ class _Check:
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
 
-    def kind(self, key: str, value: Any, kind: type, what: str) -> bool:
-        """Whether `value` is absent or of `kind` (true/false is no number, nor text); a problem if not."""
-        if value is None or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
+    def kind(self, key: str, value: Any, kind: type, what: str, required: bool = False) -> bool:
+        """Whether `value` is of `kind` (true/false is no number, nor text), or absent unless `required` (an item
+        of a list); a problem if not."""
+        if (value is None and not required) or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
             return True
         self.problems.append((key, f"expected {what}, got {described(value)}"))
         return False
@@ -63,9 +64,7 @@ class _Check:
     def fields(self, key: str, value: Any, fields: dict[str, tuple[type, str]], required: bool = False) -> None:
         """A mapping (absent too, unless `required`: an item of a list) whose `fields` are each absent or of their
         kind."""
-        if value is None and required:
-            self.problems.append((key, "expected a mapping, got null"))
-        elif self.kind(key, value, dict, "a mapping") and value is not None:
+        if self.kind(key, value, dict, "a mapping", required) and value is not None:
             for name, (kind, what) in fields.items():
                 self.kind(f"{key}.{name}", value.get(name), kind, what)
 
@@ -86,10 +85,11 @@ class _Check:
         for reasons in ("diffReasons", "replaceReasons"):
             if self.kind(f"{key}.{reasons}", step.get(reasons), list, "a list of text"):
                 for j, reason in enumerate(step.get(reasons) or []):
-                    self.kind(f"{key}.{reasons}.{j}", reason, str, "text")
+                    self.kind(f"{key}.{reasons}.{j}", reason, str, "text", required=True)
         if self.kind(f"{key}.detailedDiff", step.get("detailedDiff"), dict, "a mapping"):
             for prop, entry in (step.get("detailedDiff") or {}).items():
-                self.fields(f"{key}.detailedDiff.{prop}", entry, {"kind": (str, "text"), "diffKind": (str, "text")})
+                self.fields(f"{key}.detailedDiff.{prop}", entry, {"kind": (str, "text"), "diffKind": (str, "text")},
+                            required=True)
 
 
 def _type(step: dict[str, Any]) -> str:
@@ -127,6 +127,6 @@ def changes_from_preview(doc: dict[str, Any]) -> tuple[list[Change], list[str]]:
             before_d, after_d = {f: before.get(f) for f in fields}, {f: after.get(f) for f in fields}
         out[urn] = Change(kind, urn, type_, urn.rsplit("::", 1)[-1], bool(old.get("protect") or new.get("protect")),
                           fields, sorted(step.get("replaceReasons") or []), detail, before_d, after_d)
-    errors = [d.get("message", "").strip() for d in doc.get("diagnostics") or []
-              if d.get("severity") == "error" and d.get("message", "").strip()]
+    errors = [(d.get("message") or "").strip() for d in doc.get("diagnostics") or []
+              if d.get("severity") == "error" and (d.get("message") or "").strip()]
     return sorted(out.values(), key=lambda c: (c.urn, c.kind)), errors

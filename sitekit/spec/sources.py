@@ -488,21 +488,35 @@ MAX_JSON_BYTES = 64 << 20
 
 def load_json(path: Path, shown_as: str | None = None, *, what: str = "JSON", most: int = MAX_JSON_BYTES) -> Any:
     """A JSON file read as bounded, plain data: refused as `load_yaml` refuses a file that is not one (a folder, a
-    dangling link, a pipe, too large, not UTF-8), and when it is not JSON, nests deeper than Python can read
-    (about 1,000 levels), or holds NaN or Infinity (which JSON does not allow). `what` names the document in
-    the refusal of a syntax error."""
+    dangling link, a pipe, too large, not UTF-8), and when it is not JSON, nests deeper than `MAX_DEPTH`, or holds
+    NaN or Infinity (which JSON does not allow). `what` names the document in the refusal of a syntax error."""
     name = shown_as or str(path)
     _stat(path, name, most)
     text = _decode(_read(path, name, most), name)
+    deep = f"nesting deeper than {MAX_DEPTH} levels; sitekit refuses deeper inputs"
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant)
     except _NotJson as exc:
         raise _refuse(name, str(exc)) from None
-    except RecursionError:
-        raise _refuse(name, f"nested deeper than 1,000 levels; not {what}") from None
+    except RecursionError:  # deeper than Python's own bound (about 1,000 levels)
+        raise _refuse(name, deep) from None
     except ValueError as exc:
         line = getattr(exc, "lineno", None) or 1
         raise SpecError([Problem(name, line, "", f"not {what}: {clip(getattr(exc, 'msg', str(exc)), 200)}")]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise _refuse(name, deep)
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deep mappings and lists nest in parsed JSON (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 class _NotJson(ValueError):
