@@ -19,6 +19,16 @@ class SitekitError(Exception):
     exit_code = 1
 
 
+def clip(text: str, most: int = 60) -> str:
+    """`text`, cut to `most` characters with "..." when longer (for quoting a value in a message)."""
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+MAX_LINE = 1_000
+"""The longest line a problem prints as. Messages quote values clipped (`clip`); a file name, key or message
+past its share of this (a 100,000-character key, a path given on the command line) is clipped too."""
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with the input: where it is (file, line, dotted key) and what is wrong."""
@@ -29,9 +39,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" {self.key}:" if self.key else ""
-        return _printable(f"{where}:{key} {self.message}")
+        file = clip(_printable(self.file), 200)
+        where = f"{file}:{self.line}" if self.line else file
+        key = f" {clip(_printable(self.key), 200)}:" if self.key else ""
+        return f"{where}:{key} {clip(_printable(self.message), MAX_LINE - len(where) - len(key) - 2)}"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

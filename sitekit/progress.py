@@ -22,7 +22,7 @@ class Progress:
         self._task = None
         if self.enabled and sys.stderr.isatty():
 
-            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            self._bar = Bar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             transient=True, console=None)
             self._bar.start()
             self._task = self._bar.add_task(label, total=total)

@@ -285,7 +285,7 @@ def test_cli_html_refuses_to_overwrite_without_force(served, tmp_path):
     index.parent.mkdir()
     index.write_text("mine")
     result = runner.invoke(app, ["fleet", "--html", str(index.parent)])
-    assert result.exit_code == 2 and result.stderr.strip() == f"{index}: file exists; pass --force to overwrite it"
+    assert result.exit_code == 2 and result.stderr.strip() == f"{index}: --html: file exists; pass --force to overwrite it"
     assert index.read_text() == "mine" and served == []  # refused before planning anything
     result = runner.invoke(app, ["fleet", "--html", str(index.parent), "--force", "--history", "2", "--no-progress"])
     assert result.exit_code == 0, result.output

@@ -1,14 +1,17 @@
-"""Bad input never crashes, never slips through, never hangs: generated inputs for every file kind sitekit reads.
+"""Bad input never crashes, never slips through, never hangs: generated inputs for every file kind and argument.
 
-The families (tests/fuzzing.py) run in-process through `load_site`, the loader every command uses; a sample
-runs through `sitekit plan` and `sitekit policy` as subprocesses. Every outcome must be a load, or a refusal
-whose every line is `file:line: ...`; a rule case must be refused naming its file and key; nothing may take
-longer than a few seconds.
+The families (tests/fuzzing.py) run in-process through `load_site`, the loader every command uses (the price
+catalog as fleet and review read it, preview documents as `review --preview-json` reads them, `new-site`,
+`new-jurisdiction` and report paths through the `sitekit` app); a sample runs through `sitekit plan` and
+`sitekit policy` as subprocesses. Every outcome must be a load, or a refusal whose every line is `file:line: ...`
+(or `where: key: ...` for an argument or a JSON document) of at most 1,000 characters; a rule case must be
+refused naming its file and key; nothing may take longer than a few seconds.
 
-How many: `make test` runs every rule case, hostile document and filesystem case on every file kind
-(exhaustive, about 550 inputs), 300 seeded Hypothesis examples across all families, and 4 CLI subprocesses.
-`SITEKIT_FUZZ_EXAMPLES=10000` (nightly) runs 10,000 Hypothesis examples and 100 CLI subprocesses
-(`SITEKIT_FUZZ_CLI_EXAMPLES` to choose). The examples are derandomized: the same inputs on every run.
+How many: `make test` runs every rule case, hostile document and filesystem case on every file kind and every
+rule of the newer surfaces (exhaustive, about 1,000 inputs), 300 seeded Hypothesis examples across the file
+families and 100 across the newer surfaces, and 4 CLI subprocesses. `SITEKIT_FUZZ_EXAMPLES=10000` (nightly)
+runs 10,000 and 3,333 Hypothesis examples and 100 CLI subprocesses (`SITEKIT_FUZZ_CLI_EXAMPLES` to choose). The
+examples are derandomized: the same inputs on every run.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from fuzzing import (
     FS_OPS,
     HANG_SECONDS,
     LINE,
+    NEW_JURISDICTION_RULES,
+    NEW_SITE_RULES,
+    PEER_PLANS,
+    PREVIEW_FILE,
+    PREVIEW_RULES,
     PROFILES,
     RULES,
     SITES,
@@ -33,7 +41,15 @@ from fuzzing import (
     Case,
     Pristine,
     all_cases,
+    fs_case,
     hostile_documents,
+    new_jurisdiction_case,
+    new_site_case,
+    newer_cases,
+    output_cases,
+    peer_case,
+    preview_hostile,
+    preview_rule_case,
     rule_case,
     run_case,
 )
@@ -44,6 +60,8 @@ from sitekit import ROOT
 from sitekit.spec.loader import load_site
 
 EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_EXAMPLES", "300"))
+NEWER_EXAMPLES = max(20, EXAMPLES // 3)
+"""Generated inputs of the newer surfaces (peers' stack files, `new-site` arguments, preview documents)."""
 CLI_EXAMPLES = int(os.environ.get("SITEKIT_FUZZ_CLI_EXAMPLES", str(max(4, EXAMPLES // 100))))
 PRISTINE = Pristine(ROOT)
 SEEDED = dict(derandomize=True, database=None, deadline=None, print_blob=False,
@@ -101,13 +119,67 @@ FS = [(file, op) for file in FILES for op in FS_OPS]
 @pytest.mark.parametrize("file,op", FS, ids=[f"{f.rsplit('/', 1)[1]}-{o}" for f, o in FS])
 def test_what_is_not_a_readable_file_is_refused_at_its_name(fuzz_project, file, op):
     site = STACKS.get(file) or PROFILES.get(file) or "us-ashburn"
-    check(fuzz_project, Case("fs", file, site, fs=op, note=op))
+    check(fuzz_project, fs_case(file, site, op))
+
+
+# ------------------------------------------------------------------------------------------------ newer surfaces
+def refused(project: Path, case: Case) -> None:
+    outcome = run_case(project, PRISTINE, case, load_site)
+    TALLY[f"{case.family}:{outcome.kind}"] += 1
+    assert outcome.kind == "refused", f"{case!r}: {outcome.kind}: {outcome.detail}\n" + "\n".join(outcome.lines[:5])
+
+
+PEERS = [(file, i) for file in sorted(STACKS) for i in range(len(PEER_PLANS))]
+
+
+@pytest.mark.parametrize("file,index", PEERS, ids=[f"{STACKS[f]}-{PEER_PLANS[i][0]}-{i}" for f, i in PEERS])
+def test_a_peers_malformed_address_plan_is_reported_at_the_peer_entry(fuzz_project, file, index):
+    refused(fuzz_project, peer_case(PRISTINE, file, *PEER_PLANS[index]))
+
+
+NEW_SITE = [(option, i) for option, _, values in NEW_SITE_RULES for i in range(len(values))]
+
+
+@pytest.mark.parametrize("option,index", NEW_SITE, ids=[f"{o}-{i}" for o, i in NEW_SITE])
+def test_a_bad_new_site_argument_is_refused_naming_it(fuzz_project, option, index):
+    refused(fuzz_project, new_site_case(option, index))
+
+
+@pytest.mark.parametrize("index", range(len(NEW_JURISDICTION_RULES)))
+def test_a_bad_new_jurisdiction_argument_is_refused_naming_it(fuzz_project, index):
+    refused(fuzz_project, new_jurisdiction_case(index))
+
+
+OUTPUTS = output_cases()
+
+
+@pytest.mark.parametrize("case", OUTPUTS, ids=[c.note.replace(" ", "_") for c in OUTPUTS])
+def test_a_report_path_that_cannot_be_written_is_refused_naming_it(fuzz_project, case):
+    started = time.perf_counter()
+    refused(fuzz_project, case)
+    assert time.perf_counter() - started < 2.0, "paths are checked before any work"
+
+
+@pytest.mark.parametrize("index", range(len(PREVIEW_RULES)), ids=[r[0] for r in PREVIEW_RULES])
+def test_a_malformed_preview_document_is_refused_naming_the_step(fuzz_project, index):
+    refused(fuzz_project, preview_rule_case(index))
+
+
+@pytest.mark.parametrize("name", sorted(preview_hostile()))
+def test_a_hostile_preview_document_is_refused_or_read(fuzz_project, name):
+    check(fuzz_project, Case("hostile", PREVIEW_FILE, "", preview_hostile()[name], reads="preview", note=name))
 
 
 # ------------------------------------------------------------------------------------------------ generated
 @settings(max_examples=EXAMPLES, **SEEDED)
 @given(case=all_cases(PRISTINE))
 def test_generated_inputs_load_or_are_refused_at_file_and_line(fuzz_project, case):
+    check(fuzz_project, case)
+
+
+@settings(max_examples=NEWER_EXAMPLES, **SEEDED)
+@given(case=newer_cases(PRISTINE))
+def test_generated_inputs_of_the_newer_surfaces_are_refused_or_taken(fuzz_project, case):
     check(fuzz_project, case)
 
 
@@ -150,7 +222,7 @@ SHARED_FILES = ["stacks/baseline.yaml", "stacks/catalog/shapes.yaml", "stacks/ca
 
 def _broken(file: str, name: str) -> Case:
     if name in FS_OPS:
-        return Case("fs", file, "us-ashburn", fs=name, note=name)
+        return fs_case(file, "us-ashburn", name)
     return Case("hostile", file, "us-ashburn", hostile_documents(file, PRISTINE.raw[file])[name], note=name)
 
 

@@ -24,10 +24,11 @@ from sitekit.cli.app import (
     fail,
     format_option,
     out,
+    output_folder,
     project_root,
 )
 from sitekit.cli.formats import CAPACITY, FLEET
-from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.fleet.capacity import CapacityReport, shape_view
 from sitekit.fleet.collect import collect, jurisdictions, specs
 from sitekit.fleet.history import Point, capacity_history
@@ -43,7 +44,7 @@ FleetFormat = format_option(FLEET)
 @app.command("fleet")
 def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the GPU shape to show, e.g. BM.GPU.H100.8."),
           format: FleetFormat = FLEET.default,
-          html: Optional[Path] = typer.Option(None, "--html", help="Write a static report (no server, no external "
+          html: Optional[str] = typer.Option(None, "--html", help="Write a static report (no server, no external "
                                                                    "assets) to DIR/index.html."),
           force: bool = typer.Option(False, "--force", help="Overwrite DIR/index.html if it exists."),
           capacity: bool = typer.Option(False, "--capacity", help="Where GPU shapes could move: regions known to "
@@ -59,7 +60,7 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
     root = project_root()
     try:
         if shape is not None and not capacity:
-            raise SpecError([Problem("", None, "", f"a shape ('{shape}') is only taken with --capacity")])
+            raise SpecError([Problem("", None, "", f"a shape ('{clip(shape)}') is only taken with --capacity")])
         if capacity:
             _capacity(root, shape, format)
             return
@@ -82,12 +83,11 @@ def _collect(root: Path, jobs: int | None, no_cache: bool, no_progress: bool):
         return collect(root, jobs or default_jobs(), not no_cache, on_done=bar.advance)
 
 
-def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | None, jobs: int | None,
+def _html(root: Path, given: str, force: bool, commits: int, docs_url: str | None, jobs: int | None,
           no_cache: bool, no_progress: bool) -> None:
 
+    folder = output_folder(given, "--html", force)  # before any planning: nothing is done that would be thrown away
     target = folder / "index.html"
-    if target.exists() and not force:  # before any planning: nothing is done that would be thrown away
-        raise SpecError([Problem(str(target), None, "", "file exists; pass --force to overwrite it")])
     capacity = load_capacity(root)
     fleet_ = _collect(root, jobs, no_cache, no_progress)
     now = {r.site: Point(r.gpus, r.it_mw, r.facility_mw, r.envelope_mw) for r in fleet_.rows}
@@ -97,11 +97,12 @@ def _html(root: Path, folder: Path, force: bool, commits: int, docs_url: str | N
     try:
         write_atomic(target, text, overwrite=force)
     except FileExistsError:
-        raise SpecError([Problem(str(target), None, "", "file exists; pass --force to overwrite it")]) from None
+        raise SpecError([Problem(str(target), None, "--html", "file exists; pass --force to overwrite it")]) from None
     except OSError as exc:
-        raise SpecError([Problem(str(target), None, "", f"cannot write the report: {exc.strerror or exc}")]) from None
+        raise SpecError([Problem(str(target), None, "--html", f"cannot write the report: {exc.strerror or exc}")]) \
+            from None
     out.print(f"wrote {target} ({len(fleet_.rows)} sites, {len(past.commits)} commits of history, "
-              f"{len(text.encode()) // 1024} KB)", highlight=False)
+              f"{len(text.encode()) // 1024} KB)", highlight=False, markup=False)
     if fleet_.problems:
         raise SpecError(fleet_.problems)
 
@@ -112,7 +113,7 @@ def _capacity(root: Path, shape: str | None, format: str) -> None:
     capacity = load_capacity(root)
     if shape is not None and shape not in catalog.shapes:
         raise SpecError([Problem("stacks/catalog/shapes.yaml", None, "shapes",
-                                 f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")])
+                                 f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")])
     found, problems = specs(root)
     profiles = jurisdictions(root)
     views = tuple(shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes)))

@@ -6,7 +6,6 @@ Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -25,23 +24,23 @@ from sitekit.cli.app import (
     emit,
     fail,
     format_option,
+    output_file,
     project_root,
-    refuse_overwrite,
 )
 from sitekit.cli.formats import POLICY
 from sitekit.errors import Problem, SitekitError, SpecError
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
 from sitekit.spec.layout import list_sites
+from sitekit.spec.sources import load_json
 
 PolicyFormat = format_option(POLICY)
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SpecError([Problem(str(path), None, "", f"cannot read policy config: {exc}")]) from None
+    """The policy-pack config, read within sitekit's bounds (a pipe, a folder, NaN or nesting past Python's
+    depth are refused at the file, never a hang or a traceback)."""
+    data = load_json(path, str(path), what="a policy config (JSON)")
     if not isinstance(data, dict):
         raise SpecError([Problem(str(path), None, "", "policy config maps rule ids (or \"all\") to a level or an "
                                                       'object, e.g. {"SK-DATA-004": {"enforcementLevel": "mandatory"}}')])
@@ -66,7 +65,7 @@ def policy(sites: Sites = None,
     if not names:
         fail(SpecError([Problem("", None, "", "name at least one site, or use --all")]))
     try:
-        refuse_overwrite(output, force)
+        path = output_file(output, "--output", force)
         pack_config = _read_config(config) if config else None
         for name in names:
             check_site_name(root, name)
@@ -81,8 +80,8 @@ def policy(sites: Sites = None,
     results = [outcomes[name][1] for name in names]
 
     try:
-        emit(POLICY[format], results, output)
-    except OSError as exc:
-        fail(SpecError([Problem(str(output), None, "", f"cannot write the report: {exc.strerror or exc}")]))
+        emit(POLICY[format], results, path)
+    except SitekitError as exc:
+        fail(exc)
     if not all(r.passed for r in results):
         raise typer.Exit(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -17,11 +16,12 @@ from sitekit.cli.app import (
     err,
     fail,
     format_option,
+    input_folder,
+    output_file,
     project_root,
-    refuse_overwrite,
 )
 from sitekit.cli.formats import REVIEW
-from sitekit.errors import Problem, SitekitError, SpecError
+from sitekit.errors import SitekitError
 
 ReviewFormat = format_option(REVIEW)
 
@@ -40,12 +40,12 @@ def review_command(
     base_tip: bool = typer.Option(False, "--base-tip", help="Compare with the tip of --base, not the merge base."),
     mode: Mode = typer.Option(Mode.auto, "--mode", help="engine (needs a pulumi CLI), offline (an approximation), "
                               "or auto: engine when a pulumi CLI is found."),
-    preview_json: Optional[Path] = typer.Option(None, "--preview-json", help="Folder of `pulumi preview --json` "
+    preview_json: Optional[str] = typer.Option(None, "--preview-json", help="Folder of `pulumi preview --json` "
                                                 "files (<site>.json) produced against real state, to render."),
     jobs: Jobs = None,
     no_cache: bool = typer.Option(False, "--no-cache", help="Plan and deploy every base again."),
     format: ReviewFormat = REVIEW.default,
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here (refuses to overwrite "
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report here (refuses to overwrite "
                                           "without --force)."),
     force: Force = False,
     check: bool = typer.Option(False, "--check", help="After writing the report, exit 1 when a site fails a "
@@ -59,14 +59,13 @@ def review_command(
     from sitekit.review import review  # heavy: deferred
 
     try:
-        refuse_overwrite(output, force)
-        if preview_json is not None and not preview_json.is_dir():
-            raise SpecError([Problem(str(preview_json), None, "", "--preview-json needs a folder of <site>.json files")])
-        result = review(project_root(), base, list(sites or []), mode=mode.value, jobs=jobs, preview_json=preview_json,
+        path = output_file(output, "--output", force)  # every path before any work
+        previews = input_folder(preview_json, "--preview-json") if preview_json is not None else None
+        result = review(project_root(), base, list(sites or []), mode=mode.value, jobs=jobs, preview_json=previews,
                         base_tip=base_tip, use_cache=not no_cache, show_progress=not no_progress)
+        emit(REVIEW[format], result, path)
     except SitekitError as exc:
         fail(exc)
-    emit(REVIEW[format], result, output)
     if check:
         failing = [s.site for s in result.sites if s.head.policy and s.head.policy.get("mandatoryFailures")]
         at_risk = [s.site for s in result.sites if any(c.blocked for c in s.changes) or s.refusals]

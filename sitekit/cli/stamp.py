@@ -8,9 +8,10 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from sitekit.cli.app import app, check_site_name, err, fail, out, project_root
-from sitekit.errors import Problem, SitekitError, SpecError, nearest
+from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.region.bootstrap import user_data_in_plan
 from sitekit.spec.layout import JURISDICTIONS
 from sitekit.spec.schema import SCHEMAS, stale
@@ -68,12 +69,13 @@ def new_site(
     except SitekitError as exc:
         fail(exc)
     rel = path.relative_to(root)
-    out.print(f"wrote {rel} (validated): {stamp.jurisdiction.name}, {region}, supernet {stamp.supernet}", highlight=False)
+    out.print(f"wrote {rel} (validated): {stamp.jurisdiction.name}, {region}, supernet {stamp.supernet}",
+              highlight=False, markup=False)
     nets = Table(title="address plan", title_justify="left")
     nets.add_column("network")
     nets.add_column("CIDR")
     for net, cidr in stamp.networks.items():
-        nets.add_row(net, str(cidr))
+        nets.add_row(Text(net), str(cidr))
     out.print(nets)
     catalog = loaded.catalog
     p = summary(stamp.pools, catalog, pue, power_mw)
@@ -81,26 +83,26 @@ def new_site(
     for col in ("pool", "shape", "nodes", "peak nodes", "GPUs", "IT MW", "facility MW"):
         table.add_column(col, justify="left" if col in ("pool", "shape") else "right")
     for load in p.pools:
-        table.add_row(load.name, load.shape, f"{load.nodes:,}", f"{load.peak_nodes:,}", f"{load.gpus:,}",
+        table.add_row(Text(load.name), Text(load.shape), f"{load.nodes:,}", f"{load.peak_nodes:,}", f"{load.gpus:,}",
                       f"{load.it_kw / 1000:.2f}", f"{load.it_kw / 1000 * pue:.2f}")
     table.add_row("total", "", "", "", f"{p.gpus:,}", f"{p.it_mw:.2f}", f"{p.facility_mw:.2f} of {power_mw:g}")
     out.print(table)
     for pool in stamp.pools:
         if pool.note:
-            out.print(f"note: pool {pool.name}: {pool.note}", highlight=False)
+            out.print(f"note: pool {pool.name}: {pool.note}", highlight=False, markup=False)
     pending = pending_bases(stamp.jurisdiction)
     if pending:
         out.print(f"warning: {JURISDICTIONS}/{jurisdiction}.yaml: the basis of {', '.join(pending)} is still TODO; "
-                  "complete the profile before `pulumi up`", highlight=False)
+                  "complete the profile before `pulumi up`", highlight=False, markup=False)
     if stamp.placeholders:
         keys = ", ".join(f"sitekit:{k}" for k in stamp.placeholders)
         out.print(f"PLACEHOLDERS to replace before `pulumi up`: {keys} (edit the file, or pass --tenancy-id, "
                   "--parent-compartment-id, --gpu-image-id, --oke-image-id, --operator-cidr with --force)",
-                  highlight=False)
-    out.print("next:", highlight=False)
+                  highlight=False, markup=False)
+    out.print("next:", highlight=False, markup=False)
     for cmd in (f"sitekit plan {name}", f"sitekit policy {name}", f"pulumi stack init {name}",
                 f"pulumi up -s {name}"):
-        out.print(f"  {cmd}", highlight=False)
+        out.print(f"  {cmd}", highlight=False, markup=False)
 
 
 @app.command("new-jurisdiction")
@@ -119,7 +121,7 @@ def new_jurisdiction(
     except SitekitError as exc:
         fail(exc)
     out.print(f"wrote {path.relative_to(root)}: complete every basis marked TODO, then "
-              f"`sitekit new-site <name> --jurisdiction {code} --region <region>`", highlight=False)
+              f"`sitekit new-site <name> --jurisdiction {code} --region <region>`", highlight=False, markup=False)
 
 
 @app.command("schema")
@@ -152,7 +154,7 @@ def bootstrap(site: str = typer.Argument(..., help="Site (stack) name."),
         fail(exc)
     if pool is not None and pool not in texts:
         fail(SpecError([Problem("sitekit bootstrap", None, "--pool",
-                                f"no pool '{pool}' in {site}; {nearest(pool, texts)}")]))
+                                f"no pool '{clip(pool)}' in {site}; {nearest(pool, texts)}")]))
     for name, text in texts.items():
         if pool is None or name == pool:
             sys.stdout.write(f"# ---- pool {name} ({len(text.encode())} bytes)\n{text}")

@@ -67,6 +67,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
 
     today = today or datetime.date.today()
     root = root.resolve()
+    prices = load_prices(root)  # before any planning: a bad price catalog is refused at once
     names = list_sites(root)
     given = {n: p for n, p in (plans or {}).items() if n in names}
     outcomes = run_sites(root, [n for n in names if n not in given], "both", jobs, use_cache, on_done=on_done)
@@ -75,7 +76,6 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
         outcomes[name] = ("both", (plan, evaluate(loaded, plan, today=today), loaded.spec))
         on_done(name)
     catalog = load_catalog(root)
-    prices = load_prices(root)
     rule_ids = sorted(RULES)
     commit, dirty = git_state(root)
     fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=prices.recorded,

@@ -1,5 +1,9 @@
 """The fleet, and where GPU shapes could move, for a terminal (rich tables) and for machines (deterministic JSON).
-The registries naming them are `FLEET` and `CAPACITY` in sitekit/cli/formats.py."""
+The registries naming them are `FLEET` and `CAPACITY` in sitekit/cli/formats.py.
+
+What the data says (names, notes, regions) is printed as written: table cells are `Text` and lines are printed
+with markup and emoji off, so a `[bold]` or a `:100:` in a value is never read as console markup.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sitekit.fleet.capacity import CapacityReport
 from sitekit.fleet.model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
@@ -63,21 +68,27 @@ def print_table(fleet: Fleet, console: Console) -> None:
         table.add_column(col, justify="right" if "MW" in col else "left", overflow="fold")
     for r in fleet.rows:
         region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
-        table.add_row(r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
-                      gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
-                      cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-")
+        table.add_row(*map(Text, (r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
+                                  gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
+                                  cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-")))
     t = fleet.total
     table.add_section()
-    table.add_row("fleet", f"{len(fleet.countries)} countries", "", f"{t.gpus:,} GPUs", gpus_text(t.gpus_by_role),
-                  f"{t.it_mw:.2f}", f"{t.facility_mw:.2f} / {t.envelope_mw:g}", cost_text(t),
-                  f"{t.failing} failing" if t.failing else "all passed", "", str(len(edges(fleet.rows))))
+    table.add_row(*map(Text, ("fleet", f"{len(fleet.countries)} countries", "", f"{t.gpus:,} GPUs",
+                              gpus_text(t.gpus_by_role), f"{t.it_mw:.2f}", f"{t.facility_mw:.2f} / {t.envelope_mw:g}",
+                              cost_text(t), f"{t.failing} failing" if t.failing else "all passed", "",
+                              str(len(edges(fleet.rows))))))
     console.print(table)
     unpriced = {s for r in fleet.rows for s in r.unpriced}
     if unpriced:
-        console.print(f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
-                      f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
+        _line(console, f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
+                       f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
     if not edges(fleet.rows):
-        console.print("Peerings: none declared (a site names its peers under sitekit:peers).")
+        _line(console, "Peerings: none declared (a site names its peers under sitekit:peers).")
+
+
+def _line(console: Console, text: str) -> None:
+    """A line of plain text: what it quotes of the data is neither markup nor emoji codes."""
+    console.print(text, markup=False, emoji=False, highlight=False)
 
 
 def fleet_json(fleet: Fleet) -> str:
@@ -93,35 +104,32 @@ def print_capacity(report: CapacityReport, console: Console) -> None:
             table.add_column(col, justify="right" if col == "GPUs in fleet" else "left", overflow="fold")
         for v in views:
             offered = ", ".join(v.offered_in) or f"none known ({v.unknown_in} regions unknown)"
-            table.add_row(v.shape, f"{v.gpus:,}", ", ".join(u.site for u in v.uses) or "-", offered,
-                          ", ".join(v.approved_by) or "-")
+            table.add_row(*map(Text, (v.shape, f"{v.gpus:,}", ", ".join(u.site for u in v.uses) or "-", offered,
+                                      ", ".join(v.approved_by) or "-")))
         console.print(table)
-        console.print("`sitekit fleet --capacity SHAPE` shows where each site using it could move it.")
+        _line(console, "`sitekit fleet --capacity SHAPE` shows where each site using it could move it.")
         return
     for v in views:
-        console.print(f"[bold]{v.shape}[/bold] ({v.gpu_model})", highlight=False)
+        console.print(Text.assemble((v.shape, "bold"), f" ({v.gpu_model})"), highlight=False)
         for note in v.notes:
-            console.print(f"  note: {note}", highlight=False)
-        console.print(f"  known to be offered in: {', '.join(v.offered_in) or 'no region'}"
-                      f"{'; known absent in: ' + ', '.join(v.not_offered_in) if v.not_offered_in else ''}"
-                      f" ({v.unknown_in} regions unknown; stacks/catalog/capacity.yaml)", highlight=False)
-        console.print(f"  approved by jurisdictions: {', '.join(v.approved_by) or 'none'}", highlight=False)
+            _line(console, f"  note: {note}")
+        _line(console, f"  known to be offered in: {', '.join(v.offered_in) or 'no region'}"
+                       f"{'; known absent in: ' + ', '.join(v.not_offered_in) if v.not_offered_in else ''}"
+                       f" ({v.unknown_in} regions unknown; stacks/catalog/capacity.yaml)")
+        _line(console, f"  approved by jurisdictions: {', '.join(v.approved_by) or 'none'}")
         if not v.uses:
-            console.print("  no site uses it", highlight=False)
+            _line(console, "  no site uses it")
         for u in v.uses:
             approved = "" if u.approved else f" [not approved in {u.jurisdiction}]"
-            console.print(f"  {u.site} ({u.jurisdiction}, {u.region}, capacity {u.status}): {u.nodes:,} nodes, "
-                          f"{u.gpus:,} GPUs{approved}", highlight=False)
+            _line(console, f"  {u.site} ({u.jurisdiction}, {u.region}, capacity {u.status}): {u.nodes:,} nodes, "
+                           f"{u.gpus:,} GPUs{approved}")
             resident = [o for o in u.options if o.residency == "resident"]
             transfer = [o for o in u.options if o.residency == "transfer"]
-            console.print("    resident: " + (", ".join(f"{o.region} ({o.status})" for o in resident) or "no other region"),
-                          highlight=False)
+            _line(console, "    resident: " + (", ".join(f"{o.region} ({o.status})" for o in resident) or "no other region"))
             if transfer:
-                console.print(f"    {transfer[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in transfer),
-                              highlight=False)
+                _line(console, f"    {transfer[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in transfer))
             else:
-                console.print(f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism)",
-                              highlight=False)
+                _line(console, f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism)")
 
 
 def capacity_json(report: CapacityReport) -> str:

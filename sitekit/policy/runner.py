@@ -24,7 +24,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import _NotApplicableError
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.naming import SpecPath, spec_path
 from sitekit.policy import RULES
 from sitekit.policy.context import PolicyContext, WaiverInfo, context_from_site
@@ -156,12 +156,12 @@ def pack_config(config: dict[str, Any] | None) -> tuple[dict[str, dict[str, Any]
             continue
         value = {"enforcementLevel": value} if isinstance(value, str) else value
         if not isinstance(value, dict):
-            bad(key, f"must be an enforcement level or an object, not {json.dumps(value)}")
+            bad(key, f"must be an enforcement level or an object, not {clip(json.dumps(value))}")
             continue
         entry = dict(value)
         level = entry.pop("enforcementLevel", None)
         if level is not None and level not in CONFIG_LEVELS:
-            bad(f"{key}.enforcementLevel", f"'{level}' is not a level; allowed: {', '.join(CONFIG_LEVELS)}")
+            bad(f"{key}.enforcementLevel", f"'{clip(str(level))}' is not a level; allowed: {', '.join(CONFIG_LEVELS)}")
         schema = RULES[key].params if key in RULES else {}
         for name, param in entry.items():
             if name not in schema:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from sitekit.errors import Problem, nearest
+from sitekit.errors import Problem, clip, nearest
 from sitekit.policy.model import RULES
 from sitekit.spec.layout import stack_file
 from sitekit.spec.sources import PathKey, dotted
@@ -31,7 +31,7 @@ def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None =
 
     def known(path: PathKey, rule_id: str) -> bool:
         if rule_id not in RULES:
-            add(path, f"unknown policy rule '{rule_id}'; {nearest(rule_id, RULES)}")
+            add(path, f"unknown policy rule '{clip(rule_id)}'; {nearest(rule_id, RULES)}")
             return False
         return True
 
@@ -57,5 +57,5 @@ def settings_problems(site: "LoadedSite", resource_names: Iterable[str] | None =
             add(path + ("rule",), f"{waiver.rule} cannot be waived")
         if names is not None and waiver.resource is not None and waiver.resource not in names:
             hint = nearest(waiver.resource, names)
-            add(path + ("resource",), f"no resource named '{waiver.resource}' in the site; {hint}")
+            add(path + ("resource",), f"no resource named '{clip(waiver.resource)}' in the site; {hint}")
     return problems

@@ -6,8 +6,9 @@ previewed, through the stand-in provider), from `pulumi preview --json` files (`
 from the provider's facts (`offline`, an approximation) -> overlays (GPUs, MW, cost, policy) -> a report
 (`render`). Invalid head specs are bad input (exit 2), listed as sitekit prints them.
 
-`review()` runs named stages over plain data: `choose_mode`, `select_sites` (a `Scope`), `plan_sides`,
-`engine_reviews` (engine mode only), `site_review` per site.
+`review()` runs named stages over plain data: `choose_mode`, `select_sites` (a `Scope`), `read_previews`
+(preview-json mode only: every document checked before any planning), `plan_sides`, `engine_reviews` (engine
+mode only), `site_review` per site.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sitekit.review.preview import changes_from_preview, load_preview
 from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
 from sitekit.review.sides import snapshot_sides
 from sitekit.run.cache import Cache, SideKeys, cache_dir, sites_in
-from sitekit.run.cost import load_prices, monthly_cost
+from sitekit.run.cost import Prices, load_prices, monthly_cost
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
            "Review", "SiteReview", "COMMENT_LIMIT"]
@@ -56,12 +57,12 @@ def _problems(text: str) -> list[Problem]:
     return out
 
 
-def _side(snapshot: dict[str, Any] | None, root: Path) -> Side:
+def _side(snapshot: dict[str, Any] | None, prices: Prices) -> Side:
     if snapshot is None:
         return Side()
     if snapshot.get("error"):
         return Side(error=snapshot["error"])
-    cost = monthly_cost(snapshot["resources"], load_prices(root)).to_dict()
+    cost = monthly_cost(snapshot["resources"], prices).to_dict()
     return Side(outputs=snapshot["outputs"], policy=snapshot.get("policy"), cost=cost)
 
 
@@ -154,14 +155,31 @@ def engine_reviews(root: Path, base_tree: Path, scope: Scope, base_snap: dict[st
             return dict(pool.map(one, todo))
 
 
-def site_review(root: Path, site: str, status: str, base: dict | None, head: dict | None, mode: str,
-                engine_result: Any, preview_json: Path | None) -> SiteReview:
-    """Stage 5: one site's changes (from the engine, a preview file, or offline) and its two sides."""
-    s = SiteReview(site, status, base=_side(base, root), head=_side(head, root))
+def read_previews(preview_json: Path, sites: list[str]) -> dict[str, dict[str, Any]]:
+    """Stage 2b (preview-json mode): each site's `<site>.json` in the folder, read and checked before any
+    planning; every problem of every file in one SpecError. A site without a file is reviewed offline."""
+    docs, problems = {}, []
+    for site in sites:
+        path = preview_json / f"{site}.json"
+        if os.path.lexists(path):  # a dangling link is a file that cannot be read, not a file left out
+            try:
+                docs[site] = load_preview(path)
+            except SpecError as exc:
+                problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    return docs
+
+
+def site_review(prices: Prices, site: str, status: str, base: dict | None, head: dict | None, mode: str,
+                engine_result: Any, preview_json: Path | None, preview: dict[str, Any] | None = None) -> SiteReview:
+    """Stage 5: one site's changes (from the engine, its preview document, or offline) and its two sides,
+    priced."""
+    s = SiteReview(site, status, base=_side(base, prices), head=_side(head, prices))
     if mode == "preview-json":
         path = preview_json / f"{site}.json"
-        if path.exists():
-            s.changes, s.refusals = changes_from_preview(load_preview(path))
+        if preview is not None:
+            s.changes, s.refusals = changes_from_preview(preview)
         else:
             s.changes = _offline(site, base, head)
             s.notes.append(f"no {path.name} in {preview_json}: offline approximation shown")
@@ -192,15 +210,17 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
     jobs = jobs or os.cpu_count() or 1
     base_commit = resolve(root, base_rev) if base_tip else merge_base(root, base_rev)
     mode, pulumi, cli_version = choose_mode(root, mode, preview_json)
+    prices = load_prices(root)  # before any planning: a bad price catalog is refused at once
     cache_root = cache_dir() if use_cache else None
     with tempfile.TemporaryDirectory(prefix="sitekit-review-") as tmp:
         base_tree = export_tree(root, base_commit, Path(tmp))
         scope = select_sites(root, base_commit, base_tree, only)
+        previews = read_previews(preview_json, scope.sites) if mode == "preview-json" else {}
         base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress)
         engine_results = engine_reviews(root, base_tree, scope, base_snap, head_snap, pulumi, cli_version, Path(tmp),
                                         jobs, cache_root, show_progress) if mode == "engine" else {}
-        reviews = [site_review(root, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
-                               engine_results.get(site), preview_json) for site in scope.sites]
+        reviews = [site_review(prices, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
+                               engine_results.get(site), preview_json, previews.get(site)) for site in scope.sites]
         versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root)}
     unaffected = sorted((set(scope.base_sites) | set(scope.head_sites)) - set(scope.sites))
     return Review(base_rev, base_commit, not base_tip, head_commit(root), is_dirty(root), mode, cli_version,

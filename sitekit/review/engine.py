@@ -28,6 +28,7 @@ from sitekit.engine import provider as provider_module
 from sitekit.engine.workspace import EngineError, Workspace
 from sitekit.review.model import Change
 from sitekit.review.preview import changes_from_preview
+from sitekit.spec.layout import list_sites
 
 CACHE_FORMAT = 1
 PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
@@ -61,8 +62,8 @@ def _peers(project: Path, site: str) -> list[str]:
     """The sites a site's stack file names as peers that have a stack file in the project."""
     data = yaml.safe_load((project / f"stacks/Pulumi.{site}.yaml").read_text(encoding="utf-8")) or {}
     peers = (data.get("config") or {}).get("sitekit:peers") or []
-    return [p["site"] for p in peers if isinstance(p, dict) and isinstance(p.get("site"), str)
-            and (project / f"stacks/Pulumi.{p['site']}.yaml").is_file()]
+    listed = set(list_sites(project))  # names from the listing, never a file name built from what the file says
+    return [p["site"] for p in peers if isinstance(p, dict) and p.get("site") in listed]
 
 
 def _salt(project: Path, site: str) -> str | None:

@@ -20,7 +20,8 @@ from typing import Any
 from sitekit.atomic import write_atomic
 from sitekit.errors import SpecError
 from sitekit.run import snapshot as snapshot_module
-from sitekit.spec.sources import load_yaml
+from sitekit.spec.layout import list_jurisdictions
+from sitekit.spec.sources import load_project_yaml
 from sitekit.spec.stackfiles import declared_plans
 
 
@@ -33,7 +34,7 @@ def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tupl
     for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
         site = path.name[len("Pulumi."):-len(".yaml")]
         try:
-            config = load_yaml(path)[0].get("config")
+            config = load_project_yaml(tree, f"stacks/{path.name}")[0].get("config")
         except SpecError:
             config = None
         values = {k.removeprefix("sitekit:"): v for k, v in config.items()} if isinstance(config, dict) else {}
@@ -96,17 +97,20 @@ class SideKeys:
         if not (tree / "sitekit").is_dir():  # a project using the installed sitekit: its code is an input too
             _hash_paths(Path(__file__).resolve().parents[2], ["sitekit"], shared)
         self.facts = stack_facts(tree)
+        self.codes = set(list_jurisdictions(tree))
         # every site's load checks its block against every other site's, and that its peers exist
         shared.update(json.dumps(sorted((s, f[2]) for s, f in self.facts.items())).encode())
         self.shared = shared.hexdigest()
 
     def key(self, site: str) -> str:
         """The site's key: the shared inputs, its stack file and profile, and its peers' stack files (their
-        ranges, region, jurisdiction and peers shape its plan and its checks)."""
+        ranges, region, jurisdiction and peers shape its plan and its checks). Files are named from the project's
+        listings only, never from what a stack file says: a peer or code that is not listed has no file (its
+        name, 300 characters long, is no file name either)."""
         digest = hashlib.sha256(self.shared.encode())
         code, peers, _ = self.facts.get(site, (None, (), ()))
-        files = [f"stacks/Pulumi.{site}.yaml"] + [f"stacks/Pulumi.{p}.yaml" for p in sorted(set(peers))]
-        if code:
+        files = [f"stacks/Pulumi.{s}.yaml" for s in [site] + sorted(set(peers) - {site}) if s in self.facts]
+        if code in self.codes:
             files.append(f"stacks/jurisdictions/{code}.yaml")
         _hash_paths(self.tree, files, digest)
         digest.update(site.encode())

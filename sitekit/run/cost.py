@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from sitekit.oci.types import CLUSTER_NETWORK, GPU_MEMORY_CLUSTER, INSTANCE_CONFIGURATION, LOAD_BALANCER, NODE_POOL
-from sitekit.spec.sources import load_yaml
-
-PRICES = "stacks/catalog/prices.yaml"
+from sitekit.spec.catalog import load_price_catalog
 
 
 @dataclass(frozen=True)
@@ -31,15 +29,15 @@ class Prices:
 
 
 def load_prices(root: Path) -> Prices:
-    """The price catalog (parsed once per process by load_yaml, read again when the file changes)."""
-    data, _ = load_yaml(root / PRICES, PRICES)
-    return Prices(hours=float(data["hoursPerMonth"]),
-                  gpu_shapes={k: (None if v["perHour"] is None else float(v["perHour"]))
-                              for k, v in data["gpuShapes"].items()},
-                  block_gb_month=float(data["storage"]["blockVolume"]["perGbMonth"]),
-                  lb_hour=float(data["loadBalancer"]["perHour"]),
-                  lb_mbps_hour=float(data["loadBalancer"]["perMbpsHour"]),
-                  recorded=str(data.get("recorded", "")))
+    """The price catalog, validated (a SpecError naming each bad figure at its line); parsed once per process by
+    load_yaml, read again when the file changes."""
+    catalog = load_price_catalog(root)
+    return Prices(hours=catalog.hours_per_month,
+                  gpu_shapes={k: v.per_hour for k, v in catalog.gpu_shapes.items()},
+                  block_gb_month=catalog.storage.block_volume.per_gb_month,
+                  lb_hour=catalog.load_balancer.per_hour,
+                  lb_mbps_hour=catalog.load_balancer.per_mbps_hour,
+                  recorded=catalog.recorded.isoformat())
 
 
 @dataclass

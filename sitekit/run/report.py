@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sitekit.oci.types import KEY_INPUTS
 from sitekit.plan import Plan, PlannedResource
@@ -66,30 +67,32 @@ def print_plans(report: PlanReport, console: Console) -> None:
         table.add_column(col, justify="left" if col == "site" else "right")
     for p in report.plans:
         row, o = plan_summary(p), p.outputs
-        table.add_row(p.site, f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
+        table.add_row(Text(p.site), f"{row['resources']:,}", f"{row['protected']:,}", f"{o.get('gpus', 0):,}",
                       f"{o.get('itMw', 0):.2f}", f"{o.get('facilityMw', 0):.2f}", f"{o.get('envelopeMw', 0):g}")
     console.print(table)
 
 
 def print_plan(plan: Plan, console: Console) -> None:
+    """The plan for people; names and inputs as written (`Text`: never console markup, never emoji codes)."""
     by_urn = plan.by_urn()
-    table = Table(title=f"sitekit plan: {plan.site} ({len(plan.resources)} resources)", show_lines=False)
+    table = Table(title=Text(f"sitekit plan: {plan.site} ({len(plan.resources)} resources)"), show_lines=False)
     for col in ("type", "name", "parent", "key inputs", "protect"):
         table.add_column(col, overflow="fold")
     for r in plan.resources:
         parent = by_urn[r.parent].name if r.parent in by_urn else ""
-        table.add_row(r.type, r.name, parent, key_inputs(r), "yes" if r.protect else "")
+        table.add_row(*map(Text, (r.type, r.name, parent, key_inputs(r), "yes" if r.protect else "")))
     console.print(table)
     counts = Table(title="resources per type")
     counts.add_column("type")
     counts.add_column("count", justify="right")
     for t, n in plan.counts().items():
-        counts.add_row(t, str(n))
+        counts.add_row(Text(t), str(n))
     console.print(counts)
     o = plan.outputs
     roles = ", ".join(f"{k} {v}" for k, v in (o.get("gpusByRole") or {}).items())
-    console.print(f"GPUs: {o.get('gpus')} ({roles})")
-    console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW")
+    console.print(f"GPUs: {o.get('gpus')} ({roles})", markup=False, emoji=False)
+    console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW",
+                  markup=False, emoji=False)
 
 
 # ------------------------------------------------------------------------------------------------ sites
@@ -105,6 +108,7 @@ def print_sites(rows: list[dict[str, Any]], console: Console) -> None:
         table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
     for r in rows:
         region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
-        table.add_row(r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
-                      f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
+        cells = (r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
+                 f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
+        table.add_row(*(Text(c) for c in cells))  # as written: never console markup
     console.print(table)

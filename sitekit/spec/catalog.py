@@ -1,7 +1,10 @@
-"""The GPU shape catalog, the OCI region list and the capacity catalog, loaded from stacks/catalog/ as data.
+"""The GPU shape catalog, the OCI region list, the capacity catalog and the price catalog, loaded from
+stacks/catalog/ as data.
 
-Both files are validated like a site spec: every problem at once, each naming the file, line and key (a
-shape listed twice, a `regions:` that is empty or null, a node power that is not a number).
+Each file is validated like a site spec: every problem at once, each naming the file, line and key (a shape
+listed twice, a `regions:` that is empty or null, a node power that is not a number, a price that is negative,
+infinite, not a number or of a shape the catalog does not list, a `recorded` date that is missing or does not
+exist).
 """
 
 from __future__ import annotations
@@ -9,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, ValidationError, model_validator
+from pydantic import Field, Strict, StrictInt, ValidationError, model_validator
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.merge import Layer, duplicate_names
 from sitekit.spec.models import Model
 from sitekit.spec.problems import validation_problems
-from sitekit.spec.sources import dotted, load_yaml
-from sitekit.spec.types import Number, RegionId
+from sitekit.spec.sources import dotted, load_project_yaml
+from sitekit.spec.types import Day, Number, RegionId
 
 SHAPES = "stacks/catalog/shapes.yaml"
 REGIONS = "stacks/catalog/regions.yaml"
@@ -96,7 +99,7 @@ def load_catalog(root: Path) -> Catalog:
     regions: dict[str, Region] = {}
     for file, model in ((SHAPES, ShapesFile), (REGIONS, RegionsFile)):
         try:
-            layer = Layer(file, *load_yaml(root / file, file))
+            layer = Layer(file, *load_project_yaml(root, file))
         except SpecError as exc:
             problems += exc.problems
             continue
@@ -189,21 +192,21 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
 
     def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
         if fact.source not in capacity.sources:
-            add(path + ("source",), f"unknown source '{fact.source}'; {nearest(fact.source, capacity.sources)}")
+            add(path + ("source",), f"unknown source '{clip(fact.source)}'; {nearest(fact.source, capacity.sources)}")
 
     entries = [(("regions", r), e) for r, e in capacity.regions.items()] + [(("dedicated",), capacity.dedicated)]
     for path, entry in entries:
         if path[0] == "regions" and path[1] not in catalog.regions:
-            add(path, f"unknown OCI region '{path[1]}'; {nearest(path[1], catalog.regions)}")
+            add(path, f"unknown OCI region '{clip(path[1])}'; {nearest(path[1], catalog.regions)}")
         check_fact(path, entry)
         for key, facts in (("offers", entry.offers), ("notOffered", entry.not_offered)):
             for shape, fact in (facts.items() if isinstance(facts, dict) else ()):
                 if shape not in catalog.shapes:
-                    add(path + (key, shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+                    add(path + (key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
                 check_fact(path + (key, shape), fact)
     for shape, note in capacity.shapes.items():
         if shape not in catalog.shapes:
-            add(("shapes", shape), f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}")
+            add(("shapes", shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
         check_fact(("shapes", shape), note)
     return problems
 
@@ -231,7 +234,7 @@ def load_capacity(root: Path) -> Capacity:
     """The capacity catalog of the project at `root`, validated against its shape and region catalogs.
     Kept apart from `load_catalog`, which every site load needs: a tree without this file still loads. Like
     it, read once per process while the files are unchanged (sources.load_yaml)."""
-    layer = Layer(CAPACITY, *load_yaml(root / CAPACITY, CAPACITY))
+    layer = Layer(CAPACITY, *load_project_yaml(root, CAPACITY))
     try:
         capacity = Capacity.model_validate(layer.data)
     except ValidationError as exc:
@@ -240,3 +243,71 @@ def load_capacity(root: Path) -> Capacity:
     if problems:
         raise SpecError(problems)
     return capacity
+
+
+# ------------------------------------------------------------------------------------------------ prices
+PRICES = "stacks/catalog/prices.yaml"
+
+MAX_PRICE = 100_000
+"""Largest figure a price may be (USD per unit): a bound against typos, far above any list price, that keeps a
+fleet's cost finite (a node-hour at 1e300 would make it infinity, which JSON cannot hold)."""
+
+Price = Annotated[float, Strict(), Field(ge=0, le=MAX_PRICE)]
+"""A price in USD: a finite number, 0 or more (never text, a boolean, infinity or NaN)."""
+
+
+class GpuPrice(Model):
+    per_hour: Price | None = Field(description="USD per node (all GPUs of the host) per hour; null: no public list "
+                                                "price (nodes are counted, not priced).")
+    source: str = Field(min_length=1, description="Where the figure comes from.")
+
+
+class StoragePrice(Model):
+    per_gb_month: Price = Field(description="USD per gigabyte per month.")
+    source: str = Field(min_length=1)
+
+
+class StoragePrices(Model):
+    block_volume: StoragePrice
+    file_storage: StoragePrice
+    object_storage: StoragePrice
+
+
+class LoadBalancerPrice(Model):
+    per_hour: Price = Field(description="USD per load balancer per hour.")
+    per_mbps_hour: Price = Field(description="USD per Mbps of maximum bandwidth per hour.")
+    source: str = Field(min_length=1)
+
+
+class PriceCatalog(Model):
+    """OCI list prices (stacks/catalog/prices.yaml), read by the review and fleet reports."""
+
+    currency: Literal["USD"] = Field(description="The reports print dollars: USD only.")
+    hours_per_month: Number = Field(gt=0, le=744, description="Hours billed in a month (730; at most 31 x 24).")
+    recorded: Day = Field(description="When the figures were recorded (YYYY-MM-DD), quoted by the reports.")
+    gpu_shapes: dict[str, GpuPrice] = Field(description="Per GPU shape of shapes.yaml.")
+    storage: StoragePrices
+    load_balancer: LoadBalancerPrice
+
+
+def load_price_catalog(root: Path) -> PriceCatalog:
+    """The price catalog of the project at `root`, validated (its GPU shapes against shapes.yaml); a SpecError with
+    every problem, each at its line. Kept apart from `load_catalog` (planning needs no prices): fleet and review
+    read it before any planning. Read once per process while the file is unchanged (sources.load_yaml)."""
+    layer = Layer(PRICES, *load_project_yaml(root, PRICES))
+    problems = duplicate_names(layer)
+    try:
+        prices = PriceCatalog.model_validate(layer.data)
+    except ValidationError as exc:
+        problems += validation_problems(exc, layer.data, layer.origin, root=PriceCatalog)
+        prices = None
+    shapes = load_catalog(root).shapes
+    given = layer.data.get("gpuShapes")
+    for shape in given if isinstance(given, dict) else ():
+        if shape not in shapes:
+            path = ("gpuShapes", shape)
+            problems.append(Problem(PRICES, layer.origin(path).line, dotted(path),
+                                    f"unknown GPU shape '{clip(shape)}'; {nearest(shape, shapes)}"))
+    if problems or prices is None:
+        raise SpecError(problems)
+    return prices

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from sitekit.errors import Problem, SpecError, nearest
 from sitekit.spec.layout import stack_file
 from sitekit.spec.loader import load_site
@@ -75,4 +77,5 @@ def print_rows(rows: list[tuple[str, Any, str]], console: Any) -> None:
     """`key  value  # origin`, the keys aligned, on a rich console."""
     width = max((len(k) for k, _, _ in rows), default=0)
     for k, v, o in rows:
-        console.print(f"{k.ljust(width)}  {json.dumps(v)}  [dim]# {o}[/dim]", highlight=False)
+        # as written: a value's `[bold]` or `:100:` is not console markup
+        console.print(Text.assemble(f"{k.ljust(width)}  {json.dumps(v)}  ", (f"# {o}", "dim")), highlight=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sitekit.errors import nearest
+from sitekit.errors import clip, nearest
 from sitekit.spec.models import SiteSpec
 
 
@@ -45,6 +45,6 @@ def spec_key_problem(key: str) -> str | None:
         else:
             above = ".".join(done)
             what = "a list whose items have no names" if origin is list else "a value"
-            return f"'{above}' is {what}; it has no key '{part}'"
+            return f"'{clip(above)}' is {what}; it has no key '{clip(part)}'"
         done.append(part)
     return None

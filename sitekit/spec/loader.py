@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.catalog import load_catalog
 from sitekit.spec.keys import spec_key_problem
 from sitekit.spec.layout import BASELINE, JURISDICTIONS, list_jurisdictions, stack_file
@@ -28,7 +28,7 @@ from sitekit.spec.merge import Layer, Origin, merge_layers
 from sitekit.spec.models import Jurisdiction, SiteSpec
 from sitekit.spec.peering import peer_links
 from sitekit.spec.problems import validation_problems
-from sitekit.spec.sources import clip, dotted, load_yaml
+from sitekit.spec.sources import dotted, load_project_yaml
 from sitekit.spec.stackconfig import BY_NAME, NAMESPACE
 from sitekit.spec.stackfiles import (
     check_values,
@@ -60,7 +60,7 @@ def _refuse_site_keys(site: Layer) -> list[Problem]:
 
 def _layer(root: Path, file: str, problems: list[Problem]) -> Layer | None:
     try:
-        return Layer(file, *load_yaml(root / file, file))
+        return Layer(file, *load_project_yaml(root, file))
     except SpecError as exc:
         problems += exc.problems
         return None
@@ -70,7 +70,7 @@ def load_profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
     """A jurisdiction profile on its own (no site, no baseline): its layer and its `jurisdiction:` section,
     validated. Raises SpecError with every problem of the file, each at its line."""
     file = f"{JURISDICTIONS}/{code}.yaml"
-    layer = Layer(file, *load_yaml(root / file, file))
+    layer = Layer(file, *load_project_yaml(root, file))
     try:
         return layer, Jurisdiction.model_validate(layer.data.get("jurisdiction"))
     except ValidationError as exc:
@@ -84,8 +84,8 @@ def _profile_code(layer: Layer, code: str) -> list[Problem]:
     if written is None or written == code:
         return []
     return [Problem(layer.file, layer.origin(("jurisdiction", "code")).line, "jurisdiction.code",
-                    f"'{written}' differs from the profile's file name; write code: {code} (or rename the file "
-                    f"to {written}.yaml)")]
+                    f"'{clip(str(written))}' differs from the profile's file name; write code: {code} (or rename "
+                    f"the file to {clip(str(written))}.yaml)")]
 
 
 def _bad_locks(layer: Layer) -> list[Problem]:

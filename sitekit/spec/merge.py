@@ -5,6 +5,8 @@ Semantics, stated once:
 * mappings merge key by key; a key the later layer sets wins, a key it leaves out is kept;
 * lists whose items are all mappings with a ``name`` merge by name: an item of the later layer with the
   same name merges into the earlier one (key by key, recursively), a new name is appended, order is kept;
+  an earlier list of mappings that a later named list meets while an item of it has no name is a problem at
+  that item (the later list would replace it whole, silently dropping what the earlier layer set);
 * anything else (scalars, plain lists, a mapping meeting a scalar) is replaced whole by the later layer;
 * a key that a jurisdiction lists under ``jurisdiction.locked`` may not be set by a site (nor may any key
   above or below it): the attempt is a problem naming the site line and the jurisdiction file that locked
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitekit.errors import Problem
+from sitekit.errors import Problem, clip
 from sitekit.spec.sources import Marks, PathKey, dotted, item_key
 
 
@@ -73,11 +75,13 @@ def _drop(path: PathKey, prov: dict[PathKey, Origin]) -> None:
         del prov[p]
 
 
-def _merge(base: Any, over: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin]) -> Any:
+def _merge(base: Any, over: Any, path: PathKey, layer: Layer, prov: dict[PathKey, Origin],
+           problems: list[Problem] | None = None) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for k, v in over.items():
-            out[k] = _merge(base[k], v, path + (k,), layer, prov) if k in base else _fresh(v, path + (k,), layer, prov)
+            out[k] = _merge(base[k], v, path + (k,), layer, prov, problems) if k in base \
+                else _fresh(v, path + (k,), layer, prov)
         return out
     if _named_list(base) and _named_list(over):
         out_list = list(base)
@@ -85,10 +89,18 @@ def _merge(base: Any, over: Any, path: PathKey, layer: Layer, prov: dict[PathKey
         for item in over:
             p = path + (item["name"],)
             if item["name"] in index:
-                out_list[index[item["name"]]] = _merge(out_list[index[item["name"]]], item, p, layer, prov)
+                out_list[index[item["name"]]] = _merge(out_list[index[item["name"]]], item, p, layer, prov, problems)
             else:
                 out_list.append(_fresh(item, p, layer, prov))
         return out_list
+    if problems is not None and _named_list(over) and isinstance(base, list) and base \
+            and all(isinstance(i, dict) for i in base):
+        for i, item in enumerate(base):  # a named list's item that lost its name: not replaced silently
+            if item_key(item, i) == i:
+                origin = prov.get(path + (i,)) or prov.get(path) or Origin(layer.file, None)
+                problems.append(Problem(origin.file, origin.line, dotted(path + (i,)),
+                                        f"this item has no name, so {layer.file} would replace the whole list "
+                                        "rather than merge into it by name; name the item"))
     _drop(path, prov)
     return _fresh(over, path, layer, prov)
 
@@ -172,7 +184,7 @@ def duplicate_names(layer: Layer) -> list[Problem]:
                 if isinstance(name, str):
                     if name in seen:
                         problems.append(Problem(layer.file, layer.origin(path + (name,)).line, dotted(path + (name,)),
-                                                f"duplicate name '{name}': each item of a list is named once"))
+                                                f"duplicate name '{clip(name)}': each item of a list is named once"))
                     seen.add(name)
                 walk(item, path + (name,))
 
@@ -194,15 +206,15 @@ def merge_layers(layers: list[Layer]) -> tuple[dict[str, Any], dict[PathKey, Ori
                 key = dotted(path)
                 for lock in locks:
                     if _related(key, lock.key):
-                        basis = f" ({lock.basis})" if lock.basis else ""
+                        basis = f" ({clip(lock.basis, 400)})" if lock.basis else ""
                         problems.append(Problem(
                             layer.file, layer.marks.get(path), key,
-                            f"'{lock.key}' is locked by {lock.origin}{basis}; a site may not override it",
+                            f"'{clip(lock.key)}' is locked by {lock.origin}{basis}; a site may not override it",
                         ))
                         refused.add(path)
                         break
         # A refused value is left out, so later checks judge the locked value, not the refused one.
         kept = _without(layer.data, refused) if refused else layer.data
-        data = _merge(data, {} if kept is _GONE else kept, (), layer, prov)
+        data = _merge(data, {} if kept is _GONE else kept, (), layer, prov, problems)
         locks.extend(_locks(layer))
     return data, prov, problems

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from sitekit.errors import clip
 from sitekit.spec.types import (
     MAX_NODES,
     MAX_STATEMENTS,
@@ -446,7 +447,7 @@ class NodeLogging(Model):
             if not PORT_MIN <= int(port) <= PORT_MAX:
                 raise ValueError(f"port {port} of the collector is outside {PORT_MIN}..{PORT_MAX}")
             if len(host) > 253 or any(not 1 <= len(label) <= 63 for label in host.split(".")):
-                raise ValueError(f"'{host}' is not a host name (labels of 1-63 characters, 253 in all)")
+                raise ValueError(f"'{clip(host)}' is not a host name (labels of 1-63 characters, 253 in all)")
         return collector
 
     @model_validator(mode="after")

@@ -4,6 +4,8 @@ before any resource is declared.
 A site names its peers (`sitekit:peers: [{site, transfer}]`); each peer is read leniently from its own stack
 file (its region, jurisdiction, address plan and peers: loading it whole would validate the whole fleet
 recursively), and every problem is reported at the line of this site's `peers` entry:
+- the peer's stack file can be read: a region, a jurisdiction and an address plan whose supernet and networks
+  are CIDRs (a malformed plan is named, never met as a crash; the peer's own load lists its problems);
 - the peer exists and is not the site itself; each peer is named once;
 - both ends agree: the peer names this site back;
 - no range overlaps: the peered networks of both sites are disjoint (the supernet check covers the rest);
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.layout import list_sites
 from sitekit.spec.merge import Origin
-from sitekit.spec.sources import dotted
+from sitekit.spec.sources import dotted, kind_of
 from sitekit.spec.stackfiles import declared_plans, read_stack_values
 
 if TYPE_CHECKING:
@@ -54,33 +56,53 @@ class PeerLink:
 
 @dataclass(frozen=True)
 class _PeerFile:
-    region: str | None
-    jurisdiction: str | None
+    region: str
+    jurisdiction: str
     peers: tuple[str, ...]
     networks: dict[str, IPv4Network]
 
 
-def _read_peer(root, name: str) -> _PeerFile | None:
-    """What this site needs of a peer, from its stack file as written (None when it cannot be read: the peer's
-    own load reports why)."""
+def _read_peer(root, name: str) -> _PeerFile | str:
+    """What this site needs of a peer, from its stack file as written, or why it cannot be read (the peer's own
+    load reports its problems in full)."""
 
     try:
         values, _, _ = read_stack_values(root, name)
     except SpecError:
-        return None
-    plans = [p for p in declared_plans(values).values() if isinstance(p, dict)]
-    plan = plans[-1] if plans else None  # the overrides' plan (listed last) wins, as in the merge
+        return "its stack file has problems of its own"
+    region, jurisdiction = values.get("region"), values.get("jurisdiction")
+    if not isinstance(region, str) or not isinstance(jurisdiction, str):
+        return "its stack file names no region or no jurisdiction"
+    plans = declared_plans(values)
+    if not plans:
+        return "its stack file declares no sitekit:addressPlan"
     networks: dict[str, IPv4Network] = {}
-    for key, cidr in ((plan or {}).get("networks") or {}).items() if isinstance(plan, dict) else ():
-        try:
-            networks[str(key)] = IPv4Network(str(cidr))
-        except ValueError:
-            continue
+    for where, plan in plans.items():  # the overrides' plan (listed last) wins, as in the merge
+        why = _plan_problem(plan)
+        if why:
+            return f"its {where}{why}"
+        networks = {key: IPv4Network(cidr) for key, cidr in plan["networks"].items()}
     peers = values.get("peers") if isinstance(values.get("peers"), list) else []
-    return _PeerFile(values.get("region") if isinstance(values.get("region"), str) else None,
-                     values.get("jurisdiction") if isinstance(values.get("jurisdiction"), str) else None,
+    return _PeerFile(region, jurisdiction,
                      tuple(p["site"] for p in peers if isinstance(p, dict) and isinstance(p.get("site"), str)),
                      networks)
+
+
+def _plan_problem(plan: Any) -> str | None:
+    """Why an address plan as written is not {supernet: CIDR, networks: {name: CIDR}} (said after where it is)."""
+    if not isinstance(plan, dict):
+        return f" is {kind_of(plan)}, not a mapping"
+    networks = plan.get("networks")
+    if not isinstance(networks, dict):
+        return f".networks is {kind_of(networks)}, not a mapping of network names to CIDRs"
+    for key, cidr in [("supernet", plan.get("supernet"))] + [(f"networks.{k}", v) for k, v in networks.items()]:
+        if not isinstance(cidr, str):
+            return f".{clip(key)} is {kind_of(cidr)}, not a CIDR"
+        try:
+            IPv4Network(cidr)
+        except ValueError:
+            return f".{clip(key)} ('{clip(cidr)}') is not a CIDR"
+    return None
 
 
 def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
@@ -111,9 +133,8 @@ def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
             bad(f"no such site '{peer.site}'; {nearest(peer.site, [k for k in known if k != site.name])}")
             continue
         other = _read_peer(site.root, peer.site)
-        if other is None or other.region is None or other.jurisdiction is None:
-            bad(f"site '{peer.site}' cannot be read (its stack file has problems of its own: `sitekit plan "
-                f"{peer.site}` lists them)")
+        if isinstance(other, str):
+            bad(f"site '{peer.site}' cannot be read: {other}; `sitekit plan {peer.site}` lists its problems")
             continue
         if site.name not in other.peers:
             bad(f"'{peer.site}' does not name '{site.name}' among its peers; both ends of a peering name each "
@@ -128,8 +149,8 @@ def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
         if j.tags.data_classification in PERSONAL and other.jurisdiction != j.code:
             accepted = j.residency.transfer_mechanisms
             if peer.transfer is None:
-                bad(f"data here is classified '{j.tags.data_classification}' and {peer.site} is in jurisdiction "
-                    f"'{other.jurisdiction}': declare the transfer under which it may go there (transfer: "
+                bad(f"data here is classified '{clip(j.tags.data_classification)}' and {peer.site} is in jurisdiction "
+                    f"'{clip(other.jurisdiction)}': declare the transfer under which it may go there (transfer: "
                     f"{{mechanism, reference}}; {j.code} accepts: {', '.join(accepted) or 'none'})")
             elif peer.transfer.mechanism not in accepted:
                 bad(f"transfer mechanism '{peer.transfer.mechanism}' is not one {j.code} accepts; "

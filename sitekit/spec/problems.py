@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sitekit.errors import Problem, nearest
+from sitekit.errors import Problem, clip, nearest
 from sitekit.spec.layout import BASELINE, JURISDICTIONS
 from sitekit.spec.merge import Origin
 from sitekit.spec.models import SiteSpec
-from sitekit.spec.sources import PathKey, clip, dotted, item_key, kind_of
+from sitekit.spec.sources import PathKey, dotted, item_key, kind_of
 
 
 def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = SiteSpec) -> type[BaseModel] | None:
@@ -72,7 +72,7 @@ def _named_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     return tuple(path)
 
 
-def _why_not_network(value: Any) -> str:
+def why_not_network(value: Any) -> str:
     """The reason `ipaddress` gives for rejecting a CIDR (host bits set, bad netmask...), as a suffix; the
     parts of the value it quotes are clipped as `shown` clips the value."""
     try:
@@ -98,7 +98,7 @@ def _new_item_hint(data: Any, loc: tuple[Any, ...], origin_of) -> str:
             close = difflib.get_close_matches(str(name), named, n=1, cutoff=0.6) if isinstance(name, str) else []
             mine, theirs = origin_of(path + (name,)), origin_of(path + tuple(close))
             if close and mine and theirs and mine.file != theirs.file:
-                hint = f" (a new item '{name}'; did you mean '{close[0]}'?)"
+                hint = f" (a new item '{clip(name)}'; did you mean '{close[0]}'?)"
             node, path = node[part], path + (name,)
         else:
             node = node.get(part) if isinstance(node, dict) else None
@@ -166,7 +166,7 @@ def validation_problems(exc: ValidationError, data: dict[str, Any], origin_of, p
         elif kind == "missing":
             msg = "required key is missing" + _new_item_hint(data, loc, origin_of)
         elif kind == "ip_v4_network":
-            msg = f"{shown(value)} is not a valid IPv4 network{_why_not_network(value)}" if isinstance(value, str) \
+            msg = f"{shown(value)} is not a valid IPv4 network{why_not_network(value)}" if isinstance(value, str) \
                 else f"expected an IPv4 network as text (e.g. '10.0.0.0/16'), got {kind_of(value)} {shown(value)}"
         elif kind in _EXPECTED:
             got = described(value)

@@ -2,7 +2,8 @@
 
 `load_yaml` returns a file's top-level mapping and a `Marks` map from a path to the line of the value. A path
 is a tuple of keys; an item of a list of named mappings (``- name: gpu``) is addressed by its name, any other
-list item by its index. This is the only module that parses YAML.
+list item by its index. This is the only module that parses YAML; `load_json` reads a JSON document (a
+`pulumi preview --json` file) within the same bounds.
 
 Everything that can be wrong with a file becomes a `SpecError` naming the file and line, never a traceback:
 a file that is missing, a directory, a dangling symlink or a symlink loop, unreadable, not a regular file,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import stat as statmod
 import time
@@ -37,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from sitekit.errors import Problem, SpecError
+from sitekit.errors import Problem, SpecError, clip
 
 PathKey = tuple[Any, ...]
 Marks = dict[PathKey, int]
@@ -148,14 +150,14 @@ class _Builder:
 
     def alias(self, anchor: str, path: PathKey, line: int) -> Any:
         if anchor not in self.anchors:
-            self.problem(line, path, f"alias *{anchor} names no anchor (&{anchor}) before it")
+            self.problem(line, path, f"alias *{clip(anchor)} names no anchor (&{clip(anchor)}) before it")
             return None
         target = self.anchors[anchor]
         if target is None:
-            self.problem(line, path, f"alias *{anchor} is inside the value it names (a recursive alias)")
+            self.problem(line, path, f"alias *{clip(anchor)} is inside the value it names (a recursive alias)")
             raise _Stop
         value, rel, size = target
-        self.count(size, line, path, via=f" (counting what alias *{anchor} repeats)")
+        self.count(size, line, path, via=f" (counting what alias *{clip(anchor)} repeats)")
         self.log.extend((path + p, ln) for p, ln in rel[1:])
         return copy_tree(value)
 
@@ -170,7 +172,7 @@ class _Builder:
                                      "has one line that sets it")
             return None
         if tag not in _SCALAR_TAGS:
-            self.problem(line, path, f"YAML tag '{_short(tag)}' is not allowed; sitekit reads plain data "
+            self.problem(line, path, f"YAML tag '{clip(_short(tag))}' is not allowed; sitekit reads plain data "
                                      f"(allowed: {_ALLOWED_TAGS})")
             return None
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -188,7 +190,7 @@ class _Builder:
         tag = event.tag
         want = _CORE + ("map" if isinstance(event, yaml.MappingStartEvent) else "seq")
         if tag not in (None, "!", want):
-            self.problem(line, path, f"YAML tag '{_short(tag)}' is not allowed; sitekit reads plain data "
+            self.problem(line, path, f"YAML tag '{clip(_short(tag))}' is not allowed; sitekit reads plain data "
                                      f"(allowed: {_ALLOWED_TAGS})")
 
     def mapping(self, path: PathKey, depth: int) -> dict[Any, Any]:
@@ -257,11 +259,6 @@ def copy_tree(value: Any) -> Any:
     if isinstance(value, list):
         return [copy_tree(v) for v in value]
     return value
-
-
-def clip(text: str, most: int = 60) -> str:
-    """`text`, cut to `most` characters with "..." when longer (for quoting a value in a message)."""
-    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 # ------------------------------------------------------------------------------------------------ syntax errors
@@ -401,13 +398,13 @@ def _refuse(file: str, message: str) -> SpecError:
     return SpecError([Problem(file, 1, "", message)])
 
 
-def _stat(path: Path, name: str) -> os.stat_result:
+def _stat(path: Path, name: str, most: int = MAX_BYTES) -> os.stat_result:
     """The file's status, or a SpecError saying why it cannot be read as a file."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            raise _refuse(name, f"a symbolic link to '{os.readlink(path)}', which does not exist") from None
+            raise _refuse(name, f"a symbolic link to '{clip(os.readlink(path), 200)}', which does not exist") from None
         parent = next((p for p in path.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
             raise _refuse(name, f"cannot read the file: '{parent}' is a file, not a folder") from None
@@ -423,21 +420,21 @@ def _stat(path: Path, name: str) -> os.stat_result:
         raise _refuse(name, "a folder, not a file")
     if not statmod.S_ISREG(st.st_mode):
         raise _refuse(name, "not a regular file (a pipe, socket or device); sitekit reads only files")
-    if st.st_size > MAX_BYTES:
-        raise _refuse(name, f"the file is {st.st_size:,} bytes; sitekit reads files of at most {MAX_BYTES:,} bytes")
+    if st.st_size > most:
+        raise _refuse(name, f"the file is {st.st_size:,} bytes; sitekit reads files of at most {most:,} bytes")
     return st
 
 
-def _read(path: Path, name: str) -> bytes:
+def _read(path: Path, name: str, most: int = MAX_BYTES) -> bytes:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+            raw = fh.read(most + 1)
     except PermissionError:
         raise _refuse(name, "permission denied: sitekit may not read this file") from None
     except OSError as exc:
         raise _refuse(name, f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise _refuse(name, f"the file is over {MAX_BYTES:,} bytes; sitekit reads files of at most {MAX_BYTES:,} bytes")
+    if len(raw) > most:
+        raise _refuse(name, f"the file is over {most:,} bytes; sitekit reads files of at most {most:,} bytes")
     return raw
 
 
@@ -483,6 +480,68 @@ def load_yaml(path: Path, shown_as: str | None = None) -> tuple[dict[str, Any], 
             raise
         return _parsed(text, name, digest)
     return _hand_out(name, digest, hit)
+
+
+MAX_JSON_BYTES = 64 << 20
+"""Largest JSON document sitekit reads (64 MiB: a `pulumi preview --json --diff` of a large site is a few MiB)."""
+
+
+def load_json(path: Path, shown_as: str | None = None, *, what: str = "JSON", most: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file read as bounded, plain data: refused as `load_yaml` refuses a file that is not one (a folder, a
+    dangling link, a pipe, too large, not UTF-8), and when it is not JSON, nests deeper than `MAX_DEPTH`, or holds
+    NaN or Infinity (which JSON does not allow). `what` names the document in the refusal of a syntax error."""
+    name = shown_as or str(path)
+    _stat(path, name, most)
+    text = _decode(_read(path, name, most), name)
+    deep = f"nesting deeper than {MAX_DEPTH} levels; sitekit refuses deeper inputs"
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except _NotJson as exc:
+        raise _refuse(name, str(exc)) from None
+    except RecursionError:  # deeper than Python's own bound (about 1,000 levels)
+        raise _refuse(name, deep) from None
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None) or 1
+        raise SpecError([Problem(name, line, "", f"not {what}: {clip(getattr(exc, 'msg', str(exc)), 200)}")]) from None
+    if _depth(data) > MAX_DEPTH:
+        raise _refuse(name, deep)
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deep mappings and lists nest in parsed JSON (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"not JSON: {name} is not a number JSON allows")
+
+
+def load_project_yaml(root: Path, file: str) -> tuple[dict[str, Any], Marks]:
+    """A file of the project at `root` (`file` relative to it, as messages name it), read by `load_yaml`; refused
+    when it, or a folder on its way, is a symbolic link leading out of the project: a stack file, profile,
+    baseline or catalog is the project's own (what a review compares, what a commit holds), never a file from
+    elsewhere on the machine."""
+    path = root / file
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop: load_yaml names it
+        inside = True
+    if not inside:
+        target = os.readlink(path) if path.is_symlink() else str(path.resolve())
+        raise _refuse(file, f"a symbolic link to '{clip(target, 200)}', outside the project; sitekit reads only the "
+                            "project's own files")
+    return load_yaml(path, file)
 
 
 def clear_cache() -> None:

@@ -11,7 +11,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.spec.layout import list_sites, stack_file
 from sitekit.spec.merge import Layer, Origin, _merge
 from sitekit.spec.problems import described
@@ -20,7 +20,7 @@ from sitekit.spec.sources import (
     MAX_VALUES,
     Marks,
     PathKey,
-    load_yaml,
+    load_project_yaml,
 )
 from sitekit.spec.stackconfig import (
     BY_NAME,
@@ -41,7 +41,7 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
 
     `key_marks[CONFIG_LINE]` holds the line of `config:` itself, where a missing key would be added."""
     file = stack_file(stack)
-    data, marks = load_yaml(root / file, file)
+    data, marks = load_project_yaml(root, file)
     problems: list[Problem] = []
     config = data.get("config") if isinstance(data, dict) else None
     if not isinstance(config, dict):
@@ -63,7 +63,7 @@ def read_stack_values(root: Path, stack: str) -> tuple[dict[str, Any], dict[str,
         if ns != NAMESPACE:
             if _misspelt_namespace(ns):
                 problems.append(Problem(file, marks.get(("config", full_key)), f"config.{full_key}",
-                                        f"unknown namespace '{ns}'; did you mean '{NAMESPACE}'? (sitekit reads "
+                                        f"unknown namespace '{clip(ns)}'; did you mean '{NAMESPACE}'? (sitekit reads "
                                         f"only {NAMESPACE}: keys, so this value would be ignored)"))
             continue  # other namespaces (providers, pulumi:) are Pulumi's business
         if key not in BY_NAME:
@@ -116,8 +116,8 @@ def check_values(stack: str, values: dict[str, Any], key_marks: dict[str, Marks]
             continue
         if spec.kind == "integer":
             value = integer_from_config(value)
-        elif key == "overrides" and value is not None:
-            if not isinstance(value, dict):
+        elif key == "overrides":
+            if not isinstance(value, dict):  # null too: an empty `sitekit:overrides:` overrides nothing by accident
                 problems.append(Problem(file, line, f"config.{NAMESPACE}:{key}",
                                         f"expected a mapping of spec keys (e.g. {{bootstrap: {{timezone: UTC}}}}), "
                                         f"got {described(value)}"))

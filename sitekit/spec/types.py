@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Strict, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from sitekit.errors import nearest
+from sitekit.errors import clip, nearest
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 """A data key: lower-case letters, digits and '-', starting with a letter, at most 31 characters."""
@@ -134,7 +134,7 @@ def iana_zone(name: str) -> str:
         pass
     if name in _zones():
         return name
-    raise ValueError(f"'{name}' is not an IANA time zone; {nearest(name, _zones())}")
+    raise ValueError(f"'{clip(name)}' is not an IANA time zone; {nearest(name, _zones())}")
 
 
 def port_problem(text: str) -> str | None:

@@ -9,7 +9,7 @@ import re
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
-from sitekit.errors import Problem, nearest
+from sitekit.errors import Problem, clip, nearest
 from sitekit.naming import CHILD_COMPARTMENTS, Kind, dns_label, logical, rule_key
 from sitekit.planners import PlanningError, carve, overlaps, power
 from sitekit.spec.layout import BASELINE
@@ -33,7 +33,7 @@ class _Checker:
 
     def ref(self, path: PathKey, value: str, allowed: list[str], what: str) -> bool:
         if value not in allowed:
-            self.add(path, f"unknown {what} '{value}'; {nearest(value, allowed)}")
+            self.add(path, f"unknown {what} '{clip(value)}'; {nearest(value, allowed)}")
             return False
         return True
 
@@ -46,12 +46,17 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _address_plan(c)
     _references(c)
     _pools(c)
+    _former_names(c)
     _nsg_placement(c)
     _iam(c)
     _power(c)
     _names(c)
     _peering(c)
     return c.problems
+
+
+BASIS = 400
+"""How much of a rule's basis (law and article) a message quotes: the shipped ones are under 300 characters."""
 
 
 FABRIC_ROLES = ("gpu", "rdma")
@@ -141,11 +146,11 @@ def _iam(c: _Checker) -> None:
     for i, statement in enumerate(iam.statements):
         for name in re.findall(r"\{compartment:([a-z-]+)\}", statement):
             if name not in known:
-                c.add(("iam", "statements", i), f"unknown compartment '{name}'; {nearest(name, known)}")
+                c.add(("iam", "statements", i), f"unknown compartment '{clip(name)}'; {nearest(name, known)}")
         # `{word}` is a placeholder; a brace block with spaces is an OCI condition (`where ALL {a = 'b', ...}`)
         for token in re.findall(r"\{([^}\s]*)\}", statement):
             if not token.startswith("compartment:") and token not in ("group", "dynamic-group", "region", "cluster"):
-                c.add(("iam", "statements", i), f"unknown placeholder '{{{token}}}'; allowed: {{compartment:<name>}}, "
+                c.add(("iam", "statements", i), f"unknown placeholder '{{{clip(token)}}}'; allowed: {{compartment:<name>}}, "
                                                  "{group}, {dynamic-group}, {region}, {cluster}")
     if len(iam.statements) > iam.statement_budget:
         c.add(("iam", "statements"), f"{len(iam.statements)} statements exceed the budget of {iam.statement_budget}")
@@ -175,7 +180,7 @@ def _regions(c: _Checker) -> None:
         how = f"declare site.transfer with one of: {', '.join(accepted)}" if accepted else \
             "this jurisdiction accepts no transfer mechanism"
         c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions "
-                                  f"({allowed}{dedicated}); {how} [{j.residency.basis}]")
+                                  f"({allowed}{dedicated}); {how} [{clip(j.residency.basis, BASIS)}]")
     elif s.transfer.mechanism not in accepted:
         c.add(("site", "transfer", "mechanism"),
               f"transfer mechanism '{s.transfer.mechanism}' is not accepted by {j.name}; "
@@ -270,7 +275,7 @@ def _references(c: _Checker) -> None:
                 try:
                     IPv4Network(rule.peer)
                 except ValueError:
-                    c.add(rp + ("peer",), f"peer '{rule.peer}' is neither a network nor a CIDR; "
+                    c.add(rp + ("peer",), f"peer '{clip(rule.peer)}' is neither a network nor a CIDR; "
                                           f"{nearest(rule.peer, networks + ['oracle-services'])}")
             if rule.ports and rule.protocol not in ("tcp", "udp"):
                 c.add(rp + ("ports",), f"ports apply to tcp and udp only (protocol is '{rule.protocol}')")
@@ -309,7 +314,7 @@ def _pools(c: _Checker) -> None:
             continue
         if pool.shape not in approved:
             c.add(p + ("shape",), f"shape '{pool.shape}' is not approved in {c.spec.jurisdiction.name} "
-                                  f"(approved: {', '.join(approved)}) [{c.spec.jurisdiction.shapes.basis}]")
+                                  f"(approved: {', '.join(approved)}) [{clip(c.spec.jurisdiction.shapes.basis, BASIS)}]")
         shape = shapes[pool.shape]
         if pool.autoscale is not None:
             if pool.placement != "oke":
@@ -323,6 +328,32 @@ def _pools(c: _Checker) -> None:
                 and pool.nodes > shape.max_nodes_per_fabric):
             c.add(p + ("nodes",), f"{pool.shape} holds at most {shape.max_nodes_per_fabric} hosts per GPU memory "
                                   f"fabric; split the pool (got {pool.nodes})")
+
+
+def _former_names(c: _Checker) -> None:
+    """A pool's former names become aliases of its resources (a rename keeps them): a former name is one no live
+    pool has (neither this one, nor another: the alias would point at that pool's live resources; two pools naming
+    each other are a cycle), and it belongs to one pool (two pools would alias the same resources)."""
+    pools = c.spec.compute.pools
+    live = {p.name for p in pools}
+    owner: dict[str, str] = {}
+    for pool in pools:
+        for j, old in enumerate(pool.former_names):
+            path = ("compute", "pools", pool.name, "formerNames", j)
+            if old == pool.name:
+                c.add(path, f"'{old}' is this pool's own name; a former name is one the pool no longer has")
+            elif old in live:
+                other = next(p for p in pools if p.name == old)
+                cycle = f"; '{old}' names '{pool.name}' among its former names too (a cycle)" \
+                    if pool.name in other.former_names else ""
+                c.add(path, f"'{old}' is the name of a live pool: an alias would point this pool at its resources"
+                            f"{cycle}; list only names no pool has any more")
+            elif old in owner and owner[old] != pool.name:
+                c.add(path, f"'{old}' is also a former name of pool '{owner[old]}': a former name belongs to one "
+                            "pool (both would alias the same resources)")
+            elif old in owner:
+                c.add(path, f"'{old}' is listed twice")
+            owner.setdefault(old, pool.name)
 
 
 def site_power(spec: Any, catalog: Any):

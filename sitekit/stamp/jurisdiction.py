@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sitekit.atomic import write_atomic
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.region.bootstrap import environment
 from sitekit.spec.catalog import load_catalog
 from sitekit.spec.layout import BASELINE, JURISDICTIONS
@@ -17,7 +17,7 @@ from sitekit.spec.merge import Layer
 from sitekit.spec.models import Compute, Jurisdiction
 from sitekit.spec.problems import section_problems
 from sitekit.spec.schema import JURISDICTION_SCHEMA, modeline
-from sitekit.spec.sources import load_yaml, parse_yaml
+from sitekit.spec.sources import load_project_yaml, parse_yaml
 
 # --------------------------------------------------------------------------------------------- jurisdictions
 JURISDICTION_TEMPLATE = "jurisdiction.yaml.j2"
@@ -36,18 +36,18 @@ def write_jurisdiction(root: Path, code: str, name: str | None, regions: list[st
     file = f"{JURISDICTIONS}/{code}.yaml"
     problems = []
     if not JURISDICTION_CODE.fullmatch(code):
-        problems.append(Problem(cmd, None, "CODE", f"invalid code '{code}': an ISO 3166-1 alpha-2 code in lower case, "
+        problems.append(Problem(cmd, None, "CODE", f"invalid code '{clip(code)}': an ISO 3166-1 alpha-2 code in lower case, "
                                                    "optionally with a suffix (e.g. de, ae-difc)"))
-    if (root / file).exists() and not force:
+    elif (root / file).exists() and not force:  # a code checked before it names a file
         problems.append(Problem(file, None, "", "the profile exists; pass --force to overwrite it"))
     catalog = load_catalog(root)
     for region in regions:
         if region not in catalog.regions:
-            problems.append(Problem(cmd, None, "--regions", f"unknown OCI public region '{region}'; "
+            problems.append(Problem(cmd, None, "--regions", f"unknown OCI public region '{clip(region)}'; "
                                                             f"{nearest(region, catalog.regions)}"))
     if problems:
         raise SpecError(problems)
-    baseline, marks = load_yaml(root / BASELINE, BASELINE)
+    baseline, marks = load_project_yaml(root, BASELINE)
     bad = section_problems(baseline, Layer(BASELINE, baseline, marks).origin, {"compute": Compute})
     if bad:
         raise SpecError(bad)

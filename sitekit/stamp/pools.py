@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sitekit.errors import Problem, nearest
+from sitekit.errors import Problem, clip, nearest
 from sitekit.planners import fit_nodes, power
 from sitekit.spec.catalog import Catalog
 from sitekit.spec.models import Jurisdiction
@@ -64,10 +64,10 @@ def size_pools(base_pools: list[dict[str, Any]], asked: list[PoolRequest], j: Ju
                                           f"(approved: {', '.join(j.shapes.approved)})"))
             continue
         if shape not in catalog.shapes:
-            problems.append(problem(key, f"unknown GPU shape '{shape}'; {nearest(shape, catalog.shapes)}"))
+            problems.append(problem(key, f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}"))
             continue
         if shape not in j.shapes.approved:
-            problems.append(problem(key, f"shape '{shape}' is not approved in {j.name} (approved: "
+            problems.append(problem(key, f"shape '{clip(shape)}' is not approved in {j.name} (approved: "
                                           f"{', '.join(j.shapes.approved)}) [{j.shapes.basis}]"))
             continue
         if placement == "oke" and catalog.shapes[shape].grouping != "cluster-network":

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sitekit.errors import Problem
+from sitekit.errors import Problem, clip
 from sitekit.spec.models import Jurisdiction
 
 CMD = "sitekit new-site"
@@ -56,7 +56,7 @@ def parse_pools(text: str | None) -> tuple[list[PoolRequest], list[Problem]]:
     for item in (i.strip() for i in text.split(",")):
         m = re.fullmatch(r"([a-z][a-z0-9-]{0,30})(?:=([A-Za-z0-9.\-]+))?(?::([0-9]+(?:\.[0-9]+)?))?", item)
         if not m:
-            problems.append(Problem(CMD, None, "--pools", f"'{item}' is not NAME[=SHAPE][:PERCENT] "
+            problems.append(Problem(CMD, None, "--pools", f"'{clip(item)}' is not NAME[=SHAPE][:PERCENT] "
                                                           "(e.g. train=BM.GPU.H200.8:85,serve:15)"))
             continue
         share = float(m.group(3)) if m.group(3) else None

@@ -9,6 +9,7 @@ through the same loader as every stack. The arithmetic lives in planners.py (`al
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -16,18 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from sitekit.atomic import write_atomic
-from sitekit.errors import Problem, SpecError, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.planners import PlanningError
 from sitekit.region.bootstrap import environment
-from sitekit.spec.catalog import load_catalog
+from sitekit.spec.catalog import Catalog, load_catalog
 from sitekit.spec.layout import BASELINE, list_jurisdictions, stack_file
 from sitekit.spec.loaded import LoadedSite, origin_in
 from sitekit.spec.loader import load_profile, load_site
 from sitekit.spec.merge import Layer, merge_layers
 from sitekit.spec.models import Compute, Jurisdiction, NetworkSpec, Organisation
-from sitekit.spec.problems import section_problems
+from sitekit.spec.problems import section_problems, why_not_network
 from sitekit.spec.schema import STACK_SCHEMA, modeline
-from sitekit.spec.sources import load_yaml, parse_yaml
+from sitekit.spec.sources import load_project_yaml, parse_yaml
 from sitekit.stamp.addresses import (
     address_plan,
     existing_ranges,
@@ -69,59 +70,21 @@ class Stamp:
     """Subnets grown past the baseline's prefix to hold the pools' nodes: {network: {subnet: prefix}}."""
 
 
-def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
-    """Check a request and plan the site; raise SpecError listing every problem."""
+def answer_problems(req: Request) -> tuple[list[Problem], list[str]]:
+    """The answers on their own, before any file is read or written: the site name (it names a file), the numbers
+    (finite and in range: NaN, infinity and powers past float range are refused here, not met as a crash while
+    sizing), OCIDs and operator ranges. Every problem, and the keys left as placeholders."""
     problems: list[Problem] = []
     if not SITE_NAME.fullmatch(req.name) or len(req.name) > MAX_NAME:
-        problems.append(problem("NAME", f"invalid site name '{req.name}': lower-case letters and digits in words "
+        problems.append(problem("NAME", f"invalid site name '{clip(req.name)}': lower-case letters and digits in words "
                                          f"joined by single hyphens, starting with a letter, at most {MAX_NAME} "
                                          "characters (e.g. de-frankfurt)"))
-    known = list_jurisdictions(root)
-    if req.jurisdiction not in known:
-        problems.append(problem("--jurisdiction", f"unknown jurisdiction '{req.jurisdiction}'; "
-                                                   f"{nearest(req.jurisdiction, known)} (or create it: "
-                                                   f"sitekit new-jurisdiction {req.jurisdiction})"))
-        raise SpecError(problems)
-    catalog = load_catalog(root)
-    layer, j = load_profile(root, req.jurisdiction)
-    public = list(catalog.regions)
-    if req.region_kind == "public" and req.region not in catalog.regions:
-        problems.append(problem("--region", f"unknown OCI public region '{req.region}'; {nearest(req.region, public)}"
-                                             " (for a Dedicated Region add --region-kind dedicated)"))
-    elif req.region_kind == "dedicated" and not re.fullmatch(r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", req.region):
-        problems.append(problem("--region", f"'{req.region}' is not a region identifier (e.g. ar-dedicated-1)"))
-    resident = req.region in j.residency.regions or (req.region_kind == "dedicated" and j.residency.dedicated_in_country)
-    accepted = j.residency.transfer_mechanisms
-    if not resident and req.transfer_mechanism is None:
-        allowed = ", ".join(j.residency.regions) or "none"
-        dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
-        how = (f"give --transfer-mechanism (one of: {', '.join(accepted)}) and --transfer-reference"
-               if accepted else "this jurisdiction accepts no transfer mechanism")
-        problems.append(problem("--region", f"region '{req.region}' is not allowed in {j.name} (residency regions: "
-                                             f"{allowed}{dedicated}); {how} [{j.residency.basis}]"))
-    elif not resident:
-        if req.transfer_mechanism not in accepted:
-            problems.append(problem("--transfer-mechanism", f"'{req.transfer_mechanism}' is not accepted by {j.name}; "
-                                     + (nearest(req.transfer_mechanism, accepted) if accepted else "it accepts none")
-                                     + f" [{j.residency.basis}]"))
-        if not req.transfer_reference:
-            problems.append(problem("--transfer-reference", "a transfer needs a reference to the signed instrument "
-                                                             "(contract id, register entry)"))
-    elif req.transfer_mechanism is not None:
-        problems.append(problem("--transfer-mechanism", f"region '{req.region}' is resident in {j.name}; no transfer "
-                                                         "mechanism is needed (leave it out)"))
-    home = req.home_region or (req.region if req.region_kind == "public" else None)
-    if home is None:
-        problems.append(problem("--home-region", "a Dedicated Region site needs --home-region (the tenancy's home "
-                                                  "region, a public region)"))
-    elif home not in catalog.regions:
-        problems.append(problem("--home-region", f"unknown OCI public region '{home}'; {nearest(home, public)}"))
-    if not 0 < req.power_mw <= 5000:
-        problems.append(problem("--power-mw", f"must be in (0, 5000] MW (got {req.power_mw:g})"))
-    if not 1.0 <= req.pue <= 3.0:
-        problems.append(problem("--pue", f"must be in [1.0, 3.0] (got {req.pue:g})"))
+    if not (math.isfinite(req.power_mw) and 0 < req.power_mw <= 5000):
+        problems.append(problem("--power-mw", f"must be a number in (0, 5000] MW (got {_number(req.power_mw)})"))
+    if not (math.isfinite(req.pue) and 1.0 <= req.pue <= 3.0):
+        problems.append(problem("--pue", f"must be a number in [1.0, 3.0] (got {_number(req.pue)})"))
     if not 1 <= req.availability_domain <= 3:
-        problems.append(problem("--availability-domain", "must be 1, 2 or 3"))
+        problems.append(problem("--availability-domain", f"must be 1, 2 or 3 (got {clip(str(req.availability_domain))})"))
     placeholders = []
     for opt, value, key in (("--tenancy-id", req.tenancy_id, "tenancyId"),
                             ("--parent-compartment-id", req.parent_compartment_id, "parentCompartmentId"),
@@ -130,20 +93,90 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
             if key not in placeholders:
                 placeholders.append(key)
         elif not OCID.fullmatch(value):
-            problems.append(problem(opt, f"'{value}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
+            problems.append(problem(opt, f"'{clip(value)}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
     if not req.operator_cidrs:
         placeholders.append("operatorCidrs")
     for cidr in req.operator_cidrs:
         try:
             net = IPv4Network(cidr)
-        except ValueError as exc:
-            problems.append(problem("--operator-cidr", f"'{cidr}' is not an IPv4 range in CIDR notation ({exc})"))
+        except ValueError:
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is not an IPv4 range in CIDR notation"
+                                                        f"{why_not_network(cidr)}"))
             continue
         if net.prefixlen < WIDEST_OPERATOR_PREFIX:
-            problems.append(problem("--operator-cidr", f"'{cidr}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
+            problems.append(problem("--operator-cidr", f"'{clip(cidr)}' is wider than a /{WIDEST_OPERATOR_PREFIX}: name the "
                                                         "ranges operators connect from, not a whole network"))
+    return problems, placeholders
 
-    baseline = Layer(BASELINE, *load_yaml(root / BASELINE, BASELINE))
+
+@dataclass(frozen=True)
+class Checked:
+    """A request whose every answer checked out: the profile it names, the catalog, the home region."""
+
+    request: Request
+    layer: Layer
+    jurisdiction: Jurisdiction
+    catalog: Catalog
+    home_region: str
+    placeholders: list[str]
+
+
+def check(root: Path, req: Request) -> Checked:
+    """Every answer checked, on its own and against the jurisdiction and the catalog, before any work: a
+    SpecError listing every problem. Only names the project lists are used to find a file."""
+    problems, placeholders = answer_problems(req)
+    known = list_jurisdictions(root)
+    if req.jurisdiction not in known:
+        problems.append(problem("--jurisdiction", f"unknown jurisdiction '{clip(req.jurisdiction)}'; "
+                                                   f"{nearest(req.jurisdiction, known)} (or create it: "
+                                                   f"sitekit new-jurisdiction {clip(req.jurisdiction)})"))
+        raise SpecError(problems)
+    catalog = load_catalog(root)
+    layer, j = load_profile(root, req.jurisdiction)
+    public = list(catalog.regions)
+    if req.region_kind == "public" and req.region not in catalog.regions:
+        problems.append(problem("--region", f"unknown OCI public region '{clip(req.region)}'; {nearest(req.region, public)}"
+                                             " (for a Dedicated Region add --region-kind dedicated)"))
+    elif req.region_kind == "dedicated" and not re.fullmatch(r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", req.region):
+        problems.append(problem("--region", f"'{clip(req.region)}' is not a region identifier (e.g. ar-dedicated-1)"))
+    resident = req.region in j.residency.regions or (req.region_kind == "dedicated" and j.residency.dedicated_in_country)
+    accepted = j.residency.transfer_mechanisms
+    if not resident and req.transfer_mechanism is None:
+        allowed = ", ".join(j.residency.regions) or "none"
+        dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
+        how = (f"give --transfer-mechanism (one of: {', '.join(accepted)}) and --transfer-reference"
+               if accepted else "this jurisdiction accepts no transfer mechanism")
+        problems.append(problem("--region", f"region '{clip(req.region)}' is not allowed in {j.name} (residency regions: "
+                                             f"{allowed}{dedicated}); {how} [{clip(j.residency.basis, 400)}]"))
+    elif not resident:
+        if req.transfer_mechanism not in accepted:
+            problems.append(problem("--transfer-mechanism", f"'{clip(req.transfer_mechanism)}' is not accepted by {j.name}; "
+                                     + (nearest(req.transfer_mechanism, accepted) if accepted else "it accepts none")
+                                     + f" [{clip(j.residency.basis, 400)}]"))
+        if not req.transfer_reference:
+            problems.append(problem("--transfer-reference", "a transfer needs a reference to the signed instrument "
+                                                             "(contract id, register entry)"))
+    elif req.transfer_mechanism is not None:
+        problems.append(problem("--transfer-mechanism", f"region '{clip(req.region)}' is resident in {j.name}; no transfer "
+                                                         "mechanism is needed (leave it out)"))
+    home = req.home_region or (req.region if req.region_kind == "public" else None)
+    if home is None:
+        problems.append(problem("--home-region", "a Dedicated Region site needs --home-region (the tenancy's home "
+                                                  "region, a public region)"))
+    elif home not in catalog.regions:
+        problems.append(problem("--home-region", f"unknown OCI public region '{clip(home)}'; {nearest(home, public)}"))
+    if problems:
+        raise SpecError(problems)
+    return Checked(req, layer, j, catalog, home or "", placeholders)
+
+
+def stamp(root: Path, req: Request, *, replacing: bool = False, checked: Checked | None = None) -> Stamp:
+    """Check a request (unless `checked` already holds it) and plan the site; raise SpecError listing every
+    problem."""
+    checked = checked or check(root, req)
+    layer, j, catalog, placeholders = checked.layer, checked.jurisdiction, checked.catalog, checked.placeholders
+    problems: list[Problem] = []
+    baseline = Layer(BASELINE, *load_project_yaml(root, BASELINE))
     merged, prov, merge_problems = merge_layers([baseline, layer])
     # the parts stamping reads, validated first: a broken baseline is named at its line, not met as a crash
     bad = merge_problems + section_problems(merged, lambda path: origin_in(prov, path),
@@ -172,11 +205,11 @@ def stamp(root: Path, req: Request, *, replacing: bool = False) -> Stamp:
         problems.append(problem("sitekit:addressPlan", str(exc)))
     if problems:
         raise SpecError(problems)
-    return Stamp(req, j, home or "", org_space, supernet, networks, pools, placeholders, grown)
+    return Stamp(req, j, checked.home_region, org_space, supernet, networks, pools, placeholders, grown)
 
 
 def _number(x: float) -> str:
-    return f"{x:g}"
+    return f"{x:g}" if math.isfinite(x) or math.isnan(x) else f"{x:g} (past the range of a number)"
 
 
 def render(root: Path, s: Stamp) -> str:
@@ -219,12 +252,13 @@ def _values(text: str, file: str) -> dict[str, Any]:
 def write_site(root: Path, req: Request, *, force: bool = False) -> tuple[Path, Stamp, LoadedSite]:
     """Render, check, write atomically (never over an existing file without `force`), re-load from disk."""
     root = root.resolve()
+    checked = check(root, req)  # every answer first: the name is checked before it names a file
     file = stack_file(req.name)
     path = root / file
     if path.exists() and not force:
         raise SpecError([Problem(file, None, "", "the stack file exists; pass --force to overwrite it "
                                                  "(it keeps its address block while that still fits)")])
-    s = stamp(root, req, replacing=force)
+    s = stamp(root, req, replacing=force, checked=checked)
     text = render(root, s)
     load_site(root, req.name, values=_values(text, file))  # the rendered values pass the loader before any write
     previous = path.read_text(encoding="utf-8") if path.exists() else None
