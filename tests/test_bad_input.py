@@ -63,11 +63,13 @@ def test_a_plan_table_prints_names_and_inputs_as_written():
 
 
 def test_a_capacity_note_prints_as_written(monkeypatch):
+    from sitekit.fleet.capacity import CapacityReport
     from sitekit.fleet.text import print_capacity
 
     console, buffer = _console()
     use = Use(site="s", jurisdiction="us", region="r", status="unknown", nodes=1, gpus=8, approved=False, options=())
-    print_capacity([ShapeView(MARKUP, MARKUP, (MARKUP,), (), (), 0, (), (use,))], console, detail=True)
+    view = ShapeView(MARKUP, MARKUP, (MARKUP,), (), (), 0, (), (use,))
+    print_capacity(CapacityReport((view,), "2026-01-01", detail=True), console)
     text = buffer.getvalue()
     assert text.count(MARKUP) >= 3, text
 
