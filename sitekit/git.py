@@ -41,15 +41,27 @@ def is_dirty(root: Path) -> bool:
     return bool(_git(root, "status", "--porcelain", "--untracked-files=normal").strip())
 
 
+def _as_committed(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """tarfile's `data` filter, except that a symbolic link is written as committed, wherever it points
+    (absolute, out of the tree, dangling): the `data` filter refuses those, and one in the base would stop
+    every review. Safe: the link itself must land inside `dest` (`tar_filter`'s check), and every other member
+    still passes the `data` filter, whose check follows links already written, so nothing is written through
+    one (git trees hold nothing beneath a link anyway)."""
+    if member.issym():
+        return tarfile.tar_filter(member, dest).replace(uid=None, gid=None, uname=None, gname=None, deep=False)
+    return tarfile.data_filter(member, dest)
+
+
 def export_tree(root: Path, commit: str, into: Path) -> Path:
-    """The tree of `commit`, written by git into `into/tree` (git archive; the work tree is not touched)."""
+    """The tree of `commit`, written by git into `into/tree` (git archive; the work tree is not touched),
+    symbolic links included as committed."""
     archive = into / "base.tar"
     with archive.open("wb") as fh:
         done = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], stdout=fh)
     if done.returncode != 0:
         raise SitekitError(f"git archive {commit} failed")
     with tarfile.open(archive) as tar:
-        tar.extractall(into / "tree", filter="data")
+        tar.extractall(into / "tree", filter=_as_committed)
     archive.unlink()
     return into / "tree"
 

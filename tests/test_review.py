@@ -16,6 +16,7 @@ from review_cases import BR, US, commit, edit, git, make_repo, reset
 from typer.testing import CliRunner
 
 from sitekit.cli.main import app
+from sitekit.git import export_tree, resolve
 from sitekit.review import (
     Change,
     affected_sites,
@@ -272,6 +273,31 @@ def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
     out = snapshot_side(tree, ["ar-patagonia"], 1, Cache(None, "snapshots"))
     error = out["ar-patagonia"]["error"]
     assert "cannot import name 'fakes' from 'sitekit.oci'" in error and str(tree / "sitekit") in error, error
+
+
+LINKS = {"links/absolute-file": "/etc/passwd", "links/absolute-dir": "/usr", "links/absolute-dangling": "/no/such/path",
+         "links/relative": "../Pulumi.yaml", "links/dangling": "no-such-file", "links/outside": "../../../outside",
+         "sitekit/absolute-link": "/etc/passwd"}
+
+
+def test_a_base_with_symbolic_links_of_every_kind_is_exported_as_committed_and_reviewed(tmp_path, cache,
+                                                                                       monkeypatch):
+    """Absolute, relative, dangling and out-of-tree links in the base commit (issue 17): the base tree keeps each
+    as committed and is planned; the `data` extraction filter refused the absolute ones with a traceback."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    (tmp_path / "r").mkdir()
+    repo = make_repo(tmp_path / "r")
+    for rel, target in LINKS.items():
+        (repo / rel).parent.mkdir(exist_ok=True)
+        (repo / rel).symlink_to(target)
+    commit(repo, "links of every kind")
+    tree = export_tree(repo, resolve(repo, "HEAD"), tmp_path)
+    assert {rel: str((tree / rel).readlink()) for rel in LINKS} == LINKS
+    assert (tree / "links/relative").read_text() == (repo / "Pulumi.yaml").read_text()
+    edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "nodes: 4096", "nodes: 2048")
+    result = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False)
+    (site,) = result.sites
+    assert site.base.error is None and site.head.error is None and site.status == "changed"
 
 
 def _tree_before_the_move(dest: Path) -> Path:
