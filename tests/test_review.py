@@ -212,6 +212,29 @@ def test_a_cut_comment_keeps_every_warning_and_closes_every_details():
     assert "_Folded to fit a pull-request comment:" in text
 
 
+def test_a_value_cannot_close_its_fence_or_mention_anyone():
+    """A committed value holding a line of backticks, shown as context of a diff, stays in code (issue 17: 97
+    images and 97 mentions rendered outside code); `@mentions` in values notify no one."""
+    from markdown_it import MarkdownIt
+
+    lines = [f"line {i}" for i in range(3)] + ["```", "![pwned](https://example.com/x.png) @octocat", "````", "end"]
+    value = "\n".join(lines * 3)
+    s = SiteReview("site-00", "changed", base=Side(outputs={"gpus": 8}), head=Side(
+        outputs={"gpus": 8}, policy={"error": "stacks/Pulumi.site-00.yaml:9: policy.waivers[0].rule: unknown rule "
+                                              "'```\n![x](https://example.com/y.png) @octocat'"}))
+    s.changes = [Change("update", "urn:x::n", "oci:Core/vcn:Vcn", "n", False, ["freeformTags"],
+                        before={"freeformTags": {"note": value}}, after={"freeformTags": {"note": value + "!"}})]
+    text = render_markdown(Review("main", "a" * 40, True, "b" * 40, False, "offline", None, [s], []))
+    assert "@octocat" not in text and "@\u200boctocat" in text
+    tokens = MarkdownIt("commonmark").parse(text)
+    inline = [t for t in tokens if t.type == "inline"]
+    assert not [c for t in inline for c in t.children or [] if c.type == "image"]
+    assert not [t.content for t in inline if "octocat" in t.content or "pwned" in t.content]
+    fences = [t for t in tokens if t.type == "fence"]
+    assert any(t.info == "diff" and t.markup == "`````" and "![pwned]" in t.content for t in fences)
+    assert any("unknown rule" in t.content and t.markup == "````" for t in fences)
+
+
 def test_preview_json_files_are_rendered_with_sitekit_overlays(repo, tmp_path, cache, monkeypatch):
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
     reset(repo)

@@ -13,12 +13,30 @@ import base64
 import binascii
 import difflib
 import json
+import re
 from typing import Any
 
 from sitekit.review.model import KINDS, Change, Review, SiteReview
 
 COMMENT_LIMIT = 64_000  # what a pull-request comment holds, with room to spare
 MARKER = "<!-- sitekit-review -->"  # lets a workflow find and update its own comment
+
+
+_BACKTICKS = re.compile(r"`+")
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
+
+
+def fence(lines: list[str], info: str = "") -> list[str]:
+    """`lines` as a fenced code block whose fence is longer than any run of backticks in them: a value holding a
+    line of three backticks cannot close it and spill the rest of the comment out of code."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    mark = "`" * max(3, longest + 1)
+    return [mark + info, *lines, mark]
+
+
+def no_mentions(lines: list[str]) -> list[str]:
+    """Each `@name` made inert (a zero-width space after the @): a value quoting someone notifies no one."""
+    return [_MENTION.sub("@\u200b", line) for line in lines]
 
 
 def dumps(review: Review) -> str:
@@ -157,7 +175,7 @@ def site_summary(s: SiteReview) -> list[str]:
         lines += [f"Policy: mandatory failures: {', '.join(pol['mandatoryFailures']) or 'none'}; advisory findings: "
                   f"{len(pol['advisory'])}; waivers: {pol['waivers']} ({pol['waived']} findings waived).", ""]
     elif pol:
-        lines += [f"Policy: could not evaluate: {pol['error']}", ""]
+        lines += ["Policy: could not evaluate:", *fence(str(pol["error"]).splitlines()), ""]
     return lines
 
 
@@ -212,22 +230,22 @@ def property_diffs(s: SiteReview) -> list[str]:
             body += property_diff(c)
     if not body:
         return []
-    return [f"<details><summary>{s.site}: property diffs</summary>", "", "```diff"] + body + ["```", "", "</details>", ""]
+    return [f"<details><summary>{s.site}: property diffs</summary>", "", *fence(body, "diff"), "", "</details>", ""]
 
 
 def render_markdown(review: Review, limit: int = COMMENT_LIMIT) -> str:
     shown = [s for s in review.sites if s.status != "unchanged"]
-    core = header(review)
-    warn = warnings(review)
+    core = no_mentions(header(review))
+    warn = no_mentions(warnings(review))
     if len("\n".join(core + warn)) > limit // 2:
-        warn = warnings(review, per_site_cap=5)
+        warn = no_mentions(warnings(review, per_site_cap=5))
     used = len("\n".join(core + warn)) + 400  # room for the folding note
     layers = ((site_summary, "site summary"), (change_list, "change list"), (property_diffs, "property diffs"))
     kept: dict[tuple[int, str], list[str]] = {}
     folded = []
     for i, (layer, name) in enumerate(layers):  # by priority: every site's summary before any change list
         for s in shown:
-            block = layer(s)
+            block = no_mentions(layer(s))
             if not block:
                 continue
             size = len("\n".join(block)) + 1
