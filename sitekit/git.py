@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 import subprocess
 import tarfile
+from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from sitekit.errors import Problem, SitekitError, SpecError
 
 # Files whose change can affect every site; a stack file affects its own site, a profile its sites.
 GLOBAL_PATHS = ("stacks/", "sitekit/", "templates/", "policies/", "__main__.py", "Pulumi.yaml", "pyproject.toml")
 PINNED = ("pulumi", "pulumi-oci", "pulumi-policy")
+SiteFacts = tuple[str | None, tuple[str, ...], tuple[str, ...]]
+"""What a site's stack file says that other sites read: (jurisdiction code, peers named, supernets declared)."""
 
 
 def _git(root: Path, *args: str) -> str:
@@ -73,19 +76,40 @@ def changed_files(root: Path, commit: str) -> list[str]:
     return sorted(set(diff) | set(untracked))
 
 
-def affected_sites(files: Iterable[str], base: dict[str, str | None], head: dict[str, str | None]) -> list[str]:
-    """Sites a change touches: its stack file, its jurisdiction's profile, or anything every site uses."""
+def _supernets(facts: SiteFacts | None) -> list[IPv4Network]:
+    out = []
+    for text in facts[2] if facts else ():
+        try:
+            out.append(IPv4Network(text))
+        except ValueError:
+            continue  # the site's own load reports it; no other site reads it (`site_supernets` skips it)
+    return out
+
+
+def affected_sites(files: Iterable[str], base: Mapping[str, SiteFacts], head: Mapping[str, SiteFacts]) -> list[str]:
+    """Sites a change touches: its stack file, its jurisdiction's profile, anything every site uses, and what a
+    site's load reads of other sites. That is, on either side: the stack file of each site it names as a peer
+    (their ranges, region, jurisdiction and peers shape its routes, rules and checks; a peer deleted or added
+    too), and the supernet of every other site, checked against its own: a site is affected by another's stack
+    file when their supernets (either side's) overlap, the only case in which that check's verdict can change."""
     sites: set[str] = set()
+    stacks: set[str] = set()  # sites whose stack file is added, edited or removed
     everything = set(base) | set(head)
     for f in files:
         m = re.fullmatch(r"stacks/Pulumi\.(.+)\.yaml", f)
         j = re.fullmatch(r"stacks/jurisdictions/(.+)\.yaml", f)
         if m:
-            sites.add(m.group(1))
+            stacks.add(m.group(1))
         elif j:
-            sites |= {s for side in (base, head) for s, code in side.items() if code == j.group(1)}
+            sites |= {s for side in (base, head) for s, facts in side.items() if facts[0] == j.group(1)}
         elif f.startswith(GLOBAL_PATHS):
             sites |= everything
+    sites |= stacks
+    moved = [net for s in stacks for side in (base, head) for net in _supernets(side.get(s))]
+    for side in (base, head):
+        for site, facts in side.items():
+            if stacks & set(facts[1]) or any(a.overlaps(b) for a in _supernets(facts) for b in moved):
+                sites.add(site)
     return sorted(sites)
 
 

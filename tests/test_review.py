@@ -65,13 +65,34 @@ def changed(repo, cache):
 
 
 def test_only_the_sites_a_change_touches_are_affected():
-    base = {"us-ashburn": "us", "ar-patagonia": "ar", "br-saopaulo": "br"}
-    head = {"us-ashburn": "us", "ar-patagonia": "ar", "de-frankfurt": "de"}
+    base = {"us-ashburn": ("us", (), ("10.64.0.0/16",)), "ar-patagonia": ("ar", (), ("10.65.0.0/16",)),
+            "br-saopaulo": ("br", (), ("10.66.0.0/16",))}
+    head = {"us-ashburn": ("us", (), ("10.64.0.0/16",)), "ar-patagonia": ("ar", (), ("10.65.0.0/16",)),
+            "de-frankfurt": ("de", (), ("10.67.0.0/16",))}
     assert affected_sites(["stacks/Pulumi.us-ashburn.yaml", "README.md", "tests/x.py"], base, head) == ["us-ashburn"]
     assert affected_sites(["stacks/jurisdictions/ar.yaml"], base, head) == ["ar-patagonia"]
     assert affected_sites(["stacks/jurisdictions/br.yaml"], base, head) == ["br-saopaulo"]  # a site being removed
     assert affected_sites(["sitekit/components/network.py"], base, head) == sorted(set(base) | set(head))
     assert affected_sites(["docs/policies.md"], base, head) == []
+
+
+def test_a_site_is_affected_by_what_its_load_reads_of_other_sites():
+    """Peers, named on either side, and supernets that overlap (issue 17: the hub's storage CIDR changed, its
+    spokes were called unaffected; a deleted peer left the site naming it "unchanged")."""
+    hub = ("us", ("ar-patagonia", "br-saopaulo"), ("10.64.0.0/16",))
+    base = {"us-ashburn": hub, "ar-patagonia": ("ar", ("us-ashburn",), ("10.65.0.0/16",)),
+            "br-saopaulo": ("br", ("us-ashburn",), ("10.66.0.0/16",)), "cl-santiago": ("cl", (), ("10.68.0.0/16",))}
+    assert affected_sites(["stacks/Pulumi.us-ashburn.yaml"], base, base) == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, base) == ["br-saopaulo", "us-ashburn"]
+    deleted = {s: f for s, f in base.items() if s != "br-saopaulo"}
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, deleted) == ["br-saopaulo", "us-ashburn"]
+    unnamed = dict(base, **{"us-ashburn": ("us", ("ar-patagonia",), ("10.64.0.0/16",))})  # the head names br no more
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, unnamed) == ["br-saopaulo", "us-ashburn"]
+    added = dict(base, **{"de-frankfurt": ("de", ("us-ashburn",), ("10.68.0.0/15",))})  # overlaps cl-santiago's
+    assert affected_sites(["stacks/Pulumi.de-frankfurt.yaml"], base, added) == ["cl-santiago", "de-frankfurt"]
+    moved = dict(base, **{"cl-santiago": ("cl", (), ("10.64.0.0/15",))})  # moved onto the hub's and ar's blocks
+    assert affected_sites(["stacks/Pulumi.cl-santiago.yaml"], base, moved) == \
+        ["ar-patagonia", "cl-santiago", "us-ashburn"]
 
 
 def test_older_snapshots_with_mock_urns_get_the_engines_urns():
@@ -129,7 +150,9 @@ def test_a_reparented_resource_is_a_delete_and_a_create():
 
 def test_review_of_a_change_offline(changed):
     by_site = {s.site: s for s in changed.sites}
-    assert set(by_site) == {"us-ashburn", "br-saopaulo"} and changed.unaffected == ["ar-patagonia"]
+    # ar-patagonia names the hub as a peer: reviewed, and unchanged (none of the hub's peered ranges moved)
+    assert set(by_site) == {"us-ashburn", "br-saopaulo", "ar-patagonia"} and changed.unaffected == []
+    assert by_site["ar-patagonia"].status == "unchanged" and not by_site["ar-patagonia"].changes
     assert changed.mode == "offline" and changed.merge_base and len(changed.head_commit) == 40
     us = by_site["us-ashburn"]
     kinds = {c.name: c.kind for c in us.changes}
@@ -183,7 +206,7 @@ def test_json_is_deterministic_and_complete(changed):
     assert first == second
     data = json.loads(first)
     assert data["schemaVersion"] == 2 and data["head"]["dirty"] in (True, False)
-    assert [s["site"] for s in data["sites"]] == ["br-saopaulo", "us-ashburn"]
+    assert [s["site"] for s in data["sites"]] == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
     us = next(s for s in data["sites"] if s["site"] == "us-ashburn")
     urns = [c["urn"] for c in us["changes"]]
     assert urns == sorted(urns)
@@ -408,6 +431,36 @@ def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatc
     assert runner.invoke(app, ["review", "--base", "no-such-rev"]).exit_code == 2
     unknown = runner.invoke(app, ["review", "us-ashbrn", "--mode", "offline"])
     assert unknown.exit_code == 2 and "did you mean 'us-ashburn'?" in unknown.output
+
+
+def test_a_change_to_the_hubs_network_reviews_its_peers_too(repo, cache, monkeypatch):
+    """The hub's storage range is peered: its spokes' routes and NSG rules admit it, so they change too."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    reset(repo)
+    edit(repo, US, "storage: 10.64.144.0/24", "storage: 10.64.146.0/24")
+    try:
+        result = review(repo, "HEAD", mode="offline", show_progress=False)
+    finally:
+        reset(repo)
+    by_site = {s.site: s for s in result.sites}
+    assert sorted(by_site) == ["ar-patagonia", "br-saopaulo", "us-ashburn"] and result.unaffected == []
+    for spoke in ("ar-patagonia", "br-saopaulo"):
+        assert by_site[spoke].status == "changed" and by_site[spoke].count("update") > 0, spoke
+        assert all("10.64.146.0/24" in json.dumps(c.after) for c in by_site[spoke].changes), spoke
+
+
+def test_a_deleted_site_that_a_peer_still_names_fails_the_review(repo, cache, monkeypatch):
+    """The peer no longer loads: bad input (exit 2, its problem listed), never "unchanged"."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    monkeypatch.chdir(repo)
+    reset(repo)
+    (repo / BR).unlink()
+    try:
+        done = CliRunner().invoke(app, ["review", "--mode", "offline", "--no-progress"])
+    finally:
+        reset(repo)
+    assert done.exit_code == 2, done.output
+    assert re.search(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.peers\.br-saopaulo: no such site", done.output)
 
 
 def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):

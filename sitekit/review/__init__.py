@@ -39,7 +39,7 @@ from sitekit.review.offline import diff_snapshots, engine_urns
 from sitekit.review.preview import changes_from_preview, load_preview
 from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
 from sitekit.review.sides import snapshot_sides
-from sitekit.run.cache import Cache, SideKeys, cache_dir, sites_in
+from sitekit.run.cache import Cache, SideKeys, cache_dir, stack_facts
 from sitekit.run.cost import load_prices, monthly_cost
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
@@ -105,7 +105,8 @@ def choose_mode(root: Path, mode: str, preview_json: Path | None) -> tuple[str, 
 
 def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] | None) -> Scope:
     """Stage 2: the sites asked for (each must exist on a side), else those the change affects."""
-    base_sites, head_sites = sites_in(base_tree), sites_in(root)
+    base_facts, head_facts = stack_facts(base_tree), stack_facts(root)
+    base_sites, head_sites = sorted(base_facts), sorted(head_facts)
     if only:
         known = sorted(set(base_sites) | set(head_sites))
         unknown = [s for s in only if s not in known]
@@ -114,7 +115,7 @@ def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] 
                              for s in unknown])
         sites = sorted(set(only))
     else:
-        sites = affected_sites(changed_files(root, base_commit), base_sites, head_sites)
+        sites = affected_sites(changed_files(root, base_commit), base_facts, head_facts)
     return Scope(sites, base_sites, head_sites)
 
 

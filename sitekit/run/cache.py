@@ -19,12 +19,13 @@ from typing import Any
 
 from sitekit.atomic import write_atomic
 from sitekit.errors import SpecError
+from sitekit.git import SiteFacts
 from sitekit.run import snapshot as snapshot_module
 from sitekit.spec.sources import load_yaml
 from sitekit.spec.stackfiles import declared_plans
 
 
-def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+def stack_facts(tree: Path) -> dict[str, SiteFacts]:
     """{site: (jurisdiction code, peers named, supernets declared)} for every stack file in a tree, read
     leniently through the bounded reader (a file sitekit refuses holds none of these here; loading the site
     reports why). What a site's load reads of other sites' files: peers' files whole, every supernet."""
@@ -44,11 +45,6 @@ def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tupl
                      tuple(str(plan.get("supernet")) for plan in declared_plans(values).values()
                            if isinstance(plan, dict)))
     return out
-
-
-def sites_in(tree: Path) -> dict[str, str | None]:
-    """{site: jurisdiction code or None} for every stack file in a tree (see `stack_facts`)."""
-    return {site: facts[0] for site, facts in stack_facts(tree).items()}
 
 
 CACHE_FORMAT = 2
