@@ -244,3 +244,22 @@ def test_a_sites_cache_key_follows_what_its_load_reads_of_other_sites(project):
     supernet = (project / "stacks" / "Pulumi.br-saopaulo.yaml").read_text().split("supernet: ", 1)[1].split()[0]
     moved = after_edit("br-saopaulo", f"supernet: {supernet}", "supernet: 10.200.0.0/16")
     assert moved == set(before)  # every site checks its block against this one
+
+
+def test_every_gate_fails_closed_on_a_policy_it_cannot_evaluate(project, monkeypatch, fresh_cache):
+    """A waiver naming an unknown rule (issue 17): `policy` exits 2 and writes no report; `fleet` reports the other
+    sites, names this one first (table and JSON) and exits 2. (`review` is in tests/test_review.py.)"""
+    stack = project / "stacks" / "Pulumi.ar-patagonia.yaml"
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-999\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
+    monkeypatch.chdir(project)
+    policy = runner.invoke(app, ["policy", "--all", "--no-progress", "--format", "json"])
+    assert policy.exit_code == 2 and policy.stdout == "" and "SK-NET-999" in policy.stderr
+    table = runner.invoke(app, ["fleet", "--no-progress"])
+    assert table.exit_code == 2, table.output
+    assert table.stdout.splitlines()[0].startswith("NOT EVALUATED (bad input, exit 2): ar-patagonia did not load")
+    assert "SK-NET-999" in table.stderr
+    data = json.loads(runner.invoke(app, ["fleet", "--no-progress", "--format", "json"]).stdout)
+    (item,) = data["notEvaluated"]
+    assert item["site"] == "ar-patagonia" and any("SK-NET-999" in p for p in item["problems"])
+    assert sorted(r["site"] for r in data["sites"]) == ["br-saopaulo", "us-ashburn"]

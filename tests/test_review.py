@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from review_cases import BR, US, commit, edit, git, make_repo, reset
+from review_cases import BR, US, append, commit, edit, git, make_repo, reset
 from typer.testing import CliRunner
 
 from sitekit.cli.main import app
@@ -31,6 +31,9 @@ from sitekit.review.sides import snapshot_side
 from sitekit.run.cache import Cache, SideKeys
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
+AR = "stacks/Pulumi.ar-patagonia.yaml"
+UNKNOWN_RULE_WAIVER = ("  sitekit:policy:\n    waivers:\n      - rule: SK-NET-999\n"
+                       "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +208,7 @@ def test_json_is_deterministic_and_complete(changed):
     first, second = dumps(changed), dumps(changed)
     assert first == second
     data = json.loads(first)
-    assert data["schemaVersion"] == 2 and data["head"]["dirty"] in (True, False)
+    assert data["schemaVersion"] == 3 and data["head"]["dirty"] in (True, False) and data["notEvaluated"] == []
     assert [s["site"] for s in data["sites"]] == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
     us = next(s for s in data["sites"] if s["site"] == "us-ashburn")
     urns = [c["urn"] for c in us["changes"]]
@@ -282,8 +285,8 @@ def test_preview_json_files_are_rendered_with_sitekit_overlays(repo, tmp_path, c
         result = review(repo, "HEAD", mode="auto", preview_json=previews, show_progress=False)
     finally:
         reset(repo)
-    (us,) = result.sites
-    assert result.mode == "preview-json"
+    us = next(s for s in result.sites if s.site == "us-ashburn")
+    assert result.mode == "preview-json" and {s.status for s in result.sites if s is not us} == {"unchanged"}
     assert [(c.kind, c.name, c.blocked) for c in us.changes] == [
         ("update", "us-ashburn-cluster-network-train", False), ("replace", "us-ashburn-bucket-datasets", True)]
     assert us.refusals == ["error: drift: bucket datasets was changed outside Pulumi"]
@@ -306,9 +309,10 @@ def test_the_merge_base_not_the_tip_unless_asked(tmp_path, cache, monkeypatch):
     commit(repo, "main: ar envelope")
     git(repo, "checkout", "-q", "feature")
     merged = review(repo, "main", mode="offline", show_progress=False)
-    assert [s.site for s in merged.sites] == ["us-ashburn"] and merged.merge_base
+    assert [s.site for s in merged.sites if s.status != "unchanged"] == ["us-ashburn"] and merged.merge_base
     tip = review(repo, "main", mode="offline", base_tip=True, show_progress=False)
-    assert [s.site for s in tip.sites] == ["ar-patagonia", "us-ashburn"] and not tip.merge_base
+    assert [s.site for s in tip.sites if s.status != "unchanged"] == ["ar-patagonia", "us-ashburn"]
+    assert not tip.merge_base
 
 
 def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
@@ -461,6 +465,50 @@ def test_a_deleted_site_that_a_peer_still_names_fails_the_review(repo, cache, mo
         reset(repo)
     assert done.exit_code == 2, done.output
     assert re.search(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.peers\.br-saopaulo: no such site", done.output)
+
+
+def test_a_policy_that_cannot_be_evaluated_fails_the_review_and_says_so_first(repo, cache, monkeypatch):
+    """A waiver naming an unknown rule (issue 17: "Policy: could not evaluate" and exit 0): bad input, exit 2 with
+    or without --check, the report written and its first lines saying what was not evaluated."""
+    from sitekit.review.render import MARKER
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    monkeypatch.chdir(repo)
+    reset(repo)
+    append(repo, AR, UNKNOWN_RULE_WAIVER)
+    runner = CliRunner()
+    try:
+        md = runner.invoke(app, ["review", "ar-patagonia", "--check", "--mode", "offline", "--no-progress"])
+        js = runner.invoke(app, ["review", "ar-patagonia", "--mode", "offline", "--no-progress", "--format", "json"])
+    finally:
+        reset(repo)
+    assert md.exit_code == 2 and js.exit_code == 2, md.output
+    lines = md.stdout.splitlines()
+    assert lines[:4] == [MARKER, "**Not evaluated: this review fails (bad input, exit 2).** Each of these is unknown, "
+                                 "not a pass:", "", "- **ar-patagonia**: policy not evaluated"]
+    assert "SK-NET-999" in "\n".join(lines[4:8])
+    assert re.search(r"\| ar-patagonia \| changed \|.*\| \*\*not evaluated\*\* \|$", md.stdout, re.M)
+    assert "review: ar-patagonia: policy not evaluated: " in md.stderr
+    (item,) = json.loads(js.stdout)["notEvaluated"]
+    assert item["site"] == "ar-patagonia" and item["what"] == "policy" and item["badInput"] is True
+    assert "SK-NET-999" in item["why"]
+
+
+def test_a_head_that_cannot_be_planned_is_not_evaluated_never_all_deleted(repo, tmp_path):
+    """A head snapshot with an error (not bad input): no changes made up from it, listed first, exit 1."""
+    from sitekit.review import Scope, not_evaluated, site_review
+
+    base = snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
+    head = {"site": "ar-patagonia", "resources": [], "outputs": {}, "policy": None, "errorKind": "other",
+            "error": "could not be planned by this tree's code: ImportError: no module named x"}
+    s = site_review(repo, "ar-patagonia", "changed", base, head, "offline", None, None)
+    assert s.changes == [] and s.status == "changed" and "not evaluated" in s.notes[-1]
+    items = not_evaluated(Scope(["ar-patagonia"], ["ar-patagonia"], ["ar-patagonia"]), {"ar-patagonia": head})
+    result = Review("main", "a" * 40, True, "b" * 40, False, "offline", None, [s], [], {}, items)
+    assert result.exit_code() == 1 and [(n.what, n.bad_input) for n in items] == [("plan", False)]
+    text = render_markdown(result)
+    assert text.splitlines()[1] == "**Not evaluated: this review fails (exit 1).** Each of these is unknown, not a pass:"
+    assert "| **not evaluated** |" in text
 
 
 def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):

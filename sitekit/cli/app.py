@@ -4,6 +4,8 @@ Each command module (`cli/sites.py`, `policy.py`, `review.py`, `fleet.py`, `stam
 registers its commands on `app`; `cli/main.py` assembles them. Nothing here imports a command module.
 
 Exit codes: 0 ok; 2 bad input (one line per problem, `file:line: dotted.key: what is wrong`); 1 anything else.
+Gates fail closed (review, policy, fleet; a rollout command, when it comes, must too): whatever could not be
+evaluated is a non-zero exit (2 when the input is at fault, else 1), and a report that is written says so first.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ Flow: git (merge base, base tree, changed files, affected sites) -> each side's 
 side's own code, in parallel, cached (`sides`) -> the changes, from the engine (`engine`: base deployed, head
 previewed, through the stand-in provider), from `pulumi preview --json` files (`preview`), or, with no CLI,
 from the provider's facts (`offline`, an approximation) -> overlays (GPUs, MW, cost, policy) -> a report
-(`render`). Invalid head specs are bad input (exit 2), listed as sitekit prints them.
+(`render`). Invalid head specs are bad input (exit 2), listed as sitekit prints them. The review fails closed:
+whatever of the head side could not be judged (a site not planned, a policy not evaluated) is listed first in the
+report and makes the exit non-zero (`Review.exit_code`).
 
 `review()` runs named stages over plain data: `choose_mode`, `select_sites` (a `Scope`), `plan_sides`,
-`engine_reviews` (engine mode only), `site_review` per site.
+`engine_reviews` (engine mode only), `site_review` per site, `not_evaluated`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sitekit.git import (
 )
 from sitekit.progress import progress
 from sitekit.review.engine import DeployedCache, review_site
-from sitekit.review.model import Change, Review, Side, SiteReview
+from sitekit.review.model import Change, NotEvaluated, Review, Side, SiteReview
 from sitekit.review.offline import diff_snapshots, engine_urns
 from sitekit.review.preview import changes_from_preview, load_preview
 from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
@@ -67,6 +69,8 @@ def _side(snapshot: dict[str, Any] | None, root: Path) -> Side:
 
 def _offline(site: str, base: dict | None, head: dict | None) -> list[Change]:
     empty = {"site": site, "resources": []}
+    if head and head.get("error"):
+        return []  # a head that could not be planned deletes nothing: its changes are not known
     return diff_snapshots(base if base and not base.get("error") else empty, head or empty)
 
 
@@ -176,10 +180,27 @@ def site_review(root: Path, site: str, status: str, base: dict | None, head: dic
         s.changes = _offline(site, base, head)
         if mode == "engine" and status == "removed":
             s.notes.append("the stack file is removed: every resource would be destroyed (`pulumi destroy`)")
-    if status == "changed" and not s.changes and not s.refusals and s.base.outputs == s.head.outputs \
-            and s.base.policy == s.head.policy:
+    if s.head.error:
+        s.notes.append("the head could not be planned: what it changes is not known (not evaluated)")
+    elif status == "changed" and not s.changes and not s.refusals and s.base.outputs == s.head.outputs \
+            and s.base.policy == s.head.policy and "error" not in (s.head.policy or {}):
         s.status = "unchanged"
     return s
+
+
+def not_evaluated(scope: Scope, head_snap: dict[str, Any]) -> list[NotEvaluated]:
+    """Stage 6: what of the head side could not be judged, each marked bad input (exit 2) or not (exit 1)."""
+    out = []
+    for site in scope.on_head:
+        snap = head_snap[site]
+        policy = snap.get("policy")
+        if snap.get("error"):
+            out.append(NotEvaluated(site, "plan", snap["error"], snap.get("errorKind") == "spec"))
+        elif not isinstance(policy, dict) or "mandatoryFailures" not in policy:
+            why = policy.get("error") if isinstance(policy, dict) else None
+            out.append(NotEvaluated(site, "policy", str(why or "no policy result"),
+                                    isinstance(policy, dict) and policy.get("errorKind") == "spec"))
+    return out
 
 
 def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *, mode: str = "auto",
@@ -205,4 +226,4 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
         versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root)}
     unaffected = sorted((set(scope.base_sites) | set(scope.head_sites)) - set(scope.sites))
     return Review(base_rev, base_commit, not base_tip, head_commit(root), is_dirty(root), mode, cli_version,
-                  reviews, unaffected, versions)
+                  reviews, unaffected, versions, not_evaluated(scope, head_snap))

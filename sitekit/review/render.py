@@ -73,6 +73,8 @@ def _policy_count(side) -> int | None:
 def _policy_cell(s) -> str:
     """Mandatory failures, base -> head; a base that planned but whose policy was not evaluated says so."""
     before, after = _policy_count(s.base), _policy_count(s.head)
+    if after is None and s.head.policy is not None or s.head.error:
+        return "**not evaluated**"
     cell = _delta(before, after)
     if before is None and s.base.outputs:
         cell += " (base not evaluated)"
@@ -110,11 +112,22 @@ def _warning(c: Change) -> str:
     return f"- {c.kind} `{c.name}` ({c.type}){_why(c)} — " + "; ".join(marks)
 
 
+def not_evaluated(review: Review) -> list[str]:
+    """First of all, what of the head side could not be judged: the review fails on it (`Review.exit_code`)."""
+    if not review.not_evaluated:
+        return []
+    kind = "bad input, exit 2" if review.exit_code() == 2 else "exit 1"
+    lines = [f"**Not evaluated: this review fails ({kind}).** Each of these is unknown, not a pass:", ""]
+    for n in review.not_evaluated:
+        lines += [f"- **{n.site}**: {n.what} not evaluated", "", *("  " + line for line in fence(n.why.splitlines()))]
+    return lines + [""]
+
+
 def header(review: Review) -> list[str]:
     base = f"`{review.base_commit[:12]}`" + (f" (merge base with `{review.base_rev}`)" if review.merge_base
                                              else f" (`{review.base_rev}`)")
     head = f"`{review.head_commit[:12]}`" + (" plus uncommitted changes" if review.dirty else "")
-    lines = [MARKER, f"## sitekit review: {sum(s.status != 'unchanged' for s in review.sites)} of "
+    lines = [MARKER, *not_evaluated(review), f"## sitekit review: {sum(s.status != 'unchanged' for s in review.sites)} of "
              f"{len(review.sites) + len(review.unaffected)} sites change", "",
              f"Base {base}, head {head}. Verdicts: {_mode_line(review)}.", ""]
     moved = review.version_changes()

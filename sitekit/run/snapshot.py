@@ -80,18 +80,19 @@ def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any]:
-    """Mandatory failures and advisory findings of the site's plan; `{"error": why}` where the tree's policy
-    could not be evaluated (never nothing: a review must not show an empty policy column as a pass)."""
-    from sitekit.errors import SitekitError  # the tree's own
+    """Mandatory failures and advisory findings of the site's plan; `{"error": why, "errorKind": "spec" (bad input,
+    e.g. a waiver naming an unknown rule) or "other"}` where the tree's policy could not be evaluated (never
+    nothing: a review must not show an empty policy column as a pass)."""
+    from sitekit.errors import SitekitError, SpecError  # the tree's own
 
     try:
         load_site, evaluate = entry("load_site"), entry("evaluate")
     except ImportError as exc:
-        return {"error": f"this tree's policy pack could not be loaded: {exc}"}
+        return {"error": f"this tree's policy pack could not be loaded: {exc}", "errorKind": "other"}
     try:
         result = evaluate(load_site(root, site), plan)
     except SitekitError as exc:
-        return {"error": str(exc)}
+        return {"error": str(exc), "errorKind": "spec" if isinstance(exc, SpecError) else "other"}
     return {"mandatoryFailures": sorted({f.rule for f in result.findings if f.blocking}),
             "advisory": sorted({f.rule for f in result.findings if f.waiver is None and f.level == "advisory"}),
             "waived": len(result.waived()), "waivers": len(result.waivers)}
