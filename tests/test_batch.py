@@ -263,3 +263,30 @@ def test_every_gate_fails_closed_on_a_policy_it_cannot_evaluate(project, monkeyp
     (item,) = data["notEvaluated"]
     assert item["site"] == "ar-patagonia" and any("SK-NET-999" in p for p in item["problems"])
     assert sorted(r["site"] for r in data["sites"]) == ["br-saopaulo", "us-ashburn"]
+
+
+def test_a_forged_policy_result_cannot_turn_a_failure_into_a_pass(project, monkeypatch, fresh_cache):
+    """Issue 17: a forged entry in the cache directory turned a failing `sitekit policy` into a pass. An entry is
+    checked against its digest and what it was computed from (the plan, the day, the configuration): a mismatch is
+    evaluated again and said."""
+    from sitekit.run.cache import _digest
+
+    stack = project / "stacks" / "Pulumi.ar-patagonia.yaml"  # an expired waiver: SK-GOV-006 fails
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-001\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2026-01-31\n")
+    monkeypatch.chdir(project)
+    args = ["policy", "ar-patagonia", "--format", "json"]
+    assert runner.invoke(app, args).exit_code == 1
+    (entry,) = (fresh_cache / "results").glob("*.json")
+    good = json.loads(entry.read_text())
+    assert set(good["inputs"]) == {"site", "plan", "date", "config"}
+    assert good["inputs"]["date"] == datetime.date.today().isoformat()
+    passing = dict(good["value"], findings=[])
+    yesterday = dict(good["inputs"], date="2026-01-30")
+    for forged, why in ((dict(good, value=passing), "does not match its digest"),
+                        (dict(good, value=passing, inputs=yesterday, digest=_digest(good["key"], yesterday, passing)),
+                         "was computed from other inputs")):
+        entry.write_text(json.dumps(forged))
+        again = runner.invoke(app, args)
+        assert again.exit_code == 1 and f"results entry for ar-patagonia {why}" in again.stderr, again.stderr
+        assert json.loads(entry.read_text()) == good  # evaluated again and overwritten

@@ -6,6 +6,7 @@ and bad input (exit 2)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from sitekit.review import (
 )
 from sitekit.review.model import Review, Side, SiteReview
 from sitekit.review.sides import snapshot_side
-from sitekit.run.cache import Cache, SideKeys
+from sitekit.run.cache import Cache, SideKeys, _digest
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
 AR = "stacks/Pulumi.ar-patagonia.yaml"
@@ -57,7 +58,6 @@ def changed(repo, cache):
     edit(repo, US_PROFILE, "keyProtection: HSM", "keyProtection: SOFTWARE")
     (repo / BR).unlink()
     edit(repo, US, "    - site: br-saopaulo\n", "")  # a site removed leaves its peers' lists too
-    import os
     os.environ["SITEKIT_CACHE_DIR"] = str(cache)
     try:
         result = review(repo, "HEAD", mode="offline", show_progress=False)
@@ -392,26 +392,93 @@ def test_a_base_whose_policy_cannot_load_says_so_in_the_policy_column(repo, tmp_
     assert "| 0 (base not evaluated) |" in render_markdown(review)
 
 
-def test_cache_entries_are_reused_and_never_trusted_when_corrupt_or_foreign(repo, tmp_path):
+def test_cache_entries_are_reused_and_rebuilt_and_said_when_corrupt_forged_or_foreign(repo, tmp_path, capsys):
+    """An entry is checked on read against its key, what it was computed from and its own digest (issue 17: a
+    forged entry turned a failing verdict into a pass); every mismatch is rebuilt and said on stderr."""
     reset(repo)
     cache = Cache(tmp_path, "snapshots")
     key = SideKeys(repo).key("ar-patagonia")
     first = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
     entry = tmp_path / "snapshots" / f"{key}.json"
-    assert json.loads(entry.read_text())["value"] == first
-    assert cache.get(key, "ar-patagonia") == first
-    entry.write_text("{not json")
-    assert cache.get(key, "ar-patagonia") is None
-    foreign = {"key": "0" * 64, "format": 2, "value": dict(first, outputs={"gpus": -1})}
-    entry.write_text(json.dumps(foreign))
-    assert cache.get(key, "ar-patagonia") is None
+    good = json.loads(entry.read_text())
+    assert good["value"] == first and good["inputs"] == {"site": "ar-patagonia"} and len(good["digest"]) == 64
+    assert cache.get(key, "ar-patagonia") == first and capsys.readouterr().err == ""
+    forged = dict(first, policy=dict(first["policy"], mandatoryFailures=[]), outputs={"gpus": -1})
+    cases = {"does not parse": "{not json",
+             "is of another format": json.dumps(dict(good, format=2)),
+             "is filed under a key it was not computed for": json.dumps(dict(good, key="0" * 64)),
+             "was computed from other inputs": json.dumps(dict(good, inputs={"site": "us-ashburn"})),
+             "does not match its digest (edited or damaged)": json.dumps(dict(good, value=forged)),
+             "holds another site": json.dumps(dict(good, value=dict(first, site="us-ashburn"), digest=_digest(
+                 key, good["inputs"], dict(first, site="us-ashburn"))))}  # a digest recomputed: still refused
+    for why, text in cases.items():
+        entry.write_text(text)
+        assert cache.get(key, "ar-patagonia") is None, why
+        assert f"sitekit: cache: snapshots entry for ar-patagonia {why}" in capsys.readouterr().err, why
     again = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
-    assert again == first and json.loads(entry.read_text())["key"] == key  # rebuilt and overwritten
+    assert again == first and json.loads(entry.read_text()) == good  # rebuilt and overwritten
     edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "config:\n", "config:\n  # edited\n")
     try:
         assert SideKeys(repo).key("ar-patagonia") != key  # any change to an input is another entry
     finally:
         reset(repo)
+
+
+def test_a_cached_snapshot_is_judged_again_once_a_waiver_it_counted_on_expires(repo, tmp_path, monkeypatch, capsys):
+    """Issue 17: a review from the cache passed a waiver that had expired since the entry was written. The verdict
+    holds until the first waiver in force expires; after that the snapshot is judged again (and said), and the
+    review equals one without the cache."""
+    import datetime
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    reset(repo)
+    append(repo, AR, UNKNOWN_RULE_WAIVER.replace("SK-NET-999", "SK-NET-001"))
+    before, after = datetime.date(2027, 1, 31), datetime.date(2027, 2, 1)
+    try:
+        warm = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=before)
+        capsys.readouterr()
+        cached = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=after)
+        said = capsys.readouterr().err
+        fresh = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=after,
+                       use_cache=False)
+    finally:
+        reset(repo)
+    assert "SK-GOV-006" not in warm.sites[0].head.policy["mandatoryFailures"]
+    assert "snapshot of ar-patagonia judged on 2027-01-31 holds until 2027-01-31" in said
+    assert "SK-GOV-006" in cached.sites[0].head.policy["mandatoryFailures"]
+    assert cached.sites[0].head == fresh.sites[0].head
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a file another user's needs root")
+def test_the_cache_is_private_and_refuses_what_another_user_owns(repo, tmp_path, capsys, monkeypatch):
+    """Issue 17: the cache directory is created 0700; one another user owns is refused (exit 1, said), and so is
+    an entry another user owns; one of ours that is open wider is narrowed."""
+    from sitekit.run.cache import cache_dir
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "new" / "sitekit"))
+    assert (cache_dir().stat().st_mode & 0o777) == 0o700
+    cache = Cache(cache_dir(), "snapshots")
+    assert (cache.folder.stat().st_mode & 0o777) == 0o700
+    cache.put("k" * 64, {"site": "s", "x": 1})
+    assert cache.get("k" * 64, "s") == {"site": "s", "x": 1}
+    os.chown(cache.folder / f"{'k' * 64}.json", 12345, 12345)
+    capsys.readouterr()
+    assert cache.get("k" * 64, "s") is None and "belongs to another user" in capsys.readouterr().err
+    open_ = tmp_path / "open"
+    open_.mkdir(mode=0o777)
+    open_.chmod(0o777)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(open_))
+    assert (cache_dir().stat().st_mode & 0o777) == 0o700 and "narrowed to 700" in capsys.readouterr().err
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 12345, 12345)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(theirs))
+    monkeypatch.chdir(repo)
+    for command in (["policy", "ar-patagonia"], ["review", "--mode", "offline", "--no-progress"]):
+        done = CliRunner().invoke(app, command)
+        assert done.exit_code == 1 and "Traceback" not in done.output, (command, done.output)
+        assert f"error: cache directory {theirs} is not a directory of this user's (owner uid 12345)" in done.stderr
+    assert not list(theirs.iterdir())
 
 
 def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatch):

@@ -82,9 +82,9 @@ def policy(sites: Sites = None,
             check_site_name(root, name)
     except SitekitError as exc:
         fail(exc)
-    with progress("checking", len(names), enabled=len(names) > 1 and not no_progress) as bar:
-        outcomes = run_sites(root, names, "policy", jobs or default_jobs(), not no_cache, pack_config, bar.advance)
-    try:
+    try:  # the cache directory may be refused (another user's): an error, never a traceback
+        with progress("checking", len(names), enabled=len(names) > 1 and not no_progress) as bar:
+            outcomes = run_sites(root, names, "policy", jobs or default_jobs(), not no_cache, pack_config, bar.advance)
         raise_for(outcomes.values())
     except SitekitError as exc:
         fail(exc)

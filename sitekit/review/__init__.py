@@ -14,6 +14,7 @@ report and makes the exit non-zero (`Review.exit_code`).
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import tempfile
@@ -124,11 +125,12 @@ def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] 
 
 
 def plan_sides(root: Path, base_tree: Path, scope: Scope, jobs: int, cache_root: Path | None,
-               show_progress: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Stage 3: each side's snapshots, planned by that side's own code; an invalid head spec is bad input."""
+               show_progress: bool, day: datetime.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stage 3: each side's snapshots, planned by that side's own code, policy judged on `day`; an invalid head
+    spec is bad input."""
     with progress("planning", len(scope.on_base) + len(scope.on_head), show_progress) as bar:
         base_snap, head_snap = snapshot_sides([(base_tree, scope.on_base), (root, scope.on_head)], jobs,
-                                              Cache(cache_root, "snapshots"), bar.advance)
+                                              Cache(cache_root, "snapshots"), bar.advance, day)
     invalid = [head_snap[s]["error"] for s in scope.on_head if head_snap[s].get("errorKind") == "spec"]
     if invalid:
         raise SpecError([p for text in invalid for p in _problems(text)])
@@ -205,11 +207,11 @@ def not_evaluated(scope: Scope, head_snap: dict[str, Any]) -> list[NotEvaluated]
 
 def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *, mode: str = "auto",
            jobs: int | None = None, preview_json: Path | None = None, base_tip: bool = False,
-           use_cache: bool = True, show_progress: bool = True) -> Review:
+           use_cache: bool = True, show_progress: bool = True, today: datetime.date | None = None) -> Review:
     """Compare the working tree of the project at `root` with the merge base of `base_rev` and HEAD (or with
     `base_rev` itself, `base_tip`), site by site. `mode`: auto (engine when a pulumi CLI is found), engine,
-    offline; `preview_json` reads `<site>.json` preview files instead of running the engine. The stages above,
-    in order, over plain data."""
+    offline; `preview_json` reads `<site>.json` preview files instead of running the engine; `today` is the date
+    both sides' policy is judged on (waivers expire). The stages above, in order, over plain data."""
     root = root.resolve()
     jobs = jobs or os.cpu_count() or 1
     base_commit = resolve(root, base_rev) if base_tip else merge_base(root, base_rev)
@@ -218,7 +220,8 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
     with tempfile.TemporaryDirectory(prefix="sitekit-review-") as tmp:
         base_tree = export_tree(root, base_commit, Path(tmp))
         scope = select_sites(root, base_commit, base_tree, only)
-        base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress)
+        base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress,
+                                          today or datetime.date.today())
         engine_results = engine_reviews(root, base_tree, scope, base_snap, head_snap, pulumi, cli_version, Path(tmp),
                                         jobs, cache_root, show_progress) if mode == "engine" else {}
         reviews = [site_review(root, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
