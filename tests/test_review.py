@@ -534,6 +534,29 @@ def test_a_deleted_site_that_a_peer_still_names_fails_the_review(repo, cache, mo
     assert re.search(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.peers\.br-saopaulo: no such site", done.output)
 
 
+def test_a_pin_bump_says_both_sides_are_planned_with_the_sdks_installed_here(repo, cache, monkeypatch):
+    """Issue 17: "every site is re-planned with them" was not true; both sides are planned with the installed SDKs."""
+    from importlib import metadata
+
+    from sitekit.git import pinned_versions
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    reset(repo)
+    pin = pinned_versions(repo)["pulumi-oci"]
+    edit(repo, "pyproject.toml", f'"pulumi-oci{pin}"', '"pulumi-oci==999.0.0"')
+    try:
+        result = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False)
+    finally:
+        reset(repo)
+    installed = metadata.version("pulumi-oci")
+    assert result.versions["installed"]["pulumi-oci"] == installed
+    assert result.version_changes() == [("pulumi-oci", pin, "==999.0.0")]
+    text = render_markdown(result)
+    assert f"**Versions change:** pulumi-oci {pin} → ==999.0.0. Both sides are planned with the SDKs installed here " \
+           f"(pulumi {metadata.version('pulumi')}, pulumi-oci {installed}, " in text
+    assert "not each with its own pins" in text and "re-planned with them" not in text
+
+
 def test_a_policy_that_cannot_be_evaluated_fails_the_review_and_says_so_first(repo, cache, monkeypatch):
     """A waiver naming an unknown rule (issue 17: "Policy: could not evaluate" and exit 0): bad input, exit 2 with
     or without --check, the report written and its first lines saying what was not evaluated."""

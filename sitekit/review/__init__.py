@@ -20,12 +20,14 @@ import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sitekit.engine.workspace import EngineError, _version_of, find_pulumi
 from sitekit.errors import Problem, SpecError, nearest
 from sitekit.git import (
+    PINNED,
     affected_sites,
     changed_files,
     export_tree,
@@ -190,6 +192,18 @@ def site_review(root: Path, site: str, status: str, base: dict | None, head: dic
     return s
 
 
+def installed_versions() -> dict[str, str]:
+    """The versions of the pinned SDKs installed here: what both sides are planned with (a side's own pins are
+    read, not installed: that would take a virtual environment per side, installed from its lock)."""
+    out = {}
+    for name in PINNED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
 def not_evaluated(scope: Scope, head_snap: dict[str, Any]) -> list[NotEvaluated]:
     """Stage 6: what of the head side could not be judged, each marked bad input (exit 2) or not (exit 1)."""
     out = []
@@ -226,7 +240,7 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
                                         jobs, cache_root, show_progress) if mode == "engine" else {}
         reviews = [site_review(root, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
                                engine_results.get(site), preview_json) for site in scope.sites]
-        versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root)}
+        versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root), "installed": installed_versions()}
     unaffected = sorted((set(scope.base_sites) | set(scope.head_sites)) - set(scope.sites))
     return Review(base_rev, base_commit, not base_tip, head_commit(root), is_dirty(root), mode, cli_version,
                   reviews, unaffected, versions, not_evaluated(scope, head_snap))

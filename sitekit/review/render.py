@@ -132,8 +132,10 @@ def header(review: Review) -> list[str]:
              f"Base {base}, head {head}. Verdicts: {_mode_line(review)}.", ""]
     moved = review.version_changes()
     if moved:
+        installed = ", ".join(f"{k} {v}" for k, v in sorted(review.versions.get("installed", {}).items()))
         lines += ["**Versions change:** " + "; ".join(f"{k} {a or 'none'} → {b or 'none'}" for k, a, b in moved)
-                  + " (every site is re-planned with them).", ""]
+                  + f". Both sides are planned with the SDKs installed here ({installed or 'none found'}), not each "
+                  "with its own pins: what the new versions change in a plan is not in this review.", ""]
     shown = [s for s in review.sites if s.status != "unchanged"]
     if shown:
         lines += ["| site | status | create | update | replace | delete | protected at risk | GPUs | IT MW | "
