@@ -601,6 +601,62 @@ def test_a_head_that_cannot_be_planned_is_not_evaluated_never_all_deleted(repo, 
     assert "| **not evaluated** |" in text
 
 
+APPROVAL_HARNESS = """
+const allowProtected = require(process.argv[1]);
+const s = JSON.parse(process.argv[2]);
+const outputs = {};
+const github = {
+  paginate: async (fn, params) => fn(params),
+  rest: {
+    issues: {listLabelsOnIssue: async () => s.labels.map(name => ({name})), listEvents: async () => s.events},
+    pulls: {listCommits: async () => [{sha: 'old', commit: {committer: {date: '2026-01-01T00:00:00Z'}}},
+                                      {sha: 'head', commit: {committer: {date: s.committed}}}]},
+    actions: {getWorkflowRun: async () => ({data: {workflow_id: 7}}),
+              listWorkflowRuns: async p => (p.workflow_id === 7 && p.head_sha === 'head' ? s.runs : [])
+                .map(t => ({created_at: t}))},
+  },
+};
+const context = {repo: {owner: 'o', repo: 'r'}, runId: 1, payload: {pull_request: {number: 5, head: {sha: 'head'}}}};
+allowProtected({github, context, core: {setOutput: (k, v) => { outputs[k] = v; }}})
+  .then(() => process.stdout.write(JSON.stringify(outputs)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node (the workflow's script is JavaScript)")
+def test_the_approval_label_counts_only_when_added_after_the_last_push():
+    """Issue 17: the `allow-protected` label stayed for later pushes. It approves a head only when added after the
+    head was pushed (GitHub's clock: the first run for the head commit, a force push; and the commit's date), and
+    the note names who added it."""
+    from sitekit import ROOT
+
+    script = str(ROOT / ".github/scripts/allow-protected.js")
+
+    def approval(labelled: str, committed: str, runs: list[str], **extra) -> dict:
+        events = [{"event": "labeled", "label": {"name": "allow-protected"}, "actor": {"login": "ops-lead"},
+                   "created_at": labelled}, {"event": "labeled", "label": {"name": "docs"}, "actor": {"login": "x"},
+                                             "created_at": "2026-12-09T00:00:00Z"}] + extra.get("events", [])
+        scenario = {"labels": extra.get("labels", ["docs", "allow-protected"]), "events": events,
+                    "committed": committed, "runs": runs}
+        done = subprocess.run(["node", "-e", APPROVAL_HARNESS, script, json.dumps(scenario)], capture_output=True,
+                              text=True, check=True)
+        return json.loads(done.stdout)
+
+    after = approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"])
+    assert after["allow"] == "true"
+    assert after["note"].startswith("**Protected replacements and deletions approved** by `ops-lead`: the "
+                                    "`allow-protected` label was added at 2026-12-08T12:00:00Z, after the last push "
+                                    "(2026-12-08T10:01:00.000Z).")
+    # pushed after the label (the commit backdated: GitHub's clock decides)
+    before = approval("2026-12-08T12:00:00Z", "2026-12-01T00:00:00Z", ["2026-12-08T13:00:00Z", "2026-12-08T14:00:00Z"])
+    assert before["allow"] == "false" and "`ops-lead` added it at 2026-12-08T12:00:00Z, before the last push " \
+        "(2026-12-08T13:00:00.000Z)" in before["note"]
+    forced = approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"],
+                      events=[{"event": "head_ref_force_pushed", "created_at": "2026-12-08T12:30:00Z"}])
+    assert forced["allow"] == "false"
+    assert approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"], labels=["docs"]) == \
+        {"allow": "false", "note": ""}
+
+
 def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
     import subprocess
     import sys
@@ -616,6 +672,11 @@ def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
     deploy_yml = (ROOT / ".github/workflows/deploy.yml").read_text()
     assert "pull_request" in review_yml and "pull_request" not in deploy_yml.split("on:", 1)[1].split("jobs:")[0]
     assert "fail-fast: false" in deploy_yml and "canary" in deploy_yml and "sitekit sites --format json" in deploy_yml
+    paths = review_yml.split("paths:", 1)[1].split("permissions:", 1)[0]
+    for executed in ("Makefile", "pyproject.toml", "requirements/**", "policies/**", ".github/workflows/**"):
+        assert f'"{executed}"' in paths, executed  # issue 17: everything the deployment executes
+    assert "ALLOW_PROTECTED: ${{ steps.approval.outputs.allow }}" in review_yml
+    assert "labels.*.name" not in review_yml  # the label's presence alone approves nothing
     broken = tmp_path / "broken.yml"
     broken.write_text(review_yml.replace("steps.review.outcome", "steps.reveiw.outcome"))
     assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0
