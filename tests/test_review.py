@@ -444,7 +444,8 @@ def test_a_cached_snapshot_is_judged_again_once_a_waiver_it_counted_on_expires(r
     finally:
         reset(repo)
     assert "SK-GOV-006" not in warm.sites[0].head.policy["mandatoryFailures"]
-    assert "snapshot of ar-patagonia judged on 2027-01-31 holds until 2027-01-31" in said
+    assert "snapshot of ar-patagonia judged on 2027-01-31, holding until 2027-01-31, does not hold on 2027-02-01: " \
+           "judged again" in said
     assert "SK-GOV-006" in cached.sites[0].head.policy["mandatoryFailures"]
     assert cached.sites[0].head == fresh.sites[0].head
 

@@ -73,7 +73,7 @@ def _policy_count(side) -> int | None:
 def _policy_cell(s) -> str:
     """Mandatory failures, base -> head; a base that planned but whose policy was not evaluated says so."""
     before, after = _policy_count(s.base), _policy_count(s.head)
-    if after is None and s.head.policy is not None or s.head.error:
+    if s.head.error or (after is None and s.head.policy is not None):
         return "**not evaluated**"
     cell = _delta(before, after)
     if before is None and s.base.outputs:
@@ -112,6 +112,9 @@ def _warning(c: Change) -> str:
     return f"- {c.kind} `{c.name}` ({c.type}){_why(c)} — " + "; ".join(marks)
 
 
+WHY_LINES = 20  # lines of each reason shown at the top of the comment
+
+
 def not_evaluated(review: Review) -> list[str]:
     """First of all, what of the head side could not be judged: the review fails on it (`Review.exit_code`)."""
     if not review.not_evaluated:
@@ -119,7 +122,10 @@ def not_evaluated(review: Review) -> list[str]:
     kind = "bad input, exit 2" if review.exit_code() == 2 else "exit 1"
     lines = [f"**Not evaluated: this review fails ({kind}).** Each of these is unknown, not a pass:", ""]
     for n in review.not_evaluated:
-        lines += [f"- **{n.site}**: {n.what} not evaluated", "", *("  " + line for line in fence(n.why.splitlines()))]
+        why = n.why.splitlines()
+        if len(why) > WHY_LINES:  # the comment keeps its first lines whole; stderr and the JSON have every line
+            why = why[:WHY_LINES] + [f"… and {len(why) - WHY_LINES} more lines (stderr, `--format json`)"]
+        lines += [f"- **{n.site}**: {n.what} not evaluated", "", *("  " + line for line in fence(why))]
     return lines + [""]
 
 
@@ -173,9 +179,11 @@ def warnings(review: Review, per_site_cap: int | None = None) -> list[str]:
 
 def site_summary(s: SiteReview) -> list[str]:
     lines = [f"### {s.site}", ""]
-    for note in ([s.base.error and f"base: {s.base.error}", s.head.error and f"head: {s.head.error}"] + s.notes):
-        if note:
-            lines += [f"> {note}", ""]
+    for side, error in (("base", s.base.error), ("head", s.head.error)):
+        if error:  # the tree's own words, values quoted in them included: in code
+            lines += [f"The {side} could not be planned:", *fence(error.splitlines()), ""]
+    for note in s.notes:
+        lines += [f"> {note}", ""]
     roles_b, roles_h = s.base.outputs.get("gpusByRole") or {}, s.head.outputs.get("gpusByRole") or {}
     if roles_b != roles_h:
         lines += ["GPUs by role: " + ", ".join(f"{r} {_delta(roles_b.get(r), roles_h.get(r))}"

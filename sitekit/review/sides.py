@@ -97,8 +97,8 @@ def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cac
         for site in sites:
             hit = cache.get(k.key(site), site)
             if hit is not None and not holds_on(hit, day):
-                say(f"snapshot of {site} judged on {hit.get('judgedOn')} holds until {hit.get('holdsUntil')} (a "
-                    f"waiver expires): judged again for {day.isoformat()}")
+                say(f"snapshot of {site} judged on {hit.get('judgedOn')}, holding until "
+                    f"{hit.get('holdsUntil') or 'any later day'}, does not hold on {day.isoformat()}: judged again")
                 hit = None
             if hit is not None:
                 out[site] = hit

@@ -73,14 +73,15 @@ def snapshot_site(root: Path, site: str) -> dict[str, Any]:
         return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "spec"}
     except SitekitError as exc:
         return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "other"}
-    policy, holds_until = policy_summary(root, site, plan, today())
+    day = today()
+    policy, holds_until = policy_summary(root, site, plan, day)
     records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
                 "protect": r.protect, "custom": getattr(r, "custom", True), "provider": getattr(r, "provider", None),
                 "ignoreChanges": list(getattr(r, "ignore_changes", []) or []),
                 "aliases": list(getattr(r, "aliases", []) or [])}
                for r in sorted(plan.resources, key=lambda r: r.urn)]  # registration order varies between runs
     return {"site": site, "resources": records, "outputs": plan.outputs, "policy": policy,
-            "judgedOn": today().isoformat(), "holdsUntil": holds_until, "error": None, "errorKind": None}
+            "judgedOn": day.isoformat(), "holdsUntil": holds_until, "error": None, "errorKind": None}
 
 
 def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
