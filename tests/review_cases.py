@@ -72,7 +72,7 @@ def _new_site(repo: Path) -> None:
 
 
 def _component_code(repo: Path) -> None:
-    edit(repo, "sitekit/components/foundation.py", 'description=f"Least-privilege access to AI site {ctx.name}"',
+    edit(repo, "sitekit/region/foundation.py", 'description=f"Least-privilege access to AI site {ctx.name}"',
          'description=f"Least-privilege access to the AI site {ctx.name}"')
 
 
