@@ -244,3 +244,49 @@ def test_a_sites_cache_key_follows_what_its_load_reads_of_other_sites(project):
     supernet = (project / "stacks" / "Pulumi.br-saopaulo.yaml").read_text().split("supernet: ", 1)[1].split()[0]
     moved = after_edit("br-saopaulo", f"supernet: {supernet}", "supernet: 10.200.0.0/16")
     assert moved == set(before)  # every site checks its block against this one
+
+
+def test_every_gate_fails_closed_on_a_policy_it_cannot_evaluate(project, monkeypatch, fresh_cache):
+    """A waiver naming an unknown rule (issue 17): `policy` exits 2 and writes no report; `fleet` reports the other
+    sites, names this one first (table and JSON) and exits 2. (`review` is in tests/test_review.py.)"""
+    stack = project / "stacks" / "Pulumi.ar-patagonia.yaml"
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-999\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
+    monkeypatch.chdir(project)
+    policy = runner.invoke(app, ["policy", "--all", "--no-progress", "--format", "json"])
+    assert policy.exit_code == 2 and policy.stdout == "" and "SK-NET-999" in policy.stderr
+    table = runner.invoke(app, ["fleet", "--no-progress"])
+    assert table.exit_code == 2, table.output
+    assert table.stdout.splitlines()[0].startswith("NOT EVALUATED (bad input, exit 2): ar-patagonia did not load")
+    assert "SK-NET-999" in table.stderr
+    data = json.loads(runner.invoke(app, ["fleet", "--no-progress", "--format", "json"]).stdout)
+    (item,) = data["notEvaluated"]
+    assert item["site"] == "ar-patagonia" and any("SK-NET-999" in p for p in item["problems"])
+    assert sorted(r["site"] for r in data["sites"]) == ["br-saopaulo", "us-ashburn"]
+
+
+def test_a_forged_policy_result_cannot_turn_a_failure_into_a_pass(project, monkeypatch, fresh_cache):
+    """Issue 17: a forged entry in the cache directory turned a failing `sitekit policy` into a pass. An entry is
+    checked against its digest and what it was computed from (the plan, the day, the configuration): a mismatch is
+    evaluated again and said."""
+    from sitekit.run.cache import _digest
+
+    stack = project / "stacks" / "Pulumi.ar-patagonia.yaml"  # an expired waiver: SK-GOV-006 fails
+    stack.write_text(stack.read_text() + "  sitekit:policy:\n    waivers:\n      - rule: SK-NET-001\n"
+                     "        reason: accepted for the pilot by the CISO\n        expires: 2026-01-31\n")
+    monkeypatch.chdir(project)
+    args = ["policy", "ar-patagonia", "--format", "json"]
+    assert runner.invoke(app, args).exit_code == 1
+    (entry,) = (fresh_cache / "results").glob("*.json")
+    good = json.loads(entry.read_text())
+    assert set(good["inputs"]) == {"site", "plan", "date", "config"}
+    assert good["inputs"]["date"] == datetime.date.today().isoformat()
+    passing = dict(good["value"], findings=[])
+    yesterday = dict(good["inputs"], date="2026-01-30")
+    for forged, why in ((dict(good, value=passing), "does not match its digest"),
+                        (dict(good, value=passing, inputs=yesterday, digest=_digest(good["key"], yesterday, passing)),
+                         "was computed from other inputs")):
+        entry.write_text(json.dumps(forged))
+        again = runner.invoke(app, args)
+        assert again.exit_code == 1 and f"results entry for ar-patagonia {why}" in again.stderr, again.stderr
+        assert json.loads(entry.read_text()) == good  # evaluated again and overwritten

@@ -6,16 +6,18 @@ and bad input (exit 2)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from review_cases import BR, US, commit, edit, git, make_repo, reset
+from review_cases import BR, US, append, commit, edit, git, make_repo, reset
 from typer.testing import CliRunner
 
 from sitekit.cli.main import app
+from sitekit.git import export_tree, resolve
 from sitekit.review import (
     Change,
     affected_sites,
@@ -27,9 +29,12 @@ from sitekit.review import (
 )
 from sitekit.review.model import Review, Side, SiteReview
 from sitekit.review.sides import snapshot_side
-from sitekit.run.cache import Cache, SideKeys
+from sitekit.run.cache import Cache, SideKeys, _digest
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
+AR = "stacks/Pulumi.ar-patagonia.yaml"
+UNKNOWN_RULE_WAIVER = ("  sitekit:policy:\n    waivers:\n      - rule: SK-NET-999\n"
+                       "        reason: accepted for the pilot by the CISO\n        expires: 2027-01-31\n")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +58,6 @@ def changed(repo, cache):
     edit(repo, US_PROFILE, "keyProtection: HSM", "keyProtection: SOFTWARE")
     (repo / BR).unlink()
     edit(repo, US, "    - site: br-saopaulo\n", "")  # a site removed leaves its peers' lists too
-    import os
     os.environ["SITEKIT_CACHE_DIR"] = str(cache)
     try:
         result = review(repo, "HEAD", mode="offline", show_progress=False)
@@ -64,13 +68,34 @@ def changed(repo, cache):
 
 
 def test_only_the_sites_a_change_touches_are_affected():
-    base = {"us-ashburn": "us", "ar-patagonia": "ar", "br-saopaulo": "br"}
-    head = {"us-ashburn": "us", "ar-patagonia": "ar", "de-frankfurt": "de"}
+    base = {"us-ashburn": ("us", (), ("10.64.0.0/16",)), "ar-patagonia": ("ar", (), ("10.65.0.0/16",)),
+            "br-saopaulo": ("br", (), ("10.66.0.0/16",))}
+    head = {"us-ashburn": ("us", (), ("10.64.0.0/16",)), "ar-patagonia": ("ar", (), ("10.65.0.0/16",)),
+            "de-frankfurt": ("de", (), ("10.67.0.0/16",))}
     assert affected_sites(["stacks/Pulumi.us-ashburn.yaml", "README.md", "tests/x.py"], base, head) == ["us-ashburn"]
     assert affected_sites(["stacks/jurisdictions/ar.yaml"], base, head) == ["ar-patagonia"]
     assert affected_sites(["stacks/jurisdictions/br.yaml"], base, head) == ["br-saopaulo"]  # a site being removed
     assert affected_sites(["sitekit/region/network.py"], base, head) == sorted(set(base) | set(head))
     assert affected_sites(["docs/policies.md"], base, head) == []
+
+
+def test_a_site_is_affected_by_what_its_load_reads_of_other_sites():
+    """Peers, named on either side, and supernets that overlap (issue 17: the hub's storage CIDR changed, its
+    spokes were called unaffected; a deleted peer left the site naming it "unchanged")."""
+    hub = ("us", ("ar-patagonia", "br-saopaulo"), ("10.64.0.0/16",))
+    base = {"us-ashburn": hub, "ar-patagonia": ("ar", ("us-ashburn",), ("10.65.0.0/16",)),
+            "br-saopaulo": ("br", ("us-ashburn",), ("10.66.0.0/16",)), "cl-santiago": ("cl", (), ("10.68.0.0/16",))}
+    assert affected_sites(["stacks/Pulumi.us-ashburn.yaml"], base, base) == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, base) == ["br-saopaulo", "us-ashburn"]
+    deleted = {s: f for s, f in base.items() if s != "br-saopaulo"}
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, deleted) == ["br-saopaulo", "us-ashburn"]
+    unnamed = dict(base, **{"us-ashburn": ("us", ("ar-patagonia",), ("10.64.0.0/16",))})  # the head names br no more
+    assert affected_sites(["stacks/Pulumi.br-saopaulo.yaml"], base, unnamed) == ["br-saopaulo", "us-ashburn"]
+    added = dict(base, **{"de-frankfurt": ("de", ("us-ashburn",), ("10.68.0.0/15",))})  # overlaps cl-santiago's
+    assert affected_sites(["stacks/Pulumi.de-frankfurt.yaml"], base, added) == ["cl-santiago", "de-frankfurt"]
+    moved = dict(base, **{"cl-santiago": ("cl", (), ("10.64.0.0/15",))})  # moved onto the hub's and ar's blocks
+    assert affected_sites(["stacks/Pulumi.cl-santiago.yaml"], base, moved) == \
+        ["ar-patagonia", "cl-santiago", "us-ashburn"]
 
 
 def test_older_snapshots_with_mock_urns_get_the_engines_urns():
@@ -128,7 +153,9 @@ def test_a_reparented_resource_is_a_delete_and_a_create():
 
 def test_review_of_a_change_offline(changed):
     by_site = {s.site: s for s in changed.sites}
-    assert set(by_site) == {"us-ashburn", "br-saopaulo"} and changed.unaffected == ["ar-patagonia"]
+    # ar-patagonia names the hub as a peer: reviewed, and unchanged (none of the hub's peered ranges moved)
+    assert set(by_site) == {"us-ashburn", "br-saopaulo", "ar-patagonia"} and changed.unaffected == []
+    assert by_site["ar-patagonia"].status == "unchanged" and not by_site["ar-patagonia"].changes
     assert changed.mode == "offline" and changed.merge_base and len(changed.head_commit) == 40
     us = by_site["us-ashburn"]
     kinds = {c.name: c.kind for c in us.changes}
@@ -181,8 +208,8 @@ def test_json_is_deterministic_and_complete(changed):
     first, second = dumps(changed), dumps(changed)
     assert first == second
     data = json.loads(first)
-    assert data["schemaVersion"] == 2 and data["head"]["dirty"] in (True, False)
-    assert [s["site"] for s in data["sites"]] == ["br-saopaulo", "us-ashburn"]
+    assert data["schemaVersion"] == 3 and data["head"]["dirty"] in (True, False) and data["notEvaluated"] == []
+    assert [s["site"] for s in data["sites"]] == ["ar-patagonia", "br-saopaulo", "us-ashburn"]
     us = next(s for s in data["sites"] if s["site"] == "us-ashburn")
     urns = [c["urn"] for c in us["changes"]]
     assert urns == sorted(urns)
@@ -211,6 +238,29 @@ def test_a_cut_comment_keeps_every_warning_and_closes_every_details():
     assert "_Folded to fit a pull-request comment:" in text
 
 
+def test_a_value_cannot_close_its_fence_or_mention_anyone():
+    """A committed value holding a line of backticks, shown as context of a diff, stays in code (issue 17: 97
+    images and 97 mentions rendered outside code); `@mentions` in values notify no one."""
+    from markdown_it import MarkdownIt
+
+    lines = [f"line {i}" for i in range(3)] + ["```", "![pwned](https://example.com/x.png) @octocat", "````", "end"]
+    value = "\n".join(lines * 3)
+    s = SiteReview("site-00", "changed", base=Side(outputs={"gpus": 8}), head=Side(
+        outputs={"gpus": 8}, policy={"error": "stacks/Pulumi.site-00.yaml:9: policy.waivers[0].rule: unknown rule "
+                                              "'```\n![x](https://example.com/y.png) @octocat'"}))
+    s.changes = [Change("update", "urn:x::n", "oci:Core/vcn:Vcn", "n", False, ["freeformTags"],
+                        before={"freeformTags": {"note": value}}, after={"freeformTags": {"note": value + "!"}})]
+    text = render_markdown(Review("main", "a" * 40, True, "b" * 40, False, "offline", None, [s], []))
+    assert "@octocat" not in text and "@\u200boctocat" in text
+    tokens = MarkdownIt("commonmark").parse(text)
+    inline = [t for t in tokens if t.type == "inline"]
+    assert not [c for t in inline for c in t.children or [] if c.type == "image"]
+    assert not [t.content for t in inline if "octocat" in t.content or "pwned" in t.content]
+    fences = [t for t in tokens if t.type == "fence"]
+    assert any(t.info == "diff" and t.markup == "`````" and "![pwned]" in t.content for t in fences)
+    assert any("unknown rule" in t.content and t.markup == "````" for t in fences)
+
+
 def test_preview_json_files_are_rendered_with_sitekit_overlays(repo, tmp_path, cache, monkeypatch):
     monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
     reset(repo)
@@ -235,8 +285,8 @@ def test_preview_json_files_are_rendered_with_sitekit_overlays(repo, tmp_path, c
         result = review(repo, "HEAD", mode="auto", preview_json=previews, show_progress=False)
     finally:
         reset(repo)
-    (us,) = result.sites
-    assert result.mode == "preview-json"
+    us = next(s for s in result.sites if s.site == "us-ashburn")
+    assert result.mode == "preview-json" and {s.status for s in result.sites if s is not us} == {"unchanged"}
     assert [(c.kind, c.name, c.blocked) for c in us.changes] == [
         ("update", "us-ashburn-cluster-network-train", False), ("replace", "us-ashburn-bucket-datasets", True)]
     assert us.refusals == ["error: drift: bucket datasets was changed outside Pulumi"]
@@ -259,9 +309,10 @@ def test_the_merge_base_not_the_tip_unless_asked(tmp_path, cache, monkeypatch):
     commit(repo, "main: ar envelope")
     git(repo, "checkout", "-q", "feature")
     merged = review(repo, "main", mode="offline", show_progress=False)
-    assert [s.site for s in merged.sites] == ["us-ashburn"] and merged.merge_base
+    assert [s.site for s in merged.sites if s.status != "unchanged"] == ["us-ashburn"] and merged.merge_base
     tip = review(repo, "main", mode="offline", base_tip=True, show_progress=False)
-    assert [s.site for s in tip.sites] == ["ar-patagonia", "us-ashburn"] and not tip.merge_base
+    assert [s.site for s in tip.sites if s.status != "unchanged"] == ["ar-patagonia", "us-ashburn"]
+    assert not tip.merge_base
 
 
 def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
@@ -272,6 +323,31 @@ def test_each_side_is_planned_by_its_own_code_only(repo, tmp_path):
     out = snapshot_side(tree, ["ar-patagonia"], 1, Cache(None, "snapshots"))
     error = out["ar-patagonia"]["error"]
     assert "cannot import name 'fakes' from 'sitekit.oci'" in error and str(tree / "sitekit") in error, error
+
+
+LINKS = {"links/absolute-file": "/etc/passwd", "links/absolute-dir": "/usr", "links/absolute-dangling": "/no/such/path",
+         "links/relative": "../Pulumi.yaml", "links/dangling": "no-such-file", "links/outside": "../../../outside",
+         "sitekit/absolute-link": "/etc/passwd"}
+
+
+def test_a_base_with_symbolic_links_of_every_kind_is_exported_as_committed_and_reviewed(tmp_path, cache,
+                                                                                       monkeypatch):
+    """Absolute, relative, dangling and out-of-tree links in the base commit (issue 17): the base tree keeps each
+    as committed and is planned; the `data` extraction filter refused the absolute ones with a traceback."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    (tmp_path / "r").mkdir()
+    repo = make_repo(tmp_path / "r")
+    for rel, target in LINKS.items():
+        (repo / rel).parent.mkdir(exist_ok=True)
+        (repo / rel).symlink_to(target)
+    commit(repo, "links of every kind")
+    tree = export_tree(repo, resolve(repo, "HEAD"), tmp_path)
+    assert {rel: str((tree / rel).readlink()) for rel in LINKS} == LINKS
+    assert (tree / "links/relative").read_text() == (repo / "Pulumi.yaml").read_text()
+    edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "nodes: 4096", "nodes: 2048")
+    result = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False)
+    (site,) = result.sites
+    assert site.base.error is None and site.head.error is None and site.status == "changed"
 
 
 def _tree_before_the_move(dest: Path) -> Path:
@@ -316,26 +392,94 @@ def test_a_base_whose_policy_cannot_load_says_so_in_the_policy_column(repo, tmp_
     assert "| 0 (base not evaluated) |" in render_markdown(review)
 
 
-def test_cache_entries_are_reused_and_never_trusted_when_corrupt_or_foreign(repo, tmp_path):
+def test_cache_entries_are_reused_and_rebuilt_and_said_when_corrupt_forged_or_foreign(repo, tmp_path, capsys):
+    """An entry is checked on read against its key, what it was computed from and its own digest (issue 17: a
+    forged entry turned a failing verdict into a pass); every mismatch is rebuilt and said on stderr."""
     reset(repo)
     cache = Cache(tmp_path, "snapshots")
     key = SideKeys(repo).key("ar-patagonia")
     first = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
     entry = tmp_path / "snapshots" / f"{key}.json"
-    assert json.loads(entry.read_text())["value"] == first
-    assert cache.get(key, "ar-patagonia") == first
-    entry.write_text("{not json")
-    assert cache.get(key, "ar-patagonia") is None
-    foreign = {"key": "0" * 64, "format": 2, "value": dict(first, outputs={"gpus": -1})}
-    entry.write_text(json.dumps(foreign))
-    assert cache.get(key, "ar-patagonia") is None
+    good = json.loads(entry.read_text())
+    assert good["value"] == first and good["inputs"] == {"site": "ar-patagonia"} and len(good["digest"]) == 64
+    assert cache.get(key, "ar-patagonia") == first and capsys.readouterr().err == ""
+    forged = dict(first, policy=dict(first["policy"], mandatoryFailures=[]), outputs={"gpus": -1})
+    cases = {"does not parse": "{not json",
+             "is of another format": json.dumps(dict(good, format=2)),
+             "is filed under a key it was not computed for": json.dumps(dict(good, key="0" * 64)),
+             "was computed from other inputs": json.dumps(dict(good, inputs={"site": "us-ashburn"})),
+             "does not match its digest (edited or damaged)": json.dumps(dict(good, value=forged)),
+             "holds another site": json.dumps(dict(good, value=dict(first, site="us-ashburn"), digest=_digest(
+                 key, good["inputs"], dict(first, site="us-ashburn"))))}  # a digest recomputed: still refused
+    for why, text in cases.items():
+        entry.write_text(text)
+        assert cache.get(key, "ar-patagonia") is None, why
+        assert f"sitekit: cache: snapshots entry for ar-patagonia {why}" in capsys.readouterr().err, why
     again = snapshot_side(repo, ["ar-patagonia"], 1, cache)["ar-patagonia"]
-    assert again == first and json.loads(entry.read_text())["key"] == key  # rebuilt and overwritten
+    assert again == first and json.loads(entry.read_text()) == good  # rebuilt and overwritten
     edit(repo, "stacks/Pulumi.ar-patagonia.yaml", "config:\n", "config:\n  # edited\n")
     try:
         assert SideKeys(repo).key("ar-patagonia") != key  # any change to an input is another entry
     finally:
         reset(repo)
+
+
+def test_a_cached_snapshot_is_judged_again_once_a_waiver_it_counted_on_expires(repo, tmp_path, monkeypatch, capsys):
+    """Issue 17: a review from the cache passed a waiver that had expired since the entry was written. The verdict
+    holds until the first waiver in force expires; after that the snapshot is judged again (and said), and the
+    review equals one without the cache."""
+    import datetime
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    reset(repo)
+    append(repo, AR, UNKNOWN_RULE_WAIVER.replace("SK-NET-999", "SK-NET-001"))
+    before, after = datetime.date(2027, 1, 31), datetime.date(2027, 2, 1)
+    try:
+        warm = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=before)
+        capsys.readouterr()
+        cached = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=after)
+        said = capsys.readouterr().err
+        fresh = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False, today=after,
+                       use_cache=False)
+    finally:
+        reset(repo)
+    assert "SK-GOV-006" not in warm.sites[0].head.policy["mandatoryFailures"]
+    assert "snapshot of ar-patagonia judged on 2027-01-31, holding until 2027-01-31, does not hold on 2027-02-01: " \
+           "judged again" in said
+    assert "SK-GOV-006" in cached.sites[0].head.policy["mandatoryFailures"]
+    assert cached.sites[0].head == fresh.sites[0].head
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a file another user's needs root")
+def test_the_cache_is_private_and_refuses_what_another_user_owns(repo, tmp_path, capsys, monkeypatch):
+    """Issue 17: the cache directory is created 0700; one another user owns is refused (exit 1, said), and so is
+    an entry another user owns; one of ours that is open wider is narrowed."""
+    from sitekit.run.cache import cache_dir
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "new" / "sitekit"))
+    assert (cache_dir().stat().st_mode & 0o777) == 0o700
+    cache = Cache(cache_dir(), "snapshots")
+    assert (cache.folder.stat().st_mode & 0o777) == 0o700
+    cache.put("k" * 64, {"site": "s", "x": 1})
+    assert cache.get("k" * 64, "s") == {"site": "s", "x": 1}
+    os.chown(cache.folder / f"{'k' * 64}.json", 12345, 12345)
+    capsys.readouterr()
+    assert cache.get("k" * 64, "s") is None and "belongs to another user" in capsys.readouterr().err
+    open_ = tmp_path / "open"
+    open_.mkdir(mode=0o777)
+    open_.chmod(0o777)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(open_))
+    assert (cache_dir().stat().st_mode & 0o777) == 0o700 and "narrowed to 700" in capsys.readouterr().err
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 12345, 12345)
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(theirs))
+    monkeypatch.chdir(repo)
+    for command in (["policy", "ar-patagonia"], ["review", "--mode", "offline", "--no-progress"]):
+        done = CliRunner().invoke(app, command)
+        assert done.exit_code == 1 and "Traceback" not in done.output, (command, done.output)
+        assert f"error: cache directory {theirs} is not a directory of this user's (owner uid 12345)" in done.stderr
+    assert not list(theirs.iterdir())
 
 
 def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatch):
@@ -359,3 +503,181 @@ def test_bad_input_exits_2_with_the_lines_sitekit_prints(repo, cache, monkeypatc
     assert runner.invoke(app, ["review", "--base", "no-such-rev"]).exit_code == 2
     unknown = runner.invoke(app, ["review", "us-ashbrn", "--mode", "offline"])
     assert unknown.exit_code == 2 and "did you mean 'us-ashburn'?" in unknown.output
+
+
+def test_a_change_to_the_hubs_network_reviews_its_peers_too(repo, cache, monkeypatch):
+    """The hub's storage range is peered: its spokes' routes and NSG rules admit it, so they change too."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    reset(repo)
+    edit(repo, US, "storage: 10.64.144.0/24", "storage: 10.64.146.0/24")
+    try:
+        result = review(repo, "HEAD", mode="offline", show_progress=False)
+    finally:
+        reset(repo)
+    by_site = {s.site: s for s in result.sites}
+    assert sorted(by_site) == ["ar-patagonia", "br-saopaulo", "us-ashburn"] and result.unaffected == []
+    for spoke in ("ar-patagonia", "br-saopaulo"):
+        assert by_site[spoke].status == "changed" and by_site[spoke].count("update") > 0, spoke
+        assert all("10.64.146.0/24" in json.dumps(c.after) for c in by_site[spoke].changes), spoke
+
+
+def test_a_deleted_site_that_a_peer_still_names_fails_the_review(repo, cache, monkeypatch):
+    """The peer no longer loads: bad input (exit 2, its problem listed), never "unchanged"."""
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    monkeypatch.chdir(repo)
+    reset(repo)
+    (repo / BR).unlink()
+    try:
+        done = CliRunner().invoke(app, ["review", "--mode", "offline", "--no-progress"])
+    finally:
+        reset(repo)
+    assert done.exit_code == 2, done.output
+    assert re.search(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.peers\.br-saopaulo: no such site", done.output)
+
+
+def test_a_pin_bump_says_both_sides_are_planned_with_the_sdks_installed_here(repo, cache, monkeypatch):
+    """Issue 17: "every site is re-planned with them" was not true; both sides are planned with the installed SDKs."""
+    from importlib import metadata
+
+    from sitekit.git import pinned_versions
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    reset(repo)
+    pin = pinned_versions(repo)["pulumi-oci"]
+    edit(repo, "pyproject.toml", f'"pulumi-oci{pin}"', '"pulumi-oci==999.0.0"')
+    try:
+        result = review(repo, "HEAD", ["ar-patagonia"], mode="offline", jobs=1, show_progress=False)
+    finally:
+        reset(repo)
+    installed = metadata.version("pulumi-oci")
+    assert result.versions["installed"]["pulumi-oci"] == installed
+    assert result.version_changes() == [("pulumi-oci", pin, "==999.0.0")]
+    text = render_markdown(result)
+    assert f"**Versions change:** pulumi-oci {pin} → ==999.0.0. Both sides are planned with the SDKs installed here " \
+           f"(pulumi {metadata.version('pulumi')}, pulumi-oci {installed}, " in text
+    assert "not each with its own pins" in text and "re-planned with them" not in text
+
+
+def test_a_policy_that_cannot_be_evaluated_fails_the_review_and_says_so_first(repo, cache, monkeypatch):
+    """A waiver naming an unknown rule (issue 17: "Policy: could not evaluate" and exit 0): bad input, exit 2 with
+    or without --check, the report written and its first lines saying what was not evaluated."""
+    from sitekit.review.render import MARKER
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(cache))
+    monkeypatch.chdir(repo)
+    reset(repo)
+    append(repo, AR, UNKNOWN_RULE_WAIVER)
+    runner = CliRunner()
+    try:
+        md = runner.invoke(app, ["review", "ar-patagonia", "--check", "--mode", "offline", "--no-progress"])
+        js = runner.invoke(app, ["review", "ar-patagonia", "--mode", "offline", "--no-progress", "--format", "json"])
+    finally:
+        reset(repo)
+    assert md.exit_code == 2 and js.exit_code == 2, md.output
+    lines = md.stdout.splitlines()
+    assert lines[:4] == [MARKER, "**Not evaluated: this review fails (bad input, exit 2).** Each of these is unknown, "
+                                 "not a pass:", "", "- **ar-patagonia**: policy not evaluated"]
+    assert "SK-NET-999" in "\n".join(lines[4:8])
+    assert re.search(r"\| ar-patagonia \| changed \|.*\| \*\*not evaluated\*\* \|$", md.stdout, re.M)
+    assert "review: ar-patagonia: policy not evaluated: " in md.stderr
+    (item,) = json.loads(js.stdout)["notEvaluated"]
+    assert item["site"] == "ar-patagonia" and item["what"] == "policy" and item["badInput"] is True
+    assert "SK-NET-999" in item["why"]
+
+
+def test_a_head_that_cannot_be_planned_is_not_evaluated_never_all_deleted(repo, tmp_path):
+    """A head snapshot with an error (not bad input): no changes made up from it, listed first, exit 1."""
+    from sitekit.review import Scope, not_evaluated, site_review
+
+    base = snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
+    head = {"site": "ar-patagonia", "resources": [], "outputs": {}, "policy": None, "errorKind": "other",
+            "error": "could not be planned by this tree's code: ImportError: no module named x"}
+    s = site_review(repo, "ar-patagonia", "changed", base, head, "offline", None, None)
+    assert s.changes == [] and s.status == "changed" and "not evaluated" in s.notes[-1]
+    items = not_evaluated(Scope(["ar-patagonia"], ["ar-patagonia"], ["ar-patagonia"]), {"ar-patagonia": head})
+    result = Review("main", "a" * 40, True, "b" * 40, False, "offline", None, [s], [], {}, items)
+    assert result.exit_code() == 1 and [(n.what, n.bad_input) for n in items] == [("plan", False)]
+    text = render_markdown(result)
+    assert text.splitlines()[1] == "**Not evaluated: this review fails (exit 1).** Each of these is unknown, not a pass:"
+    assert "| **not evaluated** |" in text
+
+
+APPROVAL_HARNESS = """
+const allowProtected = require(process.argv[1]);
+const s = JSON.parse(process.argv[2]);
+const outputs = {};
+const github = {
+  paginate: async (fn, params) => fn(params),
+  rest: {
+    issues: {listLabelsOnIssue: async () => s.labels.map(name => ({name})), listEvents: async () => s.events},
+    pulls: {listCommits: async () => [{sha: 'old', commit: {committer: {date: '2026-01-01T00:00:00Z'}}},
+                                      {sha: 'head', commit: {committer: {date: s.committed}}}]},
+    actions: {getWorkflowRun: async () => ({data: {workflow_id: 7}}),
+              listWorkflowRuns: async p => (p.workflow_id === 7 && p.head_sha === 'head' ? s.runs : [])
+                .map(t => ({created_at: t}))},
+  },
+};
+const context = {repo: {owner: 'o', repo: 'r'}, runId: 1, payload: {pull_request: {number: 5, head: {sha: 'head'}}}};
+allowProtected({github, context, core: {setOutput: (k, v) => { outputs[k] = v; }}})
+  .then(() => process.stdout.write(JSON.stringify(outputs)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node (the workflow's script is JavaScript)")
+def test_the_approval_label_counts_only_when_added_after_the_last_push():
+    """Issue 17: the `allow-protected` label stayed for later pushes. It approves a head only when added after the
+    head was pushed (GitHub's clock: the first run for the head commit, a force push; and the commit's date), and
+    the note names who added it."""
+    from sitekit import ROOT
+
+    script = str(ROOT / ".github/scripts/allow-protected.js")
+
+    def approval(labelled: str, committed: str, runs: list[str], **extra) -> dict:
+        events = [{"event": "labeled", "label": {"name": "allow-protected"}, "actor": {"login": "ops-lead"},
+                   "created_at": labelled}, {"event": "labeled", "label": {"name": "docs"}, "actor": {"login": "x"},
+                                             "created_at": "2026-12-09T00:00:00Z"}] + extra.get("events", [])
+        scenario = {"labels": extra.get("labels", ["docs", "allow-protected"]), "events": events,
+                    "committed": committed, "runs": runs}
+        done = subprocess.run(["node", "-e", APPROVAL_HARNESS, script, json.dumps(scenario)], capture_output=True,
+                              text=True, check=True)
+        return json.loads(done.stdout)
+
+    after = approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"])
+    assert after["allow"] == "true"
+    assert after["note"].startswith("**Protected replacements and deletions approved** by `ops-lead`: the "
+                                    "`allow-protected` label was added at 2026-12-08T12:00:00Z, after the last push "
+                                    "(2026-12-08T10:01:00.000Z).")
+    # pushed after the label (the commit backdated: GitHub's clock decides)
+    before = approval("2026-12-08T12:00:00Z", "2026-12-01T00:00:00Z", ["2026-12-08T13:00:00Z", "2026-12-08T14:00:00Z"])
+    assert before["allow"] == "false" and "`ops-lead` added it at 2026-12-08T12:00:00Z, before the last push " \
+        "(2026-12-08T13:00:00.000Z)" in before["note"]
+    forced = approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"],
+                      events=[{"event": "head_ref_force_pushed", "created_at": "2026-12-08T12:30:00Z"}])
+    assert forced["allow"] == "false"
+    assert approval("2026-12-08T12:00:00Z", "2026-12-08T10:00:00Z", ["2026-12-08T10:01:00Z"], labels=["docs"]) == \
+        {"allow": "false", "note": ""}
+
+
+def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
+    import subprocess
+    import sys
+
+    from sitekit import ROOT
+
+    actionlint = str(Path(sys.executable).parent / "actionlint")
+    workflows = sorted((ROOT / ".github/workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"review.yml", "deploy.yml"}
+    done = subprocess.run([actionlint, *map(str, workflows)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    review_yml = (ROOT / ".github/workflows/review.yml").read_text()
+    deploy_yml = (ROOT / ".github/workflows/deploy.yml").read_text()
+    assert "pull_request" in review_yml and "pull_request" not in deploy_yml.split("on:", 1)[1].split("jobs:")[0]
+    assert "fail-fast: false" in deploy_yml and "canary" in deploy_yml and "sitekit sites --format json" in deploy_yml
+    paths = review_yml.split("paths:", 1)[1].split("permissions:", 1)[0]
+    for executed in ("Makefile", "pyproject.toml", "requirements/**", "policies/**", ".github/workflows/**"):
+        assert f'"{executed}"' in paths, executed  # issue 17: everything the deployment executes
+    assert "ALLOW_PROTECTED: ${{ steps.approval.outputs.allow }}" in review_yml
+    assert "labels.*.name" not in review_yml  # the label's presence alone approves nothing
+    broken = tmp_path / "broken.yml"
+    broken.write_text(review_yml.replace("steps.review.outcome", "steps.reveiw.outcome"))
+    assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0

@@ -7,6 +7,8 @@ Exit codes: 0 ok; 2 bad input (one line per problem, `file:line: dotted.key: wha
 
 The consoles never convert emoji codes (`:100:` in `file:100:` stays a position) and text a user wrote (a value,
 a name, a path) is printed with `markup=False` or as `rich.text.Text`: it is never read as console markup.
+Gates fail closed (review, policy, fleet; a rollout command, when it comes, must too): whatever could not be
+evaluated is a non-zero exit (2 when the input is at fault, else 1), and a report that is written says so first.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 could move (`--capacity`).
 
 Exit codes: 0 when the report is written (a failing mandatory rule is shown, not an error: `sitekit policy`
-gates); 2 on bad input (a site that does not load, after the report of the others; an unknown shape; an
-index.html that exists without --force); 1 anything else.
+gates); 2 on bad input (a site that does not load or whose policy cannot be evaluated, after the report of the
+others, whose first lines name it; an unknown shape; an index.html that exists without --force); 1 anything else.
 """
 
 from __future__ import annotations

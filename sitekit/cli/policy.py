@@ -1,7 +1,9 @@
 """`sitekit policy`: evaluate the policy pack offline against each site's plan (issue 3).
 
 Exit codes: 0 when no mandatory rule fails (waived findings do not fail), 1 when one does, 2 on bad input
-(a bad site spec, an unknown rule id in a waiver or an enforcement override, an unknown site).
+(a bad site spec, an unknown rule id in a waiver or an enforcement override, an unknown site). It fails closed:
+a site that cannot be evaluated stops the command before any report is written (nothing that could be read as a
+pass), its problems on stderr.
 """
 
 from __future__ import annotations
@@ -71,9 +73,9 @@ def policy(sites: Sites = None,
             check_site_name(root, name)
     except SitekitError as exc:
         fail(exc)
-    with progress("checking", len(names), enabled=len(names) > 1 and not no_progress) as bar:
-        outcomes = run_sites(root, names, "policy", jobs or default_jobs(), not no_cache, pack_config, bar.advance)
-    try:
+    try:  # the cache directory may be refused (another user's): an error, never a traceback
+        with progress("checking", len(names), enabled=len(names) > 1 and not no_progress) as bar:
+            outcomes = run_sites(root, names, "policy", jobs or default_jobs(), not no_cache, pack_config, bar.advance)
         raise_for(outcomes.values())
     except SitekitError as exc:
         fail(exc)

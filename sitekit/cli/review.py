@@ -1,4 +1,10 @@
-"""`sitekit review`: what a change does to every affected site, as a pull-request comment."""
+"""`sitekit review`: what a change does to every affected site, as a pull-request comment.
+
+Exit codes: 2 on bad input (an invalid head spec, a site that no longer loads, a head policy that cannot be
+evaluated because its input is wrong, e.g. a waiver naming an unknown rule); 1 when anything else of the head side
+could not be evaluated, or, with --check, a mandatory failure or an unapproved protected change; else 0. The
+report is written first and its first lines say what was not evaluated.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +72,9 @@ def review_command(
         emit(REVIEW[format], result, path)
     except SitekitError as exc:
         fail(exc)
+    gate = result.exit_code()  # fails closed: what could not be evaluated is 2 (bad input) or 1, with or without --check
+    for item in result.not_evaluated:
+        err.print(f"review: {item}", markup=False, highlight=False)
     if check:
         failing = [s.site for s in result.sites if s.head.policy and s.head.policy.get("mandatoryFailures")]
         at_risk = [s.site for s in result.sites if any(c.blocked for c in s.changes) or s.refusals]
@@ -75,4 +84,6 @@ def review_command(
             err.print(f"review: protected resources would be replaced or deleted in {', '.join(at_risk)} "
                       "(approve with --allow-protected)", markup=False)
         if failing or (at_risk and not allow_protected):
-            raise typer.Exit(1)
+            raise typer.Exit(max(1, gate))
+    if gate:
+        raise typer.Exit(gate)

@@ -1,8 +1,9 @@
 """Gather the fleet: every site planned and checked once (`batch.run_sites`, plans from the content-hash cache
 when nothing changed, `jobs` workers otherwise), then one row and one network topology per site.
 
-A site whose spec does not load is left out of the rows and its problems are kept (the CLI prints them and
-exits 2 after the report); any other failure stops the run.
+A site whose spec does not load (or whose policy cannot be evaluated) is left out of the rows and its problems
+are kept: the report names it first (`Fleet.not_evaluated`), the CLI prints them and exits 2 after the report;
+any other failure stops the run (exit 1).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
         kind, value = outcomes[name]
         if kind == "spec":
             fleet.problems += value
+            fleet.not_evaluated[name] = [str(p) for p in value]
         elif kind == "error":
             raise SitekitError(value)
         else:

@@ -229,6 +229,8 @@ class Fleet:
     """Site -> `network.Topology`."""
     problems: list[Any] = field(default_factory=list)
     """Problems of sites that did not load (bad input); their rows are missing."""
+    not_evaluated: dict[str, list[str]] = field(default_factory=dict)
+    """Site -> its problems, for each site left out (not planned or not checked): the report says so first."""
 
     @property
     def total(self) -> Totals:
@@ -243,4 +245,5 @@ class Fleet:
                 "dirty": self.dirty, "waiverHorizonDays": WAIVER_HORIZON_DAYS, "pricesRecorded": self.prices_recorded,
                 "sites": [r.to_dict() for r in self.rows], "countries": [c.to_dict() for c in self.countries],
                 "total": self.total.to_dict(), "peerings": [list(e) for e in edges(self.rows)],
-                "problems": [str(p) for p in self.problems]}
+                "problems": [str(p) for p in self.problems],
+                "notEvaluated": [{"site": site, "problems": why} for site, why in sorted(self.not_evaluated.items())]}

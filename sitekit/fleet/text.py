@@ -61,6 +61,9 @@ def cost_text(row: SiteRow | Totals, unpriced: dict[str, int] | None = None) -> 
 
 
 def print_table(fleet: Fleet, console: Console) -> None:
+    if fleet.not_evaluated:  # first: a site left out is unknown, not a pass
+        console.print(f"NOT EVALUATED (bad input, exit 2): {', '.join(sorted(fleet.not_evaluated))} did not load, so "
+                      "they are not in this report; their problems follow on stderr.", highlight=False, markup=False)
     table = Table(title=f"sitekit fleet: {len(fleet.rows)} sites ({fleet.generated.isoformat()})")
     columns = ("site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
                "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings")

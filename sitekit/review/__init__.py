@@ -4,26 +4,31 @@ Flow: git (merge base, base tree, changed files, affected sites) -> each side's 
 side's own code, in parallel, cached (`sides`) -> the changes, from the engine (`engine`: base deployed, head
 previewed, through the stand-in provider), from `pulumi preview --json` files (`preview`), or, with no CLI,
 from the provider's facts (`offline`, an approximation) -> overlays (GPUs, MW, cost, policy) -> a report
-(`render`). Invalid head specs are bad input (exit 2), listed as sitekit prints them.
+(`render`). Invalid head specs are bad input (exit 2), listed as sitekit prints them. The review fails closed:
+whatever of the head side could not be judged (a site not planned, a policy not evaluated) is listed first in the
+report and makes the exit non-zero (`Review.exit_code`).
 
 `review()` runs named stages over plain data: `choose_mode`, `select_sites` (a `Scope`), `read_previews`
 (preview-json mode only: every document checked before any planning), `plan_sides`, `engine_reviews` (engine
-mode only), `site_review` per site.
+mode only), `site_review` per site, `not_evaluated`.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sitekit.engine.workspace import EngineError, _version_of, find_pulumi
 from sitekit.errors import Problem, SpecError, nearest
 from sitekit.git import (
+    PINNED,
     affected_sites,
     changed_files,
     export_tree,
@@ -35,12 +40,12 @@ from sitekit.git import (
 )
 from sitekit.progress import progress
 from sitekit.review.engine import DeployedCache, review_site
-from sitekit.review.model import Change, Review, Side, SiteReview
+from sitekit.review.model import Change, NotEvaluated, Review, Side, SiteReview
 from sitekit.review.offline import diff_snapshots, engine_urns
 from sitekit.review.preview import changes_from_preview, load_preview
 from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
 from sitekit.review.sides import snapshot_sides
-from sitekit.run.cache import Cache, SideKeys, cache_dir, sites_in
+from sitekit.run.cache import Cache, SideKeys, cache_dir, stack_facts
 from sitekit.run.cost import Prices, load_prices, monthly_cost
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
@@ -68,6 +73,8 @@ def _side(snapshot: dict[str, Any] | None, prices: Prices) -> Side:
 
 def _offline(site: str, base: dict | None, head: dict | None) -> list[Change]:
     empty = {"site": site, "resources": []}
+    if head and head.get("error"):
+        return []  # a head that could not be planned deletes nothing: its changes are not known
     return diff_snapshots(base if base and not base.get("error") else empty, head or empty)
 
 
@@ -106,7 +113,8 @@ def choose_mode(root: Path, mode: str, preview_json: Path | None) -> tuple[str, 
 
 def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] | None) -> Scope:
     """Stage 2: the sites asked for (each must exist on a side), else those the change affects."""
-    base_sites, head_sites = sites_in(base_tree), sites_in(root)
+    base_facts, head_facts = stack_facts(base_tree), stack_facts(root)
+    base_sites, head_sites = sorted(base_facts), sorted(head_facts)
     if only:
         known = sorted(set(base_sites) | set(head_sites))
         unknown = [s for s in only if s not in known]
@@ -115,16 +123,17 @@ def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] 
                              for s in unknown])
         sites = sorted(set(only))
     else:
-        sites = affected_sites(changed_files(root, base_commit), base_sites, head_sites)
+        sites = affected_sites(changed_files(root, base_commit), base_facts, head_facts)
     return Scope(sites, base_sites, head_sites)
 
 
 def plan_sides(root: Path, base_tree: Path, scope: Scope, jobs: int, cache_root: Path | None,
-               show_progress: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Stage 3: each side's snapshots, planned by that side's own code; an invalid head spec is bad input."""
+               show_progress: bool, day: datetime.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stage 3: each side's snapshots, planned by that side's own code, policy judged on `day`; an invalid head
+    spec is bad input."""
     with progress("planning", len(scope.on_base) + len(scope.on_head), show_progress) as bar:
         base_snap, head_snap = snapshot_sides([(base_tree, scope.on_base), (root, scope.on_head)], jobs,
-                                              Cache(cache_root, "snapshots"), bar.advance)
+                                              Cache(cache_root, "snapshots"), bar.advance, day)
     invalid = [head_snap[s]["error"] for s in scope.on_head if head_snap[s].get("errorKind") == "spec"]
     if invalid:
         raise SpecError([p for text in invalid for p in _problems(text)])
@@ -193,19 +202,48 @@ def site_review(prices: Prices, site: str, status: str, base: dict | None, head:
         s.changes = _offline(site, base, head)
         if mode == "engine" and status == "removed":
             s.notes.append("the stack file is removed: every resource would be destroyed (`pulumi destroy`)")
-    if status == "changed" and not s.changes and not s.refusals and s.base.outputs == s.head.outputs \
-            and s.base.policy == s.head.policy:
+    if s.head.error:
+        s.notes.append("the head could not be planned: what it changes is not known (not evaluated)")
+    elif status == "changed" and not s.changes and not s.refusals and s.base.outputs == s.head.outputs \
+            and s.base.policy == s.head.policy and "error" not in (s.head.policy or {}):
         s.status = "unchanged"
     return s
 
 
+def installed_versions() -> dict[str, str]:
+    """The versions of the pinned SDKs installed here: what both sides are planned with (a side's own pins are
+    read, not installed: that would take a virtual environment per side, installed from its lock)."""
+    out = {}
+    for name in PINNED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def not_evaluated(scope: Scope, head_snap: dict[str, Any]) -> list[NotEvaluated]:
+    """Stage 6: what of the head side could not be judged, each marked bad input (exit 2) or not (exit 1)."""
+    out = []
+    for site in scope.on_head:
+        snap = head_snap[site]
+        policy = snap.get("policy")
+        if snap.get("error"):
+            out.append(NotEvaluated(site, "plan", snap["error"], snap.get("errorKind") == "spec"))
+        elif not isinstance(policy, dict) or "mandatoryFailures" not in policy:
+            why = policy.get("error") if isinstance(policy, dict) else None
+            out.append(NotEvaluated(site, "policy", str(why or "no policy result"),
+                                    isinstance(policy, dict) and policy.get("errorKind") == "spec"))
+    return out
+
+
 def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *, mode: str = "auto",
            jobs: int | None = None, preview_json: Path | None = None, base_tip: bool = False,
-           use_cache: bool = True, show_progress: bool = True) -> Review:
+           use_cache: bool = True, show_progress: bool = True, today: datetime.date | None = None) -> Review:
     """Compare the working tree of the project at `root` with the merge base of `base_rev` and HEAD (or with
     `base_rev` itself, `base_tip`), site by site. `mode`: auto (engine when a pulumi CLI is found), engine,
-    offline; `preview_json` reads `<site>.json` preview files instead of running the engine. The stages above,
-    in order, over plain data."""
+    offline; `preview_json` reads `<site>.json` preview files instead of running the engine; `today` is the date
+    both sides' policy is judged on (waivers expire). The stages above, in order, over plain data."""
     root = root.resolve()
     jobs = jobs or os.cpu_count() or 1
     base_commit = resolve(root, base_rev) if base_tip else merge_base(root, base_rev)
@@ -216,12 +254,13 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
         base_tree = export_tree(root, base_commit, Path(tmp))
         scope = select_sites(root, base_commit, base_tree, only)
         previews = read_previews(preview_json, scope.sites) if mode == "preview-json" else {}
-        base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress)
+        base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress,
+                                          today or datetime.date.today())
         engine_results = engine_reviews(root, base_tree, scope, base_snap, head_snap, pulumi, cli_version, Path(tmp),
                                         jobs, cache_root, show_progress) if mode == "engine" else {}
         reviews = [site_review(prices, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
                                engine_results.get(site), preview_json, previews.get(site)) for site in scope.sites]
-        versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root)}
+        versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root), "installed": installed_versions()}
     unaffected = sorted((set(scope.base_sites) | set(scope.head_sites)) - set(scope.sites))
     return Review(base_rev, base_commit, not base_tip, head_commit(root), is_dirty(root), mode, cli_version,
-                  reviews, unaffected, versions)
+                  reviews, unaffected, versions, not_evaluated(scope, head_snap))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sitekit.oci.types import GPU_TYPES, STATEFUL
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: `notEvaluated`
 KINDS = ("create", "update", "replace", "delete")
 
 
@@ -80,6 +80,20 @@ class SiteReview:
 
 
 @dataclass
+class NotEvaluated:
+    """Something on the head side the review could not judge: a site that could not be planned, or whose policy
+    could not be evaluated. The review fails closed on it (exit 2 when it is bad input, else 1)."""
+
+    site: str
+    what: str  # plan | policy
+    why: str
+    bad_input: bool  # the tree's input is wrong (an unknown rule in a waiver): exit 2
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.what} not evaluated: {self.why}"
+
+
+@dataclass
 class Review:
     base_rev: str
     base_commit: str
@@ -90,9 +104,18 @@ class Review:
     engine: str | None  # the CLI version in engine mode
     sites: list[SiteReview]
     unaffected: list[str]
-    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # base / head pins of the Pulumi SDKs
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # base / head pins, installed SDKs
+    not_evaluated: list[NotEvaluated] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """Fail closed: 2 when something could not be evaluated because of bad input, 1 for anything else not
+        evaluated, 0 when everything was (the `--check` verdicts come on top)."""
+        if not self.not_evaluated:
+            return 0
+        return 2 if any(n.bad_input for n in self.not_evaluated) else 1
 
     def version_changes(self) -> list[tuple[str, str | None, str | None]]:
+        """(package, base pin, head pin) for each pin the change moves."""
         base, head = self.versions.get("base", {}), self.versions.get("head", {})
         return [(k, base.get(k), head.get(k)) for k in sorted(set(base) | set(head)) if base.get(k) != head.get(k)]
 
@@ -109,4 +132,6 @@ class Review:
                 "base": {"rev": self.base_rev, "commit": self.base_commit, "mergeBase": self.merge_base},
                 "head": {"commit": self.head_commit, "dirty": self.dirty},
                 "versions": self.versions, "versionChanges": [list(v) for v in self.version_changes()],
-                "unaffected": sorted(self.unaffected), "sites": sites}
+                "unaffected": sorted(self.unaffected), "sites": sites,
+                "notEvaluated": [{"site": n.site, "what": n.what, "why": n.why, "badInput": n.bad_input}
+                                 for n in sorted(self.not_evaluated, key=lambda n: (n.site, n.what))]}

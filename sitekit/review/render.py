@@ -14,12 +14,30 @@ import base64
 import binascii
 import difflib
 import json
+import re
 from typing import Any
 
 from sitekit.review.model import KINDS, Change, Review, SiteReview
 
 COMMENT_LIMIT = 64_000  # what a pull-request comment holds, with room to spare
 MARKER = "<!-- sitekit-review -->"  # lets a workflow find and update its own comment
+
+
+_BACKTICKS = re.compile(r"`+")
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
+
+
+def fence(lines: list[str], info: str = "") -> list[str]:
+    """`lines` as a fenced code block whose fence is longer than any run of backticks in them: a value holding a
+    line of three backticks cannot close it and spill the rest of the comment out of code."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    mark = "`" * max(3, longest + 1)
+    return [mark + info, *lines, mark]
+
+
+def no_mentions(lines: list[str]) -> list[str]:
+    """Each `@name` made inert (a zero-width space after the @): a value quoting someone notifies no one."""
+    return [_MENTION.sub("@\u200b", line) for line in lines]
 
 
 def dumps(review: Review) -> str:
@@ -56,6 +74,8 @@ def _policy_count(side) -> int | None:
 def _policy_cell(s) -> str:
     """Mandatory failures, base -> head; a base that planned but whose policy was not evaluated says so."""
     before, after = _policy_count(s.base), _policy_count(s.head)
+    if s.head.error or (after is None and s.head.policy is not None):
+        return "**not evaluated**"
     cell = _delta(before, after)
     if before is None and s.base.outputs:
         cell += " (base not evaluated)"
@@ -93,17 +113,36 @@ def _warning(c: Change) -> str:
     return f"- {c.kind} `{c.name}` ({c.type}){_why(c)} — " + "; ".join(marks)
 
 
+WHY_LINES = 20  # lines of each reason shown at the top of the comment
+
+
+def not_evaluated(review: Review) -> list[str]:
+    """First of all, what of the head side could not be judged: the review fails on it (`Review.exit_code`)."""
+    if not review.not_evaluated:
+        return []
+    kind = "bad input, exit 2" if review.exit_code() == 2 else "exit 1"
+    lines = [f"**Not evaluated: this review fails ({kind}).** Each of these is unknown, not a pass:", ""]
+    for n in review.not_evaluated:
+        why = n.why.splitlines()
+        if len(why) > WHY_LINES:  # the comment keeps its first lines whole; stderr and the JSON have every line
+            why = why[:WHY_LINES] + [f"… and {len(why) - WHY_LINES} more lines (stderr, `--format json`)"]
+        lines += [f"- **{n.site}**: {n.what} not evaluated", "", *("  " + line for line in fence(why))]
+    return lines + [""]
+
+
 def header(review: Review) -> list[str]:
     base = f"`{review.base_commit[:12]}`" + (f" (merge base with `{review.base_rev}`)" if review.merge_base
                                              else f" (`{review.base_rev}`)")
     head = f"`{review.head_commit[:12]}`" + (" plus uncommitted changes" if review.dirty else "")
-    lines = [MARKER, f"## sitekit review: {sum(s.status != 'unchanged' for s in review.sites)} of "
+    lines = [MARKER, *not_evaluated(review), f"## sitekit review: {sum(s.status != 'unchanged' for s in review.sites)} of "
              f"{len(review.sites) + len(review.unaffected)} sites change", "",
              f"Base {base}, head {head}. Verdicts: {_mode_line(review)}.", ""]
     moved = review.version_changes()
     if moved:
+        installed = ", ".join(f"{k} {v}" for k, v in sorted(review.versions.get("installed", {}).items()))
         lines += ["**Versions change:** " + "; ".join(f"{k} {a or 'none'} → {b or 'none'}" for k, a, b in moved)
-                  + " (every site is re-planned with them).", ""]
+                  + f". Both sides are planned with the SDKs installed here ({installed or 'none found'}), not each "
+                  "with its own pins: what the new versions change in a plan is not in this review.", ""]
     shown = [s for s in review.sites if s.status != "unchanged"]
     if shown:
         lines += ["| site | status | create | update | replace | delete | protected at risk | GPUs | IT MW | "
@@ -141,9 +180,11 @@ def warnings(review: Review, per_site_cap: int | None = None) -> list[str]:
 
 def site_summary(s: SiteReview) -> list[str]:
     lines = [f"### {s.site}", ""]
-    for note in ([s.base.error and f"base: {s.base.error}", s.head.error and f"head: {s.head.error}"] + s.notes):
-        if note:
-            lines += [f"> {note}", ""]
+    for side, error in (("base", s.base.error), ("head", s.head.error)):
+        if error:  # the tree's own words, values quoted in them included: in code
+            lines += [f"The {side} could not be planned:", *fence(error.splitlines()), ""]
+    for note in s.notes:
+        lines += [f"> {note}", ""]
     roles_b, roles_h = s.base.outputs.get("gpusByRole") or {}, s.head.outputs.get("gpusByRole") or {}
     if roles_b != roles_h:
         lines += ["GPUs by role: " + ", ".join(f"{r} {_delta(roles_b.get(r), roles_h.get(r))}"
@@ -158,7 +199,7 @@ def site_summary(s: SiteReview) -> list[str]:
         lines += [f"Policy: mandatory failures: {', '.join(pol['mandatoryFailures']) or 'none'}; advisory findings: "
                   f"{len(pol['advisory'])}; waivers: {pol['waivers']} ({pol['waived']} findings waived).", ""]
     elif pol:
-        lines += [f"Policy: could not evaluate: {pol['error']}", ""]
+        lines += ["Policy: could not evaluate:", *fence(str(pol["error"]).splitlines()), ""]
     return lines
 
 
@@ -213,22 +254,22 @@ def property_diffs(s: SiteReview) -> list[str]:
             body += property_diff(c)
     if not body:
         return []
-    return [f"<details><summary>{s.site}: property diffs</summary>", "", "```diff"] + body + ["```", "", "</details>", ""]
+    return [f"<details><summary>{s.site}: property diffs</summary>", "", *fence(body, "diff"), "", "</details>", ""]
 
 
 def render_markdown(review: Review, limit: int = COMMENT_LIMIT) -> str:
     shown = [s for s in review.sites if s.status != "unchanged"]
-    core = header(review)
-    warn = warnings(review)
+    core = no_mentions(header(review))
+    warn = no_mentions(warnings(review))
     if len("\n".join(core + warn)) > limit // 2:
-        warn = warnings(review, per_site_cap=5)
+        warn = no_mentions(warnings(review, per_site_cap=5))
     used = len("\n".join(core + warn)) + 400  # room for the folding note
     layers = ((site_summary, "site summary"), (change_list, "change list"), (property_diffs, "property diffs"))
     kept: dict[tuple[int, str], list[str]] = {}
     folded = []
     for i, (layer, name) in enumerate(layers):  # by priority: every site's summary before any change list
         for s in shown:
-            block = layer(s)
+            block = no_mentions(layer(s))
             if not block:
                 continue
             size = len("\n".join(block)) + 1

@@ -4,11 +4,14 @@ A side's sites are planned by `sitekit/run/snapshot.py` in fresh interpreters st
 the tree first, then the installed libraries' folders, and no `.pth` file is read, so the editable install of
 the working tree cannot lend the base a module it lacks. Sites are split over `jobs` worker processes.
 
-Snapshots are cached (`sitekit.run.cache`) under the content hash of everything they depend on.
+Snapshots are cached (`sitekit.run.cache`) under the content hash of everything they depend on. Their policy
+verdict also depends on the date (waivers expire): both sides are judged on the review's date, and a cached
+snapshot is used only on the days its verdict holds (`holds_on`), else planned again and said.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import site as site_module
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sitekit.run import snapshot as snapshot_module
-from sitekit.run.cache import Cache, SideKeys
+from sitekit.run.cache import Cache, SideKeys, say
 
 _BOOT = ("import runpy, sys; tree, driver = sys.argv[1], sys.argv[2]; "
          "sys.path[:0] = [tree]; sys.path.extend({libs!r}); del sys.argv[1:3]; "
@@ -33,10 +36,18 @@ def _libraries() -> list[str]:
 
 
 
-def _run_chunk(tree: Path, sites: list[str], on_done: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+def holds_on(snapshot: dict[str, Any], day: datetime.date) -> bool:
+    """Whether a snapshot's policy verdict holds on `day`: judged on or before it, and no waiver it counted on
+    expired since (`holdsUntil`, see `sitekit.run.snapshot`)."""
+    judged, until = snapshot.get("judgedOn"), snapshot.get("holdsUntil")
+    return isinstance(judged, str) and judged <= day.isoformat() and (until is None or day.isoformat() <= until)
+
+
+def _run_chunk(tree: Path, sites: list[str], on_done: Callable[[str], None],
+               day: datetime.date) -> dict[str, dict[str, Any]]:
     boot = _BOOT.format(libs=_libraries())
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", str(tree)),
-           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "SITEKIT_TODAY": day.isoformat()}
     proc = subprocess.Popen([sys.executable, "-S", "-c", boot, str(tree), snapshot_module.__file__, str(tree), *sites],
                             cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     errors: list[str] = []
@@ -69,9 +80,12 @@ SITES_PER_WORKER = 2  # below this, another interpreter's imports cost more than
 
 
 def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cache,
-                   on_done: Callable[[str], None] = lambda s: None) -> list[dict[str, dict[str, Any]]]:
-    """For each (tree, sites): {site: snapshot}, from the cache where it holds them, else planned; the work of
-    every tree shares one pool of `jobs` worker processes, each planning a chunk of one tree's sites."""
+                   on_done: Callable[[str], None] = lambda s: None,
+                   day: datetime.date | None = None) -> list[dict[str, dict[str, Any]]]:
+    """For each (tree, sites): {site: snapshot} with policy judged on `day` (default today), from the cache where
+    it holds them for that day, else planned; the work of every tree shares one pool of `jobs` worker processes,
+    each planning a chunk of one tree's sites."""
+    day = day or datetime.date.today()
     outs: list[dict[str, dict[str, Any]]] = []
     chunks: list[tuple[int, Path, list[str]]] = []
     keys = []
@@ -82,6 +96,10 @@ def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cac
         todo = []
         for site in sites:
             hit = cache.get(k.key(site), site)
+            if hit is not None and not holds_on(hit, day):
+                say(f"snapshot of {site} judged on {hit.get('judgedOn')}, holding until "
+                    f"{hit.get('holdsUntil') or 'any later day'}, does not hold on {day.isoformat()}: judged again")
+                hit = None
             if hit is not None:
                 out[site] = hit
                 on_done(site)
@@ -93,7 +111,7 @@ def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cac
             chunks += [(i, tree, todo[j::n]) for j in range(n)]
     if chunks:
         with ThreadPoolExecutor(max(1, min(jobs, len(chunks)))) as pool:
-            results = pool.map(lambda c: (c[0], _run_chunk(c[1], c[2], on_done)), chunks)
+            results = pool.map(lambda c: (c[0], _run_chunk(c[1], c[2], on_done, day)), chunks)
             for i, result in results:
                 for site, snap in result.items():
                     outs[i][site] = snap
@@ -103,6 +121,7 @@ def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cac
 
 
 def snapshot_side(tree: Path, sites: list[str], jobs: int, cache: Cache,
-                  on_done: Callable[[str], None] = lambda s: None) -> dict[str, dict[str, Any]]:
+                  on_done: Callable[[str], None] = lambda s: None,
+                  day: datetime.date | None = None) -> dict[str, dict[str, Any]]:
     """{site: snapshot} for `sites` of one tree (see `snapshot_sides`)."""
-    return snapshot_sides([(tree, sites)], jobs, cache, on_done)[0]
+    return snapshot_sides([(tree, sites)], jobs, cache, on_done, day)[0]

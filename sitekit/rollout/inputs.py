@@ -12,7 +12,7 @@ from pathlib import Path
 from sitekit.errors import Problem, SpecError
 from sitekit.git import affected_causes, changed_files, export_tree, resolve
 from sitekit.rollout.waves import Node, RolloutRefused, Window
-from sitekit.run.cache import sites_in
+from sitekit.run.cache import stack_facts
 from sitekit.spec.layout import list_sites
 from sitekit.spec.loader import load_profile
 from sitekit.spec.peering import requests
@@ -64,8 +64,8 @@ def scope(root: Path, base: str | None = None, every: bool = False, *, branch: s
         return Scope({s: "every site (--all)" for s in list_sites(root)})
     commit = check_base(root, base, branch, any_base)
     with tempfile.TemporaryDirectory(prefix="sitekit-rollout-") as tmp:
-        base_sites = sites_in(export_tree(root, commit, Path(tmp)))
-    head_sites = sites_in(root)
+        base_sites = stack_facts(export_tree(root, commit, Path(tmp)))
+    head_sites = stack_facts(root)
     causes = affected_causes(changed_files(root, commit), base_sites, head_sites)
     removed = sorted(s for s in causes if s not in head_sites)
     return Scope({s: c for s, c in causes.items() if s in head_sites}, commit, removed)

@@ -5,9 +5,10 @@ One process plans site after site, paying the imports once; `jobs` > 1 starts th
 (fresh interpreters) and hands each a site at a time, so a slow site does not hold up the rest; results come
 back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
 on (`cache.SideKeys`: the site's stack file and profile, its peers' stack files, every site's supernet, baseline, catalog, templates, policy pack,
-sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree; a corrupt or foreign
-entry is planned again, never trusted. A site's policy result is cached under its plan's key, the day's date
-(waivers expire with the date) and the pack configuration, so a warm `policy --all` only reads files.
+sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree, in a private folder; an entry
+that does not match what it was computed from, or its digest, is planned again and said, never trusted. A site's
+policy result is cached under its plan's key, the day's date (waivers expire with the date) and the pack
+configuration, which its entry records and which are checked on read, so a warm `policy --all` only reads files.
 """
 
 from __future__ import annotations
@@ -107,12 +108,17 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
     def result_key(site: str) -> str:
         return hashlib.sha256(f"{plan_keys[site]};{today.isoformat()};{config_text}".encode()).hexdigest()
 
+    def result_inputs(site: str) -> dict[str, str]:
+        """What a policy result is computed from, recorded in its entry and checked on read."""
+        return {"plan": plan_keys[site], "date": today.isoformat(),
+                "config": hashlib.sha256(config_text.encode()).hexdigest()}
+
     out: dict[str, Outcome] = {}
     todo = []
     for site in sites:
         if results.folder is not None:
             try:
-                done = results.get(result_key(site), site)
+                done = results.get(result_key(site), site, result_inputs(site))
                 if done is not None:
                     out[site] = ("result", result_from_dict(done))
                     on_done(site)
@@ -129,7 +135,7 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
     def keep(site: str, outcome: Outcome) -> None:
         kind, value = outcome
         if kind == "result" and results.folder is not None:
-            results.put(result_key(site), result_to_dict(value[1]))
+            results.put(result_key(site), result_to_dict(value[1]), result_inputs(site))
         out[site] = _keep(task, outcome)
         on_done(site)
 

@@ -1,10 +1,17 @@
-"""The content-hash cache of plans and review snapshots, outside the work tree.
+"""The content-hash cache of plans, policy results and review snapshots, outside the work tree.
 
-Where: $SITEKIT_CACHE_DIR, else $XDG_CACHE_HOME/sitekit, else ~/.cache/sitekit. One JSON file per entry, named by
-the content hash of everything the value depends on (`SideKeys`: the site's stack file and profile, its peers'
-stack files, every site's supernet, the baseline, catalog, templates, policy pack, the tree's sitekit sources, the snapshot driver, and the installed
-pulumi, pulumi_oci, pulumi_policy, pydantic, PyYAML and Jinja2 versions). An entry whose key, format or site
-does not match, or that does not parse, is rebuilt and overwritten, never trusted. Writes are atomic.
+Where: $SITEKIT_CACHE_DIR, else $XDG_CACHE_HOME/sitekit, else ~/.cache/sitekit; created private (0700), refused
+when another user owns it (whoever can write there could plant entries), narrowed to 0700 when it is ours and
+open wider (`private_dir`). One JSON file per entry, named by the content hash of everything the value depends on
+(`SideKeys`: the site's stack file and profile, its peers' stack files, every site's supernet, the baseline,
+catalog, templates, policy pack, the tree's sitekit sources, the snapshot driver, and the installed pulumi,
+pulumi_oci, pulumi_policy, pydantic, PyYAML and Jinja2 versions).
+
+Checked on read: an entry carries its key, what it was computed from (`inputs`: the site, and for a policy result
+the plan's key, the date and the configuration) and a digest of the three with its value. An entry that is not
+ours, does not parse, is of another format, is filed under another key, was computed from other inputs, or does
+not match its digest is rebuilt and overwritten, never trusted, and said on stderr. The digest catches damage and
+edits, not a forger who recomputes it: that is what the private directory is for. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -12,20 +19,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sitekit.atomic import write_atomic
-from sitekit.errors import SpecError
+from sitekit.errors import SitekitError, SpecError
+from sitekit.git import SiteFacts
 from sitekit.run import snapshot as snapshot_module
 from sitekit.spec.layout import list_jurisdictions
 from sitekit.spec.sources import load_project_yaml
 from sitekit.spec.stackfiles import declared_plans
 
 
-def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tuple[str, ...]]]:
+def stack_facts(tree: Path) -> dict[str, SiteFacts]:
     """{site: (jurisdiction code, peers named, supernets declared)} for every stack file in a tree, read
     leniently through the bounded reader (a file sitekit refuses holds none of these here; loading the site
     reports why). What a site's load reads of other sites' files: peers' files whole, every supernet."""
@@ -47,22 +56,42 @@ def stack_facts(tree: Path) -> dict[str, tuple[str | None, tuple[str, ...], tupl
     return out
 
 
-def sites_in(tree: Path) -> dict[str, str | None]:
-    """{site: jurisdiction code or None} for every stack file in a tree (see `stack_facts`)."""
-    return {site: facts[0] for site, facts in stack_facts(tree).items()}
-
-
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: entries carry their inputs and a digest
 SHARED_INPUTS = ("Pulumi.yaml", "__main__.py", "stacks/baseline.yaml", "stacks/catalog", "templates", "policies",
                  "sitekit")
 
 
+def say(text: str) -> None:
+    """A note on stderr about the cache (an entry rebuilt, the directory narrowed)."""
+    sys.stderr.write(f"sitekit: cache: {text}\n")
+    sys.stderr.flush()
+
+
+def private_dir(folder: Path) -> Path:
+    """`folder`, created private (0700) when missing; a SitekitError when it is not a directory of this user's
+    (another user could plant entries in it); narrowed to 0700, and said, when it is ours and open wider."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError as exc:
+        raise SitekitError(f"cache directory {folder}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise SitekitError(f"cache directory {folder} is not a directory of this user's (owner uid {st.st_uid}): "
+                           "refused, as anyone who can write there could plant entries; set SITEKIT_CACHE_DIR to a "
+                           "directory of yours, or pass --no-cache")
+    if st.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+        say(f"{folder} was open to other users (mode {stat.S_IMODE(st.st_mode):o}): narrowed to 700")
+    return folder
+
+
 def cache_dir() -> Path:
+    """The cache's root, private to this user (`private_dir`)."""
     explicit = os.environ.get("SITEKIT_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return private_dir(Path(explicit))
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sitekit"
+    return private_dir(Path(base) / "sitekit")
 
 
 def _versions() -> str:
@@ -117,29 +146,65 @@ class SideKeys:
         return digest.hexdigest()
 
 
-class Cache:
-    def __init__(self, folder: Path | None, kind: str):
-        self.folder = folder / kind if folder is not None else None
+def _digest(key: str, inputs: dict[str, Any], value: Any) -> str:
+    text = json.dumps({"format": CACHE_FORMAT, "key": key, "inputs": inputs, "value": value}, sort_keys=True,
+                      default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    def get(self, key: str, site: str) -> dict[str, Any] | None:
+
+class Cache:
+    """One kind of entry (`plans`, `results`, `snapshots`, `history`) in a private folder of the cache."""
+
+    def __init__(self, folder: Path | None, kind: str):
+        self.kind = kind
+        self.folder = private_dir(folder / kind) if folder is not None else None
+
+    def get(self, key: str, site: str, inputs: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The value filed under `key` for `site`, computed from `inputs` (default: the site alone), or None:
+        missing, or rebuilt (see the module's docstring: every mismatch is said)."""
         if self.folder is None:
             return None
         path = self.folder / f"{key}.json"
+        expected = {"site": site} | (inputs or {})
         try:
-            entry = json.loads(path.read_text())
-        except (OSError, ValueError):
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != CACHE_FORMAT:
-            return None
+        except OSError as exc:
+            return self._rebuilt(site, f"cannot be read ({exc.strerror or exc})")
+        with os.fdopen(fd, encoding="utf-8") as fh:
+            if os.fstat(fd).st_uid != os.getuid():
+                return self._rebuilt(site, "belongs to another user")
+            try:
+                entry = json.loads(fh.read())
+            except (OSError, ValueError):
+                return self._rebuilt(site, "does not parse")
+        why = self._mismatch(entry, key, site, expected)
+        return self._rebuilt(site, why) if why else entry["value"]
+
+    @staticmethod
+    def _mismatch(entry: Any, key: str, site: str, expected: dict[str, Any]) -> str | None:
+        if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
+            return "is of another format"
+        if entry.get("key") != key:
+            return "is filed under a key it was not computed for"
+        if entry.get("inputs") != json.loads(json.dumps(expected, default=str)):
+            return f"was computed from other inputs ({entry.get('inputs')!r:.200}, not {expected!r:.200})"
+        if entry.get("digest") != _digest(key, entry["inputs"], entry.get("value")):
+            return "does not match its digest (edited or damaged)"
         value = entry.get("value")
         if not isinstance(value, dict) or value.get("site") != site:
-            return None
-        return value
+            return "holds another site"
+        return None
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
+    def _rebuilt(self, site: str, why: str) -> None:
+        say(f"{self.kind} entry for {site} {why}: rebuilt, not trusted")
+        return None
+
+    def put(self, key: str, value: dict[str, Any], inputs: dict[str, Any] | None = None) -> None:
         if self.folder is None:
             return
-        write_atomic(self.folder / f"{key}.json",
-                     json.dumps({"key": key, "format": CACHE_FORMAT, "value": value}, sort_keys=True, default=str))
-
-
+        entry = json.loads(json.dumps({"key": key, "format": CACHE_FORMAT, "value": value,
+                                       "inputs": {"site": value.get("site")} | (inputs or {})}, default=str))
+        entry["digest"] = _digest(key, entry["inputs"], entry["value"])
+        write_atomic(self.folder / f"{key}.json", json.dumps(entry, sort_keys=True))

@@ -7,14 +7,21 @@ through `LAYOUTS` (where each entry point lives in each layout the package has h
 record may lack in older code with defaults. Those imports are inside functions on purpose: they are of the
 tree under review, found only once `sys.path` points at it. One JSON document per site goes to stdout; a line
 `done <site>` to stderr after each, for progress.
+
+Policy is judged on the review's date (`SITEKIT_TODAY`, else today), and a snapshot says for which days its
+verdict holds (`judgedOn` to `holdsUntil`: the day the first waiver still in force expires; none without one), so
+a cached snapshot is judged again once a waiver has expired (`review.sides`).
 """
 
 from __future__ import annotations
 
+import datetime
 import gc
 import importlib
 import importlib.util
+import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -66,35 +73,51 @@ def snapshot_site(root: Path, site: str) -> dict[str, Any]:
         return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "spec"}
     except SitekitError as exc:
         return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "other"}
+    day = today()
+    policy, holds_until = policy_summary(root, site, plan, day)
     records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
                 "protect": r.protect, "custom": getattr(r, "custom", True), "provider": getattr(r, "provider", None),
                 "ignoreChanges": list(getattr(r, "ignore_changes", []) or []),
                 "aliases": list(getattr(r, "aliases", []) or [])}
                for r in sorted(plan.resources, key=lambda r: r.urn)]  # registration order varies between runs
-    return {"site": site, "resources": records, "outputs": plan.outputs,
-            "policy": policy_summary(root, site, plan), "error": None, "errorKind": None}
+    return {"site": site, "resources": records, "outputs": plan.outputs, "policy": policy,
+            "judgedOn": day.isoformat(), "holdsUntil": holds_until, "error": None, "errorKind": None}
 
 
 def snapshot_sites(root: Path, sites: Iterable[str]) -> list[dict[str, Any]]:
     return [snapshot_site(root, site) for site in sites]
 
 
-def policy_summary(root: Path, site: str, plan: Any) -> dict[str, Any]:
-    """Mandatory failures and advisory findings of the site's plan; `{"error": why}` where the tree's policy
-    could not be evaluated (never nothing: a review must not show an empty policy column as a pass)."""
-    from sitekit.errors import SitekitError  # the tree's own
+def today() -> datetime.date:
+    """The date a review judges policy on: `SITEKIT_TODAY` (the review's, set once for both sides), else today."""
+    given = os.environ.get("SITEKIT_TODAY")
+    return datetime.date.fromisoformat(given) if given else datetime.date.today()
+
+
+def policy_summary(root: Path, site: str, plan: Any, day: datetime.date) -> tuple[dict[str, Any], str | None]:
+    """Mandatory failures and advisory findings of the site's plan on `day`, and the last day that verdict holds
+    (the earliest expiry of a waiver in force; None when none is); `{"error": why, "errorKind": "spec" (bad input,
+    e.g. a waiver naming an unknown rule) or "other"}` where the tree's policy could not be evaluated (never
+    nothing: a review must not show an empty policy column as a pass)."""
+    from sitekit.errors import SitekitError, SpecError  # the tree's own
 
     try:
         load_site, evaluate = entry("load_site"), entry("evaluate")
     except ImportError as exc:
-        return {"error": f"this tree's policy pack could not be loaded: {exc}"}
+        return {"error": f"this tree's policy pack could not be loaded: {exc}", "errorKind": "other"}, None
+    dated = "today" in inspect.signature(evaluate).parameters  # a tree from before the date was a parameter: today
     try:
-        result = evaluate(load_site(root, site), plan)
+        result = evaluate(load_site(root, site), plan, today=day) if dated else evaluate(load_site(root, site), plan)
     except SitekitError as exc:
-        return {"error": str(exc)}
-    return {"mandatoryFailures": sorted({f.rule for f in result.findings if f.blocking}),
-            "advisory": sorted({f.rule for f in result.findings if f.waiver is None and f.level == "advisory"}),
-            "waived": len(result.waived()), "waivers": len(result.waivers)}
+        return {"error": str(exc), "errorKind": "spec" if isinstance(exc, SpecError) else "other"}, None
+    in_force = [w.expires for w in getattr(result, "waivers", []) if w.expires >= day]
+    if not dated:
+        holds_until: str | None = day.isoformat()  # judged on the clock's date: that day only
+    else:
+        holds_until = min(in_force).isoformat() if in_force else None
+    return ({"mandatoryFailures": sorted({f.rule for f in result.findings if f.blocking}),
+             "advisory": sorted({f.rule for f in result.findings if f.waiver is None and f.level == "advisory"}),
+             "waived": len(result.waived()), "waivers": len(result.waivers)}, holds_until)
 
 
 def main(argv: list[str]) -> None:
