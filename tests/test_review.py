@@ -30,6 +30,7 @@ from sitekit.review import (
 from sitekit.review.model import Review, Side, SiteReview
 from sitekit.review.sides import snapshot_side
 from sitekit.run.cache import Cache, SideKeys, _digest
+from sitekit.run.cost import load_prices
 
 US_PROFILE = "stacks/jurisdictions/us.yaml"
 AR = "stacks/Pulumi.ar-patagonia.yaml"
@@ -592,7 +593,7 @@ def test_a_head_that_cannot_be_planned_is_not_evaluated_never_all_deleted(repo, 
     base = snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"))["ar-patagonia"]
     head = {"site": "ar-patagonia", "resources": [], "outputs": {}, "policy": None, "errorKind": "other",
             "error": "could not be planned by this tree's code: ImportError: no module named x"}
-    s = site_review(repo, "ar-patagonia", "changed", base, head, "offline", None, None)
+    s = site_review(load_prices(repo), "ar-patagonia", "changed", base, head, "offline", None, None)
     assert s.changes == [] and s.status == "changed" and "not evaluated" in s.notes[-1]
     items = not_evaluated(Scope(["ar-patagonia"], ["ar-patagonia"], ["ar-patagonia"]), {"ar-patagonia": head})
     result = Review("main", "a" * 40, True, "b" * 40, False, "offline", None, [s], [], {}, items)
@@ -672,7 +673,8 @@ def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
     review_yml = (ROOT / ".github/workflows/review.yml").read_text()
     deploy_yml = (ROOT / ".github/workflows/deploy.yml").read_text()
     assert "pull_request" in review_yml and "pull_request" not in deploy_yml.split("on:", 1)[1].split("jobs:")[0]
-    assert "fail-fast: false" in deploy_yml and "canary" in deploy_yml and "sitekit sites --format json" in deploy_yml
+    assert "sitekit rollout plan" in deploy_yml and "DEFAULT_BRANCH: ${{ github.event.repository.default_branch }}" \
+        in deploy_yml  # issue 18: waves from `rollout plan`, on the default branch only
     paths = review_yml.split("paths:", 1)[1].split("permissions:", 1)[0]
     for executed in ("Makefile", "pyproject.toml", "requirements/**", "policies/**", ".github/workflows/**"):
         assert f'"{executed}"' in paths, executed  # issue 17: everything the deployment executes

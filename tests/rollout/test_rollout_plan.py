@@ -63,9 +63,11 @@ def test_the_scope_is_what_the_change_affects(fleet, monkeypatch):
     path.write_text(original.replace("nodes: 1024", "nodes: 1000", 1))
     try:
         result = rollout(fleet, monkeypatch, "--format", "json")
-        assert waves(result) == [["br-saopaulo"]]
-        site = json.loads(result.stdout)["waves"][0]["sites"][0]
-        assert site["cause"] == "its stack file changed (stacks/Pulumi.br-saopaulo.yaml)"
+        # the hub reads its peers' stack files (review's rule): it is in the rollout too, as the accepting end first
+        assert waves(result) == [["us-ashburn"], ["br-saopaulo"]]
+        causes = {s["site"]: s["cause"] for w in json.loads(result.stdout)["waves"] for s in w["sites"]}
+        assert causes == {"br-saopaulo": "its stack file changed (stacks/Pulumi.br-saopaulo.yaml)",
+                          "us-ashburn": "the stack file of its peer br-saopaulo changed"}
         assert json.loads(result.stdout)["base"] == git(fleet, "rev-parse", "HEAD").strip()
     finally:
         path.write_text(original)
