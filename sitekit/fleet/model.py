@@ -229,6 +229,8 @@ class Fleet:
     """Site -> `network.Topology`."""
     problems: list[Any] = field(default_factory=list)
     """Problems of sites that did not load (bad input); their rows are missing."""
+    drift: dict[str, Any] | None = None
+    """Site -> `drift.DriftCell` of the drift report given (`--drift FILE`); None when none was given."""
 
     @property
     def total(self) -> Totals:
@@ -238,9 +240,20 @@ class Fleet:
     def countries(self) -> list[Totals]:
         return by_country(self.rows)
 
+    def drift_of(self, site: str) -> dict[str, Any] | None:
+        """The site's cell of the drift report as JSON; None when no report was given or it has no such site."""
+        cell = (self.drift or {}).get(site)
+        return cell.to_dict() if cell is not None else None
+
+    def drift_text(self, site: str) -> str:
+        if self.drift is None:
+            return "-"
+        cell = self.drift.get(site)
+        return f"{cell.text()} ({cell.checked})" if cell is not None else "not checked"
+
     def to_dict(self) -> dict[str, Any]:
         return {"schemaVersion": 1, "generated": self.generated.isoformat(), "commit": self.commit,
                 "dirty": self.dirty, "waiverHorizonDays": WAIVER_HORIZON_DAYS, "pricesRecorded": self.prices_recorded,
-                "sites": [r.to_dict() for r in self.rows], "countries": [c.to_dict() for c in self.countries],
+                "sites": [dict(r.to_dict(), drift=self.drift_of(r.site)) for r in self.rows], "countries": [c.to_dict() for c in self.countries],
                 "total": self.total.to_dict(), "peerings": [list(e) for e in edges(self.rows)],
                 "problems": [str(p) for p in self.problems]}

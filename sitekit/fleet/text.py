@@ -58,14 +58,15 @@ def cost_text(row: SiteRow | Totals, unpriced: dict[str, int] | None = None) -> 
 def print_table(fleet: Fleet, console: Console) -> None:
     table = Table(title=f"sitekit fleet: {len(fleet.rows)} sites ({fleet.generated.isoformat()})")
     columns = ("site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
-               "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings")
+               "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings", "drift")
     for col in columns:
         table.add_column(col, justify="right" if "MW" in col else "left", overflow="fold")
     for r in fleet.rows:
         region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
         table.add_row(r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
                       gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
-                      cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-")
+                      cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-",
+                      fleet.drift_text(r.site))
     t = fleet.total
     table.add_section()
     table.add_row("fleet", f"{len(fleet.countries)} countries", "", f"{t.gpus:,} GPUs", gpus_text(t.gpus_by_role),

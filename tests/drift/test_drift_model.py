@@ -109,3 +109,20 @@ def test_fail_on_names_its_class(klass):
     site = SiteDrift("s", "t", differences("s", [
         step("update", NSG_RULE if klass == "security" else NODE_POOL, "r", {"source": "a"}, {"source": "b"})]))
     assert site.fails(klass) and site.fails("any")
+
+
+def test_the_fleet_reads_the_drift_json_and_refuses_another_file(tmp_path):
+    from sitekit.errors import SpecError
+    from sitekit.fleet.drift import read_drift
+
+    good = tmp_path / "drift.json"
+    good.write_text(render_json(DriftReport("r", [SiteDrift("s", "t", differences("s", [
+        step("delete", BUCKET, "b", {"name": "b"})]))])))
+    cell = read_drift(good)["s"]
+    assert cell.text() == "1 gone" and cell.status == "drift" and cell.differences[0]["name"] == "b"
+    bad = tmp_path / "fleet.json"
+    bad.write_text('{"schemaVersion": 1, "sites": []}')
+    with pytest.raises(SpecError, match="fleet.json: not a sitekit drift report"):
+        read_drift(bad)
+    with pytest.raises(SpecError, match="cannot read the drift report"):
+        read_drift(tmp_path / "missing.json")

@@ -9,7 +9,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import SHIPPED, SITEKIT, new_workspace
+from conftest import SHIPPED, SITEKIT, new_workspace, sitekit
 
 from sitekit import ROOT
 from sitekit.engine import cloud
@@ -78,6 +78,14 @@ def test_changes_behind_pulumis_back_are_classified_and_undone_by_up(deployed):
             assert d["managed"] is True
     assert drift(ws, "--all", "--fail-on", "security", "--no-progress").returncode == 1
     assert drift(ws, "--all", "--fail-on", "capacity", "--no-progress").returncode == 1
+
+    # the drift JSON the command writes is what the fleet reads: `sitekit fleet --format json` carries it
+    saved = ws.folder / "drift.json"
+    assert drift(ws, "--all", "--format", "json", "--output", str(saved), "--no-progress").returncode == 1
+    fleet = json.loads(sitekit("fleet", "--format", "json", "--no-progress", "--drift", str(saved)).stdout)
+    assert {s["site"]: s["drift"]["counts"] for s in fleet["sites"]} == {s["site"]: s["counts"]
+                                                                        for s in report["sites"]}
+    assert all(s["drift"]["run"] == json.loads(saved.read_text())["run"] for s in fleet["sites"])
 
     # the capacity re-applied: --fail-on capacity passes, security still fails; the table names the rest
     up = ws.up("br-saopaulo", "--refresh")
