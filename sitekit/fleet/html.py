@@ -97,9 +97,10 @@ def _sites(fleet: Fleet) -> str:
             "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings", "drift"]
     rows = []
     for r in fleet.rows:
-        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
+        region = f"{r.region} ({r.country}" + (", dedicated)" if r.region_kind == "dedicated" else ")")
         policy = policy_text(r)
-        rows.append([f'<a href="#net-{_e(r.site)}">{_e(r.site)}</a>', _e(f"{r.jurisdiction_name} ({r.country})"),
+        # the jurisdiction's own code, not the region's country (a site may sit in another country's region)
+        rows.append([f'<a href="#net-{_e(r.site)}">{_e(r.site)}</a>', _e(f"{r.jurisdiction_name} ({r.jurisdiction})"),
                      _e(region), _e(gpus_text(r.gpus_by_shape)), _e(gpus_text(r.gpus_by_role)), f"{r.it_mw:,.2f}",
                      f"{r.facility_mw:,.2f} / {r.envelope_mw:,.6g}", _e(cost_text(r, r.unpriced)),
                      f'<span class="{"ok" if r.passed else "bad"}">{_e(policy)}</span>', _e(waivers_text(r)),
@@ -127,8 +128,8 @@ def _drift(fleet: Fleet) -> str:
     for site, cell in sorted(fleet.drift.items()):
         if cell.status == "clean":
             continue
-        rows = [[_e(d.get("class")), f"<code>{_e(d.get('name'))}</code>", f"<code>{_e(d.get('property') or '-')}</code>",
-                 f"<code>{_e(d.get('state'))}</code>", f"<code>{_e(d.get('cloud'))}</code>", _e(d.get("action"))]
+        rows = [[_e(d.get("class")), f"<code>{_e(d.get('name'))}</code>",
+                 f"<code>{_e(d.get('property') or '-')}</code>", f"<code>{_e(d.get('state'))}</code>", f"<code>{_e(d.get('cloud'))}</code>", _e(d.get("action"))]
                 for d in cell.differences]
         error = f'<p class="bad">{_e(cell.error)}</p>' if cell.error else ""
         out.append(f'<div id="drift-{_e(site)}"><h3>{_e(site)}: {_e(cell.text())}</h3>{error}'

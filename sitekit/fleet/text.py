@@ -62,8 +62,8 @@ def print_table(fleet: Fleet, console: Console) -> None:
     for col in columns:
         table.add_column(col, justify="right" if "MW" in col else "left", overflow="fold")
     for r in fleet.rows:
-        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
-        table.add_row(r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
+        region = f"{r.region} ({r.country}" + (", dedicated)" if r.region_kind == "dedicated" else ")")
+        table.add_row(r.site, r.jurisdiction, region, gpus_text(r.gpus_by_shape, True),
                       gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
                       cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-",
                       fleet.drift_text(r.site))

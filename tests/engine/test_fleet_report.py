@@ -91,6 +91,9 @@ def test_the_page_shows_the_fleet(tab, report):
             assert f"{shape} {gpus:,}" in row[3]
         assert row[8].startswith("passed")
         assert row[10] == (", ".join(site["peerings"]) or "-")  # the shipped hub-and-spoke
+        # the jurisdiction column names the jurisdiction's code; the region's country sits with the region
+        assert row[1].endswith(f"({site['jurisdiction']})")
+        assert row[2].startswith(f"{site['region']} ({site['country']}")
         counts = site["drift"]["counts"]
         expected = ", ".join(f"{counts[k]} {k}" for k in CLASSES if counts[k]) or "no drift"
         assert row[11] == f"{expected} (2026-01-02T03:04:05Z)"
