@@ -49,7 +49,9 @@ def waivers_text(row: SiteRow) -> str:
 
 
 def cost_text(row: SiteRow | Totals, unpriced: dict[str, int] | None = None) -> str:
-    text = money(row.monthly_usd)
+    text = f"{money(row.monthly_usd)} planned, {money(row.monthly_peak_usd)} at peak"
+    if row.monthly_peak_usd == row.monthly_usd:
+        text = money(row.monthly_usd)
     if unpriced:
         text += " + " + ", ".join(f"{n:,} {short_shape(s)} unpriced" for s, n in unpriced.items())
     return text

@@ -92,6 +92,9 @@ def test_the_page_shows_the_fleet(tab, report):
         assert row[8].startswith("passed")
         assert row[10] == (", ".join(site["peerings"]) or "-")  # the shipped hub-and-spoke
         # the jurisdiction column names the jurisdiction's code; the region's country sits with the region
+        # the cost at the size the plan declares and at peak (the size the GPU and MW columns show), each named
+        if site["monthlyCostPeakUsd"] != site["monthlyCostUsd"]:
+            assert " planned, " in row[7] and " at peak" in row[7], row[7]
         assert row[1].endswith(f"({site['jurisdiction']})")
         assert row[2].startswith(f"{site['region']} ({site['country']}")
         counts = site["drift"]["counts"]
