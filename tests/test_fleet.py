@@ -106,7 +106,7 @@ def test_fleet_and_country_totals(fleet, shipped_plans):
 
 ROWS = st.builds(lambda i, country, gpus, mw: SiteRow(
     f"s{i}", "xx", "X", country, "r-x-1", "public", gpus, {"BM.GPU.H100.8": gpus}, {}, {"mixed": gpus}, mw, mw * 1.2,
-    100.0, gpus * 10.0, {}, True, {}, (), (), 0, (), (), ()),
+    100.0, gpus * 10.0, gpus * 12.0, {}, True, {}, (), (), 0, (), (), ()),
     st.integers(0, 999), st.sampled_from(["AR", "BR", "US", "DE"]), st.integers(0, 10**6), st.floats(0, 500))
 
 

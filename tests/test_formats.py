@@ -17,7 +17,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from sitekit import ROOT
-from sitekit.cli.formats import CAPACITY, EXPLAIN, FLEET, PLAN, POLICY, REGISTRIES, REVIEW, SITES
+from sitekit.cli.formats import CAPACITY, DRIFT, EXPLAIN, FLEET, PLAN, POLICY, REGISTRIES, REVIEW, SITES
 from sitekit.cli.main import app
 from sitekit.formats import Format, Formats
 
@@ -31,6 +31,7 @@ COMMANDS = {
     "plan": (PLAN, ["table", "json"], "table"),
     "sites": (SITES, ["table", "json"], "table"),
     "explain": (EXPLAIN, ["table", "json"], "table"),
+    "drift": (DRIFT, ["table", "json", "markdown"], "table"),
 }
 
 
@@ -44,7 +45,7 @@ def test_every_registered_renderer_exists_with_its_shape(key, fmt):
 
 
 def test_every_report_is_registered_once():
-    assert list(REGISTRIES.values()) == [POLICY, REVIEW, FLEET, CAPACITY, PLAN, SITES, EXPLAIN]
+    assert list(REGISTRIES.values()) == [POLICY, REVIEW, FLEET, CAPACITY, PLAN, SITES, EXPLAIN, DRIFT]
     renderers = [fmt.renderer for _, fmt in EVERY]
     assert len(renderers) == len(set(renderers)), "a renderer is registered twice"
 

@@ -182,6 +182,16 @@ def write_report(path: Path, text: str) -> None:
         raise _refuse(path, "--output", f"cannot write the report: {exc.strerror or exc}") from None
 
 
+def chosen_sites(root: Path, sites: Optional[List[str]], all_sites: bool) -> list[str]:
+    """The sites a command acts on (`SITE...` or `--all`), each checked to exist; a SpecError when none is named."""
+    names = list_sites(root) if all_sites else list(dict.fromkeys(sites or []))
+    if not names:
+        raise SpecError([Problem("", None, "", "name a site, or use --all")])
+    for name in names:
+        check_site_name(root, name)
+    return names
+
+
 def check_site_name(root: Path, site: str) -> None:
 
     sites = list_sites(root)

@@ -31,6 +31,7 @@ from sitekit.cli.formats import CAPACITY, FLEET
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.fleet.capacity import CapacityReport, shape_view
 from sitekit.fleet.collect import collect, jurisdictions, specs
+from sitekit.fleet.drift import read_drift
 from sitekit.fleet.history import Point, capacity_history
 from sitekit.fleet.html import render
 from sitekit.progress import progress
@@ -52,6 +53,8 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
           history: int = typer.Option(20, "--history", min=0, help="Commits of capacity history in the HTML report."),
           docs_url: Optional[str] = typer.Option(None, "--docs-url", help="Where the report's rule links point "
                                                  "(default: docs/policies.md of this project, relative to DIR)."),
+          drift: Optional[Path] = typer.Option(None, "--drift", help="A drift report in JSON, as `sitekit drift` writes it "
+                                               "(-f json -o FILE): a drift column (last run, counts per class)."),
           jobs: Jobs = None,
           no_cache: NoCache = False,
           no_progress: NoProgress = False):
@@ -64,11 +67,13 @@ def fleet(shape: Optional[str] = typer.Argument(None, help="With --capacity: the
         if capacity:
             _capacity(root, shape, format)
             return
+        drift_cells = read_drift(drift) if drift is not None else None  # before planning: bad input first
         if html is not None:
-            _html(root, html, force, history, docs_url, jobs, no_cache, no_progress)
+            _html(root, html, force, history, docs_url, jobs, no_cache, no_progress, drift_cells)
             return
 
         fleet_ = _collect(root, jobs, no_cache, no_progress)
+        fleet_.drift = drift_cells
         emit(FLEET[format], fleet_)
         if fleet_.problems:
             raise SpecError(fleet_.problems)
@@ -84,12 +89,13 @@ def _collect(root: Path, jobs: int | None, no_cache: bool, no_progress: bool):
 
 
 def _html(root: Path, given: str, force: bool, commits: int, docs_url: str | None, jobs: int | None,
-          no_cache: bool, no_progress: bool) -> None:
+          no_cache: bool, no_progress: bool, drift: dict | None = None) -> None:
 
     folder = output_folder(given, "--html", force)  # before any planning: nothing is done that would be thrown away
     target = folder / "index.html"
     capacity = load_capacity(root)
     fleet_ = _collect(root, jobs, no_cache, no_progress)
+    fleet_.drift = drift
     now = {r.site: Point(r.gpus, r.it_mw, r.facility_mw, r.envelope_mw) for r in fleet_.rows}
     past = capacity_history(root, commits, use_cache=not no_cache, now=now)
     docs = docs_url or Path(os.path.relpath(root / "docs/policies.md", folder.resolve())).as_posix()

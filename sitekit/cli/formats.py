@@ -56,8 +56,15 @@ EXPLAIN = Formats(
     Format("json", "for machines", "sitekit.spec.explain:rows_json"),
 )
 
+DRIFT = Formats(
+    "drift",
+    Format("table", "a summary and a table per drifted site, for people", "sitekit.drift.render:show", console=True),
+    Format("json", "the drift JSON (`sitekit fleet --drift FILE` reads it)", "sitekit.drift.render:render_json"),
+    Format("markdown", "for an issue or a pull-request comment", "sitekit.drift.render:render_markdown"),
+)
+
 REGISTRIES = {"policy": POLICY, "review": REVIEW, "fleet": FLEET, "capacity": CAPACITY, "plan": PLAN,
-              "sites": SITES, "explain": EXPLAIN}
+              "sites": SITES, "explain": EXPLAIN, "drift": DRIFT}
 
 ROLLOUT = Formats(
     "rollout plan",

@@ -14,13 +14,14 @@ from sitekit.cli.app import (
     Sites,
     app,
     check_site_name,
+    chosen_sites,
     emit,
     fail,
     format_option,
     project_root,
 )
 from sitekit.cli.formats import EXPLAIN, PLAN, SITES
-from sitekit.errors import Problem, SitekitError, SpecError
+from sitekit.errors import SitekitError, SpecError
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
 from sitekit.run.report import PlanReport
@@ -45,12 +46,8 @@ def plan(sites: Sites = None,
     several sites (or --all), one line per site, planned in one process or in --jobs workers."""
 
     root = project_root()
-    names = list_sites(root) if all_sites else list(dict.fromkeys(sites or []))
     try:
-        if not names:
-            raise SpecError([Problem("", None, "", "name a site, or use --all")])
-        for name in names:
-            check_site_name(root, name)
+        names = chosen_sites(root, sites, all_sites)
         with progress("planning", len(names), enabled=len(names) > 1 and not no_progress) as bar:
             outcomes = run_sites(root, names, "plan", jobs or default_jobs(), not no_cache, on_done=bar.advance)
         raise_for(outcomes.values())

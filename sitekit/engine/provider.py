@@ -6,7 +6,8 @@ protocol and answers as the OCI provider would, without any cloud.
 - Diff: replace-on-change from the provider's ForceNew facts (`sitekit.oci.replacement`), everything else an
   update; the engine does the rest (ignore_changes, aliases, protect, deleteBeforeReplace, dependents).
 - Create / Read / Update / Delete: deterministic fake ids and the computed outputs the program reads
-  (`sitekit.oci.fakes`); nothing is stored here, the engine's state is the only state.
+  (`sitekit.oci.fakes`); nothing is stored here, the engine's state is the only state, except what a test says
+  was changed behind Pulumi's back (`sitekit.engine.cloud`: Read answers with it, Create and Update undo it).
 - Invoke: the canned data-source answers of `sitekit.oci.fakes`.
 - Faults, for tests: a named resource's create or update fails with a given message, the provider process
   exits in the middle of it, or it hangs (so a test can kill the CLI mid-update). They are read from the file
@@ -33,7 +34,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from sitekit.engine import schema
+from sitekit.engine import cloud, schema
 from sitekit.oci import fakes
 from sitekit.oci.replacement import diff_inputs, replaces
 from sitekit.oci.types import OCI_PROVIDER
@@ -191,16 +192,21 @@ class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
             return provider_pb2.CreateResponse(
                 id="", properties=self._outputs(type_, request.urn, request.properties, known=False))
         _inject("create", request.urn, context)
+        cloud.applied(_name(request.urn))
         return provider_pb2.CreateResponse(id=fakes.fake_id(type_, request.urn),
                                            properties=self._outputs(type_, request.urn, request.properties))
 
     def Read(self, request, context):
-        return provider_pb2.ReadResponse(id=request.id, properties=request.properties, inputs=request.inputs)
+        held = cloud.read(_name(request.urn), to_dict(request.properties), to_dict(request.inputs))
+        if held is None:  # deleted outside Pulumi: no id
+            return provider_pb2.ReadResponse(id="")
+        return provider_pb2.ReadResponse(id=request.id, properties=to_struct(held[0]), inputs=to_struct(held[1]))
 
     def Update(self, request, context):
         type_ = request.type or _type(request.urn)
         if not request.preview:
             _inject("update", request.urn, context)
+            cloud.applied(_name(request.urn))
         return provider_pb2.UpdateResponse(properties=self._outputs(type_, request.urn, request.news))
 
     def Delete(self, request, context):

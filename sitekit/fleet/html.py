@@ -94,17 +94,48 @@ def _map(fleet: Fleet) -> str:
 
 def _sites(fleet: Fleet) -> str:
     head = ["site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
-            "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings"]
+            "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings", "drift"]
     rows = []
     for r in fleet.rows:
-        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
+        region = f"{r.region} ({r.country}" + (", dedicated)" if r.region_kind == "dedicated" else ")")
         policy = policy_text(r)
-        rows.append([f'<a href="#net-{_e(r.site)}">{_e(r.site)}</a>', _e(f"{r.jurisdiction_name} ({r.country})"),
+        # the jurisdiction's own code, not the region's country (a site may sit in another country's region)
+        rows.append([f'<a href="#net-{_e(r.site)}">{_e(r.site)}</a>', _e(f"{r.jurisdiction_name} ({r.jurisdiction})"),
                      _e(region), _e(gpus_text(r.gpus_by_shape)), _e(gpus_text(r.gpus_by_role)), f"{r.it_mw:,.2f}",
                      f"{r.facility_mw:,.2f} / {r.envelope_mw:,.6g}", _e(cost_text(r, r.unpriced)),
                      f'<span class="{"ok" if r.passed else "bad"}">{_e(policy)}</span>', _e(waivers_text(r)),
-                     _e(", ".join(r.peerings) or "-")])
+                     _e(", ".join(r.peerings) or "-"), _drift_cell(fleet, r.site)])
     return _table(head, rows, {5, 6})
+
+
+def _drift_cell(fleet: Fleet, site: str) -> str:
+    """The last drift run's counts, linking to the site's differences (or '-' when no report was given)."""
+    cell = (fleet.drift or {}).get(site)
+    text = _e(fleet.drift_text(site))
+    if cell is None or cell.status == "clean":
+        return f'<span class="ok">{text}</span>' if cell is not None else text
+    return f'<a class="bad" href="#drift-{_e(site)}">{text}</a>'
+
+
+def _drift(fleet: Fleet) -> str:
+    """Each drifted site's differences, as the drift report gave them (`sitekit drift --format json`)."""
+    if fleet.drift is None:
+        return ('<p class="note">No drift report given: `sitekit drift --all --format json --output drift.json`, '
+                "then `sitekit fleet --html DIR --drift drift.json`.</p>")
+    run = next(iter(fleet.drift.values())).run if fleet.drift else "-"
+    out = [f'<p class="note">The last drift run ({_e(run)}): each site\'s stack state against what the cloud '
+           "reported, through the engine's refresh preview.</p>"]
+    for site, cell in sorted(fleet.drift.items()):
+        if cell.status == "clean":
+            continue
+        rows = [[_e(d.get("class")), f"<code>{_e(d.get('name'))}</code>",
+                 f"<code>{_e(d.get('property') or '-')}</code>", f"<code>{_e(d.get('state'))}</code>", f"<code>{_e(d.get('cloud'))}</code>", _e(d.get("action"))]
+                for d in cell.differences]
+        error = f'<p class="bad">{_e(cell.error)}</p>' if cell.error else ""
+        out.append(f'<div id="drift-{_e(site)}"><h3>{_e(site)}: {_e(cell.text())}</h3>{error}'
+                   + (_table(["class", "resource", "property", "in state", "in the cloud", "what to do"], rows)
+                      if rows else "") + "</div>")
+    return "".join(out)
 
 
 def _gpu_charts(fleet: Fleet) -> str:
@@ -222,6 +253,7 @@ def render(fleet: Fleet, history: History, capacity: "Capacity", docs_url: str =
                 ("gpus", "GPUs", _gpu_charts(fleet)), ("power", "Power", _power_charts(fleet)),
                 ("compliance", "Compliance", _compliance(fleet, docs_url)),
                 ("networks", "Site networks", _networks(fleet)),
+                ("drift", "Drift", _drift(fleet)),
                 ("history", "Capacity history", _history(history)),
                 ("capacity", "Capacity catalog", _capacity(fleet, capacity))]
     problems = ""

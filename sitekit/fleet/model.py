@@ -61,6 +61,9 @@ class SiteRow:
     facility_mw: float
     envelope_mw: float
     monthly_usd: float
+    """At the planned size (autoscaled pools at their initial size), as the plan declares them."""
+    monthly_peak_usd: float
+    """At peak (autoscaled pools at their maximum), the size the GPUs and MW columns show."""
     unpriced: dict[str, int]
     """GPU shape -> nodes with no list price (counted, not priced)."""
     passed: bool
@@ -84,7 +87,8 @@ class SiteRow:
                 "gpus": self.gpus, "gpusByShape": self.gpus_by_shape, "nodesByShape": self.nodes_by_shape,
                 "gpusByRole": self.gpus_by_role, "itMw": self.it_mw, "facilityMw": self.facility_mw,
                 "envelopeMw": self.envelope_mw, "headroomMw": self.headroom_mw,
-                "monthlyCostUsd": round(self.monthly_usd, 2), "unpricedNodes": self.unpriced,
+                "monthlyCostUsd": round(self.monthly_usd, 2), "monthlyCostPeakUsd": round(self.monthly_peak_usd, 2),
+                "unpricedNodes": self.unpriced,
                 "policy": {"passed": self.passed, "mandatoryFailures": list(self.mandatory_failures),
                            "advisory": list(self.advisory), "waived": self.waived},
                 "waiversExpiringSoon": [w.to_dict() for w in self.waivers_due],
@@ -145,6 +149,9 @@ def site_row(spec: "SiteSpec", catalog: "Catalog", plan: "Plan", result: "SiteRe
         by_shape[pool.shape] = by_shape.get(pool.shape, 0) + pool.gpus
         nodes[pool.shape] = nodes.get(pool.shape, 0) + pool.peak_nodes
     cost = monthly_cost(plan_resources(plan), prices)
+    boot_gb = spec.compute.boot_volume_gbs
+    surge = sum((p.peak_nodes - p.nodes) * (prices.gpu_shapes[p.shape] * prices.hours + boot_gb * prices.block_gb_month)
+                for p in power.pools if prices.gpu_shapes.get(p.shape) is not None)
     statuses = rule_statuses(result, rule_ids)
     due, expired = waivers_due(result, today)
     s, j = spec.site, spec.jurisdiction
@@ -154,7 +161,7 @@ def site_row(spec: "SiteSpec", catalog: "Catalog", plan: "Plan", result: "SiteRe
         gpus=power.gpus, gpus_by_shape=dict(sorted(by_shape.items())), nodes_by_shape=dict(sorted(nodes.items())),
         gpus_by_role={k: v for k, v in sorted(power.gpus_by_role.items()) if v},
         it_mw=power.it_mw, facility_mw=power.facility_mw, envelope_mw=power.envelope_mw,
-        monthly_usd=round(cost.monthly, 2), unpriced=dict(sorted(cost.unpriced.items())), passed=result.passed,
+        monthly_usd=round(cost.monthly, 2), monthly_peak_usd=round(cost.monthly + surge, 2), unpriced=dict(sorted(cost.unpriced.items())), passed=result.passed,
         rule_status=statuses, mandatory_failures=tuple(r for r, st in statuses.items() if st == "fail"),
         advisory=tuple(r for r, st in statuses.items() if st == "advisory"), waived=len(result.waived()),
         waivers_due=due, waivers_expired=expired, peerings=tuple(peerings(spec)))
@@ -173,13 +180,14 @@ class Totals:
     facility_mw: float
     envelope_mw: float
     monthly_usd: float
+    monthly_peak_usd: float
     failing: int
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "sites": self.sites, "gpus": self.gpus, "gpusByShape": self.gpus_by_shape,
                 "gpusByRole": self.gpus_by_role, "itMw": self.it_mw, "facilityMw": self.facility_mw,
                 "envelopeMw": self.envelope_mw, "monthlyCostUsd": round(self.monthly_usd, 2),
-                "sitesFailingMandatory": self.failing}
+                "monthlyCostPeakUsd": round(self.monthly_peak_usd, 2), "sitesFailingMandatory": self.failing}
 
 
 def _add(into: dict[str, int], more: dict[str, int]) -> None:
@@ -197,7 +205,7 @@ def totals(name: str, rows: Iterable[SiteRow]) -> Totals:
     return Totals(name, len(rows), sum(r.gpus for r in rows), dict(sorted(shapes.items())), dict(sorted(roles.items())),
                   round(sum(r.it_mw for r in rows), 4), round(sum(r.facility_mw for r in rows), 4),
                   round(sum(r.envelope_mw for r in rows), 4), round(sum(r.monthly_usd for r in rows), 2),
-                  sum(not r.passed for r in rows))
+                  round(sum(r.monthly_peak_usd for r in rows), 2), sum(not r.passed for r in rows))
 
 
 def by_country(rows: Iterable[SiteRow]) -> list[Totals]:
@@ -231,6 +239,8 @@ class Fleet:
     """Problems of sites that did not load (bad input); their rows are missing."""
     not_evaluated: dict[str, list[str]] = field(default_factory=dict)
     """Site -> its problems, for each site left out (not planned or not checked): the report says so first."""
+    drift: dict[str, Any] | None = None
+    """Site -> `drift.DriftCell` of the drift report given (`--drift FILE`); None when none was given."""
 
     @property
     def total(self) -> Totals:
@@ -240,10 +250,21 @@ class Fleet:
     def countries(self) -> list[Totals]:
         return by_country(self.rows)
 
+    def drift_of(self, site: str) -> dict[str, Any] | None:
+        """The site's cell of the drift report as JSON; None when no report was given or it has no such site."""
+        cell = (self.drift or {}).get(site)
+        return cell.to_dict() if cell is not None else None
+
+    def drift_text(self, site: str) -> str:
+        if self.drift is None:
+            return "-"
+        cell = self.drift.get(site)
+        return f"{cell.text()} ({cell.checked})" if cell is not None else "not checked"
+
     def to_dict(self) -> dict[str, Any]:
         return {"schemaVersion": 1, "generated": self.generated.isoformat(), "commit": self.commit,
                 "dirty": self.dirty, "waiverHorizonDays": WAIVER_HORIZON_DAYS, "pricesRecorded": self.prices_recorded,
-                "sites": [r.to_dict() for r in self.rows], "countries": [c.to_dict() for c in self.countries],
+                "sites": [dict(r.to_dict(), drift=self.drift_of(r.site)) for r in self.rows], "countries": [c.to_dict() for c in self.countries],
                 "total": self.total.to_dict(), "peerings": [list(e) for e in edges(self.rows)],
                 "problems": [str(p) for p in self.problems],
                 "notEvaluated": [{"site": site, "problems": why} for site, why in sorted(self.not_evaluated.items())]}

@@ -54,7 +54,9 @@ def waivers_text(row: SiteRow) -> str:
 
 
 def cost_text(row: SiteRow | Totals, unpriced: dict[str, int] | None = None) -> str:
-    text = money(row.monthly_usd)
+    text = f"{money(row.monthly_usd)} planned, {money(row.monthly_peak_usd)} at peak"
+    if row.monthly_peak_usd == row.monthly_usd:
+        text = money(row.monthly_usd)
     if unpriced:
         text += " + " + ", ".join(f"{n:,} {short_shape(s)} unpriced" for s, n in unpriced.items())
     return text
@@ -66,14 +68,15 @@ def print_table(fleet: Fleet, console: Console) -> None:
                       "they are not in this report; their problems follow on stderr.", highlight=False, markup=False)
     table = Table(title=f"sitekit fleet: {len(fleet.rows)} sites ({fleet.generated.isoformat()})")
     columns = ("site", "jurisdiction", "region", "GPUs by shape", "GPUs by role", "IT MW", "facility / envelope MW",
-               "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings")
+               "cost / month (list)", "mandatory policy", f"waivers due <= {WAIVER_HORIZON_DAYS} d", "peerings", "drift")
     for col in columns:
         table.add_column(col, justify="right" if "MW" in col else "left", overflow="fold")
     for r in fleet.rows:
-        region = r.region + (" (dedicated)" if r.region_kind == "dedicated" else "")
-        table.add_row(*map(Text, (r.site, f"{r.jurisdiction} ({r.country})", region, gpus_text(r.gpus_by_shape, True),
+        region = f"{r.region} ({r.country}" + (", dedicated)" if r.region_kind == "dedicated" else ")")
+        table.add_row(*map(Text, (r.site, r.jurisdiction, region, gpus_text(r.gpus_by_shape, True),
                                   gpus_text(r.gpus_by_role), f"{r.it_mw:.2f}", f"{r.facility_mw:.2f} / {r.envelope_mw:g}",
-                                  cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-")))
+                                  cost_text(r, r.unpriced), policy_text(r), waivers_text(r), ", ".join(r.peerings) or "-",
+                                  fleet.drift_text(r.site))))
     t = fleet.total
     table.add_section()
     table.add_row(*map(Text, ("fleet", f"{len(fleet.countries)} countries", "", f"{t.gpus:,} GPUs",

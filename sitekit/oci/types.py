@@ -19,6 +19,10 @@ Where each fact comes from:
 - `key_inputs`: sitekit's choice of the inputs worth a glance in `sitekit plan` (run/report.py);
 - `fake_outputs`: what oci/fakes.py answers for the outputs the provider computes and the program reads back
   (invented values, not OCI data);
+- `drift`: sitekit's judgement of what a change made outside Pulumi to the type means (`sitekit drift`):
+  `security` when it can widen access, `capacity` when it moves GPUs, nodes, shapes or volumes, `cosmetic`
+  when it only names or labels, `other` otherwise; `drift_properties` refines it per property path, and
+  `DRIFT_COSMETIC` holds for every type (tags, display names, descriptions);
 - `replacement`: terraform-provider-oci's replace-on-change facts (sitekit/facts/oci-replace-on-change.json),
   looked up, not copied; oci/replacement.py judges changes with them.
 
@@ -122,6 +126,11 @@ class OciType:
     """(output, value) the offline fakes answer for what the provider computes and the program reads back;
     `{key}` in a value is the resource's stable name."""
 
+    drift: str = "other"
+    """What a change made outside Pulumi to it is (`DRIFT_CLASSES`): security, capacity, cosmetic or other."""
+    drift_properties: tuple[tuple[str, str], ...] = ()
+    """(property path, class) where a property's change is not the type's class (the longest prefix wins)."""
+
     @property
     def name(self) -> str:
         """The name of its constant in this module (VCN, BUCKET, ...)."""
@@ -138,68 +147,80 @@ _ROWS = (
     OciType(VCN, taggable=True, key_inputs=("cidrBlocks", "dnsLabel"),
             fake_outputs=(("defaultSecurityListId", "ocid1.securitylist.oc1..{key}-default"),
                           ("defaultRouteTableId", "ocid1.routetable.oc1..{key}-default"),
-                          ("defaultDhcpOptionsId", "ocid1.dhcpoptions.oc1..{key}-default"))),
-    OciType(SUBNET, taggable=True, key_inputs=("cidrBlock", "prohibitPublicIpOnVnic")),
-    OciType(SECURITY_LIST, taggable=True),
-    OciType(DEFAULT_SECURITY_LIST, taggable=True),
-    OciType(NSG, taggable=True),
-    OciType(NSG_RULE, key_inputs=("direction", "protocol", "source", "destination", "tcpOptions")),
-    OciType(ROUTE_TABLE, taggable=True, key_inputs=("routeRules",)),
-    OciType(INTERNET_GATEWAY, taggable=True),
-    OciType(NAT_GATEWAY, taggable=True),
-    OciType(SERVICE_GATEWAY, taggable=True),
-    OciType(DRG, taggable=True),
-    OciType(DRG_ATTACHMENT, taggable=True),
-    OciType(DRG_ATTACHMENT_MANAGEMENT, taggable=True),
-    OciType(DRG_ROUTE_TABLE, taggable=True),
-    OciType(DRG_ROUTE_DISTRIBUTION, taggable=True),
-    OciType(DRG_ROUTE_DISTRIBUTION_STATEMENT),
-    OciType(REMOTE_PEERING_CONNECTION, taggable=True),
+                          ("defaultDhcpOptionsId", "ocid1.dhcpoptions.oc1..{key}-default")),
+            drift_properties=(("cidrBlocks", "security"),)),
+    OciType(SUBNET, taggable=True, key_inputs=("cidrBlock", "prohibitPublicIpOnVnic"),
+            drift_properties=(("prohibitPublicIpOnVnic", "security"), ("securityListIds", "security"),
+                              ("routeTableId", "security"))),
+    OciType(SECURITY_LIST, taggable=True, drift="security"),
+    OciType(DEFAULT_SECURITY_LIST, taggable=True, drift="security"),
+    OciType(NSG, taggable=True, drift="security"),
+    OciType(NSG_RULE, key_inputs=("direction", "protocol", "source", "destination", "tcpOptions"), drift="security"),
+    OciType(ROUTE_TABLE, taggable=True, key_inputs=("routeRules",), drift="security"),
+    OciType(INTERNET_GATEWAY, taggable=True, drift="security"),
+    OciType(NAT_GATEWAY, taggable=True, drift="security"),
+    OciType(SERVICE_GATEWAY, taggable=True, drift="security"),
+    OciType(DRG, taggable=True, drift="security"),
+    OciType(DRG_ATTACHMENT, taggable=True, drift="security"),
+    OciType(DRG_ATTACHMENT_MANAGEMENT, taggable=True, drift="security"),
+    OciType(DRG_ROUTE_TABLE, taggable=True, drift="security"),
+    OciType(DRG_ROUTE_DISTRIBUTION, taggable=True, drift="security"),
+    OciType(DRG_ROUTE_DISTRIBUTION_STATEMENT, drift="security"),
+    OciType(REMOTE_PEERING_CONNECTION, taggable=True, drift="security"),
     OciType(VNIC_ATTACHMENT),
-    OciType(PUBLIC_IP),
-    OciType(LOAD_BALANCER, taggable=True),
-    OciType(NETWORK_LOAD_BALANCER, taggable=True),
+    OciType(PUBLIC_IP, drift="security"),
+    OciType(LOAD_BALANCER, taggable=True, drift="security"),
+    OciType(NETWORK_LOAD_BALANCER, taggable=True, drift="security"),
     # compute
-    OciType(INSTANCE, taggable=True, gpu=True),
-    OciType(INSTANCE_CONFIGURATION, taggable=True, gpu=True, key_inputs=("instanceDetails.launchDetails.shape",)),
-    OciType(INSTANCE_POOL, gpu=True),
-    OciType(CLUSTER_NETWORK, taggable=True, gpu=True, key_inputs=("instancePools",)),
-    OciType(COMPUTE_CLUSTER, taggable=True, gpu=True),
-    OciType(GPU_MEMORY_CLUSTER, taggable=True, gpu=True, key_inputs=("size",)),
-    OciType(OKE_CLUSTER, taggable=True, key_inputs=("kubernetesVersion", "endpointConfig.isPublicIpEnabled")),
-    OciType(NODE_POOL, taggable=True, gpu=True, key_inputs=("nodeShape", "nodeConfigDetails.size")),
+    OciType(INSTANCE, taggable=True, gpu=True, drift="capacity", drift_properties=(("metadata", "security"),)),
+    OciType(INSTANCE_CONFIGURATION, taggable=True, gpu=True, key_inputs=("instanceDetails.launchDetails.shape",),
+            drift="capacity"),
+    OciType(INSTANCE_POOL, gpu=True, drift="capacity"),
+    OciType(CLUSTER_NETWORK, taggable=True, gpu=True, key_inputs=("instancePools",), drift="capacity"),
+    OciType(COMPUTE_CLUSTER, taggable=True, gpu=True, drift="capacity"),
+    OciType(GPU_MEMORY_CLUSTER, taggable=True, gpu=True, key_inputs=("size",), drift="capacity"),
+    OciType(OKE_CLUSTER, taggable=True, key_inputs=("kubernetesVersion", "endpointConfig.isPublicIpEnabled"),
+            drift_properties=(("endpointConfig", "security"), ("options", "security"))),
+    OciType(NODE_POOL, taggable=True, gpu=True, key_inputs=("nodeShape", "nodeConfigDetails.size"),
+            drift="capacity", drift_properties=(("nodeConfigDetails.nsgIds", "security"),
+                                                ("nodeConfigDetails.kmsKeyId", "security"))),
     OciType(OKE_ADDON, key_inputs=("addonName", "configurations")),
     # storage
-    OciType(VOLUME, stateful=True, taggable=True),
-    OciType(BOOT_VOLUME, stateful=True, taggable=True),
-    OciType(BUCKET, stateful=True, taggable=True, key_inputs=("accessType", "versioning")),
-    OciType(FILE_SYSTEM, stateful=True, taggable=True),
+    OciType(VOLUME, stateful=True, taggable=True, drift="capacity", drift_properties=(("kmsKeyId", "security"),)),
+    OciType(BOOT_VOLUME, stateful=True, taggable=True, drift="capacity", drift_properties=(("kmsKeyId", "security"),)),
+    OciType(BUCKET, stateful=True, taggable=True, key_inputs=("accessType", "versioning"),
+            drift_properties=(("accessType", "security"), ("versioning", "security"), ("kmsKeyId", "security"),
+                              ("objectEventsEnabled", "security"), ("retentionRules", "security"))),
+    OciType(FILE_SYSTEM, stateful=True, taggable=True, drift_properties=(("kmsKeyId", "security"),)),
     OciType(MOUNT_TARGET, taggable=True, fake_outputs=(("exportSetId", "ocid1.exportset.oc1..{key}"),)),
-    OciType(EXPORT),
+    OciType(EXPORT, drift="security"),
     # security
     OciType(VAULT, stateful=True, taggable=True, key_inputs=("vaultType",),
             fake_outputs=(("managementEndpoint", "https://{key}-management.kms.example"),
-                          ("cryptoEndpoint", "https://{key}-crypto.kms.example"))),
-    OciType(KEY, stateful=True, taggable=True, key_inputs=("protectionMode", "autoKeyRotationDetails")),
-    OciType(BASTION, taggable=True),
-    OciType(CLOUD_GUARD_TARGET, taggable=True, home_control_plane=True),
-    OciType(CLOUD_GUARD_CONFIGURATION, tenancy_setting=True),
+                          ("cryptoEndpoint", "https://{key}-crypto.kms.example")), drift="security"),
+    OciType(KEY, stateful=True, taggable=True, key_inputs=("protectionMode", "autoKeyRotationDetails"),
+            drift="security"),
+    OciType(BASTION, taggable=True, drift="security"),
+    OciType(CLOUD_GUARD_TARGET, taggable=True, home_control_plane=True, drift="security"),
+    OciType(CLOUD_GUARD_CONFIGURATION, tenancy_setting=True, drift="security"),
     # identity
-    OciType(COMPARTMENT, stateful=True, taggable=True, iam=True),
-    OciType(POLICY, taggable=True, iam=True, key_inputs=("statements",)),
+    OciType(COMPARTMENT, stateful=True, taggable=True, iam=True, drift_properties=(("enableDelete", "security"),)),
+    OciType(POLICY, taggable=True, iam=True, key_inputs=("statements",), drift="security"),
     OciType(TAG_NAMESPACE, iam=True),
     OciType(TAG, iam=True),
-    OciType(DYNAMIC_GROUP, taggable=True, iam=True),
-    OciType(GROUP, iam=True),
-    OciType(USER, iam=True),
-    OciType(AUTHENTICATION_POLICY, iam=True, tenancy_setting=True),
+    OciType(DYNAMIC_GROUP, taggable=True, iam=True, drift="security"),
+    OciType(GROUP, iam=True, drift="security"),
+    OciType(USER, iam=True, drift="security"),
+    OciType(AUTHENTICATION_POLICY, iam=True, tenancy_setting=True, drift="security"),
     # monitoring
-    OciType(AUDIT_CONFIGURATION, tenancy_setting=True),
+    OciType(AUDIT_CONFIGURATION, tenancy_setting=True, drift="security"),
     OciType(LOG_GROUP, taggable=True),
-    OciType(LOG, taggable=True, key_inputs=("retentionDuration", "configuration.source.service")),
-    OciType(EVENT_RULE, taggable=True, home_control_plane=True),
+    OciType(LOG, taggable=True, key_inputs=("retentionDuration", "configuration.source.service"),
+            drift_properties=(("isEnabled", "security"), ("retentionDuration", "security"))),
+    OciType(EVENT_RULE, taggable=True, home_control_plane=True, drift="security"),
     OciType(TOPIC, taggable=True, home_control_plane=True),
-    OciType(SUBSCRIPTION, taggable=True, home_control_plane=True, key_inputs=("protocol", "endpoint")),
+    OciType(SUBSCRIPTION, taggable=True, home_control_plane=True, key_inputs=("protocol", "endpoint"),
+            drift_properties=(("endpoint", "security"),)),
     # services the rules know of, which no site declares
     OciType(INTEGRATION_INSTANCE, taggable=True),
     OciType(ANALYTICS_INSTANCE, taggable=True),
@@ -229,6 +250,28 @@ TENANCY_SETTINGS = frozenset(t.token for t in TYPES.values() if t.tenancy_settin
 
 HOME_CONTROL_PLANE = frozenset(t.token for t in TYPES.values() if t.home_control_plane)
 """Control-plane objects a site keeps in its home region because OCI serves them only there."""
+
+DRIFT_CLASSES = ("security", "capacity", "cosmetic", "other")
+"""What a property changed outside Pulumi can be, most urgent first (`OciType.drift`)."""
+
+DRIFT_COSMETIC = ("definedTags", "freeformTags", "displayName", "description")
+"""Properties whose change only names or labels, on every type (a row's `drift_properties` may say otherwise)."""
+
+
+def drift_class(token: str, path: str) -> str:
+    """The class of a change to the property at dotted `path` of a resource of type `token`: the longest
+    prefix in the row's `drift_properties`, else cosmetic for `DRIFT_COSMETIC`, else the row's class ('other'
+    for a type with no row)."""
+    row = TYPES.get(token)
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        found = dict(row.drift_properties if row else ()).get(".".join(parts[:n]))
+        if found:
+            return found
+    if parts[0] in DRIFT_COSMETIC:
+        return "cosmetic"
+    return row.drift if row else "other"
+
 
 KEY_INPUTS = {t.token: t.key_inputs for t in TYPES.values() if t.key_inputs}
 """Token -> the inputs worth a glance in `sitekit plan`; a type not here shows its display name."""

@@ -13,6 +13,8 @@ import pytest
 from chromium import CHROMIUM, Browser, CdpError, png_size
 from conftest import SHIPPED, sitekit
 
+from sitekit.drift.model import CLASSES, DriftReport, SiteDrift, differences
+from sitekit.drift.render import render_json
 from sitekit.policy import RULES
 
 VIEWPORT = (1280, 900)
@@ -34,13 +36,34 @@ def browser(chromium_binary, tmp_path_factory):
         yield b
 
 
+NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
+
+
+def drift_file(folder) -> str:
+    """A drift JSON as `sitekit drift --format json` writes it: the first site has an NSG rule opened to the world
+    and a bucket gone, the others are clean (tests/engine/test_drift.py produces the same through the engine)."""
+    urn = f"urn:pulumi:s::sitekit::{NSG_RULE}::rule-22"
+    steps = [{"op": "update", "urn": urn, "detailedDiff": {"source": {}},
+              "oldState": {"inputs": {"source": "10.64.128.0/20"}, "outputs": {"source": "10.64.128.0/20"}},
+              "newState": {"inputs": {"source": "0.0.0.0/0"}, "outputs": {"source": "0.0.0.0/0"}}},
+             {"op": "delete", "urn": "urn:pulumi:s::sitekit::oci:ObjectStorage/bucket:Bucket::bucket-checkpoints",
+              "oldState": {"inputs": {}, "outputs": {}}, "newState": None}]
+    first, *rest = SHIPPED
+    sites = [SiteDrift(first, "2026-01-02T03:04:05Z", differences(first, steps), resources=150)]
+    sites += [SiteDrift(s, "2026-01-02T03:04:05Z", resources=140) for s in rest]
+    path = folder / "drift.json"
+    path.write_text(render_json(DriftReport("2026-01-02T03:04:05Z", sites)))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """The report of the shipped sites as a user writes it, and the JSON of the same fleet to check it against."""
     folder = tmp_path_factory.mktemp("fleet-report")
-    done = sitekit("fleet", "--html", str(folder), "--history", "10", "--no-progress")
+    drift = drift_file(folder)
+    done = sitekit("fleet", "--html", str(folder), "--history", "10", "--no-progress", "--drift", drift)
     assert done.returncode == 0, done.stderr
-    fleet = json.loads(sitekit("fleet", "--format", "json", "--no-progress").stdout)
+    fleet = json.loads(sitekit("fleet", "--format", "json", "--no-progress", "--drift", drift).stdout)
     return folder / "index.html", fleet
 
 
@@ -57,7 +80,7 @@ def test_the_page_shows_the_fleet(tab, report):
     assert f"{len(SHIPPED)} sites in {len(fleet['countries'])} countries: {total['gpus']:,} GPUs" in text
     assert f"facility load {total['facilityMw']:,.2f} MW" in text
     headings = tab.evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
-    assert headings == ["Fleet map", "Sites", "GPUs", "Power", "Compliance", "Site networks", "Capacity history",
+    assert headings == ["Fleet map", "Sites", "GPUs", "Power", "Compliance", "Site networks", "Drift", "Capacity history",
                         "Capacity catalog"]
     rows = tab.evaluate("Array.from(document.querySelectorAll('#sites tbody tr')).map(r => "
                         "Array.from(r.cells).map(c => c.innerText))")
@@ -68,6 +91,26 @@ def test_the_page_shows_the_fleet(tab, report):
             assert f"{shape} {gpus:,}" in row[3]
         assert row[8].startswith("passed")
         assert row[10] == (", ".join(site["peerings"]) or "-")  # the shipped hub-and-spoke
+        # the jurisdiction column names the jurisdiction's code; the region's country sits with the region
+        # the cost at the size the plan declares and at peak (the size the GPU and MW columns show), each named
+        if site["monthlyCostPeakUsd"] != site["monthlyCostUsd"]:
+            assert " planned, " in row[7] and " at peak" in row[7], row[7]
+        assert row[1].endswith(f"({site['jurisdiction']})")
+        assert row[2].startswith(f"{site['region']} ({site['country']}")
+        counts = site["drift"]["counts"]
+        expected = ", ".join(f"{counts[k]} {k}" for k in CLASSES if counts[k]) or "no drift"
+        assert row[11] == f"{expected} (2026-01-02T03:04:05Z)"
+    assert rows[0][11].startswith("1 security, 1 gone")
+
+
+def test_the_drift_column_links_to_each_drifted_sites_differences(tab):
+    first = SHIPPED[0]
+    link = tab.evaluate("document.querySelector('#sites tbody tr a.bad').getAttribute('href')")
+    assert link == f"#drift-{first}"
+    detail = tab.evaluate(f"document.querySelector('#drift-{first}').innerText")
+    assert "rule-22" in detail and "0.0.0.0/0" in detail and "10.64.128.0/20" in detail
+    assert "bucket-checkpoints" in detail and "sitekit rollout" in detail
+    assert tab.evaluate("document.querySelectorAll('#drift div[id^=drift-]').length") == 1  # clean sites: no detail
 
 
 def test_charts_map_and_networks_are_drawn(tab, report):
