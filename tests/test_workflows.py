@@ -26,7 +26,7 @@ def text(name: str) -> str:
 
 
 def test_the_workflows_are_there():
-    assert {w.name for w in WORKFLOWS} == {"review.yml", "deploy.yml", "deploy-wave.yml"}
+    assert {w.name for w in WORKFLOWS} == {"review.yml", "deploy.yml", "deploy-wave.yml", "drift.yml"}
 
 
 def test_actionlint_with_shellcheck_passes_and_a_broken_workflow_does_not(tmp_path):

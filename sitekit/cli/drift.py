@@ -9,7 +9,6 @@ command would overwrite).
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -27,8 +26,8 @@ from sitekit.cli.app import (
     err,
     fail,
     format_option,
+    output_file,
     project_root,
-    refuse_overwrite,
 )
 from sitekit.cli.formats import DRIFT
 from sitekit.drift.run import Runner
@@ -54,7 +53,7 @@ def drift(sites: Sites = None,
           fail_on: FailOn = typer.Option(FailOn.any, "--fail-on", help="Exit 1 only on drift of this class "
                                          "(any: every class, pending operations and failed refreshes)."),
           output: Output = None,
-          json_output: Optional[Path] = typer.Option(None, "--json-output", help="Also write the drift report in "
+          json_output: Optional[str] = typer.Option(None, "--json-output", help="Also write the drift report in "
                                                      "JSON here, whatever the format (what `sitekit fleet --drift` "
                                                      "reads)."),
           force: Force = False,
@@ -66,14 +65,14 @@ def drift(sites: Sites = None,
     root = project_root()
     try:
         names = chosen_sites(root, sites, all_sites)
-        refuse_overwrite(output, force)
-        refuse_overwrite(json_output, force)
+        output_path = output_file(output, "--output", force)  # every path before any work
+        json_path = output_file(json_output, "--json-output", force)
         runner = Runner.here(root)
         with progress("refreshing", len(names), enabled=len(names) > 1 and not no_progress) as bar:
             report, missing = run_drift(runner, names, jobs or default_jobs(), fail_on.value, on_done=bar.advance)
-        emit(DRIFT[format], report, output)
-        if json_output is not None:
-            emit(DRIFT["json"], report, json_output)
+        emit(DRIFT[format], report, output_path)
+        if json_path is not None:
+            emit(DRIFT["json"], report, json_path)
         if missing:
             raise SpecError([Problem(stack_file(m.split(":", 1)[0]), None, "", m.split(": ", 1)[1])
                              for m in missing])
