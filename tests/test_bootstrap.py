@@ -7,6 +7,8 @@ import base64
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sitekit import ROOT
@@ -260,3 +262,47 @@ def test_every_template_value_renders_as_one_scalar(value):
     text = scalar(value)
     assert "\n" not in text and "\u2028" not in text
     assert yaml.safe_load(f"key: {text}") == {"key": value}
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=st.lists(st.text(max_size=40), min_size=1, max_size=4), output=st.none() | st.text(max_size=20))
+def test_any_accepted_command_reads_back_as_its_argument_list(args, output):
+    """Generated arguments (any text, control characters and shell syntax included): a command is refused, or
+    its script, as `sh` splits it, runs exactly the declared argument list."""
+    import shlex
+
+    from pydantic import ValidationError
+
+    from sitekit.region.bootstrap import _health_script
+    from sitekit.spec.models import HealthCheck
+
+    argv = ["dcgmi", *args]
+    try:
+        check = HealthCheck.model_validate({"name": "gpu", "command": argv, "intervalMinutes": 5,
+                                            "unhealthyOutput": output})
+    except ValidationError:
+        assert any(not a or len(a) > 1024 or any(c < " " or "\x7f" <= c <= "\x9f" or c in "\u2028\u2029" for c in a)
+                   for a in [*args, *([output] if output is not None else [])])
+        return
+    last = _health_script(check)[-1 if output is None else -2]
+    if output is None:
+        assert shlex.split(last) == ["exec", *argv]
+    else:
+        assert shlex.split(last.removeprefix("if ").removesuffix("; then exit 1; fi")) == \
+            [*argv, "|", "grep", "-qF", "-e", output]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=st.text(max_size=60))
+def test_an_accepted_audit_rule_is_one_line_of_known_options(tail):
+    from pydantic import TypeAdapter, ValidationError
+
+    from sitekit.spec.types import CONTROL, AuditRule
+
+    rule = f"-w /etc/passwd -p wa{tail}"
+    try:
+        TypeAdapter(AuditRule).validate_python(rule)
+    except ValidationError:
+        return
+    tokens = rule.split(" ")
+    assert not CONTROL.search(rule) and set(tokens[::2]) <= {"-w", "-p", "-k"} and len(tokens) % 2 == 0
