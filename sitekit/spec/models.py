@@ -266,9 +266,38 @@ class Nsg(Model):
     rules: list[NsgRule] = Field(default_factory=list)
 
 
+class EgressAllow(Model):
+    """A destination outside the site the OKE workers may reach over TCP (through the NAT gateway): with the
+    Oracle Services Network (service gateway), the only egress they have."""
+
+    name: Name
+    cidr: Cidr = Field(description="The destination range; at most a /8 (an allow list names destinations, not the internet).")
+    ports: str = Field("443", pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$", description="'443' or '2048-2050'. Defaults to 443.")
+    basis: str = Field(min_length=1, description="Why the workers need it (the registry, the service, the ticket).")
+
+    @field_validator("cidr")
+    @classmethod
+    def _narrow(cls, cidr: IPv4Network) -> IPv4Network:
+        if cidr.prefixlen < 8:
+            raise ValueError(f"{cidr} is wider than a /8: an allow list names destinations, not the internet")
+        return cidr
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, ports: str) -> str:
+        problem = port_problem(ports)
+        if problem:
+            raise ValueError(problem)
+        return ports
+
+
 class NetworkSpec(Model):
     networks: list[Network] = Field(min_length=1)
     nsgs: list[Nsg] = Field(default_factory=list)
+    egress_allow: list[EgressAllow] = Field(
+        default_factory=list, description="Destinations outside the site the OKE workers' NSG may reach over TCP, "
+                                          "each with its basis; besides these, workers reach only the site and the "
+                                          "Oracle Services Network. Defaults to none.")
 
 
 class PeerRule(PortRule):
