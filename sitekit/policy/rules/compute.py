@@ -4,6 +4,8 @@ and shapes the region is known to offer."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Iterator
 
 from sitekit.oci.types import (
@@ -18,6 +20,7 @@ from sitekit.oci.types import (
 )
 from sitekit.policy.model import NotApplicable, Res, Stack, get, is_unknown, items, rule
 from sitekit.policy.rules.network import subnet_public
+from sitekit.spec import cloudconfig
 
 LAUNCH = "instanceDetails.launchDetails"
 SHAPE_PATH = {INSTANCE: "shape", INSTANCE_CONFIGURATION: f"{LAUNCH}.shape", NODE_POOL: "nodeShape"}
@@ -195,3 +198,35 @@ def gpu_shape_known_in_region(res: Res, ctx) -> Iterator[str]:
         yield f"GPU shape {shape} is not offered in {ctx.region} ({why})"
     elif status != "offered":
         yield f"GPU shape {shape} is not known to be offered in {ctx.region} ({why})"
+
+
+USER_DATA_PATHS = {INSTANCE_CONFIGURATION: f"{LAUNCH}.metadata.user_data", NODE_POOL: "nodeMetadata.user_data"}
+"""Where the GPU pools' node user data is: what every node of a pool boots with."""
+
+
+@rule("SK-CMP-008", "Node user data grants nothing the baseline does not declare", severity="critical",
+      level="mandatory", area="compute", types=(INSTANCE_CONFIGURATION, NODE_POOL),
+      remediation="Declare node configuration only through the spec's `bootstrap:` (audit rules, agents, health "
+                  "checks as argument lists), never users, sudo rules, SSH keys or extra files in user data; "
+                  "`sitekit bootstrap SITE` prints what each pool gets. The user data must be one `#cloud-config` "
+                  "writing the journal and audit files.")
+def user_data_declared(res: Res, ctx) -> Iterator[str]:
+    """Decodes the cloud-init user data (base64, as OCI's `user_data` metadata key takes it) and reads what it
+    grants with PyYAML's safe loader, as cloud-init does: any user, group, sudo rule or SSH key, a file outside
+    the paths the baseline's bootstrap writes, a missing journal or audit-rules file, or another key that grants
+    access or runs code (bootcmd, chpasswd, ...) fails. A resource without user data is not judged here."""
+    value = res.get(USER_DATA_PATHS[res.type])
+    if value is None or is_unknown(value):
+        return
+    try:
+        text = base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error):
+        yield "the user data is not base64-encoded UTF-8 text (OCI's user_data takes base64)"
+        return
+    try:
+        doc = cloudconfig.parse(text)
+    except cloudconfig.NotCloudConfig as exc:
+        yield str(exc)
+        return
+    for problem in cloudconfig.undeclared(doc):
+        yield f"the user data {problem}"
