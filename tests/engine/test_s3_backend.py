@@ -6,6 +6,7 @@ intact."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -75,7 +76,9 @@ def wait_for_lock(backend, started: Started, seconds: float = 300) -> list[str]:
     """The lock objects of the stack once the running update has written its own (one look a quarter second,
     at most `seconds`)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and started.process.poll() is None:
+    for _ in range(int(seconds * 4)):
+        if time.monotonic() > deadline or started.process.poll() is not None:
+            break
         locks = backend.keys(LOCKS)
         if locks:
             return locks
@@ -131,8 +134,6 @@ def test_the_server_refuses_an_unsigned_or_wrongly_signed_request(s3_server, dep
     assert s3_server.request("GET", backend.bucket, query={"list-type": "2"}).status == 200
     wrong = s3_server.request("GET", backend.bucket, query={"list-type": "2"}, secret_key="not-the-secret")
     assert wrong.status == 403 and b"SignatureDoesNotMatch" in wrong.body
-    import http.client
-
     connection = http.client.HTTPConnection("127.0.0.1", s3_server.ports["s3"], timeout=30)
     connection.request("GET", f"/{backend.bucket}?list-type=2")
     assert connection.getresponse().status == 403
@@ -143,8 +144,7 @@ def test_the_cli_with_a_wrong_secret_cannot_read_the_state(tmp_path_factory, pul
     ws, backend = deployed
     other = Workspace(ws.source, tmp_path_factory.mktemp("s3-wrong-secret"), pulumi=pulumi_cli,
                       backend_url=backend.url, backend_env=dict(backend.env, AWS_SECRET_ACCESS_KEY="wrong"))
-    other.project = ws.project
-    done = other.run(["stack", "ls", "--non-interactive"])
+    done = other.run(["stack", "ls", "--non-interactive"], cwd=ws.project)
     assert done.returncode != 0
     assert "403" in done.output or "SignatureDoesNotMatch" in done.output, done.output[-2000:]
 
