@@ -106,16 +106,27 @@ class S3Server:
 
     # ---------------------------------------------------------------------------------------- life
     @classmethod
-    def start(cls, weed: Path, folder: Path) -> "S3Server":
+    def start(cls, weed: Path, folder: Path, attempts: int = 3) -> "S3Server":
+        """A ready server; started again on other ports (at most `attempts` times) when it exits at start-up,
+        as it does when another process took one of its ports in the meantime."""
         names = ["master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc"]
-        server = cls(weed, folder.resolve(), dict(zip(names, free_ports(len(names)))))
-        server._launch()
-        try:
-            server._wait_ready()
-        except BaseException:
-            server.stop()
-            raise
-        return server
+        for attempt in range(1, attempts + 1):
+            home = folder.resolve() / f"try-{attempt}"
+            home.mkdir(parents=True)
+            server = cls(weed, home, dict(zip(names, free_ports(len(names)))))
+            server._launch()
+            try:
+                server._wait_ready()
+            except S3Error:
+                exited = server.process.poll() is not None
+                server.stop()
+                if exited and attempt < attempts:
+                    continue
+                raise
+            except BaseException:
+                server.stop()
+                raise
+            return server
 
     def command(self) -> list[str]:
         p, d = self.ports, self.folder

@@ -207,7 +207,8 @@ def test_an_update_meeting_a_held_lock_fails_and_the_holder_completes(deployed):
 def test_two_updates_started_together_never_both_run(deployed):
     """Both started at once: Pulumi's DIY lock is check, write, check again, so either one wins and the other
     fails on the lock, or each sees the other's lock and both back off; never both. No update waits (the DIY
-    backend has no queue). Whatever happened, a retry completes and the state is intact."""
+    backend has no queue). Whatever happened, a retry completes and the state is intact. (After the test
+    above, whose edit is undone, the winner brings the train pool back: a real change again.)"""
     ws, backend = deployed
     racers = [start_up(ws, SITE, f"together-{n}") for n in (1, 2)]
     results = [r.wait() for r in racers]
