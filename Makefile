@@ -1,6 +1,6 @@
 # Two commands do all the set-up: `make plan SITE=<site>` and `make test` each create .venv and install
 # (plan the runtime set, test the test set too), hash-checked from requirements/*.txt (`make lock` refreshes them).
-# `make engine-test` also builds the Pulumi CLI (needs Go) the first time.
+# `make engine-test` also builds the Pulumi CLI and SeaweedFS's S3 server (both need Go) the first time.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +13,7 @@ LOCK_ARGS ?=
 UV_COMPILE := pip compile --quiet --no-config --python-version 3.11 --python-platform linux --generate-hashes \
 	--only-binary :all: --emit-build-options --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: install install-runtime lock plan test fuzz engine-test pulumi chromium sites policy bench bench-engine bench-fleet schema docs clean
+.PHONY: install install-runtime lock plan test fuzz engine-test pulumi s3 chromium sites policy bench bench-engine bench-fleet schema docs clean
 
 # Every package comes from a lock file, hash-checked (pip refuses a file whose hash is not listed, and any
 # dependency the lock lacks); sitekit itself is then built by the locked setuptools, with no index at all.
@@ -58,12 +58,15 @@ fuzz: $(STAMP)  ## the nightly-sized run of generated bad input (10,000 examples
 pulumi:  ## the Pulumi CLI (built from Go modules) and sitekit's Python language host into .pulumi/bin
 	tools/pulumi/build.sh
 
+s3:  ## SeaweedFS's `weed` (a real S3 server for the S3 state backend's engine tests), built from Go modules into .tools/bin
+	tools/seaweedfs/build.sh
+
 chromium:  ## Debian's chromium for the fleet report's browser test (engine-test installs it when missing)
 	@test -x /usr/bin/chromium || apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "make: could not install Debian's chromium (apt-get install -y chromium, as root); the fleet report's browser test will fail"
 
-engine-test: $(STAMP) pulumi chromium  ## end-to-end tests: the real Pulumi engine with the stand-in OCI provider, the fleet report in chromium
+engine-test: $(STAMP) pulumi s3 chromium  ## end-to-end tests: the real Pulumi engine with the stand-in OCI provider, state in a local S3 server, the fleet report in chromium
 	SITEKIT_ENGINE_TESTS=required $(BIN)/python -m pytest -m engine tests/engine
 
 bench: $(STAMP)  ## plan time and peak memory against a floor measured in the same run

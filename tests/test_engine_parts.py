@@ -158,3 +158,15 @@ def test_make_pulumi_without_go_says_what_is_needed(tmp_path):
     assert done.returncode == 2
     assert done.stdout == "" and done.stderr.count("\n") == 1
     assert "needs Go >= 1.26" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_make_s3_without_go_says_what_is_needed(tmp_path):
+    tools = tmp_path / "tools"
+    shutil.copytree(ROOT / "tools/seaweedfs", tools / "seaweedfs")
+    path = ":".join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())
+    assert not shutil.which("go", path=path)
+    done = subprocess.run(["sh", str(tools / "seaweedfs/build.sh")], capture_output=True, text=True,
+                          env={"PATH": path, "HOME": str(tmp_path)})
+    assert done.returncode == 2
+    assert done.stdout == "" and done.stderr.count("\n") == 1
+    assert "needs Go >= 1.26.6" in done.stderr and "v0.0.0-20261109003541-7506e5f91cd6" in done.stderr

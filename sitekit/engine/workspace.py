@@ -1,5 +1,6 @@
 """Running the real `pulumi` CLI with no cloud and no credentials: a throwaway PULUMI_HOME holding the stand-in
-OCI provider, a local file backend, the passphrase secrets provider, and a scratch copy of the project.
+OCI provider, a local file backend (or another DIY backend URL, such as an S3 bucket on a local server, with its
+credentials in the environment), the passphrase secrets provider, and a scratch copy of the project.
 
 Nothing here touches the user's tree, their ~/.pulumi or their stacks: every command runs in the scratch copy
 with its own home, and automatic plugin downloads are off, so the stand-in can never be mistaken for the
@@ -17,7 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from sitekit.engine.provider import oci_version
 from sitekit.errors import SitekitError
@@ -27,7 +28,7 @@ PULUMI_VERSION = "3.274.1"
 MIN_VERSION = (3, 221, 0)  # Python policy packs start through the language host's RunPlugin since 3.221
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this sitekit package
 PASSPHRASE = "sitekit-throwaway-passphrase"  # protects only the throwaway backend's test secrets
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".pulumi", "__pycache__", "*.pyc", ".pytest_cache",
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".pulumi", ".tools", "__pycache__", "*.pyc", ".pytest_cache",
                                      ".hypothesis", "*.egg-info", "review.md", "*.sarif")
 
 
@@ -78,7 +79,8 @@ class Result:
 class Workspace:
     """A scratch project and a throwaway Pulumi home under `folder` (which the caller owns and removes)."""
 
-    def __init__(self, source: Path, folder: Path, pulumi: Path | None = None, python_path: Path | None = None):
+    def __init__(self, source: Path, folder: Path, pulumi: Path | None = None, python_path: Path | None = None,
+                 backend_url: str | None = None, backend_env: Mapping[str, str] | None = None):
         self.source = source.resolve()
         self.folder = folder.resolve()
         self.pulumi = pulumi or find_pulumi(self.source)
@@ -88,6 +90,10 @@ class Workspace:
         self.home = self.folder / "home"
         self.state = self.folder / "state"
         self.python_path = python_path  # a tree whose sitekit comes first (review's base side)
+        # The state backend: a file backend under the scratch folder unless a DIY backend URL is given (e.g.
+        # s3://bucket?endpoint=...), with the variables it needs (AWS_ACCESS_KEY_ID, ...) added to every command.
+        self.backend_url = backend_url or f"file://{self.state}"
+        self.backend_env = dict(backend_env or {})
         self.installed = False
 
     # ---------------------------------------------------------------------------------------- set-up
@@ -95,12 +101,13 @@ class Workspace:
         venv_bin = Path(sys.executable).parent
         path = os.pathsep.join([str(self.pulumi.parent), str(venv_bin), "/usr/local/bin", "/usr/bin", "/bin"])
         env = {"PATH": path, "HOME": str(self.home), "PULUMI_HOME": str(self.home),
-               "PULUMI_BACKEND_URL": f"file://{self.state}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+               "PULUMI_BACKEND_URL": self.backend_url, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
                "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
                "PULUMI_SKIP_CONFIRMATIONS": "true", "PULUMI_COPILOT": "false", "NO_COLOR": "1",
                "LANG": "C.UTF-8", "TMPDIR": str(self.folder)}
         if self.python_path is not None:
             env["PYTHONPATH"] = str(self.python_path)
+        env.update(self.backend_env)
         return env
 
     def copy_project(self, source: Path | None = None, name: str = "project") -> Path:
@@ -131,7 +138,7 @@ class Workspace:
         launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.run(["plugin", "install", "resource", "oci", oci_version(), "--file", str(launcher)], check=True,
                  cwd=self.folder)
-        self.run(["login", f"file://{self.state}"], check=True, cwd=self.folder)
+        self.run(["login", self.backend_url], check=True, cwd=self.folder)
         self.installed = True
 
     @property
@@ -159,7 +166,7 @@ class Workspace:
         return result
 
     def init_stack(self, stack: str) -> None:
-        """Create the stack in the file backend (passphrase secrets); the stack file keeps its config."""
+        """Create the stack in the workspace's backend (passphrase secrets); the stack file keeps its config."""
         self.install_provider()
         self.run(["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], check=True)
 
