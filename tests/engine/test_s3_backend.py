@@ -244,3 +244,45 @@ def test_pulumi_cancel_clears_a_lock_left_by_a_killed_update(deployed):
 def test_listing_a_missing_bucket_is_an_error(s3_server):
     with pytest.raises(S3Error):
         s3_server.list_objects("sitekit-no-such-bucket")
+
+
+# ------------------------------------------------------------------------------------------- racing rollouts
+@pytest.fixture(scope="module")
+def hub_on_s3(tmp_path_factory, pulumi_cli, s3_server):
+    """us-ashburn (the hub: the accepting end of its peerings, so it needs no other stack) in a bucket of its own,
+    nothing deployed yet: two rollouts of it race from the start."""
+    backend = s3_server.backend("sitekit-state-rollouts")
+    return new_workspace(tmp_path_factory, pulumi_cli, "s3-rollouts", stacks=[HUB], backend=backend), backend
+
+
+def test_two_rollouts_racing_for_one_stack_never_both_apply(hub_on_s3):
+    """Issue 18: two `sitekit rollout run` of us-ashburn started together on the S3 backend. Each previews (no
+    lock) and saves its plan, then applies it; the DIY lock lets at most one apply run, and the other fails (on
+    the lock, or, once the first has applied, because its saved plan no longer matches the state). Either way
+    the state is intact afterwards: no lock, no pending operation, and a preview has nothing to change."""
+    import subprocess
+    import sys
+
+    from sitekit.engine.workspace import PACKAGE_ROOT
+
+    ws, backend = hub_on_s3
+    env = dict(ws.env(), PYTHONPATH=str(PACKAGE_ROOT), PULUMI_BACKEND_URL=backend.url, **backend.env)
+    command = [sys.executable, "-c", "from sitekit.cli.main import app; app()", "rollout", "run", HUB, "--all",
+               "--canary", "none", "--no-progress"]
+    racers = [subprocess.Popen(command + ["--journal", str(ws.project / f"race-{n}.json")], cwd=ws.project, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in (1, 2)]
+    outputs = [r.communicate(timeout=1800)[0] for r in racers]
+    codes = [r.returncode for r in racers]
+    assert codes.count(0) <= 1, outputs
+    for code, output in zip(codes, outputs):
+        if code != 0:
+            assert code == 1 and output.splitlines()[0].startswith("rollout: FAILED"), output[-3000:]
+            assert LOCKED.search(output) or "plan" in output, output[-3000:]
+    if 0 not in codes:  # both backed off: the next rollout applies
+        again = subprocess.run(command, cwd=ws.project, env=env, capture_output=True, text=True, timeout=1800)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
+    assert backend.keys(f".pulumi/locks/organization/sitekit/{HUB}/") == []
+    state = json.loads(ws.run(["stack", "export", "-s", HUB], check=True).stdout)
+    assert not state["deployment"].get("pending_operations") and len(state["deployment"]["resources"]) > 100
+    preview = ws.preview_events(HUB)
+    assert preview.returncode == 0 and {s["op"] for s in preview.steps} <= {"same", "read"}, preview.text()[-3000:]
