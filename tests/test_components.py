@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from sitekit import ROOT
 from sitekit.cli.main import app
 from sitekit.plan import provider_urn
-from sitekit.region.context import TAG_KEYS
+from sitekit.region.context import DEFINED_TAG_KEYS
 from sitekit.run.offline import SECRET_PLACEHOLDER
 from sitekit.spec.catalog import load_catalog
 from sitekit.spec.layout import list_sites
@@ -140,7 +140,7 @@ def test_logical_names_derive_from_data_keys(site, shipped_plans, shipped_sites)
     assert names("oci:FileStorage/fileSystem:FileSystem") == {f"{site}-fs-{f.name}" for f in spec.storage.file_systems}
     assert names("oci:Identity/compartment:Compartment") == {f"{site}-compartment"} | {
         f"{site}-compartment-{c}" for c in ("network", "security", "compute", "storage")}
-    assert names("oci:Identity/tag:Tag") == {f"{site}-tag-{k}" for k in TAG_KEYS}
+    assert names("oci:Identity/tag:Tag") == {f"{site}-tag-{k}" for k in DEFINED_TAG_KEYS}
     assert len({r.name for r in plan.resources}) == len(plan.resources)
 
 
@@ -243,10 +243,11 @@ def test_defined_tags_on_every_taggable_resource(site, shipped_plans, shipped_si
             assert res.inputs.get("definedTags") == expected, (res.type, res.name)
             tagged += 1
             # and the tag definitions exist before anything uses them
-            assert {f"{site}-tag-{k}" for k in TAG_KEYS} <= {d.rsplit("::", 1)[1] for d in res.dependencies}, res.name
+            assert {f"{site}-tag-{k}" for k in DEFINED_TAG_KEYS} <= {d.rsplit("::", 1)[1] for d in res.dependencies}, res.name
     assert tagged > 50
     launch = plan.named(f"{site}-instance-config-train").inputs["instanceDetails"]["launchDetails"]
-    assert launch["definedTags"] == expected  # nested launch details carry them too
+    # nested launch details carry them too, and the GPU node's role (what the GPU dynamic group matches)
+    assert launch["definedTags"] == {**expected, f"{spec.tags.namespace}-{site}.node-role": "gpu"}
 
 
 # Resources that make a service use the site's keys: they can only succeed once the IAM policy lets the
@@ -272,7 +273,7 @@ def test_key_users_wait_for_the_policy_that_grants_key_use(site, shipped_plans):
 def test_site_tags_do_not_spend_the_tenancys_cost_tracking_slots(site, shipped_plans):
     """OCI allows 10 cost-tracking tag keys per tenancy; two per site namespace would stop the sixth site."""
     tags = shipped_plans[site].of_type("oci:Identity/tag:Tag")
-    assert len(tags) == len(TAG_KEYS) and not any(t.inputs.get("isCostTracking") for t in tags)
+    assert len(tags) == len(DEFINED_TAG_KEYS) and not any(t.inputs.get("isCostTracking") for t in tags)
 
 
 # ----------------------------------------------------------------------------------------------- network
@@ -633,3 +634,32 @@ def test_every_input_has_the_type_pulumi_oci_declares(shipped_plans, variant):
     assert mount["requestedThroughput"] == "10"
     problems = [m for t, n, i in resources if t.startswith("oci:") for m in object_mismatches(i, _args_class(t), n)]
     assert problems == []
+
+
+# ----------------------------------------------------------------------------------------------- issue 17, finding 5
+@pytest.mark.parametrize("site", SITES)
+def test_gpu_dynamic_group_matches_only_the_gpu_nodes(site, shipped_plans, shipped_sites):
+    """The dynamic group matches the compute compartment's instances tagged node-role gpu; the bare-metal GPU
+    instance configurations launch instances with that tag, OKE's node pools without it."""
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    tag = f"{spec.tags.namespace}-{site}.node-role"
+    rule = plan.named(f"{site}-dynamic-group-gpu-nodes").inputs["matchingRule"]
+    assert rule.startswith("ALL {instance.compartment.id = '") and rule.endswith(f", tag.{tag}.value = 'gpu'}}")
+    configs = plan.of_type("oci:Core/instanceConfiguration:InstanceConfiguration")
+    assert configs and all(
+        c.inputs["instanceDetails"]["launchDetails"]["definedTags"].get(tag) == "gpu" for c in configs)
+    assert all(tag not in c.inputs.get("definedTags", {}) for c in configs)  # the configuration itself: no node
+    for pool in plan.of_type("oci:ContainerEngine/nodePool:NodePool"):
+        assert tag not in pool.inputs.get("definedTags", {})
+        assert tag not in pool.inputs["nodeConfigDetails"].get("definedTags", {})
+    assert plan.named(f"{site}-tag-node-role").inputs["name"] == "node-role"
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_cloud_guard_target_attaches_its_recipes(site, shipped_plans, shipped_sites):
+    plan, spec = shipped_plans[site], shipped_sites[site].spec
+    guard = spec.security.cloud_guard
+    target = plan.named(f"{site}-cloud-guard").inputs
+    assert [r["detectorRecipeId"] for r in target["targetDetectorRecipes"]] == [
+        guard.configuration_detector_recipe_id, guard.activity_detector_recipe_id]
+    assert [r["responderRecipeId"] for r in target["targetResponderRecipes"]] == [guard.responder_recipe_id]

@@ -243,7 +243,8 @@ def test_a_large_site_gets_subnets_that_hold_its_nodes(project):
 
 def test_a_default_site_keeps_the_baseline_subnets(project):
     path, _, loaded = write_site(project, request_for("de"))
-    assert "sitekit:overrides" not in path.read_text()
+    overrides = yaml.safe_load(path.read_text())["config"]["sitekit:overrides"]
+    assert list(overrides) == ["security"]  # the Cloud Guard recipes only: no subnet grown
     baseline = yaml.safe_load((project / "stacks/baseline.yaml").read_text())
     assert [[s["prefix"] for s in n["subnets"]] for n in baseline["network"]["networks"]] == \
            [[s.prefix for s in n.subnets] for n in loaded.spec.network.networks]

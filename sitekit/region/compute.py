@@ -63,7 +63,7 @@ class Compute(pulumi.ComponentResource):
                 plugins_configs=[L.InstanceConfigurationInstanceDetailsLaunchDetailsAgentConfigPluginsConfigArgs(
                     name=p, desired_state="ENABLED") for p in RDMA_PLUGINS]),
             metadata=ctx.node_metadata(pool) or None,
-            defined_tags=ctx.defined_tags)
+            defined_tags=ctx.gpu_node_tags)  # node-role gpu: what the GPU nodes' dynamic group matches
         return oci.core.InstanceConfiguration(
             ctx.logical(Kind.INSTANCE_CONFIG, pool.name), compartment_id=self.compartment,
             display_name=ctx.display(pool.name, "config"),

@@ -13,8 +13,17 @@ from sitekit.planners import carve
 from sitekit.region.bootstrap import node_metadata
 from sitekit.spec.loaded import LoadedSite
 
-# Defined-tag keys in the site's tag namespace.
+# Defined-tag keys in the site's tag namespace, set on every resource.
 TAG_KEYS = ("site", "jurisdiction", "data-classification", "applicable-law", "cost-centre")
+
+NODE_ROLE = "node-role"
+"""Defined-tag key the bare-metal GPU nodes carry (value GPU_ROLE, set in their instance configurations' launch
+details): the GPU nodes' dynamic group matches it, so OKE serving nodes in the same compartment stay out."""
+
+GPU_ROLE = "gpu"
+
+DEFINED_TAG_KEYS = TAG_KEYS + (NODE_ROLE,)
+"""Every key the site's tag namespace defines."""
 
 
 @dataclass
@@ -59,6 +68,16 @@ class SiteContext:
         j = self.spec.jurisdiction
         values = (self.name, j.code, j.tags.data_classification, j.tags.applicable_law, self.spec.tags.cost_centre)
         return {f"{self.tag_namespace}.{k}": v for k, v in zip(TAG_KEYS, values)}
+
+    @property
+    def node_role_tag(self) -> str:
+        """The node-role defined tag's full name, '<namespace>.node-role'."""
+        return f"{self.tag_namespace}.{NODE_ROLE}"
+
+    @property
+    def gpu_node_tags(self) -> dict[str, str]:
+        """The defined tags of a bare-metal GPU node: the site's, and node-role gpu."""
+        return {**self.defined_tags, self.node_role_tag: GPU_ROLE}
 
     def opts(self, parent: pulumi.Resource, *, protect: bool = False, retain: bool = False,
              depends_on: list[pulumi.Resource] | None = None,

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_oci as oci
 
 from sitekit.naming import CHILD_COMPARTMENTS, Kind
-from sitekit.region.context import TAG_KEYS, SiteContext
+from sitekit.region.context import DEFINED_TAG_KEYS, GPU_ROLE, SiteContext
 
 
 class Foundation(pulumi.ComponentResource):
@@ -30,7 +30,7 @@ class Foundation(pulumi.ComponentResource):
         self.tags = [
             oci.identity.Tag(ctx.logical(Kind.TAG, key), tag_namespace_id=self.namespace.id, name=key,
                              description=f"sitekit {key}", is_cost_tracking=False, opts=here)
-            for key in TAG_KEYS
+            for key in DEFINED_TAG_KEYS
         ]
         ctx.tag_definitions = list(self.tags)
 
@@ -49,7 +49,9 @@ class Foundation(pulumi.ComponentResource):
         self.gpu_nodes = oci.identity.DynamicGroup(
             ctx.logical(Kind.DYNAMIC_GROUP, "gpu-nodes"), compartment_id=spec.site.tenancy_id,
             name=ctx.display("gpu-nodes"), description=f"GPU nodes of AI site {ctx.name}",
-            matching_rule=ctx.compartments["compute"].apply(lambda c: f"ALL {{instance.compartment.id = '{c}'}}"),
+            # only the bare-metal GPU nodes: their launch details carry node-role gpu, OKE's nodes do not
+            matching_rule=ctx.compartments["compute"].apply(
+                lambda c: f"ALL {{instance.compartment.id = '{c}', tag.{ctx.node_role_tag}.value = '{GPU_ROLE}'}}"),
             defined_tags=ctx.defined_tags, opts=ctx.opts(self))
 
         # One Output per statement, waiting only for what it names (compartments, the OKE cluster): a statement

@@ -70,14 +70,17 @@ class Security(pulumi.ComponentResource):
                     topic_id=(home_topic if category in HOME_EVENTS else self.topic).id)]),
                 defined_tags=tags, opts=home if category in HOME_EVENTS else ctx.opts(self))
 
-        if spec.security.cloud_guard:
-            oci.cloudguard.Target(
-                ctx.logical(Kind.CLOUD_GUARD), compartment_id=ctx.compartments["site"],
-                display_name=ctx.display("cloud-guard"), target_resource_id=ctx.compartments["site"],
-                target_resource_type="COMPARTMENT",
-                target_detector_recipes=[oci.cloudguard.TargetTargetDetectorRecipeArgs(detector_recipe_id=r)
-                                         for r in spec.security.detector_recipe_ids] or None,
-                defined_tags=tags, opts=home)
+        guard = spec.security.cloud_guard
+        oci.cloudguard.Target(
+            ctx.logical(Kind.CLOUD_GUARD), compartment_id=ctx.compartments["site"],
+            display_name=ctx.display("cloud-guard"), target_resource_id=ctx.compartments["site"],
+            target_resource_type="COMPARTMENT",
+            target_detector_recipes=[
+                oci.cloudguard.TargetTargetDetectorRecipeArgs(detector_recipe_id=guard.configuration_detector_recipe_id),
+                oci.cloudguard.TargetTargetDetectorRecipeArgs(detector_recipe_id=guard.activity_detector_recipe_id)],
+            target_responder_recipes=[
+                oci.cloudguard.TargetTargetResponderRecipeArgs(responder_recipe_id=guard.responder_recipe_id)],
+            defined_tags=tags, opts=home)
 
         b = spec.security.bastion
         self.bastion = oci.bastion.Bastion(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -48,6 +48,7 @@ from sitekit.spec.types import (
     PoolRole,
     RecipeOcid,
     RegionId,
+    ResponderRecipeOcid,
     Role,
     TagValue,
     TenancyOcid,
@@ -370,15 +371,43 @@ class Bastion(Model):
     max_session_ttl_seconds: StrictInt = Field(10800, ge=1800, le=10800)
 
 
+class CloudGuard(Model):
+    """The recipes the site's Cloud Guard target attaches, each named for what it is (tenancy-specific OCIDs:
+    Oracle's managed recipes or the tenancy's clones of them)."""
+    configuration_detector_recipe_id: RecipeOcid = Field(
+        description="Detector recipe of the configuration detector (IAAS_CONFIGURATION_DETECTOR).")
+    activity_detector_recipe_id: RecipeOcid = Field(
+        description="Detector recipe of the activity detector (IAAS_ACTIVITY_DETECTOR).")
+    responder_recipe_id: ResponderRecipeOcid = Field(description="Responder recipe of the target.")
+
+
+CLOUD_GUARD_KEYS = ("configurationDetectorRecipeId", "activityDetectorRecipeId", "responderRecipeId")
+"""The keys of `security.cloudGuard`, named by the error a spec with the former keys gets."""
+
+
 class Security(Model):
     keys: list[KeySpec] = Field(min_length=1)
-    cloud_guard: StrictBool = Field(True, description="Create a Cloud Guard target for the site compartment.")
-    detector_recipe_ids: list[RecipeOcid] = Field(default_factory=list, description="Cloud Guard detector recipes to attach (tenancy-specific OCIDs).")
+    cloud_guard: CloudGuard = Field(
+        description="The site compartment's Cloud Guard target and the recipes it attaches: "
+                    "configurationDetectorRecipeId, activityDetectorRecipeId, responderRecipeId.")
     bastion: Bastion
     events: list[Literal["iam", "network", "cloud-guard"]] = Field(
         default_factory=lambda: ["iam", "network", "cloud-guard"],
         description="Event rules notifying the alert topic: identity changes (CIS OCI 4.3-4.7), network changes "
                     "(4.8-4.12), Cloud Guard problems (4.15); identity and Cloud Guard rules live in the home region.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_cloud_guard(cls, data: Any) -> Any:
+        """`detectorRecipeIds` and `cloudGuard: true|false` said neither which recipe is which nor the responder."""
+        if isinstance(data, dict):
+            keys = ", ".join(f"security.cloudGuard.{k}" for k in CLOUD_GUARD_KEYS)
+            if "detectorRecipeIds" in data or "detector_recipe_ids" in data:
+                raise ValueError(f"detectorRecipeIds is gone: name each recipe in {keys}")
+            for key in ("cloudGuard", "cloud_guard"):
+                if isinstance(data.get(key), bool):
+                    raise ValueError(f"cloudGuard is no longer true or false: set {keys}")
+        return data
 
 
 # --------------------------------------------------------------------------------------------- compute

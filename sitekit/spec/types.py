@@ -88,6 +88,9 @@ ImageOcid = _ocid_of("image")
 RecipeOcid = _ocid_of("cloudguarddetectorrecipe")
 
 
+ResponderRecipeOcid = _ocid_of("cloudguardresponderrecipe")
+
+
 RegionId = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", max_length=64)]
 """An OCI region identifier such as ``us-ashburn-1``."""
 

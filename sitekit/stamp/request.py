@@ -28,6 +28,11 @@ PLACEHOLDER_OCIDS = {
     "parentCompartmentId": "ocid1.compartment.oc1..placeholder-replace-with-the-parent-compartment-ocid",
     "gpu": "ocid1.image.oc1..placeholder-replace-with-a-gpu-image-ocid",
     "oke": "ocid1.image.oc1..placeholder-replace-with-an-oke-node-image-ocid",
+    "configurationDetectorRecipeId":
+        "ocid1.cloudguarddetectorrecipe.oc1..placeholder-replace-with-the-configuration-detector-recipe-ocid",
+    "activityDetectorRecipeId":
+        "ocid1.cloudguarddetectorrecipe.oc1..placeholder-replace-with-the-activity-detector-recipe-ocid",
+    "responderRecipeId": "ocid1.cloudguardresponderrecipe.oc1..placeholder-replace-with-the-responder-recipe-ocid",
 }
 
 

@@ -25,7 +25,7 @@ from sitekit.spec.layout import BASELINE, list_jurisdictions, stack_file
 from sitekit.spec.loaded import LoadedSite, origin_in
 from sitekit.spec.loader import load_profile, load_site
 from sitekit.spec.merge import Layer, merge_layers
-from sitekit.spec.models import Compute, Jurisdiction, NetworkSpec, Organisation
+from sitekit.spec.models import CLOUD_GUARD_KEYS, Compute, Jurisdiction, NetworkSpec, Organisation
 from sitekit.spec.problems import section_problems, why_not_network
 from sitekit.spec.schema import STACK_SCHEMA, modeline
 from sitekit.spec.sources import load_project_yaml, parse_yaml
@@ -96,6 +96,7 @@ def answer_problems(req: Request) -> tuple[list[Problem], list[str]]:
             problems.append(problem(opt, f"'{clip(value)}' is not an OCID (ocid1.<type>.<realm>.<region>.<id>)"))
     if not req.operator_cidrs:
         placeholders.append("operatorCidrs")
+    placeholders.append("overrides")  # security.cloudGuard: the tenancy's Cloud Guard recipes (no option sets them)
     for cidr in req.operator_cidrs:
         try:
             net = IPv4Network(cidr)
@@ -240,6 +241,7 @@ def render(root: Path, s: Stamp) -> str:
         "pue": _number(r.pue), "transfer": transfer, "pools": pools, "placeholders": s.placeholders,
         "operator_cidrs": list(r.operator_cidrs) or [PLACEHOLDER_OPERATOR_CIDR],
         "subnets": [(net, sorted(subs.items())) for net, subs in sorted(s.subnets.items())],
+        "cloud_guard": {k: PLACEHOLDER_OCIDS[k] for k in CLOUD_GUARD_KEYS},
     }
     return environment(root / "templates").get_template(TEMPLATE).render(context)
 

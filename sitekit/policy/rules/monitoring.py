@@ -172,10 +172,42 @@ def _top_compartments(stack: Stack) -> list[Res]:
     return [c for c in stack.of_type(COMPARTMENT) if not stack.deps(c, COMPARTMENT)]
 
 
-@rule("SK-MON-004", "Cloud Guard watches the stack's compartments", severity="medium", level="mandatory",
-      area="monitoring", stack=True, cis="4.14", anchor=("/security", "cloudGuard"),
-      remediation="Declare a Cloud Guard target (type COMPARTMENT) on the stack's top compartment (sitekit: "
-                  "`security.cloudGuard: true`); Cloud Guard itself is enabled once per tenancy.")
+DETECTORS = {"IAAS_CONFIGURATION_DETECTOR": "configuration", "IAAS_ACTIVITY_DETECTOR": "activity"}
+"""The detectors a target needs a recipe of (OCI Cloud Guard: a target's detector recipes, one per detector)."""
+
+
+def _recipe_gaps(target: Res) -> Iterator[str]:
+    """What the target lacks of a configuration detector recipe, an activity detector recipe and a responder
+    recipe. A recipe whose detector is not stated (an OCID alone, as a stack declares it) may be either: the
+    target is given the benefit of the doubt while it attaches as many recipes as detectors are missing."""
+    detectors = target.get("targetDetectorRecipes")
+    if not is_unknown(detectors):
+        recipes: dict[Any, str | None] = {}
+        for i, entry in enumerate(items(detectors)):
+            recipe = get(entry, "detectorRecipeId")
+            if recipe in (None, ""):
+                continue
+            detector = get(entry, "detector")
+            key = ("unknown", i) if is_unknown(recipe) else recipe
+            recipes[key] = (DETECTORS.get(str(detector).upper()) if isinstance(detector, str)
+                            and not is_unknown(detector) else None)
+        stated = set(recipes.values())
+        missing = [d for d in DETECTORS.values() if d not in stated]
+        unstated = sum(1 for d in recipes.values() if d is None)
+        if len(missing) > unstated:
+            yield (f"no {' and no '.join(missing)} detector recipe" if not unstated else
+                   f"{len(recipes)} detector recipe(s), not both a configuration and an activity detector recipe")
+    responders = target.get("targetResponderRecipes")
+    if not is_unknown(responders) and not any(get(r, "responderRecipeId") not in (None, "") for r in items(responders)):
+        yield "no responder recipe"
+
+
+@rule("SK-MON-004", "Cloud Guard watches the stack's compartments with its recipes", severity="medium",
+      level="mandatory", area="monitoring", stack=True, cis="4.14", anchor=("/security", "cloudGuard"),
+      remediation="Declare a Cloud Guard target (type COMPARTMENT) on the stack's top compartment attaching a "
+                  "configuration detector recipe, an activity detector recipe and a responder recipe (sitekit: "
+                  "`security.cloudGuard: {configurationDetectorRecipeId, activityDetectorRecipeId, "
+                  "responderRecipeId}`); Cloud Guard itself is enabled once per tenancy.")
 def cloud_guard_watches(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     """Without a site, judged once the stack declares Cloud Guard targets of its own."""
     targets = [t for t in stack.of_type(CLOUD_GUARD_TARGET)
@@ -185,6 +217,9 @@ def cloud_guard_watches(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     for top in _top_compartments(stack):
         if not any(top.urn in t.dependencies for t in targets):
             yield top, f"no Cloud Guard target covers compartment {top.get('name', top.name)}"
+    for target in stack.of_type(CLOUD_GUARD_TARGET):
+        for gap in _recipe_gaps(target):
+            yield target, f"Cloud Guard target {target.get('displayName', target.name)}: {gap}"
 
 
 @rule("SK-MON-005", "Cloud Guard is enabled and its targets active", severity="medium", level="mandatory",
