@@ -81,6 +81,8 @@ DYNAMIC_GROUP = "oci:Identity/dynamicGroup:DynamicGroup"
 GROUP = "oci:Identity/group:Group"
 USER = "oci:Identity/user:User"
 AUTHENTICATION_POLICY = "oci:Identity/authenticationPolicy:AuthenticationPolicy"
+DOMAINS_PASSWORD_POLICY = "oci:Identity/domainsPasswordPolicy:DomainsPasswordPolicy"
+TAG_DEFAULT = "oci:Identity/tagDefault:TagDefault"
 AUDIT_CONFIGURATION = "oci:Audit/configuration:Configuration"
 LOG_GROUP = "oci:Logging/logGroup:LogGroup"
 LOG = "oci:Logging/log:Log"
@@ -90,6 +92,8 @@ SUBSCRIPTION = "oci:Ons/subscription:Subscription"
 INTEGRATION_INSTANCE = "oci:Integration/integrationInstance:IntegrationInstance"
 ANALYTICS_INSTANCE = "oci:Analytics/analyticsInstance:AnalyticsInstance"
 AUTONOMOUS_DATABASE = "oci:Database/autonomousDatabase:AutonomousDatabase"
+FUNCTIONS_APPLICATION = "oci:Functions/application:Application"
+FUNCTION = "oci:Functions/function:Function"
 OCI_PROVIDER = "pulumi:providers:oci"
 
 _NAMES = {token: name for name, token in dict(globals()).items()
@@ -193,6 +197,8 @@ _ROWS = (
     OciType(GROUP, iam=True),
     OciType(USER, iam=True),
     OciType(AUTHENTICATION_POLICY, iam=True, tenancy_setting=True),
+    OciType(DOMAINS_PASSWORD_POLICY, iam=True),  # an identity domain's object (SCIM tags, no defined tags)
+    OciType(TAG_DEFAULT, iam=True),
     # monitoring
     OciType(AUDIT_CONFIGURATION, tenancy_setting=True),
     OciType(LOG_GROUP, taggable=True),
@@ -204,6 +210,8 @@ _ROWS = (
     OciType(INTEGRATION_INSTANCE, taggable=True),
     OciType(ANALYTICS_INSTANCE, taggable=True),
     OciType(AUTONOMOUS_DATABASE, taggable=True),
+    OciType(FUNCTIONS_APPLICATION, taggable=True),
+    OciType(FUNCTION, taggable=True),
     # the provider itself
     OciType(OCI_PROVIDER, key_inputs=("region",)),
 )

@@ -11,6 +11,7 @@ from sitekit.naming import Kind, key_of, logical
 from sitekit.oci.types import (
     DRG_ATTACHMENT,
     DRG_ATTACHMENT_MANAGEMENT,
+    DRG_ROUTE_DISTRIBUTION,
     DRG_ROUTE_DISTRIBUTION_STATEMENT,
     DRG_ROUTE_TABLE,
     NSG,
@@ -56,9 +57,28 @@ def _foreign(ctx, cidr: Any) -> bool:
         net.version == ctx.supernet.version and net.subnet_of(ctx.supernet))
 
 
+def _matches_every_vcn(statement: Res) -> bool:
+    """Whether an import statement accepts every VCN attachment of its DRG: match-all (or no criteria, which OCI
+    reads as match-all), or a match by attachment type VCN; the GPU network's and the RDMA fabric's attachments
+    among them, without naming them."""
+    criteria = statement.get("matchCriteria")
+    if is_unknown(criteria):
+        return False
+    found = items(criteria) if isinstance(criteria, (list, tuple)) else [criteria] if criteria else []
+    if not found:
+        return True
+    for c in found:
+        kind = str(get(c, "matchType", "")).upper()
+        if kind == "MATCH_ALL" or (kind == "DRG_ATTACHMENT_TYPE" and str(get(c, "attachmentType", "")).upper() == "VCN"):
+            return True
+    return False
+
+
 @rule("SK-PEER-002", "The GPU network and the RDMA fabric are never exposed to peer sites", severity="high",
       level="mandatory", area="peering", needs_site=True, stack=True, anchor=("peering", "networks"),
-      remediation="Route only the peered networks (peering.networks: storage and services) to peers.")
+      remediation="Route only the peered networks (peering.networks: storage and services) to peers, each import "
+                  "statement naming its attachment (never match-all or attachment type VCN while the GPU network "
+                  "or RDMA fabric is attached to the DRG).")
 def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     fabric = {name for name, (_, role) in ctx.networks.items() if role in SEALED_ROLES}
     fabric_attachments = {r.urn for r in stack.of_type(DRG_ATTACHMENT)
@@ -68,9 +88,10 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
                    if m.get("attachmentType") == "REMOTE_PEERING_CONNECTION"
                    for d in stack.deps(m, DRG_ROUTE_TABLE)}
     for statement in stack.of_type(DRG_ROUTE_DISTRIBUTION_STATEMENT):
-        exposed = [a for a in statement.dependencies if a in fabric_attachments]
-        tables = {t.urn for d in statement.dependencies if d in stack.by_urn
-                  for t in stack.dependents(stack.by_urn[d], DRG_ROUTE_TABLE)}
+        exposed = [a for a in statement.dependencies if a in fabric_attachments] or sorted(
+            a for a in fabric_attachments if _matches_every_vcn(statement))
+        tables = {t.urn for d in stack.deps(statement, DRG_ROUTE_DISTRIBUTION)
+                  for t in stack.dependents(d, DRG_ROUTE_TABLE)}  # the tables importing its distribution
         if exposed and tables & peer_tables:
             yield statement, (f"imports {stack.by_urn[exposed[0]].name} into the routes peer sites learn: "
                               "the GPU network or RDMA fabric would be reachable from another site")
