@@ -113,15 +113,20 @@ def print_capacity(report: CapacityReport, console: Console) -> None:
             console.print(f"  {u.site} ({u.jurisdiction}, {u.region}, capacity {u.status}): {u.nodes:,} nodes, "
                           f"{u.gpus:,} GPUs{approved}", highlight=False)
             resident = [o for o in u.options if o.residency == "resident"]
+            crossing = [o for o in u.options if o.residency == "cross-border"]
             transfer = [o for o in u.options if o.residency == "transfer"]
             console.print("    resident: " + (", ".join(f"{o.region} ({o.status})" for o in resident) or "no other region"),
                           highlight=False)
+            if crossing:
+                console.print(f"    cross-border, {crossing[0].how}: "
+                              + ", ".join(f"{o.region} ({o.status})" for o in crossing), highlight=False)
             if transfer:
                 console.print(f"    {transfer[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in transfer),
                               highlight=False)
             else:
-                console.print(f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism)",
-                              highlight=False)
+                console.print(f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism"
+                              + (" and lets its data cross to no other jurisdiction's regions)" if not crossing
+                                 else ")"), highlight=False)
 
 
 def capacity_json(report: CapacityReport) -> str:

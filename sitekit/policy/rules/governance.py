@@ -175,6 +175,8 @@ def resources_in_allowed_regions(res: Res, ctx) -> Iterator[str]:
         return
     if ctx.transfer and ctx.transfer in ctx.transfer_mechanisms:
         return
+    if ctx.jurisdiction_of_region.get(region) in ctx.cross_border:
+        return  # the profile lets the site's data class cross to that region's jurisdiction (residency.crossBorder)
     how = (f"declared transfer '{ctx.transfer}' is not accepted" if ctx.transfer else "no transfer mechanism declared")
     yield f"region {region} is outside {ctx.jurisdiction_name or ctx.jurisdiction}'s residency and {how}"
 

@@ -1,6 +1,6 @@
 """Peering rules: what a site routes to other sites stays inside the organisation's space, the GPU network and
-the RDMA fabric are never reachable from a peer, and peered personal data leaves its jurisdiction only under
-a declared transfer mechanism."""
+the RDMA fabric are never reachable from a peer, and peered data leaves its jurisdiction only where its profile
+lets its class cross (residency.crossBorder) or under a declared transfer mechanism."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from sitekit.oci.types import (
 )
 from sitekit.policy.model import Res, Stack, get, is_unknown, items, rule
 from sitekit.policy.rules.network import SEALED_ROLES
-from sitekit.spec.peering import PERSONAL
 
 
 def _network(cidr: Any):
@@ -111,11 +110,13 @@ def no_fabric_to_peers(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
             yield nsg_rule, f"admits {nsg_rule.get('source')}, another site's range, into the {network} network"
 
 
-@rule("SK-PEER-003", "Peered personal data leaves its jurisdiction only under a declared transfer mechanism",
+@rule("SK-PEER-003", "Peered data leaves its jurisdiction only where its profile lets it or under a transfer mechanism",
       severity="high", level="mandatory", area="peering", types=(REMOTE_PEERING_CONNECTION,), needs_site=True,
       anchor=("site", "peers"),
       remediation="Declare the transfer on the peer entry (sitekit:peers: [{site, transfer: {mechanism, "
-                  "reference}}]) with a mechanism the jurisdiction accepts, or do not peer this site.")
+                  "reference}}]) with a mechanism the jurisdiction accepts, have the profile let the site's data "
+                  "class cross to the peer's jurisdiction (residency.crossBorder, with basis; never personal data), "
+                  "or do not peer this site.")
 def peered_data_stays_resident(res: Res, ctx) -> Iterator[str]:
     peer = key_of(ctx.site, Kind.RPC, res.name)
     info = ctx.peers.get(peer) if peer else None
@@ -123,10 +124,10 @@ def peered_data_stays_resident(res: Res, ctx) -> Iterator[str]:
         yield f"remote peering connection to '{peer or res.name}', a site this site does not declare as a peer: " \
               "sitekit cannot tell where the data goes"
         return
-    if ctx.data_classification not in PERSONAL or info.jurisdiction == ctx.jurisdiction:
-        return
+    if info.jurisdiction == ctx.jurisdiction or info.jurisdiction in ctx.cross_border:
+        return  # resident, or a class the profile lets cross to that jurisdiction (residency.crossBorder)
     if info.transfer is None:
         yield f"data here is '{ctx.data_classification}' and {peer} is in jurisdiction '{info.jurisdiction}', " \
-              "with no transfer mechanism declared"
+              f"which {ctx.jurisdiction}'s residency.crossBorder does not open to it, with no transfer mechanism declared"
     elif info.transfer not in ctx.transfer_mechanisms:
         yield f"transfer mechanism '{info.transfer}' for {peer} is not one {ctx.jurisdiction} accepts"
