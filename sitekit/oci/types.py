@@ -73,6 +73,9 @@ KEY = "oci:Kms/key:Key"
 BASTION = "oci:Bastion/bastion:Bastion"
 CLOUD_GUARD_TARGET = "oci:CloudGuard/target:Target"
 CLOUD_GUARD_CONFIGURATION = "oci:CloudGuard/cloudGuardConfiguration:CloudGuardConfiguration"
+SECURITY_RECIPE = "oci:CloudGuard/securityRecipe:SecurityRecipe"
+SECURITY_ZONE = "oci:CloudGuard/securityZone:SecurityZone"
+QUOTA = "oci:Limits/quota:Quota"
 COMPARTMENT = "oci:Identity/compartment:Compartment"
 POLICY = "oci:Identity/policy:Policy"
 TAG_NAMESPACE = "oci:Identity/tagNamespace:TagNamespace"
@@ -188,6 +191,10 @@ _ROWS = (
     OciType(BASTION, taggable=True),
     OciType(CLOUD_GUARD_TARGET, taggable=True, home_control_plane=True),
     OciType(CLOUD_GUARD_CONFIGURATION, tenancy_setting=True),
+    OciType(SECURITY_RECIPE, taggable=True, home_control_plane=True, key_inputs=("securityPolicies",)),
+    OciType(SECURITY_ZONE, taggable=True, home_control_plane=True),
+    # quotas live in the root compartment (OCI: "it must be the root compartment"), IAM-like tenancy metadata
+    OciType(QUOTA, taggable=True, iam=True, tenancy_setting=True, key_inputs=("statements",)),
     # identity
     OciType(COMPARTMENT, stateful=True, taggable=True, iam=True),
     OciType(POLICY, taggable=True, iam=True, key_inputs=("statements",)),
