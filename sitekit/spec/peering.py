@@ -25,7 +25,7 @@ from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
 from sitekit.errors import Problem, SpecError, nearest
-from sitekit.spec.layout import list_sites
+from sitekit.spec.layout import list_jurisdictions, list_sites
 from sitekit.spec.merge import Origin
 from sitekit.spec.sources import dotted
 from sitekit.spec.stackfiles import declared_plans, read_stack_values
@@ -119,7 +119,9 @@ def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
                     bad(f"this site's {a} network ({ra}) overlaps {peer.site}'s {b} network ({rb}); peered sites "
                         "need disjoint ranges")
         j = spec.jurisdiction
-        if other.jurisdiction != j.code and not j.residency.crossing(j.tags.data_classification, other.jurisdiction):
+        # a peer of an unknown jurisdiction is its own load's problem, not this site's
+        if other.jurisdiction != j.code and other.jurisdiction in list_jurisdictions(site.root) \
+                and not j.residency.crossing(j.tags.data_classification, other.jurisdiction):
             accepted = j.residency.transfer_mechanisms
             if peer.transfer is None:
                 bad(f"data here is classified '{j.tags.data_classification}' and {peer.site} is in jurisdiction "
