@@ -99,6 +99,12 @@ class Kind(StrEnum):
     CLOUD_GUARD = "cloud-guard", "security.cloudGuard"
     BASTION = "bastion", "security.bastion"
 
+    # guardrails (issue 21): what OCI enforces; planned from the jurisdiction and the pools (spec/guardrails.py)
+    GUARDRAILS = "guardrails"
+    QUOTA = "quota", "jurisdiction.residency"                # site-level singleton: its statements
+    ZONE_RECIPE = "zone-recipe", "jurisdiction"              # key: the jurisdiction code
+    ZONE = "zone"                                            # key: the compartment it covers; no spec item
+
     # compute
     INSTANCE_CONFIG = "instance-config", "compute.pools.<pool>"
     CLUSTER_NETWORK = "cluster-network", "compute.pools.<pool>"

@@ -117,12 +117,16 @@ def test_cli_capacity_summary_and_one_shape(project, monkeypatch):
     resident = [o["region"] for o in br["couldMoveTo"] if o["residency"] == "resident"]
     assert resident == ["in-country Dedicated Region", "sa-vinhedo-1"]
     us = next(s for s in h100["sites"] if s["site"] == "us-ashburn")
-    assert us["capacity"] == "offered" and {o["residency"] for o in us["couldMoveTo"]} == {"resident"}
+    assert us["capacity"] == "offered" and {o["residency"] for o in us["couldMoveTo"]} == {"resident", "cross-border"}
+    # issue 21: the us profile lets confidential data cross to br (and ar, which has no public region), as its peering does
+    assert sorted(o["region"] for o in us["couldMoveTo"] if o["residency"] == "cross-border") == [
+        "sa-saopaulo-1", "sa-vinhedo-1"]
 
     result = runner.invoke(app, ["fleet", "--capacity", "BM.GPU.H100.8"])
     assert result.exit_code == 0, result.output
     assert "known to be offered in: us-ashburn-1" in result.stdout
     assert "elsewhere: not allowed (us accepts no transfer mechanism)" in result.stdout
+    assert "cross-border, confidential data may go to br (Organisation policy DR-1" in result.stdout
     assert "us-ashburn (us, us-ashburn-1, capacity offered): 2,048 nodes, 16,384 GPUs" in result.stdout
 
     result = runner.invoke(app, ["fleet", "--capacity", "BM.GPU.H10.8"])

@@ -40,7 +40,8 @@ PROTECTED_TYPES = {
     "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket",
     "oci:FileStorage/fileSystem:FileSystem", "oci:Identity/compartment:Compartment",
 }
-COMPONENT_OF = {  # which component registers each type, by its prefix
+COMPONENT_OF = {  # which component registers each type, by its prefix (the first that matches)
+    "oci:CloudGuard/security": "Guardrails", "oci:Limits/": "Guardrails",
     "oci:Identity/": "Foundation", "oci:Core/": "Network", "oci:Kms/": "Security", "oci:Bastion/": "Security",
     "oci:CloudGuard/": "Security", "oci:Ons/": "Security", "oci:Events/": "Security",
     "oci:ContainerEngine/": "Compute", "oci:FileStorage/": "Storage", "oci:ObjectStorage/": "Storage",
@@ -99,7 +100,7 @@ def test_components_and_parent_chains(site, shipped_plans, shipped_sites):
     components = {r.type.rsplit(":", 1)[1]: r for r in plan.resources if r.type.startswith("sitekit:index:")
                   and r is not region}
     peers = shipped_sites[site].peers
-    assert set(components) == {"Foundation", "Network", "Security", "Compute", "Storage"} | (
+    assert set(components) == {"Foundation", "Network", "Security", "Compute", "Storage", "Guardrails"} | (
         {"Peering"} if peers else set())
     for kind, comp in components.items():
         assert comp.name == f"{site}-{kind.lower()}" and comp.parent == region.urn
@@ -158,10 +159,13 @@ def test_iam_on_the_home_region_provider_everything_else_on_the_site_region(site
     split = spec.site.region != spec.site.home_region
     at_home = {f"{site}-event-iam", f"{site}-event-cloud-guard", f"{site}-cloud-guard",
                f"{site}-alerts-home"} if split else set()
+    # issue 21: the quota (root compartment metadata) and Cloud Guard's security zones, kept in the home region
+    guardrails = {"oci:Limits/quota:Quota", "oci:CloudGuard/securityRecipe:SecurityRecipe",
+                  "oci:CloudGuard/securityZone:SecurityZone"}
     for res in custom(plan):
-        want = home if res.type in IAM_TYPES or res.name in at_home else region
+        want = home if res.type in IAM_TYPES | guardrails or res.name in at_home else region
         assert provider_urn(res.provider) == want.urn, (res.type, res.name, res.provider)
-    assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES | (
+    assert {r.type for r in custom(plan) if provider_urn(r.provider) == home.urn} == IAM_TYPES | guardrails | (
         {"oci:Events/rule:Rule", "oci:CloudGuard/target:Target", "oci:Ons/notificationTopic:NotificationTopic"}
         if split else set())
     if split:
@@ -199,11 +203,13 @@ def test_event_rules_watch_every_cis_event_type(site, shipped_plans):
 def test_data_source_calls_reach_the_site_region_provider(site, shipped_plans):
     """Without the component's provider, an invoke would ask the default provider (the wrong region)."""
     plan = shipped_plans[site]
-    region, _ = region_of(plan)
+    region, home = region_of(plan)
     assert sorted(tok for tok, _ in plan.invokes) == [
-        "oci:Core/getServices:getServices", "oci:Identity/getAvailabilityDomains:getAvailabilityDomains",
-        "oci:ObjectStorage/getNamespace:getNamespace"]
-    assert {provider_urn(p) for _, p in plan.invokes} == {region.urn}
+        "oci:CloudGuard/getSecurityPolicies:getSecurityPolicies", "oci:Core/getServices:getServices",
+        "oci:Identity/getAvailabilityDomains:getAvailabilityDomains", "oci:ObjectStorage/getNamespace:getNamespace"]
+    # the Security Zone policies are looked up where the guardrails live: the home region (issue 21)
+    assert {provider_urn(p) for tok, p in plan.invokes if "CloudGuard" not in tok} == {region.urn}
+    assert {provider_urn(p) for tok, p in plan.invokes if "CloudGuard" in tok} == {home.urn}
 
 
 def test_dedicated_region_site_has_its_own_region_provider(shipped_plans, shipped_sites):

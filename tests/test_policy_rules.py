@@ -346,6 +346,28 @@ def test_capacity_catalog_facts_decide_sk_cmp_007():
     assert message.startswith("[SK-CMP-007] ") and "BM.GPU.H100.8" in message
 
 
+def test_sk_cmp_007_says_it_once_per_shape():
+    """Issue 21: the capacity notice is a fact about the site's region and a shape: one finding per shape, on
+    the first resource of that shape, however many resources ask for it."""
+    case = BY_ID["gpu-config-in-a-region-of-unknown-capacity"]
+    config = next(r for r in case.resources if r.type == T.INSTANCE_CONFIGURATION)
+    twin = dataclasses.replace(config, name=config.name + "-twin")
+    found = run_policy(_policies("")["SK-CMP-007"], case, case.resources + (twin,))
+    assert len(found) == 1 and "1 other resource of the shape" in found[0][0]
+
+
+def test_secure_boot_is_mandatory_on_a_gpu_shape_the_catalog_knows_supports_it():
+    """Issue 21: Secure Boot on a GPU shape whose support is unknown stays advice (SK-CMP-006); once the catalog
+    records the shape as supporting it, SK-CMP-004 (mandatory) demands it and the advice falls silent."""
+    case = BY_ID["gpu-config-secure-boot-unverified"]
+    shape = "BM.GPU.H100.8"
+    assert run_policy(_policies("")["SK-CMP-004"], case) == []
+    known = site_context().secure_boot | {shape: True}
+    [(message, _)] = run_policy(_with(site_context(), "SK-CMP-004", secure_boot=known), case)
+    assert shape in message and RULES["SK-CMP-004"].level == "mandatory"
+    assert run_policy(_with(site_context(), "SK-CMP-006", secure_boot=known), case) == []
+
+
 def test_peered_personal_data_needs_a_transfer_mechanism():
     """SK-PEER-003 on personal data: the loader already refuses a site that peers personal data out of its
     jurisdiction without a transfer mechanism it accepts (sitekit/spec/peering.py), so no loadable stack config
@@ -353,6 +375,7 @@ def test_peered_personal_data_needs_a_transfer_mechanism():
     (jurisdiction br) without a declared mechanism."""
     case = BY_ID["connection-to-a-declared-peer"]
     assert run_policy(_policies("")["SK-PEER-003"], case) == []
-    personal = _with(site_context(), "SK-PEER-003", data_classification="personal-data")
+    personal = _with(site_context(), "SK-PEER-003", data_classification="personal-data",
+                     cross_border={})  # what context_from_site reads for personal data: never on crossBorder
     [(message, _)] = run_policy(personal, case)
     assert "no transfer mechanism declared" in message

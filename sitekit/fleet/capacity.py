@@ -25,7 +25,8 @@ class Option:
     status: str
     """offered | not-offered | unknown (the capacity catalog)"""
     residency: str
-    """resident | transfer (the jurisdiction accepts a transfer mechanism for it)"""
+    """resident | cross-border (the profile lets the site's data class cross to the region's jurisdiction) |
+    transfer (the jurisdiction accepts a transfer mechanism for it)"""
     how: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,15 +86,23 @@ class CapacityReport:
 
 
 def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", catalog: "Catalog",
-            dedicated_here: bool = False) -> list[Option]:
-    """The regions a site of `jurisdiction` could move `shape` to (other than `here`), best known first."""
+            dedicated_here: bool = False, jurisdictions: Mapping[str, Any] | None = None) -> list[Option]:
+    """The regions a site of `jurisdiction` could move `shape` to (other than `here`), best known first: its
+    residency regions; the regions of the jurisdictions its profile lets its data class cross to
+    (`Residency.crossing`, the meaning peering validation and SK-PEER-003 read); elsewhere, under a transfer
+    mechanism it accepts."""
     residency = jurisdiction.residency
+    owner = {r: code for code, j in (jurisdictions or {}).items() for r in j.residency.regions}
     found = []
     for region, info in catalog.regions.items():
         if region == here:
             continue
+        crossing = residency.crossing(jurisdiction.tags.data_classification, owner.get(region))
         if region in residency.regions:
             kind, how = "resident", f"within {jurisdiction.name}'s residency regions"
+        elif crossing:
+            kind, how = "cross-border", (f"{jurisdiction.tags.data_classification} data may go to "
+                                         f"{owner[region]} ({crossing})")
         elif residency.transfer_mechanisms:
             kind, how = "transfer", f"needs a transfer mechanism: {', '.join(residency.transfer_mechanisms)}"
         else:
@@ -117,7 +126,8 @@ def shape_view(shape: str, capacity: "Capacity", catalog: "Catalog", jurisdictio
         s, j = spec.site, spec.jurisdiction
         uses.append(Use(s.name, j.code, s.region, capacity.status(s.region, shape, s.region_kind).status,
                         sum(p.peak_nodes for p in pools), sum(p.gpus for p in pools), shape in j.shapes.approved,
-                        tuple(options(j, shape, s.region, capacity, catalog, s.region_kind == "dedicated"))))
+                        tuple(options(j, shape, s.region, capacity, catalog, s.region_kind == "dedicated",
+                                      jurisdictions))))
     statuses = {r: capacity.status(r, shape).status for r in catalog.regions}
     note = capacity.shapes.get(shape)
     return ShapeView(shape, catalog.shapes[shape].gpu_model, (note.note,) if note else (),

@@ -130,12 +130,16 @@ def print_capacity(report: CapacityReport, console: Console) -> None:
             _line(console, f"  {u.site} ({u.jurisdiction}, {u.region}, capacity {u.status}): {u.nodes:,} nodes, "
                            f"{u.gpus:,} GPUs{approved}")
             resident = [o for o in u.options if o.residency == "resident"]
+            crossing = [o for o in u.options if o.residency == "cross-border"]
             transfer = [o for o in u.options if o.residency == "transfer"]
             _line(console, "    resident: " + (", ".join(f"{o.region} ({o.status})" for o in resident) or "no other region"))
+            if crossing:
+                _line(console, f"    cross-border, {crossing[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in crossing))
             if transfer:
                 _line(console, f"    {transfer[0].how}: " + ", ".join(f"{o.region} ({o.status})" for o in transfer))
             else:
-                _line(console, f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism)")
+                _line(console, f"    elsewhere: not allowed ({u.jurisdiction} accepts no transfer mechanism"
+                      + (" and lets its data cross to no other jurisdiction's regions)" if not crossing else ")"))
 
 
 def capacity_json(report: CapacityReport) -> str:

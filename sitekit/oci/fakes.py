@@ -13,6 +13,7 @@ import hashlib
 import re
 from typing import Any
 
+from sitekit.facts.guardrails import ZONE_POLICIES
 from sitekit.oci.types import TYPES
 
 
@@ -44,6 +45,14 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any] | No
         return {"availabilityDomains": [{"name": f"Uocm:{region.upper()}-AD-{i}", "id": f"ad-{i}",
                                          "compartmentId": compartment} for i in (1, 2, 3)],
                 "compartmentId": compartment, "id": "ads"}
+    if token == "oci:CloudGuard/getSecurityPolicies:getSecurityPolicies":
+        items = [{"id": f"ocid1.securityzonessecuritypolicy.oc1..sitekitfake{i}", "displayName": name,
+                  "friendlyName": name, "compartmentId": args.get("compartmentId"), "category": "restrict",
+                  "owner": "ORACLE", "services": [], "state": "ACTIVE", "description": "", "definedTags": {},
+                  "freeformTags": {}, "lifecycleDetails": "", "timeCreated": "", "timeUpdated": ""}
+                 for i, name in enumerate(ZONE_POLICIES)]
+        return {"securityPolicyCollections": [{"items": items}], "compartmentId": args.get("compartmentId"),
+                "id": "security-policies"}
     if token == "oci:ObjectStorage/getNamespace:getNamespace":
         return {"namespace": "sitekitmockns", "id": "namespace"}
     return None

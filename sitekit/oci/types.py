@@ -77,6 +77,9 @@ KEY = "oci:Kms/key:Key"
 BASTION = "oci:Bastion/bastion:Bastion"
 CLOUD_GUARD_TARGET = "oci:CloudGuard/target:Target"
 CLOUD_GUARD_CONFIGURATION = "oci:CloudGuard/cloudGuardConfiguration:CloudGuardConfiguration"
+SECURITY_RECIPE = "oci:CloudGuard/securityRecipe:SecurityRecipe"
+SECURITY_ZONE = "oci:CloudGuard/securityZone:SecurityZone"
+QUOTA = "oci:Limits/quota:Quota"
 COMPARTMENT = "oci:Identity/compartment:Compartment"
 POLICY = "oci:Identity/policy:Policy"
 TAG_NAMESPACE = "oci:Identity/tagNamespace:TagNamespace"
@@ -85,6 +88,8 @@ DYNAMIC_GROUP = "oci:Identity/dynamicGroup:DynamicGroup"
 GROUP = "oci:Identity/group:Group"
 USER = "oci:Identity/user:User"
 AUTHENTICATION_POLICY = "oci:Identity/authenticationPolicy:AuthenticationPolicy"
+DOMAINS_PASSWORD_POLICY = "oci:Identity/domainsPasswordPolicy:DomainsPasswordPolicy"
+TAG_DEFAULT = "oci:Identity/tagDefault:TagDefault"
 AUDIT_CONFIGURATION = "oci:Audit/configuration:Configuration"
 LOG_GROUP = "oci:Logging/logGroup:LogGroup"
 LOG = "oci:Logging/log:Log"
@@ -94,6 +99,8 @@ SUBSCRIPTION = "oci:Ons/subscription:Subscription"
 INTEGRATION_INSTANCE = "oci:Integration/integrationInstance:IntegrationInstance"
 ANALYTICS_INSTANCE = "oci:Analytics/analyticsInstance:AnalyticsInstance"
 AUTONOMOUS_DATABASE = "oci:Database/autonomousDatabase:AutonomousDatabase"
+FUNCTIONS_APPLICATION = "oci:Functions/application:Application"
+FUNCTION = "oci:Functions/function:Function"
 OCI_PROVIDER = "pulumi:providers:oci"
 
 _NAMES = {token: name for name, token in dict(globals()).items()
@@ -203,6 +210,10 @@ _ROWS = (
     OciType(BASTION, taggable=True, drift="security"),
     OciType(CLOUD_GUARD_TARGET, taggable=True, home_control_plane=True, drift="security"),
     OciType(CLOUD_GUARD_CONFIGURATION, tenancy_setting=True, drift="security"),
+    OciType(SECURITY_RECIPE, taggable=True, home_control_plane=True, key_inputs=("securityPolicies",), drift="security"),
+    OciType(SECURITY_ZONE, taggable=True, home_control_plane=True, drift="security"),
+    # quotas live in the root compartment (OCI: "it must be the root compartment"), IAM-like tenancy metadata
+    OciType(QUOTA, taggable=True, iam=True, tenancy_setting=True, key_inputs=("statements",), drift="security"),
     # identity
     OciType(COMPARTMENT, stateful=True, taggable=True, iam=True, drift_properties=(("enableDelete", "security"),)),
     OciType(POLICY, taggable=True, iam=True, key_inputs=("statements",), drift="security"),
@@ -212,6 +223,8 @@ _ROWS = (
     OciType(GROUP, iam=True, drift="security"),
     OciType(USER, iam=True, drift="security"),
     OciType(AUTHENTICATION_POLICY, iam=True, tenancy_setting=True, drift="security"),
+    OciType(DOMAINS_PASSWORD_POLICY, iam=True, drift="security"),  # an identity domain's object (SCIM tags, no defined tags)
+    OciType(TAG_DEFAULT, iam=True),
     # monitoring
     OciType(AUDIT_CONFIGURATION, tenancy_setting=True, drift="security"),
     OciType(LOG_GROUP, taggable=True),
@@ -225,6 +238,8 @@ _ROWS = (
     OciType(INTEGRATION_INSTANCE, taggable=True),
     OciType(ANALYTICS_INSTANCE, taggable=True),
     OciType(AUTONOMOUS_DATABASE, taggable=True),
+    OciType(FUNCTIONS_APPLICATION, taggable=True),
+    OciType(FUNCTION, taggable=True),
     # the provider itself
     OciType(OCI_PROVIDER, key_inputs=("region",)),
 )

@@ -10,6 +10,7 @@ from sitekit.policy.rules import (  # noqa: F401  (registers the rules)
     compute,
     data,
     governance,
+    guardrails,
     identity,
     monitoring,
     network,

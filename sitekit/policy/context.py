@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, ip_network
 from typing import TYPE_CHECKING, Any, Mapping
 
+from sitekit.errors import SpecError
 from sitekit.policy.model import is_unknown
 from sitekit.spec.catalog import load_capacity
+from sitekit.spec.loader import load_profile
 from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
@@ -73,6 +75,11 @@ class PolicyContext:
     address_space: tuple[IPv4Network, ...] = ()
     supernet: IPv4Network | None = None
     data_classification: str | None = None
+    cross_border: Mapping[str, str] = field(default_factory=dict)
+    """Jurisdiction code -> the basis that lets this site's data class reach it without a transfer mechanism
+    (the profile's residency.crossBorder, read through `Residency.crossing`)."""
+    jurisdiction_of_region: Mapping[str, str] = field(default_factory=dict)
+    """Public region -> the jurisdiction whose residency lists it (the fleet's profiles)."""
     peers: Mapping[str, "PeerInfo"] = field(default_factory=dict)
     """The site's validated peers: site -> region, jurisdiction, declared transfer mechanism."""
     tag_namespace: str | None = None
@@ -169,6 +176,18 @@ class PeerInfo:
     transfer: str | None
 
 
+def _regions_of(root, codes: tuple[str, ...]) -> dict[str, str]:
+    """Public region -> jurisdiction code, for the residency regions of the profiles `codes` (those a site's data
+    may cross to); a profile that does not load adds nothing (the fleet's own load reports it)."""
+    found: dict[str, str] = {}
+    for code in codes:
+        try:
+            found.update({r: code for r in load_profile(root, code)[1].residency.regions})
+        except SpecError:
+            continue
+    return found
+
+
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
 
@@ -196,6 +215,10 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
                   if n.name in spec.site.address_plan.networks},
         address_space=tuple(spec.organisation.address_space), supernet=spec.site.address_plan.supernet,
         data_classification=j.tags.data_classification,
+        cross_border={code: basis for code in (j.residency.cross_border.to if j.residency.cross_border else ())
+                      if (basis := j.residency.crossing(j.tags.data_classification, code))},
+        jurisdiction_of_region=_regions_of(site.root, tuple(j.residency.cross_border.to)
+                                           if j.residency.cross_border else ()),
         peers={link.site: PeerInfo(link.region, link.jurisdiction,
                                    next((p.transfer.mechanism for p in spec.site.peers
                                          if p.site == link.site and p.transfer), None))

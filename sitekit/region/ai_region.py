@@ -9,6 +9,7 @@ from sitekit.naming import Kind, logical
 from sitekit.region.compute import Compute
 from sitekit.region.context import SiteContext
 from sitekit.region.foundation import Foundation
+from sitekit.region.guardrails import Guardrails
 from sitekit.region.network import Network
 from sitekit.region.peering import Peering
 from sitekit.region.security import Security
@@ -48,6 +49,8 @@ class AiRegion(pulumi.ComponentResource):
         self.compute = Compute(logical(name, Kind.COMPUTE), ctx, here)
         self.foundation.grant_cluster(self.compute.cluster)
         self.storage = Storage(logical(name, Kind.STORAGE), ctx, self.compute.ad, here)
+        self.guardrails = Guardrails(logical(name, Kind.GUARDRAILS), ctx,
+                                     pulumi.ResourceOptions(parent=self, providers=[home]))
 
         power = site_power(site.spec, site.catalog)
         self.outputs = {

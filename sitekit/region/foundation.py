@@ -9,6 +9,7 @@ import pulumi_oci as oci
 
 from sitekit.naming import CHILD_COMPARTMENTS, Kind
 from sitekit.region.context import DEFINED_TAG_KEYS, GPU_ROLE, SiteContext
+from sitekit.spec.guardrails import allowed_regions, confine, grants_group
 
 
 class Foundation(pulumi.ComponentResource):
@@ -77,6 +78,10 @@ class Foundation(pulumi.ComponentResource):
             return render_statements([template], dict(zip(needed, ids)), spec.iam.operators_group,
                                      ctx.display("gpu-nodes"), spec.site.region, ids[len(needed)] if cluster is not None else None)[0]
 
+        if grants_group(template):  # issue 21: the operators act only in the allowed regions (request.region)
+            plain = render
+            def render(ids: list[str]) -> str:  # noqa: E306
+                return confine(plain(ids), allowed_regions(spec))
         waits = [ctx.compartments[n] for n in needed] + ([cluster] if cluster is not None else [])
         return pulumi.Output.all(*waits).apply(render) if waits else render([])
 

@@ -238,4 +238,4 @@ def plan_site(root: Path, stack: str, site: "LoadedSite | None" = None) -> Plan:
 
     with without_stack_traces():
         run()
-    return Plan(site=stack, resources=list(monitor.registered), outputs=outputs, invokes=list(monitor.invokes))
+    return Plan(site=stack, resources=list(monitor.registered), outputs=outputs, invokes=sorted(monitor.invokes, key=lambda i: (i[0], i[1] or "")))  # calls resolve in any order

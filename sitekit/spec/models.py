@@ -133,11 +133,41 @@ class Site(Model):
 
 
 # --------------------------------------------------------------------------------------------- jurisdiction
+PERSONAL = frozenset({"personal-data"})
+"""Data classifications that hold personal data: they leave a jurisdiction only under a transfer mechanism."""
+
+
+class CrossBorder(Model):
+    """Data classes that may leave the jurisdiction without a transfer mechanism, and where to."""
+
+    classes: list[TagValue] = Field(min_length=1, description="Data classifications (tags.dataClassification values) that may cross; never personal data.")
+    to: list[Name] = Field(min_length=1, description="Jurisdiction codes whose regions and sites they may reach.")
+    basis: str = Field(min_length=1, description="Law and article (or organisation policy) that lets them cross.")
+
+    @field_validator("classes")
+    @classmethod
+    def _not_personal(cls, value: list[str]) -> list[str]:
+        if PERSONAL & set(value):
+            raise ValueError("personal data leaves a jurisdiction only under a transfer mechanism "
+                             "(residency.transferMechanisms), never by crossBorder")
+        return value
+
+
 class Residency(Model):
     regions: list[RegionId] = Field(description="Public regions where the site's data may live without a transfer mechanism.")
     dedicated_in_country: StrictBool = Field(False, description="Whether an in-country Dedicated Region counts as resident.")
     transfer_mechanisms: list[Name] = Field(default_factory=list, description="Mechanisms a site outside `regions` may declare.")
+    cross_border: CrossBorder | None = Field(None, description="Data classes that may reach the named jurisdictions without a transfer mechanism, with basis. Defaults to none: every class stays.")
     basis: str = Field(min_length=1, description="Law and article (or organisation policy) behind this rule.")
+
+    def crossing(self, data_class: str | None, jurisdiction: str | None) -> str | None:
+        """The one meaning of "may this data cross this border" (peering validation, SK-PEER-003, SK-STK-001 and
+        the capacity view read it here): the basis that lets data of `data_class` reach `jurisdiction` without a
+        transfer mechanism, or None when it needs one."""
+        cb = self.cross_border
+        if cb is not None and data_class in cb.classes and jurisdiction in cb.to:
+            return cb.basis
+        return None
 
 
 class VaultRule(Model):

@@ -11,8 +11,10 @@ recursively), and every problem is reported at the line of this site's `peers` e
 - no range overlaps: the peered networks of both sites are disjoint (the supernet check covers the rest);
 - no fabric exposure: the baseline's `peering.networks` may name a GPU or RDMA network only where
   `peering.fabric` names it too (`validate.check_site` refuses it there);
-- residency: data classified as personal may reach a peer in another jurisdiction only under a transfer
-  mechanism the site's jurisdiction accepts, declared on the peer entry.
+- residency: the site's data (whatever its class) may reach a peer in another jurisdiction only where its
+  profile lets that class cross to that jurisdiction (`residency.crossBorder`, with basis; never personal data),
+  or under a transfer mechanism the site's jurisdiction accepts, declared on the peer entry: the one meaning
+  `Residency.crossing` states, which SK-PEER-003, SK-STK-001 and `sitekit fleet --capacity` read too.
 
 Which end connects: the site whose name sorts first requests the connection (its remote peering connection
 names the peer's); the other accepts. So the accepting site is deployed first.
@@ -25,7 +27,7 @@ from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from sitekit.errors import Problem, SpecError, clip, nearest
-from sitekit.spec.layout import list_sites
+from sitekit.spec.layout import list_jurisdictions, list_sites
 from sitekit.spec.merge import Origin
 from sitekit.spec.sources import dotted, kind_of
 from sitekit.spec.stackfiles import declared_plans, read_stack_values
@@ -33,8 +35,6 @@ from sitekit.spec.stackfiles import declared_plans, read_stack_values
 if TYPE_CHECKING:
     from sitekit.spec.loaded import LoadedSite
 
-PERSONAL = frozenset({"personal-data"})
-"""Data classifications that hold personal data: peering them out of the jurisdiction needs a transfer mechanism."""
 
 
 def requests(site: str, peer: str) -> bool:
@@ -146,12 +146,15 @@ def peer_links(site: "LoadedSite") -> tuple[list[PeerLink], list[Problem]]:
                     bad(f"this site's {a} network ({ra}) overlaps {peer.site}'s {b} network ({rb}); peered sites "
                         "need disjoint ranges")
         j = spec.jurisdiction
-        if j.tags.data_classification in PERSONAL and other.jurisdiction != j.code:
+        # a peer of an unknown jurisdiction is its own load's problem, not this site's
+        if other.jurisdiction != j.code and other.jurisdiction in list_jurisdictions(site.root) \
+                and not j.residency.crossing(j.tags.data_classification, other.jurisdiction):
             accepted = j.residency.transfer_mechanisms
             if peer.transfer is None:
                 bad(f"data here is classified '{clip(j.tags.data_classification)}' and {peer.site} is in jurisdiction "
-                    f"'{clip(other.jurisdiction)}': declare the transfer under which it may go there (transfer: "
-                    f"{{mechanism, reference}}; {j.code} accepts: {', '.join(accepted) or 'none'})")
+                    f"'{clip(other.jurisdiction)}', which {j.code}'s residency.crossBorder does not open to it: declare "
+                    f"the transfer under which it may go there (transfer: {{mechanism, reference}}; {j.code} "
+                    f"accepts: {', '.join(accepted) or 'none'})")
             elif peer.transfer.mechanism not in accepted:
                 bad(f"transfer mechanism '{peer.transfer.mechanism}' is not one {j.code} accepts; "
                     f"{nearest(peer.transfer.mechanism, accepted) if accepted else 'it accepts none'}",

@@ -49,6 +49,22 @@ def test_preview_declares_exactly_the_offline_plan(shipped_previews, site):
     assert len(offline) == len(plan["resources"]) > 100
 
 
+GUARDRAILS = {"oci:Limits/quota:Quota", "oci:CloudGuard/securityRecipe:SecurityRecipe",
+              "oci:CloudGuard/securityZone:SecurityZone"}
+
+
+@pytest.mark.parametrize("site", SHIPPED)
+def test_preview_declares_the_guardrails_the_cloud_enforces(shipped_previews, site):
+    """Issue 21: the quota, the Security Zone and its recipe are previewed through the stand-in provider (which
+    checks their inputs against pulumi_oci's schemas), the recipe with the policies the zone lookup found."""
+    preview = shipped_previews[site]
+    created = {s["type"]: s for s in preview.steps if s["type"] in GUARDRAILS}
+    assert set(created) == GUARDRAILS
+    quota = created["oci:Limits/quota:Quota"].get("newState", {}).get("inputs", {})
+    if quota:  # the step's inputs, when the engine's JSON carries them
+        assert any("request.region !=" in st for st in quota["statements"])
+
+
 @pytest.mark.parametrize("site", SHIPPED)
 def test_policy_pack_passes_under_the_cli_with_the_verdicts_of_sitekit_policy(shipped_previews, site):
     preview = shipped_previews[site]

@@ -184,20 +184,26 @@ def instance_monitoring_on(res: Res, ctx) -> Iterator[str]:
             yield f"{base}.{flag} is true"
 
 @rule("SK-CMP-007", "GPU shapes the site's region is known to offer", severity="medium", level="advisory",
-      area="compute", types=(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL), needs_site=True, anchor=("shape",),
+      area="compute", stack=True, needs_site=True, anchor=("shape",),
       remediation="Confirm the shape in the region (`oci compute shape list --region <region>` in the tenancy, or "
                   "Oracle's capacity report) and record it with its source and date in "
                   "stacks/catalog/capacity.yaml, or pick a shape and region the catalog knows "
                   "(`sitekit fleet --capacity SHAPE` shows where a shape could move).")
-def gpu_shape_known_in_region(res: Res, ctx) -> Iterator[str]:
-    shape = _gpu_shape(res)
-    if not shape:
-        return
-    status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
-    if status == "not-offered":
-        yield f"GPU shape {shape} is not offered in {ctx.region} ({why})"
-    elif status != "offered":
-        yield f"GPU shape {shape} is not known to be offered in {ctx.region} ({why})"
+def gpu_shape_known_in_region(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    """A fact about the site's region and a shape, not about a resource: said once per shape, on the first
+    resource that asks for it, with how many others do."""
+    users: dict[str, list[Res]] = {}
+    for res in stack.of_type(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL):
+        shape = _gpu_shape(res)
+        if shape:
+            users.setdefault(shape, []).append(res)
+    for shape, found in users.items():
+        status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
+        others = f" (and {len(found) - 1} other resource{'s' * (len(found) > 2)} of the shape)" if len(found) > 1 else ""
+        if status == "not-offered":
+            yield found[0], f"GPU shape {shape} is not offered in {ctx.region} ({why}){others}"
+        elif status != "offered":
+            yield found[0], f"GPU shape {shape} is not known to be offered in {ctx.region} ({why}){others}"
 
 
 USER_DATA_PATHS = {INSTANCE_CONFIGURATION: f"{LAUNCH}.metadata.user_data", NODE_POOL: "nodeMetadata.user_data"}

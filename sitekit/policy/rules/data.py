@@ -1,8 +1,9 @@
 """Data rules: private, versioned, encrypted and logged buckets; customer-managed keys on file systems and
-volumes; encryption in transit; file-storage exports that squash root."""
+volumes; encryption in transit; file-storage exports that squash root; no secrets in Functions configuration."""
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from sitekit.oci.types import (
@@ -10,6 +11,8 @@ from sitekit.oci.types import (
     BUCKET,
     EXPORT,
     FILE_SYSTEM,
+    FUNCTION,
+    FUNCTIONS_APPLICATION,
     INSTANCE,
     INSTANCE_CONFIGURATION,
     LOG,
@@ -135,3 +138,32 @@ def exports_squash_root(res: Res, ctx) -> Iterator[str]:
             yield f"export option {i} does not squash root (identitySquash {squash})"
         if get(option, "source") in ("0.0.0.0/0", "::/0"):
             yield f"export option {i} admits any source"
+
+
+SECRET_NAME = re.compile(r"pass(?:word|wd|phrase)?|secret|token|api_?key|private_?key|credential|signing_?key"
+                         r"|client_?secret|conn(?:ection)?_?str", re.IGNORECASE)
+"""Configuration keys whose value is a secret when written in clear (normalised: `-` and `.` read as `_`)."""
+PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+REFERENCE = re.compile(r"^ocid1\.[a-z0-9]+\.")
+"""A value that names an OCI object (the Vault secret's OCID) instead of holding the secret."""
+
+
+@rule("SK-DATA-010", "No secrets in clear in Functions configuration", severity="high", level="mandatory",
+      area="data", types=(FUNCTIONS_APPLICATION, FUNCTION),
+      remediation="Keep the secret in the site vault and put its OCID in the configuration (e.g. "
+                  "`DB_PASSWORD_SECRET_OCID`); the function reads it at run time as a resource principal.")
+def functions_config_has_no_secrets(res: Res, ctx) -> Iterator[str]:
+    """CIS OCI names Functions among the services whose secrets belong in Vault: an application's or a
+    function's `config` is plain key-value text, shown to anyone who may read the function. A key named like a
+    secret whose value is not an OCID, or any value holding a private key, is a secret in clear; an unknown
+    value (computed by the program, such as a secret's OCID) is not judged."""
+    config = res.get("config")
+    if not hasattr(config, "items"):
+        return
+    for key, value in config.items():
+        if not isinstance(value, str) or is_unknown(value) or not value.strip():
+            continue
+        if PRIVATE_KEY.search(value):
+            yield f"config.{key} holds a private key"
+        elif SECRET_NAME.search(re.sub(r"[-.]", "_", key)) and not REFERENCE.match(value.strip()):
+            yield f"config.{key} looks like a secret written in clear (not a Vault secret's OCID)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import Iterator
 
-from sitekit.facts.events import IDENTITY_PREFIX
+from sitekit.facts.events import CIS_EVENTS, EXTRA, IDENTITY_PREFIX, RENAMED
 from sitekit.facts.retention import (
     DEFAULT_MIN_AUDIT_DAYS,
     DEFAULT_MIN_LOG_DAYS,
@@ -14,6 +14,7 @@ from sitekit.facts.retention import (
 )
 from sitekit.oci.types import (
     AUDIT_CONFIGURATION,
+    CLOUD_GUARD_TARGET,
     CLUSTER_NETWORK,
     EVENT_RULE,
     GPU_MEMORY_CLUSTER,
@@ -33,18 +34,29 @@ from sitekit.oci.types import (
 from sitekit.policy.model import WAIVER, Res, Stack, get, is_unknown, items, rule
 from sitekit.policy.rules.monitoring import UnknownValue, event_types_of
 
+CIS_ROOT_EVENTS = frozenset(e for _, types in CIS_EVENTS.values() for e in types) | frozenset(
+    e for types in EXTRA.values() for e in types) | frozenset(RENAMED)
+"""The event types of CIS OCI 4.3-4.12 and 4.15, whose remediation creates the notifying rule in the root
+compartment (a rule sees only its compartment's subtree: at the root, the whole tenancy)."""
 
-def _identity_event_rule(res: Res) -> bool:
-    """Whether a resource is an event rule that watches identity events only, which may live in the root
-    compartment: IAM resources (users, groups, identity providers) live only there and a rule sees only its
-    compartment's subtree. A rule whose event types are unknown during a preview is not judged."""
+
+def _cis_event_rule(res: Res) -> bool:
+    """Whether a resource is an event rule that watches only what CIS's remediation has it watch from the root
+    compartment: identity events (IAM resources live only there) and the CIS 4.3-4.12, 4.15 event types
+    (network changes and Cloud Guard problems, tenancy-wide). A rule whose event types are unknown during a
+    preview is not judged."""
     if res.type != EVENT_RULE:
         return False
     try:
         types = event_types_of(res)
     except UnknownValue:
         return True
-    return bool(types) and all(t.lower().startswith(IDENTITY_PREFIX) for t in types)
+    return bool(types) and all(t.lower().startswith(IDENTITY_PREFIX) or t.lower() in CIS_ROOT_EVENTS for t in types)
+
+
+def _root_cloud_guard_target(res: Res, ctx) -> bool:
+    """CIS 4.14's remediation: Cloud Guard enabled on the root compartment, its target the root itself."""
+    return res.type == CLOUD_GUARD_TARGET and ctx.is_root_compartment(res.get("targetResourceId"))
 
 
 @rule("SK-GOV-001", "Required defined tags on every taggable resource", severity="medium", level="mandatory",
@@ -107,18 +119,22 @@ def audit_retention(res: Res, ctx) -> Iterator[str]:
         yield f"audit events kept {days:g} days, less than {minimum:g}"
 
 
-@rule("SK-GOV-005", "Nothing but IAM objects and tenancy settings in the root compartment", severity="medium",
-      level="mandatory", area="governance", cis="6.2", anchor=("/site", "tenancyId"),
-      remediation="Create the resource in one of the site's compartments; only an event rule watching identity "
-                  "events alone (`com.oraclecloud.identitycontrolplane.*`) belongs in the root compartment.")
+@rule("SK-GOV-005", "Nothing in the root compartment but IAM, tenancy settings and what CIS puts there",
+      severity="medium", level="mandatory", area="governance", cis="6.2", anchor=("/site", "tenancyId"),
+      remediation="Create the resource in one of the site's compartments; the root compartment holds IAM objects "
+                  "(tag defaults of CIS 4.1 included), tenancy settings, Cloud Guard's target on the root (CIS "
+                  "4.14) and event rules of CIS 4.3-4.12 and 4.15's event types.")
 def nothing_in_root_compartment(res: Res, ctx) -> Iterator[str]:
     """The root compartment's OCID is the tenancy's (`ocid1.tenancy...`): decisive with or without a site.
-    Besides IAM objects and tenancy settings, only an event rule of identity events may live there."""
-    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or _identity_event_rule(res) \
-            or not res.type.startswith("oci:"):
+    Besides IAM objects and tenancy settings, exactly what CIS's own remediation creates there may live there:
+    the tag default of 4.1 (an IAM object), Cloud Guard's target of the root compartment (4.14) and the
+    tenancy-wide event rules of 4.3-4.12 and 4.15; a rule watching anything else, or a target of another
+    compartment, belongs in a site compartment."""
+    if res.type in IAM_TYPES or res.type in TENANCY_SETTINGS or _cis_event_rule(res) \
+            or _root_cloud_guard_target(res, ctx) or not res.type.startswith("oci:"):
         return
     if ctx.is_root_compartment(res.get("compartmentId")):
-        yield ("event rule in the tenancy's root compartment watches more than identity events"
+        yield ("event rule in the tenancy's root compartment watches events CIS does not put there"
                if res.type == EVENT_RULE else "resource is created in the tenancy's root compartment")
 
 
@@ -159,6 +175,8 @@ def resources_in_allowed_regions(res: Res, ctx) -> Iterator[str]:
         return
     if ctx.transfer and ctx.transfer in ctx.transfer_mechanisms:
         return
+    if ctx.jurisdiction_of_region.get(region) in ctx.cross_border:
+        return  # the profile lets the site's data class cross to that region's jurisdiction (residency.crossBorder)
     how = (f"declared transfer '{ctx.transfer}' is not accepted" if ctx.transfer else "no transfer mechanism declared")
     yield f"region {region} is outside {ctx.jurisdiction_name or ctx.jurisdiction}'s residency and {how}"
 

@@ -282,7 +282,9 @@ def integration_restricted(res: Res, ctx) -> Iterator[str]:
     """CIS OCI 2.6: no allow list, or 0.0.0.0/0 anywhere in the network endpoint details. Oracle's compliance
     script asks only for network endpoint details; sitekit asks for an allow list in them too (allow-listed IPs
     or VCNs, for the whole instance or its runtime or design time), since details without one (`{}`) admit
-    every source as surely as none."""
+    every source as surely as none. CIS accepts "corporate IP addresses or VCNs": an allow-listed VCN's own IP
+    list (`allowlistedIpCidrs`) ranges over that VCN's addresses, so 0.0.0.0/0 there is the whole VCN, not the
+    internet."""
     details = res.get("networkEndpointDetails")
     if is_unknown(details):
         return
@@ -291,23 +293,26 @@ def integration_restricted(res: Res, ctx) -> Iterator[str]:
     no_control = ("no networkEndpointDetails" if details is None
                   else None if any(items(v) or is_unknown(v) for v in lists)  # an unknown list may hold entries
                   else "networkEndpointDetails with no allow list (allowlistedHttpIps or allowlistedHttpVcns)")
-    yield from _service_open(no_control, details, "the allow list (networkEndpointDetails)")
+    ips = [res.get(f"networkEndpointDetails.{scope}allowlistedHttpIps") for scope in INTEGRATION_SCOPES]
+    yield from _service_open(no_control, ips, "the allow list (networkEndpointDetails)")
 
 
 @rule("SK-NET-013", "Analytics Cloud is not open to the internet", severity="high", level="mandatory",
       area="network", types=(ANALYTICS_INSTANCE,), cis="2.7",
-      remediation="Give the analytics instance a PRIVATE network endpoint, or a PUBLIC one with `whitelisted_ips` "
-                  "that do not include 0.0.0.0/0.")
+      remediation="Give the analytics instance a PRIVATE network endpoint, or a PUBLIC one with `whitelisted_vcns` "
+                  "or `whitelisted_ips` that do not include 0.0.0.0/0.")
 def analytics_restricted(res: Res, ctx) -> Iterator[str]:
-    """CIS OCI 2.7: a public endpoint needs an allow list (whitelisted IPs) without 0.0.0.0/0; a private endpoint
+    """CIS OCI 2.7: a public endpoint needs an allow list ("corporate IP addresses or VCNs": whitelisted IPs
+    without 0.0.0.0/0, or whitelisted VCNs, whose own IP lists range over the VCN); a private endpoint
     (in a VCN) is restricted. No endpoint details means OCI's default, a public endpoint with no allow list."""
     details = res.get("networkEndpointDetails")
     kind = res.get("networkEndpointDetails.networkEndpointType", "PUBLIC")
     ips = res.get("networkEndpointDetails.whitelistedIps")
-    if is_unknown(details) or is_unknown(kind) or is_unknown(ips) or str(kind).upper() != "PUBLIC":
+    vcns = res.get("networkEndpointDetails.whitelistedVcns")
+    if any(is_unknown(v) for v in (details, kind, ips, vcns)) or str(kind).upper() != "PUBLIC":
         return
-    yield from _service_open(None if items(ips) else "a public endpoint with no whitelistedIps", ips,
-                             "the public endpoint's allow list (whitelistedIps)")
+    yield from _service_open(None if items(ips) or items(vcns) else "a public endpoint with no whitelistedIps or "
+                             "whitelistedVcns", ips, "the public endpoint's allow list (whitelistedIps)")
 
 
 @rule("SK-NET-014", "Autonomous Database is not open to the internet", severity="high", level="mandatory",
