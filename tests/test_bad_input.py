@@ -97,8 +97,8 @@ LONG_EDITS = {
     "iam-placeholder": lambda p: _replace(p / "stacks/baseline.yaml", "{compartment:compute} where ALL",
                                           "{compartment:" + "x" * 5000 + "} where ALL"),
     "anchor": lambda p: _append(p / "stacks/Pulumi.us-ashburn.yaml", f"  sitekit:ociProfile: *{LONG}\n"),
-    "basis": lambda p: _replace(p / "stacks/jurisdictions/us.yaml", 'basis: "Organisation policy DR-1 (data residency)',
-                                f'basis: "{LONG}'),
+    "basis": lambda p: _replace(p / "stacks/jurisdictions/us.yaml",  # the residency rule's own basis
+                                'basis: "Organisation policy DR-1 (data residency): US data', f'basis: "{LONG}'),
 }
 
 

@@ -41,7 +41,7 @@ def test_storage_managers_cannot_delete_share_publish_or_expire(site, shipped_pl
         assert f"request.permission != '{permission}'" in objects
     for operation in ("PutObjectLifecyclePolicy", "DeleteObjectLifecyclePolicy"):
         assert f"request.operation != '{operation}'" in objects
-    assert objects.split(" where ")[1].startswith("ALL {")
+    assert objects.split(" where ")[1].upper().startswith("ALL {")
 
 
 NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
