@@ -688,3 +688,36 @@ def test_workflows_pass_actionlint_and_a_broken_one_does_not(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text(review_yml.replace("steps.review.outcome", "steps.reveiw.outcome"))
     assert subprocess.run([actionlint, str(broken)], capture_output=True).returncode != 0
+
+
+def test_a_deployed_base_in_the_cache_is_checked_on_read_and_rebuilt_when_forged(tmp_path, capsys):
+    """Issue 17: every cache entry records what it holds and is checked on read, engine mode's deployed bases
+    too: an entry whose state was edited, or that is filed under another key, is not restored, and that is said."""
+    import tarfile
+
+    from sitekit.review.engine import DeployedCache
+
+    state = tmp_path / "work" / "state"
+    (state / ".pulumi" / "stacks").mkdir(parents=True)
+    (state / ".pulumi" / "stacks" / "s.json").write_text('{"resources": ["vault"]}')
+    cache = DeployedCache(tmp_path / "cache")
+    cache.store("k1", state, "salt-1")
+    restored = tmp_path / "again" / "state"
+    restored.parent.mkdir()
+    assert cache.restore("k1", restored) == "salt-1"
+    assert (restored / ".pulumi/stacks/s.json").read_text() == '{"resources": ["vault"]}'
+    entry = tmp_path / "cache" / "engine" / "k1.tar"
+    forged = tmp_path / "forged"
+    with tarfile.open(entry) as tar:
+        tar.extractall(forged, filter="data")
+    (forged / "state" / ".pulumi" / "stacks" / "s.json").write_text('{"resources": []}')  # the vault "deleted"
+    with tarfile.open(entry, "w") as tar:
+        tar.add(forged / "manifest.json", arcname="manifest.json")
+        tar.add(forged / "state", arcname="state")
+    elsewhere = tmp_path / "third" / "state"
+    elsewhere.parent.mkdir()
+    assert cache.restore("k1", elsewhere) is None and not elsewhere.exists()
+    assert "does not match its digest; deployed again, not trusted" in capsys.readouterr().err
+    (tmp_path / "cache" / "engine" / "k2.tar").write_bytes(entry.read_bytes())
+    assert cache.restore("k2", tmp_path / "fourth" / "state") is None
+    assert "filed under another key" in capsys.readouterr().err

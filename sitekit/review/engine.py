@@ -16,6 +16,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -90,25 +92,42 @@ def engine_key(snapshot_key: str, cli_version: str) -> str:
     return digest.hexdigest()
 
 
+def _state_digest(key: str, salt: str, state: Path) -> str:
+    """What a deployed base was: its key, the stack's salt and every file of the state folder (path and bytes)."""
+    digest = hashlib.sha256(json.dumps({"format": CACHE_FORMAT, "key": key, "salt": salt}).encode())
+    for path in sorted(p for p in state.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(state).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 class DeployedCache:
-    """Deployed bases: the file backend's state folder and the stack's salt, in one tar per key."""
+    """Deployed bases: the file backend's state folder and the stack's salt, in one tar per key, with a digest of
+    what it holds; an entry that is not this user's, does not open, is filed under another key or does not match
+    its digest is deployed again, and said (as every cache entry: `run.cache`)."""
 
     def __init__(self, folder: Path | None):
         self.folder = folder / "engine" if folder is not None else None
 
     def restore(self, key: str, state: Path) -> str | None:
-        if self.folder is None or not (self.folder / f"{key}.tar").is_file():
+        entry = self.folder / f"{key}.tar" if self.folder is not None else None
+        if entry is None or not entry.is_file():
             return None
         try:
-            with tarfile.open(self.folder / f"{key}.tar") as tar:
+            if entry.stat().st_uid != os.getuid():
+                raise ValueError("not this user's file")
+            with tarfile.open(entry) as tar:
                 manifest = json.load(tar.extractfile("manifest.json"))
                 if manifest.get("key") != key or manifest.get("format") != CACHE_FORMAT:
-                    return None
+                    raise ValueError("filed under another key or format")
                 members = [m for m in tar.getmembers() if m.name.startswith("state/")]
                 tar.extractall(state.parent, members=members, filter="data")
+            if _state_digest(key, manifest["salt"], state) != manifest.get("digest"):
+                shutil.rmtree(state, ignore_errors=True)
+                raise ValueError("its state does not match its digest")
             return manifest["salt"]
-        except (OSError, tarfile.TarError, ValueError, KeyError, TypeError, AttributeError):
-            return None  # corrupt or foreign: deploy again
+        except (OSError, tarfile.TarError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            sys.stderr.write(f"sitekit: cache: deployed base {entry.name}: {exc}; deployed again, not trusted\n")
+            return None
 
     def store(self, key: str, state: Path, salt: str) -> None:
         if self.folder is None:
@@ -116,7 +135,8 @@ class DeployedCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh, tarfile.open(fileobj=fh, mode="w") as tar:
-            data = json.dumps({"key": key, "format": CACHE_FORMAT, "salt": salt}).encode()
+            data = json.dumps({"key": key, "format": CACHE_FORMAT, "salt": salt,
+                               "digest": _state_digest(key, salt, state)}).encode()
             info = tarfile.TarInfo("manifest.json")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
