@@ -66,7 +66,8 @@ def test_the_engines_verdicts(reviewed):
 
     assert ops("pool size") == {"us-ashburn-cluster-network-train": "update"}
     assert ops("pool shape") == {"us-ashburn-instance-config-train": "replace",
-                                 "us-ashburn-cluster-network-train": "update"}  # the dependent, re-judged
+                                 "us-ashburn-cluster-network-train": "update",  # the dependent, re-judged
+                                 "us-ashburn-quota": "update"}  # the quota zeroes the shape no longer used (issue 21)
     renamed = ops("pool renamed without alias")
     assert sorted(renamed.values()) == ["create"] * 3 + ["delete"] * 3
     aliased = ops("pool renamed with alias")
