@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import Enum
 from typing import Optional
 
@@ -36,6 +37,11 @@ def new_site(
     home_region: Optional[str] = typer.Option(None, "--home-region", help="The tenancy's home region. Default: the region (public regions)."),
     power_mw: float = typer.Option(20.0, "--power-mw", help="Power envelope in MW."),
     pue: float = typer.Option(1.2, "--pue", help="Power usage effectiveness (facility load = IT load x PUE)."),
+    commissioned: Optional[datetime] = typer.Option(
+        None, "--commissioned", formats=["%Y-%m-%d"],
+        help="The day the site begins operating (YYYY-MM-DD); required where the jurisdiction sets energy limits."),
+    energy_reuse: Optional[float] = typer.Option(
+        None, "--energy-reuse", help="Share of the site's energy reused (0.1 is 10%); where a limit asks one."),
     pools: Optional[str] = typer.Option(
         None, "--pools", help="Comma-separated NAME[=SHAPE][:PERCENT], e.g. 'train=BM.GPU.H200.8:85,serve:15'. "
                               "Baseline pools keep their role; new names are bare-metal 'mixed' pools. Pools without "
@@ -61,6 +67,7 @@ def new_site(
             raise SpecError(problems)
         req = Request(name=name, jurisdiction=jurisdiction, region=region, region_kind=region_kind.value,
                       home_region=home_region, power_mw=power_mw, pue=pue, pools=tuple(asked),
+                      commissioned=commissioned.date() if commissioned else None, energy_reuse=energy_reuse,
                       transfer_mechanism=transfer_mechanism, transfer_reference=transfer_reference,
                       tenancy_id=tenancy_id, parent_compartment_id=parent_compartment_id,
                       gpu_image_id=gpu_image_id, oke_image_id=oke_image_id, availability_domain=availability_domain,

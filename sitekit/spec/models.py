@@ -256,6 +256,37 @@ class EnergyRules(Model):
     limits: list[EnergyLimit] = Field(min_length=1)
     basis: str = Field(min_length=1, description="The law, and where its text was read.")
 
+    def shortfalls(self, where: str, commissioned: Any, pue: float | None,
+                   reuse: float | None) -> list[tuple[str, str]]:
+        """What a site designed at `pue`, reusing `reuse`, commissioned on `commissioned` breaks: every limit whose
+        commissioning window holds the date, including one that comes into force later in the site's life (the
+        design must meet it then). What the site does not state (its date; its reuse share where a limit asks
+        one) is a shortfall: it cannot be judged. The one reading of the limits (SK-STK-004 and new-site).
+        Each as (the key of site.power at fault, the message)."""
+        if commissioned is None:
+            return [("commissioned", f"{where} sets energy limits by commissioning date, and the site states none "
+                    "(site.power.commissioned)")]
+        out, day = [], commissioned.isoformat()
+        for limit in self.limits:
+            if not limit.applies_to(commissioned):
+                continue
+            since = f" from {limit.applies_from.isoformat()}" if limit.applies_from else ""
+            if limit.max_pue is not None and pue is not None and pue > limit.max_pue + 1e-9:
+                out.append(("pue", f"design PUE {pue:g} is over {limit.max_pue:g}, {where}'s limit{since} for a "
+                                   f"site commissioned on {day} ({limit.name}) [{limit.basis}]"))
+            if limit.min_energy_reuse is None:
+                continue
+            least = f"{limit.min_energy_reuse * 100:g}%"
+            if reuse is None:
+                out.append(("energyReuse", f"{where} asks at least {least} reused energy{since} of a site "
+                                           f"commissioned on {day} ({limit.name}), and the site states no share "
+                                           f"(site.power.energyReuse) [{limit.basis}]"))
+            elif reuse + 1e-9 < limit.min_energy_reuse:
+                out.append(("energyReuse", f"reused energy {reuse * 100:g}% is under {least}, {where}'s "
+                                           f"limit{since} for a site commissioned on {day} ({limit.name}) "
+                                           f"[{limit.basis}]"))
+        return out
+
 
 class LockedKey(Model):
     key: str = Field(description="Dotted key a site may not override, e.g. 'jurisdiction.vault.type'.")
