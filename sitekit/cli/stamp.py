@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 from enum import Enum
 from typing import Optional
 
@@ -15,9 +16,13 @@ from sitekit.cli.app import app, check_site_name, err, fail, out, project_root
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.region.bootstrap import user_data_in_plan
 from sitekit.spec.layout import JURISDICTIONS
+from sitekit.spec.loader import load_site
 from sitekit.spec.schema import SCHEMAS, stale
 from sitekit.spec.schema import write as write_schemas
 from sitekit.stamp.jurisdiction import write_jurisdiction
+from sitekit.stamp.kueue import manifests as kueue_manifests
+from sitekit.stamp.kueue import render as kueue_render
+from sitekit.stamp.kueue import write as kueue_write
 from sitekit.stamp.pools import summary
 from sitekit.stamp.request import Request, parse_pools, pending_bases
 from sitekit.stamp.site import write_site
@@ -165,3 +170,26 @@ def bootstrap(site: str = typer.Argument(..., help="Site (stack) name."),
     for name, text in texts.items():
         if pool is None or name == pool:
             sys.stdout.write(f"# ---- pool {name} ({len(text.encode())} bytes)\n{text}")
+
+
+@app.command()
+def kueue(site: str = typer.Argument(..., help="Site (stack) name."),
+          out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder to write the manifests into (one file "
+                                                 "per object); without it, print them as one YAML stream."),
+          force: bool = typer.Option(False, "--force", help="Overwrite manifests that exist in --out.")):
+    """Kueue Topology (OCI's RDMA locality labels) and a ResourceFlavor per OKE GPU pool, for topology-aware
+    scheduling (Kueue v0.17.0, kueue.x-k8s.io/v1beta2)."""
+
+    root = project_root()
+    try:
+        check_site_name(root, site)
+        spec = load_site(root, site).spec
+        if out_dir is None:
+            docs = [kueue_render(site, obj) for obj in kueue_manifests(spec).values()]
+            out.print("---\n".join(docs), end="", markup=False, highlight=False, soft_wrap=True)
+            return
+        written = kueue_write(spec, out_dir, force=force)
+    except SitekitError as exc:
+        fail(exc)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)
