@@ -1,11 +1,11 @@
-"""`sitekit new-site`, `new-jurisdiction`, `schema` and `bootstrap` (issue 4): stamping sites and their files."""
+"""`sitekit new-site`, `new-jurisdiction`, `schema`, `bootstrap` (issue 4) and `kueue` (issue 22): stamping sites and their files."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Optional
 
 import typer
