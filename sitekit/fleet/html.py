@@ -169,7 +169,24 @@ def _power_charts(fleet: Fleet) -> str:
             "line is the site's power envelope.</p>"
             + "<h3>Power per site</h3>" + _chart(svg.bar_chart("power per site", _power_rows(sites), POWER_COLOURS))
             + "<h3>Power per country</h3>"
-            + _chart(svg.bar_chart("power per country", _power_rows(countries), POWER_COLOURS)))
+            + _chart(svg.bar_chart("power per country", _power_rows(countries), POWER_COLOURS))
+            + "<h3>Power by hall and rack</h3>" + _halls(fleet))
+
+
+def _halls(fleet: Fleet) -> str:
+    """Each site's halls: IT MW drawn at peak of what the hall delivers, cooling, rack limit, and each pool's racks."""
+    rows = []
+    for r in fleet.rows:
+        for h in r.halls:
+            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
+                              for p in r.racks if p["hall"] == h["name"])
+            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
+            rows.append([_e(r.site), _e(h["name"]), f"{h['usedMw']:,.2f} of {h['itMw']:,.2f}",
+                         _e("+".join(h["cooling"])), _e(limit), f"{h['racks']:,}", _e(pools or "-")])
+    return ('<p class="note">A pool\'s racks: peak nodes / nodes per rack (stacks/catalog/racks.yaml); a hall\'s IT MW: '
+            "what its pools draw at peak, of what it delivers (site.power.halls).</p>"
+            + _table(["site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)"], rows,
+                     num={2, 4, 5}))
 
 
 def _chart(body: str) -> str:

@@ -84,12 +84,29 @@ def print_table(fleet: Fleet, console: Console) -> None:
                               cost_text(t), f"{t.failing} failing" if t.failing else "all passed", "",
                               str(len(edges(fleet.rows))))))
     console.print(table)
+    print_halls(fleet, console)
     unpriced = {s for r in fleet.rows for s in r.unpriced}
     if unpriced:
         _line(console, f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
                        f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
     if not edges(fleet.rows):
         _line(console, "Peerings: none declared (a site names its peers under sitekit:peers).")
+
+
+def print_halls(fleet: Fleet, console: Console) -> None:
+    """Power by hall and rack: per site, each hall's IT MW drawn at peak of what it delivers, its cooling and rack
+    limit, and the racks each pool fills there."""
+    table = Table(title="power by hall and rack (IT MW at peak of what each hall delivers)")
+    for col in ("site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)"):
+        table.add_column(col, justify="right" if col in ("IT MW", "racks", "kW per rack") else "left", overflow="fold")
+    for r in fleet.rows:
+        for h in r.halls:
+            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
+                              for p in r.racks if p["hall"] == h["name"])
+            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
+            table.add_row(*map(Text, (r.site, h["name"], f"{h['usedMw']:.2f} / {h['itMw']:.2f}",
+                                      "+".join(h["cooling"]), limit, f"{h['racks']:,}", pools or "-")))
+    console.print(table)
 
 
 def _line(console: Console, text: str) -> None:
