@@ -25,10 +25,6 @@ from sitekit.spec.loader import load_site
 from sitekit.spec.racks import load_racks
 
 US = "stacks/Pulumi.us-ashburn.yaml"
-HALLS = ("      - {name: hall-a, itMw: 32, cooling: [air], maxRackKw: 45}\n"
-         "      - {name: hall-b, itMw: 8, cooling: [liquid, air], maxRackKw: 140}\n")
-
-
 def edit(project: Path, old: str, new: str, file: str = US) -> None:
     path = project / file
     text = path.read_text()
@@ -81,7 +77,7 @@ def test_shipped_sites_fit_their_halls(shipped_sites):
     us = shipped_sites["us-ashburn"]
     racks = load_racks(ROOT, us.catalog)
     halls = {h.name: h for h in hall_usage(us.spec, us.catalog, racks)}
-    assert {n: (h.it_mw, h.pools) for n, h in halls.items()} == {"hall-a": (32, ("train", "serve")),
+    assert {n: (h.it_mw, h.pools) for n, h in halls.items()} == {"hall-a": (40, ("train", "serve")),
                                                                 "hall-b": (8, ("frontier",))}
     pools = {p.pool: p for p in pool_racks(us.spec, us.catalog, racks)}
     assert (pools["train"].racks, pools["serve"].racks, pools["frontier"].racks) == (2048 // 4, 512 // 4, 1)
@@ -97,7 +93,7 @@ def test_shipped_sites_fit_their_halls(shipped_sites):
 # ------------------------------------------------------------------------------------------------ refusals
 def test_a_pool_one_rack_over_its_hall_is_refused_at_its_line(project):
     # hall-a holds train (2048 H100) and serve (512 H200 at peak): 26.112 MW; 26.1 MW leaves it 12 kW short
-    edit(project, "{name: hall-a, itMw: 32,", "{name: hall-a, itMw: 26.1,")
+    edit(project, "{name: hall-a, itMw: 40,", "{name: hall-a, itMw: 26.1,")
     found = problems(project)
     train = line_of(project, "nodes: 2048")
     assert found == [
@@ -131,7 +127,7 @@ def test_unknown_hall_and_an_unnamed_hall_among_several(project):
 
 
 def test_halls_beyond_the_envelope_are_refused(project):
-    edit(project, "{name: hall-a, itMw: 32,", "{name: hall-a, itMw: 45,")
+    edit(project, "{name: hall-a, itMw: 40,", "{name: hall-a, itMw: 45,")
     found = problems(project)
     assert found == [f"{US}:{line_of(project, 'halls:')}: site.power.halls: the halls deliver 53 MW of IT power, "
                      "63.60 MW at the facility (PUE 1.2), over the envelope of 60 MW"]
@@ -150,11 +146,11 @@ def test_sites_shows_mw_per_hall_and_racks_per_pool(monkeypatch):
     result = CliRunner().invoke(app, ["sites", "--format", "json"])
     assert result.exit_code == 0, result.output
     us = next(r for r in json.loads(result.stdout) if r["site"] == "us-ashburn")
-    assert [(h["name"], h["itMw"], h["racks"]) for h in us["halls"]] == [("hall-a", 32, 640), ("hall-b", 8, 1)]
+    assert [(h["name"], h["itMw"], h["racks"]) for h in us["halls"]] == [("hall-a", 40, 640), ("hall-b", 8, 1)]
     assert {p["pool"]: (p["hall"], p["racks"]) for p in us["pools"]} == {
         "train": ("hall-a", 512), "serve": ("hall-a", 128), "frontier": ("hall-b", 1)}
     table = CliRunner().invoke(app, ["sites"], env={"COLUMNS": "300"})
-    assert "hall-a 26.11/32.00 MW, hall-b 0.13/8.00 MW" in table.stdout
+    assert "hall-a 26.11/40.00 MW, hall-b 0.13/8.00 MW" in table.stdout
     for cell in ("train 512 (hall-a),", "serve 128 (hall-a),", "frontier 1 (hall-b)"):  # the cell may wrap
         assert cell in table.stdout
 
