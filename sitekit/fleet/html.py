@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sitekit import __version__
 from sitekit.fleet import svg
 from sitekit.fleet.history import History
-from sitekit.fleet.model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
+from sitekit.fleet.model import HALL_COLUMNS, STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges, hall_rows
 from sitekit.fleet.text import (
     cost_text,
     gpus_text,
@@ -175,18 +175,11 @@ def _power_charts(fleet: Fleet) -> str:
 
 def _halls(fleet: Fleet) -> str:
     """Each site's halls: IT MW drawn at peak of what the hall delivers, cooling, rack limit, and each pool's racks."""
-    rows = []
-    for r in fleet.rows:
-        for h in r.halls:
-            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
-                              for p in r.racks if p["hall"] == h["name"])
-            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
-            rows.append([_e(r.site), _e(h["name"]), f"{h['usedMw']:,.2f} of {h['itMw']:,.2f}",
-                         _e("+".join(h["cooling"])), _e(limit), f"{h['racks']:,}", _e(pools or "-")])
+    rows = [[_e(site), _e(hall), f"{used:,.2f} of {delivered:,.2f}", _e(cooling), _e(limit), f"{racks:,}", _e(pools)]
+            for site, hall, used, delivered, cooling, limit, racks, pools in hall_rows(fleet.rows)]
     return ('<p class="note">A pool\'s racks: peak nodes / nodes per rack (stacks/catalog/racks.yaml); a hall\'s IT MW: '
             "what its pools draw at peak, of what it delivers (site.power.halls).</p>"
-            + _table(["site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)"], rows,
-                     num={2, 4, 5}))
+            + _table(list(HALL_COLUMNS), rows, num={2, 4, 5}))
 
 
 def _chart(body: str) -> str:

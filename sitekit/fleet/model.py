@@ -101,6 +101,24 @@ class SiteRow:
                 "peerings": list(self.peerings), "halls": list(self.halls), "racks": list(self.racks)}
 
 
+HALL_COLUMNS = ("site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)")
+"""The columns of the fleet's power-by-hall table, in the text and HTML reports alike."""
+
+
+def hall_rows(rows: Iterable[SiteRow]) -> list[tuple[str, str, float, float, str, str, int, str]]:
+    """One row per site and hall: site, hall, IT MW drawn at peak, IT MW delivered, cooling, kW per rack at most
+    ('-': no limit), racks, and the pools standing there with their racks."""
+    out = []
+    for r in rows:
+        for h in r.halls:
+            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
+                              for p in r.racks if p["hall"] == h["name"])
+            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
+            out.append((r.site, h["name"], h["usedMw"], h["itMw"], "+".join(h["cooling"]), limit, h["racks"],
+                        pools or "-"))
+    return out
+
+
 def rule_statuses(result: "SiteResult", rule_ids: Iterable[str]) -> dict[str, str]:
     """Each rule's status at the site (see STATUSES)."""
     out = {}

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sitekit.fleet.capacity import CapacityReport
-from sitekit.fleet.model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
+from sitekit.fleet.model import HALL_COLUMNS, WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges, hall_rows
 
 
 def dumps(data: Any) -> str:
@@ -97,15 +97,10 @@ def print_halls(fleet: Fleet, console: Console) -> None:
     """Power by hall and rack: per site, each hall's IT MW drawn at peak of what it delivers, its cooling and rack
     limit, and the racks each pool fills there."""
     table = Table(title="power by hall and rack (IT MW at peak of what each hall delivers)")
-    for col in ("site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)"):
+    for col in HALL_COLUMNS:
         table.add_column(col, justify="right" if col in ("IT MW", "racks", "kW per rack") else "left", overflow="fold")
-    for r in fleet.rows:
-        for h in r.halls:
-            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
-                              for p in r.racks if p["hall"] == h["name"])
-            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
-            table.add_row(*map(Text, (r.site, h["name"], f"{h['usedMw']:.2f} / {h['itMw']:.2f}",
-                                      "+".join(h["cooling"]), limit, f"{h['racks']:,}", pools or "-")))
+    for site, hall, used, delivered, cooling, limit, racks, pools in hall_rows(fleet.rows):
+        table.add_row(*map(Text, (site, hall, f"{used:.2f} / {delivered:.2f}", cooling, limit, f"{racks:,}", pools)))
     console.print(table)
 
 
