@@ -1,7 +1,7 @@
 """Power by rack and hall: each pool's racks (stacks/catalog/racks.yaml) fitted into its hall (site.power.halls).
 
 `hall_usage` is the pure arithmetic (plain data in, plain data out), read by validation, `sitekit sites` and the
-fleet; `check_halls` turns what does not fit into problems at the pool's line, naming the shortfall. A pool's load
+fleet; `hall_problems` turns what does not fit into problems at the pool's line, naming the shortfall. A pool's load
 is its peak nodes x the shape's nameplate node kW, the figure the site's envelope is checked with, so a site that
 declares no hall (one hall, 'main', of envelope / PUE) fits its hall exactly when it fits its envelope; that is
 checked once, by the envelope.
