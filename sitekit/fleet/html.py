@@ -3,7 +3,7 @@ favicon a data URL), so it opens offline from a file or a CI artifact. Pure: `Fl
 capacity catalog in, a string out.
 
 Sections: summary; fleet map (sites and peerings); sites table; GPUs and power per site and per country;
-compliance matrix (sites x rules, each rule linking to its row in docs/policies.md); each site's network;
+compliance matrix (rules x sites, each rule linking to its row in docs/policies.md); each site's network;
 capacity history from git; what the capacity catalog knows of the shapes the sites use.
 """
 
