@@ -88,20 +88,17 @@ def _tick(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def _marker(style: layout.Style, x: float, y: float, r: float = 3.0) -> str:
-    """A point of a series: its marker's shape, filled with its colour (no title: the caller adds one)."""
+def _marker(style: layout.Style, x: float, y: float, inner: str = "", r: float = 3.0) -> str:
+    """A point of a series: its marker's shape, filled with its colour, holding `inner` (a tooltip)."""
     fill = f'fill="{style.colour}"'
     if style.marker == "square":
-        return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" {fill}>'
-    if style.marker == "triangle":
-        return f'<polygon points="{x:.1f},{y - r - 1:.1f} {x + r + 0.5:.1f},{y + r:.1f} {x - r - 0.5:.1f},{y + r:.1f}" {fill}>'
-    if style.marker == "diamond":
-        return f'<polygon points="{x:.1f},{y - r - 1:.1f} {x + r + 1:.1f},{y:.1f} {x:.1f},{y + r + 1:.1f} {x - r - 1:.1f},{y:.1f}" {fill}>'
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r - 0.5:.1f}" {fill}>'
-
-
-def _closing(mark: str) -> str:
-    return "</" + mark[1:mark.index(" ")] + ">"
+        return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" {fill}>{inner}</rect>'
+    if style.marker in ("triangle", "diamond"):
+        corners = ([(x, y - r - 1), (x + r + 0.5, y + r), (x - r - 0.5, y + r)] if style.marker == "triangle"
+                   else [(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)])
+        points = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in corners)
+        return f'<polygon points="{points}" {fill}>{inner}</polygon>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r - 0.5:.1f}" {fill}>{inner}</circle>'
 
 
 def _stroke(style: layout.Style) -> str:
@@ -111,9 +108,8 @@ def _stroke(style: layout.Style) -> str:
 
 def _line_swatch(styles: dict[str, layout.Style]) -> Callable[[str, float, float], str]:
     def swatch(key: str, x: float, y: float) -> str:
-        mark = _marker(styles[key], x + 15, y)
         return (f'<g data-series="{escape(key)}"><line x1="{x:.1f}" x2="{x + 30:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
-                f"{_stroke(styles[key])}/>{mark}{_closing(mark)}</g>")
+                f"{_stroke(styles[key])}/>{_marker(styles[key], x + 15, y)}</g>")
     return swatch
 
 
@@ -168,9 +164,8 @@ def line_chart(label: str, x_labels: Sequence[str], series: Sequence[tuple[str, 
                 group.append(f'<polyline points="{points}" {_stroke(style)}/>')
         for i, v in enumerate(vals):
             if v is not None:
-                mark = _marker(style, px(i), py(v))
-                group.append(f'{mark}<title>{escape(f"{name} at {x_labels[i]}: {v:,.6g} {unit}")}</title>'
-                             f"{_closing(mark)}")
+                tip = f"<title>{escape(f'{name} at {x_labels[i]}: {v:,.6g} {unit}')}</title>"
+                group.append(_marker(style, px(i), py(v), tip))
         body.append("".join(group) + "</g>")
     return _svg(width, height + legend_h + 10, body + legend, label)
 
