@@ -25,8 +25,6 @@ from sitekit.spec.catalog import load_capacity
 
 TEXT = re.compile(r"<text ([^>]*)>([^<]*)")
 SVG = re.compile(r'<svg [^>]*aria-label="([^"]*)"[^>]*viewBox="0 0 (\d+) (\d+)"[^>]*>(.*?)</svg>', re.S)
-ASCENT, DESCENT = 0.928, 0.236
-"""DejaVu Sans' ascent and descent, in em: a label's box spans from baseline - ascent to baseline + descent."""
 
 
 def label_boxes(drawing: str) -> list[tuple[str, layout.Box]]:
@@ -36,11 +34,9 @@ def label_boxes(drawing: str) -> list[tuple[str, layout.Box]]:
         a = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
         if "transform" in a or not text.strip():
             continue
-        text, size, bold = unescape(text), float(a.get("font-size", 12)), a.get("font-weight") == "bold"
-        w = layout.text_width(text, size, bold)
-        x = float(a["x"]) - {"start": 0, "middle": w / 2, "end": w}[a.get("text-anchor", "start")]
-        y = float(a["y"])
-        out.append((text, layout.Box(x, y - ASCENT * size, w, (ASCENT + DESCENT) * size)))
+        text = unescape(text)
+        out.append((text, layout.label_box(float(a["x"]), float(a["y"]), text, a.get("text-anchor", "start"),
+                                           float(a.get("font-size", 12)), a.get("font-weight") == "bold")))
     return out
 
 
@@ -208,6 +204,19 @@ def test_a_network_diagram_sets_every_peering_on_its_own_line_inside_the_drawing
     # a label shortened to fit keeps the whole text in its tooltip
     for i in range(peers):
         assert f"remote peering connection sitekit-us-ashburn-rpc-peer-{i:02d}:" in drawn
+
+
+# ------------------------------------------------------------------------------------------------ the map
+@pytest.mark.parametrize("n", [1, 3, 20, 50, 120])
+def test_the_fleet_map_sets_every_name_clear_of_the_others(n):
+    """Up to 22 sites the names sit beside their circles; from about 50 the ring is crowded at the top and
+    bottom and names go out a line or two to clear their neighbours'."""
+    places = ["US", "BR", "DE", "AE", "AR"]
+    nodes = sorted([(f"s{i:02d}-{places[i % 5].lower()}" + ("-longer" * (i % 3)), places[i % 5], 8 * (1 + i % 7),
+                     "#7bc47f") for i in range(n)], key=lambda node: (node[1], node[0]))
+    drawn = svg.fleet_graph("fleet map", nodes, [(nodes[0][0], nodes[-1][0])] if n > 1 else [])
+    assert layout_problems(drawn) == []
+    assert len(label_boxes(drawn)) == n + len({c for _, c, _, _ in nodes})
 
 
 # ------------------------------------------------------------------------------------------------ the page

@@ -28,8 +28,6 @@ _BOLD = (348, 456, 521, 838, 696, 1002, 872, 306, 457, 457, 523, 838, 380, 415, 
 _OTHER = 1000
 """Any other character: a whole em, as wide as the widest glyphs in common use."""
 ELLIPSIS = "…"
-LINE = 1.2
-"""A line of text is this many font sizes tall (DejaVu Sans' ascent and descent are 1.164 em)."""
 
 
 def text_width(text: str, size: float = 12, bold: bool = False) -> float:
@@ -66,6 +64,26 @@ class Box:
 
     def inside(self, width: float, height: float) -> bool:
         return self.x >= 0 and self.y >= 0 and self.x + self.w <= width and self.y + self.h <= height
+
+
+ASCENT, DESCENT = 0.928, 0.236
+"""DejaVu Sans' ascent and descent, in em: a label's box spans from its baseline less the ascent to its baseline
+plus the descent (what chromium's getBoundingClientRect gives an SVG <text>)."""
+
+
+def label_box(x: float, y: float, text: str, anchor: str = "start", size: float = 12, bold: bool = False) -> Box:
+    """The box of an SVG label drawn at (x, y) (its baseline) with `text-anchor` `anchor`."""
+    w = text_width(text, size, bold)
+    left = x - {"start": 0.0, "middle": w / 2, "end": w}[anchor]
+    return Box(left, y - ASCENT * size, w, (ASCENT + DESCENT) * size)
+
+
+def first_free(candidates: Sequence[Box], taken: Sequence[Box]) -> int:
+    """The index of the first candidate clear of every taken box; the last candidate's when none is."""
+    for i, box in enumerate(candidates):
+        if not any(box.overlaps(t) for t in taken):
+            return i
+    return len(candidates) - 1
 
 
 def flow(widths: Sequence[float], width: float, row_h: float, gap: float = 14) -> list[tuple[float, float]]:

@@ -170,48 +170,80 @@ def line_chart(label: str, x_labels: Sequence[str], series: Sequence[tuple[str, 
     return _svg(width, height + legend_h + 10, body + legend, label)
 
 
+RING_LEVELS = 4
+"""How far out a site's name may be set on the fleet map, in steps of a line, to clear its neighbours' names (more
+when the names are wider than that many times the room between two circles)."""
+
+
 def fleet_graph(label: str, nodes: Sequence[tuple[str, str, int, str]], edges: Sequence[tuple[str, str]],
                 width: float = 920) -> str:
     """Sites as circles around a ring, grouped by country (label, country, GPUs, fill), names outside the ring,
-    and peerings as lines across it. A circle's area follows the site's GPUs."""
+    and peerings as lines across it. A circle's area follows the site's GPUs. A name that would touch a circle or
+    a name set before it goes out a line at a time (see RING_LEVELS), a country's name too, and the drawing
+    grows to hold them all."""
     n = len(nodes)
     radius = max(110.0, min(300.0, n * 14.0))
-    height = 2 * radius + 220
-    cx, cy = width / 2, height / 2
     biggest = max([g for _, _, g, _ in nodes] + [1])
     largest = min(22.0, 0.45 * 2 * math.pi * radius / max(n, 1))  # neighbours never overlap
-    at: dict[str, tuple[float, float, float]] = {}
-    body: list[str] = []
+    at: dict[str, tuple[float, float, float, float]] = {}  # around (0, 0): x, y, angle, circle radius
     countries: dict[str, list[float]] = {}
-    for i, (name, country, gpus, fill) in enumerate(nodes):
+    for i, (name, country, gpus, _) in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(n, 1)
-        x, y = (cx, cy) if n == 1 else (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
-        at[name] = (x, y, angle)
+        x, y = (0.0, 0.0) if n == 1 else (radius * math.cos(angle), radius * math.sin(angle))
+        at[name] = (x, y, angle, max(3.0, largest * math.sqrt(gpus / biggest)))
         countries.setdefault(country, []).append(angle)
-    for a, b in edges:
-        (x1, y1, _), (x2, y2, _) = at[a], at[b]
-        body.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" stroke-width="2">'
-                    f'<title>{escape(f"{a} peers with {b}")}</title></line>')
-    for name, country, gpus, fill in nodes:
-        x, y, angle = at[name]
-        r = max(3.0, largest * math.sqrt(gpus / biggest))
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#333">'
-                    f'<title>{escape(f"{name} ({country}): {gpus:,} GPUs")}</title></circle>')
+    taken = [layout.Box(x - r, y - r, 2 * r, 2 * r) for x, y, _, r in at.values()]
+    pitch = 2 * math.pi * radius / max(n, 1)
+    levels = max(RING_LEVELS, math.ceil(max([layout.text_width(node[0]) for node in nodes] + [0]) / pitch) + 2)
+    labels: list[tuple[float, float, str, str, str]] = []  # x, y, text, anchor, attributes
+
+    leaders: list[tuple[float, float, float, float]] = []  # from a circle out to its name, when set further out
+
+    def place(options: list[tuple[float, float]], text: str, anchor: str, extra: str = "", size: float = 12,
+              bold: bool = False) -> int:
+        boxes = [layout.label_box(x, y, text, anchor, size, bold) for x, y in options]
+        k = layout.first_free(boxes, taken)
+        taken.append(boxes[k])
+        labels.append((*options[k], text, anchor, extra))
+        return k
+
+    for name, *_ in nodes:
+        x, y, angle, r = at[name]
         if n == 1:
-            body.append(_text(x, y + r + 14, name, "middle"))
+            place([(x, y + r + 14)], name, "middle")
             continue
         c, s_ = math.cos(angle), math.sin(angle)
         anchor = "start" if c > 0.3 else "end" if c < -0.3 else "middle"
-        gap = largest + 6
-        body.append(_text(x + gap * c, y + gap * s_ + 4 + (8 * s_ if anchor == "middle" else 0), name, anchor))
+        k = place([(x + gap * c, y + gap * s_ + 4 + (8 * s_ if anchor == "middle" else 0))
+                   for gap in (largest + 6 + 15 * k for k in range(levels))], name, anchor)
+        if k:
+            reach = largest + 15 * k - (6 if anchor == "middle" else 0)
+            leaders.append((x + (r + 1) * c, y + (r + 1) * s_, x + reach * c, y + reach * s_))
+    country_style = 'font-weight="bold" font-size="15" fill="#666"'
     for country, angles in countries.items():
         mean = math.atan2(sum(math.sin(a) for a in angles), sum(math.cos(a) for a in angles))
-        if n == 1:
-            lx, ly = cx, cy - 48
-        else:
-            lx, ly = cx + (radius + 110) * math.cos(mean), cy + (radius + 80) * math.sin(mean) + 5
-        body.append(_text(lx, ly, country, "middle", 'font-weight="bold" font-size="15" fill="#666"'))
-    return _svg(width, height, body, label)
+        options = ([(0.0, -48.0)] if n == 1 else
+                   [((radius + 110 + 18 * k) * math.cos(mean), (radius + 80 + 18 * k) * math.sin(mean) + 5)
+                    for k in range(2 * levels)])
+        place(options, country, "middle", country_style, 15, True)
+    margin = 12
+    left, right = min(b.x for b in taken), max(b.x + b.w for b in taken)
+    top, bottom = min(b.y for b in taken), max(b.y + b.h for b in taken)
+    width = max(width, right - left + 2 * margin)
+    cx, cy = width / 2 - (left + right) / 2, margin - top
+    body = [f'<line x1="{cx + x1:.1f}" y1="{cy + y1:.1f}" x2="{cx + x2:.1f}" y2="{cy + y2:.1f}" stroke="#bbb"/>'
+            for x1, y1, x2, y2 in leaders]
+    for a, b in edges:
+        (x1, y1, _, _), (x2, y2, _, _) = at[a], at[b]
+        body.append(f'<line x1="{cx + x1:.1f}" y1="{cy + y1:.1f}" x2="{cx + x2:.1f}" y2="{cy + y2:.1f}" stroke="#555" '
+                    f'stroke-width="2"><title>{escape(f"{a} peers with {b}")}</title></line>')
+    for name, country, gpus, fill in nodes:
+        x, y, _, r = at[name]
+        body.append(f'<circle cx="{cx + x:.1f}" cy="{cy + y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#333">'
+                    f'<title>{escape(f"{name} ({country}): {gpus:,} GPUs")}</title></circle>')
+    for x, y, text, anchor, extra in labels:
+        body.append(_text(cx + x, cy + y, text, anchor, extra))
+    return _svg(width, bottom - top + 2 * margin, body, label)
 
 
 def peering_label(peer: Peering) -> tuple[str, str]:
