@@ -16,6 +16,11 @@ GPU_QUOTAS: dict[str, str] = {
 """GPU shape -> its compute-core quota name (OCI docs, "Compute Quotas"; names of the newest shapes UNCERTAIN:
 check with `oci limits quota ...` or the console's quota list before relying on them)."""
 
+TAG_VALUE_MAX = 256
+"""The longest value sitekit writes in an OCI tag: the 256 characters the spec already allows a defined tag's
+value (spec/types.py TagValue), taken for freeform tags too (not confirmed in the shared OCI reference: README,
+"Guardrails the cloud enforces"); a quota statement's basis is clipped to it."""
+
 ZONE_POLICIES: tuple[str, ...] = (
     "deny public_buckets",
     "deny buckets_without_vault_key",

@@ -11,7 +11,7 @@ import pulumi_oci as oci
 
 from sitekit.naming import Kind
 from sitekit.region.context import SiteContext
-from sitekit.spec.guardrails import ZONE_COMPARTMENT, ZONE_POLICIES, quota_statements
+from sitekit.spec.guardrails import ZONE_COMPARTMENT, ZONE_POLICIES, basis_tags, quota_statements
 
 
 class Guardrails(pulumi.ComponentResource):
@@ -19,12 +19,14 @@ class Guardrails(pulumi.ComponentResource):
         super().__init__("sitekit:index:Guardrails", name, None, opts)
         spec, tags = ctx.spec, ctx.defined_tags
         j = spec.jurisdiction
-        statements = quota_statements(spec, ctx.site.catalog, ctx.display())
+        statements = quota_statements(spec, ctx.site.catalog, ctx.display(), ctx.site.crossing)
         self.quota = oci.limits.Quota(
             ctx.logical(Kind.QUOTA), compartment_id=spec.site.tenancy_id, name=ctx.display("quota"),
             description=f"Guardrails of AI site {ctx.name}: GPU shapes and services it does not use, regions "
-                        f"{j.name} does not allow (sitekit guardrails)",
-            statements=[s for s, _ in statements], defined_tags=tags, opts=ctx.opts(self))
+                        f"{j.name} does not allow (sitekit guardrails; each statement's basis in the freeform tag "
+                        "basis-<what it zeroes>)",
+            statements=[s.statement for s in statements], freeform_tags=basis_tags(statements), defined_tags=tags,
+            opts=ctx.opts(self))
 
         policies = oci.cloudguard.get_security_policies_output(
             compartment_id=spec.site.tenancy_id, opts=pulumi.InvokeOutputOptions(parent=self))
