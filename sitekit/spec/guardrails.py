@@ -124,12 +124,12 @@ def quota_statements(spec, catalog, compartment: str, crossing: Iterable[str] = 
     crossing = list(crossing)
     regions = allowed_regions(spec, crossing)
     cross = j.residency.cross_border
-    opened = (f"; crossBorder: {j.tags.data_classification} data to {', '.join(sorted(set(cross.to)))}"
+    opened = (f" (crossBorder: {j.tags.data_classification} to {', '.join(sorted(set(cross.to)))})"
               if crossing and cross else "")
     for family in REGIONAL_FAMILIES:
         found.append(QuotaStatement(basis_key(family, None, True),
                                     f"zero {family} quotas {where} where {region_condition(regions, '!=')}",
-                                    f"residency of {j.code} (jurisdiction.residency{opened}): {j.residency.basis}"))
+                                    f"{j.code} residency{opened}: {j.residency.basis}"))
     return found
 
 
