@@ -103,3 +103,20 @@ def test_a_statement_whose_basis_is_dropped_fails_sk_grd_001_and_shows_so_in_the
                                 "travels with the quota)"]
     assert ("zero compute-core quota gpu4-count in compartment sitekit-us-ashburn", "(no basis)") in \
         quota_bases(dataclasses.replace(quota, inputs=weaker))
+
+
+def test_zone_policies_are_found_by_their_short_name_as_oci_returns_it():
+    """Oracle's landing zone finds "deny public_buckets" under `friendly_name`; sitekit reads it there or as the
+    display name, and a policy the lookup does not return is left out (the recipe is short: SK-GRD-003)."""
+    from types import SimpleNamespace as NS
+
+    from sitekit.facts.guardrails import ZONE_POLICIES
+    from sitekit.region.guardrails import zone_policy_ids
+
+    items = [NS(id=f"ocid-{i}", friendly_name=name, display_name=f"Security zone policy {i}")
+             for i, name in enumerate(ZONE_POLICIES[:-1])]
+    items.append(NS(id="ocid-x", friendly_name="deny database_without_backup", display_name="x"))
+    found = zone_policy_ids([NS(items=items)])
+    assert found == sorted(f"ocid-{i}" for i in range(len(ZONE_POLICIES) - 1))
+    assert zone_policy_ids([NS(items=[NS(id="d", friendly_name=None, display_name=ZONE_POLICIES[0])])]) == ["d"]
+    assert zone_policy_ids(None) == []

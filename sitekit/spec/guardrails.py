@@ -12,9 +12,9 @@ declared by region/guardrails.py and judged by the pack (SK-GRD-001..003).
 - A Security Zone per site on the compartment that holds data (storage), with a recipe per jurisdiction: the
   Oracle-managed policies named in ZONE_POLICIES.
 
-Facts to confirm (marked so in the README): the per-shape GPU quota names (OCI "Compute Quotas", family
-compute-core), the family names, region conditions with `all {...}` in a quota statement, and the Security Zone
-policy names (Oracle-managed, found by name with `cloudguard.get_security_policies`).
+Facts and their sources are listed in the README ("Guardrails the cloud enforces"): the quota grammar is OCI's
+"Quota Policy Syntax"; the per-shape GPU quota names, the families other than compute-core and `!=` conditions
+in a quota statement are still to confirm in a tenancy.
 """
 
 from __future__ import annotations
