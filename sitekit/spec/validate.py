@@ -179,8 +179,9 @@ def _regions(c: _Checker) -> None:
     if s.transfer is None:
         how = f"declare site.transfer with one of: {', '.join(accepted)}" if accepted else \
             "this jurisdiction accepts no transfer mechanism"
-        c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions and those its "
-                                  f"cross-border list opens to data classified '{clip(j.tags.data_classification)}' ({allowed}"
+        opened = (f" and those its cross-border list opens to data classified '{clip(j.tags.data_classification)}'"
+                  if j.residency.cross_border else "")
+        c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions{opened} ({allowed}"
                                   f"{dedicated}); {how} [{clip(j.residency.basis, BASIS)}]")
     elif s.transfer.mechanism not in accepted:
         c.add(("site", "transfer", "mechanism"),
