@@ -13,7 +13,7 @@ LOCK_ARGS ?=
 UV_COMPILE := pip compile --quiet --no-config --python-version 3.11 --python-platform linux --generate-hashes \
 	--only-binary :all: --emit-build-options --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: install install-runtime lock plan test fuzz engine-test pulumi s3 chromium sites policy bench bench-engine bench-fleet schema docs clean
+.PHONY: install install-runtime lock plan test fuzz engine-test pulumi s3 chromium sites policy bench bench-engine bench-fleet schema docs kueue-crds clean
 
 # Every package comes from a lock file, hash-checked (pip refuses a file whose hash is not listed, and any
 # dependency the lock lacks); sitekit itself is then built by the locked setuptools, with no index at all.
@@ -83,6 +83,9 @@ schema: $(STAMP)  ## regenerate schema/*.json from the spec models (a test fails
 
 docs: $(STAMP) schema  ## regenerate every generated file: schema/*.json and docs/policies.md (rules + corpus examples); tests fail when one is stale
 	$(BIN)/python -m sitekit.policy.docs
+
+kueue-crds:  ## refresh the Kueue CRDs `sitekit kueue` is tested against (tests/schemas/kueue-*/), from the Go module proxy, sha256-checked
+	tools/kueue/refresh.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -100,8 +100,11 @@ def scratch_fleet(folder: Path, n: int) -> Path:
         stack.unlink()
     for i in range(n):
         code, region = PLACES[i % len(PLACES)]
+        # Germany's profile sets EnEfG § 11 limits by commissioning day (issue 22): its sites state one, at PUE 1.2
+        energy = ["--pue", "1.2", "--commissioned", "2027-01-01", "--energy-reuse", "0.2"] if code == "de" else \
+            ["--pue", "1.25"]
         subprocess.run([SITEKIT, "new-site", f"s{i:02d}-{code}", "-j", code, "-r", region, "--power-mw", "20",
-                        "--pue", "1.25"], cwd=folder, check=True, capture_output=True)
+                        *energy], cwd=folder, check=True, capture_output=True)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "fleet"]):
         subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)

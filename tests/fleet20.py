@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from fleet5 import add_peer
+from fleet5 import ENERGY, add_peer
 from typer.testing import CliRunner
 
 from sitekit.cli.main import app
@@ -45,7 +45,8 @@ def stamp_fleet20(project: Path) -> Path:
     os.chdir(project)
     try:
         for i, (name, (code, region)) in enumerate(STAMPED.items()):
-            done = CliRunner().invoke(app, ["new-site", name, "-j", code, "-r", region, "--power-mw", str(10 + 2 * i)])
+            done = CliRunner().invoke(app, ["new-site", name, "-j", code, "-r", region, "--power-mw", str(10 + 2 * i),
+                                            *ENERGY.get(code, [])])
             assert done.exit_code == 0, done.output
     finally:
         os.chdir(here)

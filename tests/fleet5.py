@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from sitekit.cli.main import app
 
 STAMPED = {"us-phoenix": ("us", "us-phoenix-1"), "de-frankfurt": ("de", "eu-frankfurt-1")}
+ENERGY = {"de": ["--commissioned", "2027-01-01", "--energy-reuse", "0.2"]}
+"""What new-site needs where the profile sets energy limits (EnEfG § 11: the commissioning day decides)."""
 SITES = ["ar-patagonia", "br-saopaulo", "de-frankfurt", "us-ashburn", "us-phoenix"]
 WAVES = [["us-phoenix"], ["us-ashburn"], ["ar-patagonia", "br-saopaulo", "de-frankfurt"]]
 """The waves of `--all --canary us-ashburn`: the accepting end first, then the canary, then the rest."""
@@ -34,7 +36,7 @@ def stamp_fleet(project: Path) -> Path:
     os.chdir(project)
     try:
         for name, (code, region) in STAMPED.items():
-            done = CliRunner().invoke(app, ["new-site", name, "-j", code, "-r", region])
+            done = CliRunner().invoke(app, ["new-site", name, "-j", code, "-r", region, *ENERGY.get(code, [])])
             assert done.exit_code == 0, done.output
     finally:
         os.chdir(here)

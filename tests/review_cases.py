@@ -68,7 +68,7 @@ class Case:
 def _new_site(repo: Path) -> None:
     sitekit = str(Path(sys.executable).parent / "sitekit")
     subprocess.run([sitekit, "new-site", "de-frankfurt", "-j", "de", "-r", "eu-frankfurt-1", "--power-mw", "20",
-                    "--pue", "1.25"], cwd=repo, check=True, capture_output=True)
+                    "--pue", "1.2", "--commissioned", "2027-01-01", "--energy-reuse", "0.2"], cwd=repo, check=True, capture_output=True)
 
 
 def _component_code(repo: Path) -> None:

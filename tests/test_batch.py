@@ -70,7 +70,8 @@ def test_workers_return_what_one_process_does_in_the_order_asked(project, shippe
     """Four sites (enough to start workers): the three shipped ones and a stamped fourth, asked in an order that
     is not sorted; the workers' plans equal the in-process plans and their results equal `evaluate`'s."""
     monkeypatch.chdir(project)
-    made = runner.invoke(app, ["new-site", "de-frankfurt", "-j", "de", "-r", "eu-frankfurt-1", "--power-mw", "20"])
+    made = runner.invoke(app, ["new-site", "de-frankfurt", "-j", "de", "-r", "eu-frankfurt-1", "--power-mw", "20",
+                               "--commissioned", "2027-01-01", "--energy-reuse", "0.2"])
     assert made.exit_code == 0, made.stderr
     asked = ["us-ashburn", "de-frankfurt", "br-saopaulo", "ar-patagonia"]
     assert len(asked) >= batch.MIN_PARALLEL

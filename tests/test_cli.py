@@ -137,10 +137,25 @@ def test_explain_key_shows_values_with_their_origin(monkeypatch):
     result = run("explain", "us-ashburn", "site.power")
     assert result.exit_code == 0, result.stderr
     stack = ROOT / "stacks" / "Pulumi.us-ashburn.yaml"
+    hall_b = f"stacks/Pulumi.us-ashburn.yaml:{line_of(stack, 'name: hall-b')}"
     assert [line.split() for line in result.stdout.splitlines()] == [
         ["site.power.envelopeMw", "60", "#", f"stacks/Pulumi.us-ashburn.yaml:{line_of(stack, 'envelopeMw: 60')}"],
         ["site.power.pue", "1.2", "#", f"stacks/Pulumi.us-ashburn.yaml:{line_of(stack, 'pue: 1.2')}"],
-    ]
+        ["site.power.commissioned", "null", "#", DEFAULT],  # the model's defaults, said as such
+        ["site.power.energyReuse", "null", "#", DEFAULT],
+    ] + [[f"site.power.halls.hall-{h}.{k}", v, "#", f"stacks/Pulumi.us-ashburn.yaml:{line_of(stack, f'name: hall-{h}')}"]
+         for h, k, v in (("a", "name", '"hall-a"'), ("a", "itMw", "40"), ("a", "cooling.0", '"air"'),
+                         ("a", "maxRackKw", "60"))] + [
+        ["site.power.halls.hall-b.name", '"hall-b"', "#", hall_b], ["site.power.halls.hall-b.itMw", "8", "#", hall_b],
+        ["site.power.halls.hall-b.cooling.0", '"liquid"', "#", hall_b],
+        ["site.power.halls.hall-b.cooling.1", '"air"', "#", hall_b],
+        ["site.power.halls.hall-b.maxRackKw", "140", "#", hall_b]]
+    derived = run("explain", "br-saopaulo", "site.power.halls")  # no halls declared: the one default hall
+    assert [line.split() for line in derived.stdout.splitlines()] == [
+        ["site.power.halls.main.name", '"main"', "#", DEFAULT], ["site.power.halls.main.itMw", "30.769", "#", DEFAULT],
+        ["site.power.halls.main.cooling.0", '"air"', "#", DEFAULT],
+        ["site.power.halls.main.cooling.1", '"liquid"', "#", DEFAULT],
+        ["site.power.halls.main.maxRackKw", "null", "#", DEFAULT]]
 
 
 def test_explain_whole_site_cites_every_layer(monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -37,14 +38,19 @@ def profile(code: str) -> Jurisdiction:
 
 
 def request_for(code: str, **extra) -> Request:
-    """A resident site for the jurisdiction: its first residency region, else an in-country Dedicated Region."""
+    """A resident site for the jurisdiction: its first residency region, else an in-country Dedicated Region.
+    Where the profile sets energy limits, the site states a commissioning day, and a PUE and reuse share within
+    them (new-site refuses it otherwise, as the pack would)."""
     j = profile(code)
+    if j.energy is not None:
+        extra = {"commissioned": date(2027, 1, 1), "energy_reuse": 0.2, "pue": 1.2, **extra}
+    extra.setdefault("pue", 1.25)
     if j.residency.regions:
-        return Request(name=f"{code}-new", jurisdiction=code, region=j.residency.regions[-1], power_mw=25, pue=1.25,
+        return Request(name=f"{code}-new", jurisdiction=code, region=j.residency.regions[-1], power_mw=25,
                        **extra)
     assert j.residency.dedicated_in_country, f"{code}: no resident region of any kind"
     return Request(name=f"{code}-new", jurisdiction=code, region=f"{code}-dedicated-9", region_kind="dedicated",
-                   home_region="us-ashburn-1", power_mw=25, pue=1.25, **extra)
+                   home_region="us-ashburn-1", power_mw=25, **extra)
 
 
 def ranges(root: Path) -> dict[str, IPv4Network]:
@@ -68,7 +74,9 @@ def test_every_jurisdiction_is_covered():
 def test_new_site_plans_and_overlaps_no_site(code, project, monkeypatch):
     req = request_for(code)
     args = ["new-site", req.name, "--jurisdiction", code, "--region", req.region, "--region-kind", req.region_kind,
-            "--power-mw", "25", "--pue", "1.25"] + (["--home-region", req.home_region] if req.home_region else [])
+            "--power-mw", "25", "--pue", f"{req.pue:g}"] + (["--home-region", req.home_region] if req.home_region else [])
+    if req.commissioned:
+        args += ["--commissioned", req.commissioned.isoformat(), "--energy-reuse", f"{req.energy_reuse:g}"]
     result = run(project, monkeypatch, *args)
     assert result.exit_code == 0, result.output
     assert "TODO" not in result.output  # shipped profiles cite a basis for every rule
@@ -134,7 +142,7 @@ def test_rendering_twice_gives_identical_bytes(project, tmp_path_factory):
     for item in project.iterdir():
         (shutil.copytree if item.is_dir() else shutil.copy)(item, other / item.name)
     req = Request(name="de-twice", jurisdiction="de", region="eu-frankfurt-1", power_mw=42.5, pue=1.17,
-                  pools=(), tenancy_id="ocid1.tenancy.oc1..aaaaaaaareal")
+                  commissioned=date(2026, 9, 1), energy_reuse=0.12, pools=(), tenancy_id="ocid1.tenancy.oc1..aaaaaaaareal")
     first, _, _ = write_site(project, req)
     second, _, _ = write_site(other, req)
     assert first.read_bytes() == second.read_bytes()
@@ -286,7 +294,8 @@ def test_ranges_set_through_overrides_are_avoided_too(project):
 
 def test_operator_ranges_reach_the_bastion(project, monkeypatch):
     result = run(project, monkeypatch, "new-site", "de-ops", "-j", "de", "-r", "eu-frankfurt-1",
-                 "--operator-cidr", "198.51.100.0/25", "--operator-cidr", "203.0.113.7/32")
+                 "--operator-cidr", "198.51.100.0/25", "--operator-cidr", "203.0.113.7/32",
+                 "--commissioned", "2027-01-01", "--energy-reuse", "0.2")
     assert result.exit_code == 0, result.output
     text = (project / "stacks/Pulumi.de-ops.yaml").read_text()
     assert "sitekit:operatorCidrs:\n    - 198.51.100.0/25\n    - 203.0.113.7/32\n" in text

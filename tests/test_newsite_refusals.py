@@ -32,6 +32,8 @@ def refused(project: Path, monkeypatch, *args: str) -> str:
 
 
 AR_BASIS = "Ley 25.326 art. 12"
+DE_ENERGY = ("--commissioned", "2027-01-01", "--energy-reuse", "0.2")
+"""What new-site asks of a German site (EnEfG § 11 limits by commissioning day), where a test is about something else."""
 
 
 def test_region_outside_residency_needs_a_transfer_mechanism(project, monkeypatch):
@@ -49,7 +51,7 @@ def test_transfer_mechanism_the_jurisdiction_does_not_accept(project, monkeypatc
 
 def test_transfer_needs_a_reference(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "de-ashburn", "-j", "de", "-r", "us-ashburn-1",
-                  "--transfer-mechanism", "eu-sccs-2021-914")
+                  "--transfer-mechanism", "eu-sccs-2021-914", *DE_ENERGY)
     assert "--transfer-reference: a transfer needs a reference to the signed instrument" in out
 
 
@@ -76,7 +78,7 @@ def test_unknown_jurisdiction(project, monkeypatch):
 
 
 def test_unknown_region(project, monkeypatch):
-    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-2")
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-2", *DE_ENERGY)
     assert "--region: unknown OCI public region 'eu-frankfurt-2'; did you mean 'eu-frankfurt-1'?" in out
 
 
@@ -94,7 +96,7 @@ def test_force_overwrites_and_keeps_other_sites_apart(project, monkeypatch):
 
 @pytest.mark.parametrize("name", ["Bad_Name", "-x", "x-", "a--b", "1site", "a" * 25, "de.frankfurt"])
 def test_invalid_name(name, project, monkeypatch):
-    out = refused(project, monkeypatch, "new-site", "-j", "de", "-r", "eu-frankfurt-1", "--", name)
+    out = refused(project, monkeypatch, "new-site", "-j", "de", "-r", "eu-frankfurt-1", *DE_ENERGY, "--", name)
     assert f"sitekit new-site: NAME: invalid site name '{name}'" in out
 
 
@@ -106,15 +108,16 @@ def test_shape_not_approved(project, monkeypatch):
 
 def test_envelope_too_small_for_a_node(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "de-tiny", "-j", "de", "-r", "eu-frankfurt-1",
-                  "--power-mw", "0.05")
+                  "--power-mw", "0.05", *DE_ENERGY)
     assert "pool serve: its share (10% of 0.05 MW at PUE 1.2) is too small for one BM.GPU.H100.8 node" in out
 
 
 def test_bad_pools_syntax_and_shares(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1",
-                  "--pools", "train:70,serve:40")
+                  "--pools", "train:70,serve:40", *DE_ENERGY)
     assert "--pools: shares add up to 110% (at most 100%)" in out
-    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1", "--pools", "train==x")
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1", "--pools", "train==x",
+                  *DE_ENERGY)
     assert "'train==x' is not NAME[=SHAPE][:PERCENT]" in out
 
 
@@ -122,7 +125,7 @@ def test_every_problem_is_reported_together(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "Bad", "-j", "de", "-r", "us-ashburn-1", "--pue", "4",
                   "--tenancy-id", "not-an-ocid")
     lines = out.strip().splitlines()
-    assert [ln.split(": ")[1] for ln in lines] == ["--pue", "--region", "--tenancy-id", "NAME"]
+    assert [ln.split(": ")[1] for ln in lines] == ["--commissioned", "--pue", "--region", "--tenancy-id", "NAME"]
 
 
 def test_dedicated_region_needs_a_home_region(project, monkeypatch):
@@ -152,7 +155,7 @@ def test_new_jurisdiction_refusals(project, monkeypatch):
 
 def test_transfer_mechanism_for_a_resident_region(project, monkeypatch):
     out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1",
-                  "--transfer-mechanism", "eu-sccs-2021-914", "--transfer-reference", "C-1")
+                  "--transfer-mechanism", "eu-sccs-2021-914", "--transfer-reference", "C-1", *DE_ENERGY)
     assert "--transfer-mechanism: region 'eu-frankfurt-1' is resident in Germany; no transfer mechanism is needed" in out
 
 
@@ -161,7 +164,7 @@ def test_transfer_mechanism_for_a_resident_region(project, monkeypatch):
 def test_another_sites_unreadable_address_plan(plan, project, monkeypatch):
     """A malformed range in another site's file stops the allocation with that file's name, not a traceback."""
     (project / "stacks/Pulumi.broken.yaml").write_text(f"config:\n  sitekit:addressPlan: {plan}\n")
-    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1")
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1", *DE_ENERGY)
     assert "stacks/Pulumi.broken.yaml: sitekit:addressPlan" in out
     assert "fix it before stamping another site" in out
 
@@ -176,18 +179,34 @@ def test_pools_too_big_for_one_vcn(project, monkeypatch):
 def test_force_keeps_the_sites_own_block_while_it_is_free(project, monkeypatch):
     """Re-stamping with --force does not move a site to a lower block another site freed (that would replace
     every VCN); it moves only when its own block no longer fits."""
-    assert run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1").exit_code == 0
+    assert run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1", *DE_ENERGY).exit_code == 0
     path = project / "stacks/Pulumi.de-keep.yaml"
     before = yaml.safe_load(path.read_text())["config"]["sitekit:addressPlan"]["supernet"]
     assert before == "10.67.0.0/16"
     (project / "stacks/Pulumi.br-saopaulo.yaml").unlink()  # frees 10.65.0.0/16
-    again = run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1", "--force")
+    again = run(project, monkeypatch, "new-site", "de-keep", "-j", "de", "-r", "eu-frankfurt-1", *DE_ENERGY, "--force")
     assert again.exit_code == 0, again.output
     assert yaml.safe_load(path.read_text())["config"]["sitekit:addressPlan"]["supernet"] == before
 
 
 def test_operator_ranges_must_be_narrow_cidrs(project, monkeypatch):
     output = refused(project, monkeypatch, "new-site", "de-ops", "-j", "de", "-r", "eu-frankfurt-1",
-                     "--operator-cidr", "10.64.0.0/10", "--operator-cidr", "not-a-range")
+                     "--operator-cidr", "10.64.0.0/10", "--operator-cidr", "not-a-range", *DE_ENERGY)
     assert "--operator-cidr: '10.64.0.0/10' is wider than a /16" in output
     assert "--operator-cidr: 'not-a-range' is not an IPv4 range" in output
+
+
+def test_energy_limits_need_a_commissioning_day_and_are_met(project, monkeypatch):
+    """Germany's profile sets EnEfG § 11's limits by commissioning day: new-site asks the day, and refuses a design
+    PUE or reuse share the pack's SK-STK-004 would fail (the one reading: `EnergyRules.shortfalls`)."""
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1")
+    assert ("--commissioned: Germany sets energy limits by commissioning date, and the site states none "
+            "(site.power.commissioned)") in out
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1", "--pue", "1.3",
+                  "--commissioned", "2028-09-01", "--energy-reuse", "0.15")
+    assert "--pue: design PUE 1.3 is over 1.2, Germany's limit for a site commissioned on 2028-09-01 (pue-new)" in out
+    assert "--energy-reuse: reused energy 15% is under 20%, Germany's limit for a site commissioned on 2028-09-01" in out
+    out = refused(project, monkeypatch, "new-site", "de-x", "-j", "de", "-r", "eu-frankfurt-1", "--pue", "1.4",
+                  "--commissioned", "2025-03-01")
+    assert "design PUE 1.4 is over 1.3, Germany's limit from 2030-07-01 for a site commissioned on 2025-03-01" in out
+    assert "over 1.5" not in out and "--energy-reuse" not in out  # 1.4 meets 2027's 1.5; no reuse limit before 2026-07

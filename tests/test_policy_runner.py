@@ -8,6 +8,8 @@ which declares no resource, so they re-load the site (fast) and reuse that plan.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import re
 import tempfile
@@ -27,6 +29,7 @@ from sitekit.policy.render.sarif import to_sarif
 from sitekit.policy.runner import evaluate
 from sitekit.run.offline import plan_site
 from sitekit.spec.loader import load_site
+from sitekit.spec.models import EnergyLimit, EnergyRules
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas/sarif-2.1.0.json").read_text())
 def write_policy(root: Path, policy_yaml: str) -> None:
@@ -313,6 +316,16 @@ def test_findings_point_at_baseline_jurisdiction_or_stack_lines(shipped_sites, r
 T_NSG_RULE = "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule"
 
 
+def over_energy_limits(site):
+    """us-ashburn as if its profile set an energy limit its PUE breaks (SK-STK-004 anchors at site.power.pue)."""
+    spec = site.spec
+    energy = EnergyRules(basis="a test's limit", limits=[EnergyLimit(name="pue", max_pue=1.1, basis="a test's")])
+    power = spec.site.power.model_copy(update={"commissioned": datetime.date(2027, 1, 1)})
+    return dataclasses.replace(site, spec=spec.model_copy(update={
+        "jurisdiction": spec.jurisdiction.model_copy(update={"energy": energy}),
+        "site": spec.site.model_copy(update={"power": power})}))
+
+
 def test_every_finding_points_at_a_line_that_exists(bad, shipped_sites, shipped_plans, root):
     """Every rule's findings (the shipped sites, the bad site, each policy corpus case run offline against
     us-ashburn) point at a file of the project and, when they name a line, one of its lines. A rule that points at
@@ -324,6 +337,7 @@ def test_every_finding_points_at_a_line_that_exists(bad, shipped_sites, shipped_
     runs = [(root, shipped_sites[name], plan) for name, plan in shipped_plans.items()]
     runs += [(bad_root, load_site(bad_root, "us-ashburn"), bad_plan)]
     runs += [(root, shipped_sites["us-ashburn"], offline_plan(case)) for case in load_cases()]
+    runs += [(root, over_energy_limits(shipped_sites["us-ashburn"]), shipped_plans["us-ashburn"])]
     seen: set[str] = set()
     for project, site, plan in runs:
         for f in evaluate(site, plan).findings:

@@ -133,6 +133,8 @@ def _values(code: str, region: str, profile) -> dict:
     values["addressPlan"] = {"supernet": "10.120.0.0/16",  # a block of its own (10.64-10.66 are the shipped sites')
                              "networks": {n: c.replace("10.64.", "10.120.") for n, c in values["addressPlan"]["networks"].items()}}
     values["pools"] = [{"name": "train", "shape": profile.shapes.approved[0], "nodes": 2}]  # a shape it approves
+    values["power"] = {"envelopeMw": values["power"]["envelopeMw"], "pue": values["power"]["pue"],  # one hall
+                       "commissioned": "2027-01-01", "energyReuse": 0.2}  # within any profile's energy limits
     if region.endswith("-dedicated-1"):
         values["regionKind"] = "dedicated"
     return values

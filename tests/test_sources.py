@@ -42,7 +42,7 @@ def test_loading_sites_uses_libyaml_and_parses_each_file_once(make_project, tmp_
         for site in list_sites(project):
             load_site(project, site)
     files = {f"stacks/Pulumi.{s}.yaml" for s in list_sites(project)} | {
-        "stacks/baseline.yaml", "stacks/catalog/shapes.yaml", "stacks/catalog/regions.yaml",
+        "stacks/baseline.yaml", "stacks/catalog/shapes.yaml", "stacks/catalog/regions.yaml", "stacks/catalog/racks.yaml",
         "stacks/jurisdictions/us.yaml", "stacks/jurisdictions/ar.yaml", "stacks/jurisdictions/br.yaml"}
     assert sorted(parsed) == sorted(files)
 

@@ -26,8 +26,10 @@ from sitekit.progress import progress
 from sitekit.run.batch import default_jobs, raise_for, run_sites
 from sitekit.run.report import PlanReport
 from sitekit.spec.explain import explain_rows
+from sitekit.spec.halls import hall_usage, pool_racks
 from sitekit.spec.layout import list_sites
 from sitekit.spec.loader import load_site
+from sitekit.spec.racks import load_racks
 from sitekit.spec.validate import site_power
 
 PlanFormat = format_option(PLAN)
@@ -59,7 +61,8 @@ def plan(sites: Sites = None,
 
 @app.command()
 def sites(format: SitesFormat = SITES.default):
-    """One line per site: jurisdiction, region, GPUs, IT MW, facility MW, envelope MW."""
+    """One line per site: jurisdiction, region, GPUs, IT MW, facility MW, envelope MW, MW per hall (used of
+    delivered) and racks per pool."""
 
     root = project_root()
     rows, problems = [], []
@@ -71,9 +74,16 @@ def sites(format: SitesFormat = SITES.default):
             continue
         p = site_power(loaded.spec, loaded.catalog)
         s = loaded.spec.site
+        racks = load_racks(root, loaded.catalog)  # loading the site checked it
         rows.append({"site": name, "jurisdiction": loaded.spec.jurisdiction.code, "region": s.region,
                      "regionKind": s.region_kind, "gpus": p.gpus, "itMw": p.it_mw,
-                     "facilityMw": p.facility_mw, "envelopeMw": p.envelope_mw})
+                     "facilityMw": p.facility_mw, "envelopeMw": p.envelope_mw,
+                     "halls": [{"name": h.name, "itMw": h.it_mw, "usedMw": h.used_mw, "racks": h.racks,
+                                "cooling": list(h.cooling), "maxRackKw": h.max_rack_kw}
+                               for h in hall_usage(loaded.spec, loaded.catalog, racks)],
+                     "pools": [{"pool": r.pool, "hall": r.hall, "shape": r.shape, "nodes": r.nodes, "racks": r.racks,
+                                "rackKw": r.rack_kw, "cooling": r.cooling, "itMw": r.it_mw}
+                               for r in pool_racks(loaded.spec, loaded.catalog, racks)]})
     emit(SITES[format], rows)
     if problems:
         fail(SpecError(problems))

@@ -1,9 +1,11 @@
-"""`sitekit new-site`, `new-jurisdiction`, `schema` and `bootstrap` (issue 4): stamping sites and their files."""
+"""`sitekit new-site`, `new-jurisdiction`, `schema`, `bootstrap` (issue 4) and `kueue` (issue 22): stamping sites and their files."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -14,9 +16,13 @@ from sitekit.cli.app import app, check_site_name, err, fail, out, project_root
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.region.bootstrap import user_data_in_plan
 from sitekit.spec.layout import JURISDICTIONS
+from sitekit.spec.loader import load_site
 from sitekit.spec.schema import SCHEMAS, stale
 from sitekit.spec.schema import write as write_schemas
 from sitekit.stamp.jurisdiction import write_jurisdiction
+from sitekit.stamp.kueue import manifests as kueue_manifests
+from sitekit.stamp.kueue import render as kueue_render
+from sitekit.stamp.kueue import write as kueue_write
 from sitekit.stamp.pools import summary
 from sitekit.stamp.request import Request, parse_pools, pending_bases
 from sitekit.stamp.site import write_site
@@ -36,6 +42,11 @@ def new_site(
     home_region: Optional[str] = typer.Option(None, "--home-region", help="The tenancy's home region. Default: the region (public regions)."),
     power_mw: float = typer.Option(20.0, "--power-mw", help="Power envelope in MW."),
     pue: float = typer.Option(1.2, "--pue", help="Power usage effectiveness (facility load = IT load x PUE)."),
+    commissioned: Optional[datetime] = typer.Option(
+        None, "--commissioned", formats=["%Y-%m-%d"],
+        help="The day the site begins operating (YYYY-MM-DD); required where the jurisdiction sets energy limits."),
+    energy_reuse: Optional[float] = typer.Option(
+        None, "--energy-reuse", help="Share of the site's energy reused (0.1 is 10%); where a limit asks one."),
     pools: Optional[str] = typer.Option(
         None, "--pools", help="Comma-separated NAME[=SHAPE][:PERCENT], e.g. 'train=BM.GPU.H200.8:85,serve:15'. "
                               "Baseline pools keep their role; new names are bare-metal 'mixed' pools. Pools without "
@@ -61,6 +72,7 @@ def new_site(
             raise SpecError(problems)
         req = Request(name=name, jurisdiction=jurisdiction, region=region, region_kind=region_kind.value,
                       home_region=home_region, power_mw=power_mw, pue=pue, pools=tuple(asked),
+                      commissioned=commissioned.date() if commissioned else None, energy_reuse=energy_reuse,
                       transfer_mechanism=transfer_mechanism, transfer_reference=transfer_reference,
                       tenancy_id=tenancy_id, parent_compartment_id=parent_compartment_id,
                       gpu_image_id=gpu_image_id, oke_image_id=oke_image_id, availability_domain=availability_domain,
@@ -158,3 +170,26 @@ def bootstrap(site: str = typer.Argument(..., help="Site (stack) name."),
     for name, text in texts.items():
         if pool is None or name == pool:
             sys.stdout.write(f"# ---- pool {name} ({len(text.encode())} bytes)\n{text}")
+
+
+@app.command()
+def kueue(site: str = typer.Argument(..., help="Site (stack) name."),
+          out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder to write the manifests into (one file "
+                                                 "per object); without it, print them as one YAML stream."),
+          force: bool = typer.Option(False, "--force", help="Overwrite manifests that exist in --out.")):
+    """Kueue Topology (OCI's RDMA locality labels) and a ResourceFlavor per OKE GPU pool, for topology-aware
+    scheduling (Kueue v0.17.0, kueue.x-k8s.io/v1beta2)."""
+
+    root = project_root()
+    try:
+        check_site_name(root, site)
+        spec = load_site(root, site).spec
+        if out_dir is None:
+            docs = [kueue_render(site, obj) for obj in kueue_manifests(spec).values()]
+            out.print("---\n".join(docs), end="", markup=False, highlight=False, soft_wrap=True)
+            return
+        written = kueue_write(spec, out_dir, force=force)
+    except SitekitError as exc:
+        fail(exc)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)

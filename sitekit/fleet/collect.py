@@ -22,6 +22,7 @@ from sitekit.run.cost import load_prices
 from sitekit.spec.catalog import load_catalog
 from sitekit.spec.layout import list_jurisdictions, list_sites
 from sitekit.spec.loader import load_profile, load_site
+from sitekit.spec.racks import load_racks
 
 
 def git_state(root: Path) -> tuple[str | None, bool]:
@@ -77,6 +78,10 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
         outcomes[name] = ("both", (plan, evaluate(loaded, plan, today=today), loaded.spec))
         on_done(name)
     catalog = load_catalog(root)
+    try:
+        racks = load_racks(root, catalog)
+    except SpecError:
+        racks = {}  # every site's load said why (the rack catalog is part of it): no site row to show racks in
     rule_ids = sorted(RULES)
     commit, dirty = git_state(root)
     fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=prices.recorded,
@@ -91,7 +96,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
             raise SitekitError(value)
         else:
             plan, result, spec = value
-            fleet.rows.append(site_row(spec, catalog, plan, result, prices, rule_ids, today))
+            fleet.rows.append(site_row(spec, catalog, plan, result, prices, rule_ids, today, racks))
             planned[name] = (plan, {n.name: n.role for n in spec.network.networks})
     regions = {r.site: r.region for r in fleet.rows}  # a peer's region, for the end that does not name it
     for name, (plan, roles) in planned.items():

@@ -16,7 +16,7 @@ from sitekit import __version__
 from sitekit.fleet import svg
 from sitekit.fleet.history import History
 from sitekit.fleet.layout import chunks, series_styles
-from sitekit.fleet.model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
+from sitekit.fleet.model import HALL_COLUMNS, STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges, hall_rows
 from sitekit.fleet.text import (
     cost_text,
     gpus_text,
@@ -174,7 +174,17 @@ def _power_charts(fleet: Fleet) -> str:
             "line is the site's power envelope.</p>"
             + "<h3>Power per site</h3>" + _chart(svg.bar_chart("power per site", _power_rows(sites), POWER_COLOURS))
             + "<h3>Power per country</h3>"
-            + _chart(svg.bar_chart("power per country", _power_rows(countries), POWER_COLOURS)))
+            + _chart(svg.bar_chart("power per country", _power_rows(countries), POWER_COLOURS))
+            + "<h3>Power by hall and rack</h3>" + _halls(fleet))
+
+
+def _halls(fleet: Fleet) -> str:
+    """Each site's halls: IT MW drawn at peak of what the hall delivers, cooling, rack limit, and each pool's racks."""
+    rows = [[_e(site), _e(hall), f"{used:,.2f} of {delivered:,.2f}", _e(cooling), _e(limit), f"{racks:,}", _e(pools)]
+            for site, hall, used, delivered, cooling, limit, racks, pools in hall_rows(fleet.rows)]
+    return ('<p class="note">A pool\'s racks: peak nodes / nodes per rack (stacks/catalog/racks.yaml); a hall\'s IT MW: '
+            "what its pools draw at peak, of what it delivers (site.power.halls).</p>"
+            + _table(list(HALL_COLUMNS), rows, num={2, 4, 5}))
 
 
 def _chart(body: str) -> str:

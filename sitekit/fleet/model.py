@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from sitekit.run.cost import Prices, monthly_cost
+from sitekit.spec.halls import hall_usage, pool_racks
 from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
@@ -76,6 +77,10 @@ class SiteRow:
     """Current waivers that expire within WAIVER_HORIZON_DAYS, soonest first."""
     waivers_expired: tuple[WaiverDue, ...]
     peerings: tuple[str, ...]
+    halls: tuple[dict[str, Any], ...] = ()
+    """Each hall: {name, itMw (delivered), usedMw (drawn at peak), racks, cooling, maxRackKw} (`spec/halls.py`)."""
+    racks: tuple[dict[str, Any], ...] = ()
+    """Each pool: {pool, hall, shape, nodes (at peak), racks, rackKw, cooling, itMw}."""
 
     @property
     def headroom_mw(self) -> float:
@@ -93,7 +98,25 @@ class SiteRow:
                            "advisory": list(self.advisory), "waived": self.waived},
                 "waiversExpiringSoon": [w.to_dict() for w in self.waivers_due],
                 "waiversExpired": [w.to_dict() for w in self.waivers_expired],
-                "peerings": list(self.peerings)}
+                "peerings": list(self.peerings), "halls": list(self.halls), "racks": list(self.racks)}
+
+
+HALL_COLUMNS = ("site", "hall", "IT MW", "cooling", "kW per rack", "racks", "pools (racks, rack kW)")
+"""The columns of the fleet's power-by-hall table, in the text and HTML reports alike."""
+
+
+def hall_rows(rows: Iterable[SiteRow]) -> list[tuple[str, str, float, float, str, str, int, str]]:
+    """One row per site and hall: site, hall, IT MW drawn at peak, IT MW delivered, cooling, kW per rack at most
+    ('-': no limit), racks, and the pools standing there with their racks."""
+    out = []
+    for r in rows:
+        for h in r.halls:
+            pools = ", ".join(f"{p['pool']} {p['racks']:,} x {p['rackKw']:g} kW {p['cooling']}"
+                              for p in r.racks if p["hall"] == h["name"])
+            limit = "-" if h["maxRackKw"] is None else f"{h['maxRackKw']:g}"
+            out.append((r.site, h["name"], h["usedMw"], h["itMw"], "+".join(h["cooling"]), limit, h["racks"],
+                        pools or "-"))
+    return out
 
 
 def rule_statuses(result: "SiteResult", rule_ids: Iterable[str]) -> dict[str, str]:
@@ -139,9 +162,10 @@ def plan_resources(plan: "Plan") -> list[dict[str, Any]]:
 
 
 def site_row(spec: "SiteSpec", catalog: "Catalog", plan: "Plan", result: "SiteResult", prices: Prices,
-             rule_ids: Iterable[str], today: datetime.date) -> SiteRow:
-    """One site's row: GPUs and power at peak from the spec (the numbers the program exports), cost from the
-    plan's registrations, policy status and waivers from its result."""
+             rule_ids: Iterable[str], today: datetime.date, racks: dict | None = None) -> SiteRow:
+    """One site's row: GPUs and power at peak from the spec (the numbers the program exports), MW per hall and
+    racks per pool (with the rack catalog, `racks`), cost from the plan's registrations, policy status and waivers
+    from its result."""
     power = site_power(spec, catalog)
     by_shape: dict[str, int] = {}
     nodes: dict[str, int] = {}
@@ -164,7 +188,12 @@ def site_row(spec: "SiteSpec", catalog: "Catalog", plan: "Plan", result: "SiteRe
         monthly_usd=round(cost.monthly, 2), monthly_peak_usd=round(cost.monthly + surge, 2), unpriced=dict(sorted(cost.unpriced.items())), passed=result.passed,
         rule_status=statuses, mandatory_failures=tuple(r for r, st in statuses.items() if st == "fail"),
         advisory=tuple(r for r, st in statuses.items() if st == "advisory"), waived=len(result.waived()),
-        waivers_due=due, waivers_expired=expired, peerings=tuple(peerings(spec)))
+        waivers_due=due, waivers_expired=expired, peerings=tuple(peerings(spec)),
+        halls=tuple({"name": h.name, "itMw": h.it_mw, "usedMw": h.used_mw, "racks": h.racks, "cooling": list(h.cooling),
+                     "maxRackKw": h.max_rack_kw} for h in hall_usage(spec, catalog, racks or {})),
+        racks=tuple({"pool": p.pool, "hall": p.hall, "shape": p.shape, "nodes": p.nodes, "racks": p.racks,
+                     "rackKw": p.rack_kw, "cooling": p.cooling, "itMw": p.it_mw}
+                    for p in pool_racks(spec, catalog, racks or {})))
 
 
 @dataclass(frozen=True)

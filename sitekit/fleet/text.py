@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sitekit.fleet.capacity import CapacityReport
-from sitekit.fleet.model import WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges
+from sitekit.fleet.model import HALL_COLUMNS, WAIVER_HORIZON_DAYS, Fleet, SiteRow, Totals, edges, hall_rows
 
 
 def dumps(data: Any) -> str:
@@ -84,12 +84,24 @@ def print_table(fleet: Fleet, console: Console) -> None:
                               cost_text(t), f"{t.failing} failing" if t.failing else "all passed", "",
                               str(len(edges(fleet.rows))))))
     console.print(table)
+    print_halls(fleet, console)
     unpriced = {s for r in fleet.rows for s in r.unpriced}
     if unpriced:
         _line(console, f"Cost at list price (stacks/catalog/prices.yaml, recorded {fleet.prices_recorded}); "
                        f"no list price for {', '.join(sorted(unpriced))}: those nodes are counted, not priced.")
     if not edges(fleet.rows):
         _line(console, "Peerings: none declared (a site names its peers under sitekit:peers).")
+
+
+def print_halls(fleet: Fleet, console: Console) -> None:
+    """Power by hall and rack: per site, each hall's IT MW drawn at peak of what it delivers, its cooling and rack
+    limit, and the racks each pool fills there."""
+    table = Table(title="power by hall and rack (IT MW at peak of what each hall delivers)")
+    for col in HALL_COLUMNS:
+        table.add_column(col, justify="right" if col in ("IT MW", "racks", "kW per rack") else "left", overflow="fold")
+    for site, hall, used, delivered, cooling, limit, racks, pools in hall_rows(fleet.rows):
+        table.add_row(*map(Text, (site, hall, f"{used:.2f} / {delivered:.2f}", cooling, limit, f"{racks:,}", pools)))
+    console.print(table)
 
 
 def _line(console: Console, text: str) -> None:

@@ -90,6 +90,12 @@ class PolicyContext:
     statement_budget: int = 50
     pue: float | None = None
     envelope_mw: float | None = None
+    commissioned: datetime.date | None = None
+    """The site's commissioning day (site.power.commissioned), which decides the energy limits that apply."""
+    energy_reuse: float | None = None
+    """The site's designed share of reused energy (site.power.energyReuse); None: not stated."""
+    energy: Any = None
+    """The jurisdiction's energy limits (`models.EnergyRules`, jurisdiction.energy); None: it sets none."""
     spec_facility_mw: float | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     levels: Mapping[str, str] = field(default_factory=dict)
@@ -219,6 +225,8 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
                     "applicable-law": j.tags.applicable_law, "cost-centre": spec.tags.cost_centre},
         statement_budget=spec.iam.statement_budget, pue=spec.site.power.pue,
         envelope_mw=spec.site.power.envelope_mw, spec_facility_mw=power.facility_mw,
+        commissioned=spec.site.power.commissioned, energy_reuse=spec.site.power.energy_reuse,
+        energy=j.energy,
         params={"minAuditDays": params.min_audit_days or j.retention.audit_days,
                 "minLogDays": params.min_log_days or j.retention.log_days,
                 "maxKeyRotationDays": params.max_key_rotation_days,

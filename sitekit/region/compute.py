@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_oci as oci
 
+from sitekit.facts.kueue import POOL_LABEL
 from sitekit.naming import Kind
 from sitekit.region.context import SiteContext
 
@@ -137,7 +138,10 @@ class Compute(pulumi.ComponentResource):
                     boot_volume_size_in_gbs=str(spec.compute.boot_volume_gbs)),
                 node_metadata=ctx.node_metadata(pool) or None,
                 initial_node_labels=[oci.containerengine.NodePoolInitialNodeLabelArgs(key="sitekit/role",
-                                                                                     value=pool.role)],
+                                                                                     value=pool.role),
+                                     # what the pool's Kueue ResourceFlavor selects (`sitekit kueue`)
+                                     oci.containerengine.NodePoolInitialNodeLabelArgs(key=POOL_LABEL,
+                                                                                     value=pool.name)],
                 defined_tags=ctx.defined_tags,
                 # the autoscaler owns the size once the pool exists
                 opts=pulumi.ResourceOptions.merge(ctx.opts(

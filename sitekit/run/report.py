@@ -122,17 +122,30 @@ def quota_table(quota: PlannedResource) -> Table:
 # ------------------------------------------------------------------------------------------------ sites
 def sites_json(rows: list[dict[str, Any]]) -> str:
     """`sitekit sites`: one object per site (site, jurisdiction, region, regionKind, gpus, itMw, facilityMw,
-    envelopeMw)."""
+    envelopeMw, halls: [{name, itMw, usedMw, racks, cooling, maxRackKw}], pools: [{pool, hall, shape, nodes (at
+    peak), racks, rackKw, cooling, itMw}])."""
     return json.dumps(rows, indent=2) + "\n"
 
 
 def print_sites(rows: list[dict[str, Any]], console: Console) -> None:
     table = Table(title="sitekit sites")
-    for col in ("site", "jurisdiction", "region", "GPUs", "IT MW", "facility MW", "envelope MW"):
-        table.add_column(col, justify="right" if "MW" in col or col == "GPUs" else "left")
+    for col in ("site", "jurisdiction", "region", "GPUs", "IT MW", "facility MW", "envelope MW", "halls (IT MW)",
+                "racks per pool"):
+        table.add_column(col, justify="right" if col.endswith(" MW") or col == "GPUs" else "left")
     for r in rows:
         region = r["region"] + (" (dedicated)" if r["regionKind"] == "dedicated" else "")
         cells = (r["site"], r["jurisdiction"], region, f"{r['gpus']:,}", f"{r['itMw']:.2f}",
-                 f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}")
+                 f"{r['facilityMw']:.2f}", f"{r['envelopeMw']:g}", halls_text(r.get("halls", ())),
+                 racks_text(r.get("pools", ())))
         table.add_row(*(Text(c) for c in cells))  # as written: never console markup
     console.print(table)
+
+
+def halls_text(halls: Any) -> str:
+    """`main 26.24/50 MW`: each hall's IT MW drawn at peak of what it delivers."""
+    return ", ".join(f"{h['name']} {h['usedMw']:.2f}/{h['itMw']:.2f} MW" for h in halls)
+
+
+def racks_text(pools: Any) -> str:
+    """`train 512 (main)`: each pool's racks at peak, and its hall."""
+    return ", ".join(f"{p['pool']} {p['racks']:,} ({p['hall']})" for p in pools)

@@ -90,9 +90,38 @@ class AddressPlan(Model):
         description="CIDR of each network by name; each inside the supernet, none overlapping (changing one replaces its VCN).")
 
 
+Cooling = Literal["air", "liquid"]
+"""How a rack is cooled: by the hall's air, or by liquid to the chips (a coolant distribution unit per row)."""
+
+DEFAULT_HALL = "main"
+"""The one hall a site that declares none has (`Power.halls`)."""
+
+
+class Hall(Model):
+    """A data hall: the IT power it delivers to racks and the cooling it offers (`sitekit/spec/halls.py` fits each
+    pool's racks into its hall)."""
+
+    name: Name
+    it_mw: Number = Field(gt=0, le=5000, description="IT power (MW, critical load) the hall delivers to its racks; the pools in the hall draw at most this at peak.")
+    cooling: list[Cooling] = Field(min_length=1, description="The cooling the hall offers: air, liquid or both; a pool's racks need theirs (stacks/catalog/racks.yaml).")
+    max_rack_kw: Number | None = Field(None, gt=0, le=1000, description="The most power (kW) one rack position may draw; none: no limit. Defaults to none.")
+
+
 class Power(Model):
     envelope_mw: Number = Field(gt=0, le=5000, description="The site's power envelope in MW (facility load must fit).")
     pue: Number = Field(ge=1.0, le=3.0, description="Power usage effectiveness; facility load = IT load x PUE.")
+    commissioned: Day | None = Field(None, description="The day the site begins (or began) operating (YYYY-MM-DD): which of the jurisdiction's energy limits apply to it (jurisdiction.energy). Required where the jurisdiction sets limits.")
+    energy_reuse: Number | None = Field(None, ge=0, le=1, description="Share of the site's energy that is reused (energy reuse factor, ERF, DIN EN 50600-4-6), as designed: 0.1 is 10%. Required where the jurisdiction sets a reuse limit.")
+    halls: list[Hall] = Field(
+        default_factory=list, description="The site's data halls. Defaults to one hall, 'main', that delivers the "
+        "whole envelope (IT MW = envelopeMw / pue), with air and liquid cooling and no rack limit.")
+
+    @model_validator(mode="after")
+    def _one_hall_by_default(self) -> "Power":
+        if self.halls:
+            return self
+        main = Hall(name=DEFAULT_HALL, it_mw=round(self.envelope_mw / self.pue, 3), cooling=["air", "liquid"])
+        return self.model_copy(update={"halls": [main]})
 
 
 class Transfer(Model):
@@ -193,6 +222,72 @@ class ShapeRule(Model):
     basis: str = Field(min_length=1)
 
 
+class EnergyLimit(Model):
+    """One limit of a jurisdiction's energy law: the sites it applies to (by commissioning date), from when, and
+    what it asks (a PUE at most, a share of reused energy at least). A site is judged against every limit that
+    applies to it, now or later (SK-STK-004): its design must meet the one that comes into force after it opens."""
+
+    name: Name
+    commissioned_from: Day | None = Field(None, description="Applies to sites commissioned on or after this day; none: however early.")
+    commissioned_before: Day | None = Field(None, description="Applies to sites commissioned before this day; none: however late.")
+    applies_from: Day | None = Field(None, description="The day the limit comes into force; none: from commissioning.")
+    max_pue: Number | None = Field(None, ge=1.0, le=3.0, description="The highest PUE (annual average) the site may have.")
+    min_energy_reuse: Number | None = Field(None, ge=0, le=1, description="The least share of energy the site must reuse (ERF, 0.1 is 10%).")
+    basis: str = Field(min_length=1, description="Law and article the limit comes from.")
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> "EnergyLimit":
+        if self.max_pue is None and self.min_energy_reuse is None:
+            raise ValueError("a limit sets maxPue, minEnergyReuse or both")
+        if self.commissioned_from and self.commissioned_before and self.commissioned_before <= self.commissioned_from:
+            raise ValueError(f"commissionedBefore ({self.commissioned_before}) is not after commissionedFrom "
+                             f"({self.commissioned_from})")
+        return self
+
+    def applies_to(self, commissioned: Any) -> bool:
+        """Whether a site commissioned on `commissioned` (a date) falls under this limit."""
+        return ((self.commissioned_from is None or commissioned >= self.commissioned_from)
+                and (self.commissioned_before is None or commissioned < self.commissioned_before))
+
+
+class EnergyRules(Model):
+    """A jurisdiction's energy-efficiency law for data centres (PUE and energy reuse), read by SK-STK-004."""
+
+    limits: list[EnergyLimit] = Field(min_length=1)
+    basis: str = Field(min_length=1, description="The law, and where its text was read.")
+
+    def shortfalls(self, where: str, commissioned: Any, pue: float | None,
+                   reuse: float | None) -> list[tuple[str, str]]:
+        """What a site designed at `pue`, reusing `reuse`, commissioned on `commissioned` breaks: every limit whose
+        commissioning window holds the date, including one that comes into force later in the site's life (the
+        design must meet it then). What the site does not state (its date; its reuse share where a limit asks
+        one) is a shortfall: it cannot be judged. The one reading of the limits (SK-STK-004 and new-site).
+        Each as (the key of site.power at fault, the message)."""
+        if commissioned is None:
+            return [("commissioned", f"{where} sets energy limits by commissioning date, and the site states none "
+                    "(site.power.commissioned)")]
+        out, day = [], commissioned.isoformat()
+        for limit in self.limits:
+            if not limit.applies_to(commissioned):
+                continue
+            since = f" from {limit.applies_from.isoformat()}" if limit.applies_from else ""
+            if limit.max_pue is not None and pue is not None and pue > limit.max_pue + 1e-9:
+                out.append(("pue", f"design PUE {pue:g} is over {limit.max_pue:g}, {where}'s limit{since} for a "
+                                   f"site commissioned on {day} ({limit.name}) [{limit.basis}]"))
+            if limit.min_energy_reuse is None:
+                continue
+            least = f"{limit.min_energy_reuse * 100:g}%"
+            if reuse is None:
+                out.append(("energyReuse", f"{where} asks at least {least} reused energy{since} of a site "
+                                           f"commissioned on {day} ({limit.name}), and the site states no share "
+                                           f"(site.power.energyReuse) [{limit.basis}]"))
+            elif reuse + 1e-9 < limit.min_energy_reuse:
+                out.append(("energyReuse", f"reused energy {reuse * 100:g}% is under {least}, {where}'s "
+                                           f"limit{since} for a site commissioned on {day} ({limit.name}) "
+                                           f"[{limit.basis}]"))
+        return out
+
+
 class LockedKey(Model):
     key: str = Field(description="Dotted key a site may not override, e.g. 'jurisdiction.vault.type'.")
     basis: str = Field(min_length=1)
@@ -268,6 +363,7 @@ class Jurisdiction(Model):
     notes: str = Field("", description="Free text: uncertainties, pending legal review.")
     policy: JurisdictionPolicy = Field(default_factory=JurisdictionPolicy, description="Policy-pack levels and parameters for this jurisdiction.")
     freezes: list[Freeze] = Field(default_factory=list, description="Change freezes: windows in which `sitekit rollout` deploys no site of this jurisdiction (it waits or refuses, naming the reason).")
+    energy: EnergyRules | None = Field(None, description="PUE and energy-reuse limits for data centres, by commissioning date, with their basis (SK-STK-004). Defaults to none.")
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -460,6 +556,7 @@ class Pool(Model):
     placement: Literal["bare-metal", "oke"] = Field(
         "bare-metal", description="'bare-metal': a cluster network or compute cluster, as the shape needs; 'oke': an OKE node pool. Defaults to bare-metal.")
     autoscale: Autoscale | None = Field(None, description="OKE pools only: bounds for launch surges. Power is reserved for max.")
+    hall: Name | None = Field(None, description="The hall (site.power.halls) the pool's racks stand in. Defaults to the site's only hall (a site with several names one per pool).")
     key: Name = Field("compute", description="Key (by name) encrypting boot volumes.")
     former_names: list[Name] = Field(
         default_factory=list, description="Names this pool had before a rename: its resources keep their state "

@@ -9,10 +9,12 @@ import re
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
-from sitekit.errors import Problem, clip, nearest
+from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.naming import CHILD_COMPARTMENTS, Kind, dns_label, logical, rule_key
 from sitekit.planners import PlanningError, carve, overlaps, power
+from sitekit.spec.halls import hall_problems
 from sitekit.spec.layout import BASELINE
+from sitekit.spec.racks import load_racks
 from sitekit.spec.sources import PathKey, dotted
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _nsg_placement(c)
     _iam(c)
     _power(c)
+    _halls(c)
     _names(c)
     _peering(c)
     return c.problems
@@ -372,3 +375,15 @@ def _power(c: _Checker) -> None:
         c.add(("site", "power", "envelopeMw"),
               f"facility load {summary.facility_mw:.2f} MW (IT {summary.it_mw:.2f} MW x PUE {summary.pue}) "
               f"exceeds the power envelope of {summary.envelope_mw:g} MW")
+
+
+def _halls(c: _Checker) -> None:
+    """Each pool's racks fit its hall (power, cooling, kW per rack); `halls.py` says how."""
+    try:
+        racks = load_racks(c.site.root, c.site.catalog)
+    except SpecError as exc:
+        c.problems += exc.problems
+        return
+    declared = bool((c.site.data.get("site") or {}).get("power", {}).get("halls"))
+    for path, message in hall_problems(c.spec, c.site.catalog, racks, declared):
+        c.add(path, message)

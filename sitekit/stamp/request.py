@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sitekit.errors import Problem, clip
@@ -84,6 +85,8 @@ class Request:
     home_region: str | None = None
     power_mw: float = 20.0
     pue: float = 1.2
+    commissioned: date | None = None
+    energy_reuse: float | None = None
     pools: tuple[PoolRequest, ...] = ()
     transfer_mechanism: str | None = None
     transfer_reference: str | None = None

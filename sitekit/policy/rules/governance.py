@@ -1,5 +1,5 @@
 """Governance and stack-wide rules: defined tags, protected state, retention, the root compartment, current
-waivers, residency, the power envelope and non-overlapping address ranges."""
+waivers, residency, the power envelope, non-overlapping address ranges and the jurisdiction's energy limits."""
 
 from __future__ import annotations
 
@@ -244,3 +244,18 @@ def no_overlapping_ranges(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]
                         yield res, (f"{res.get('displayName', res.name)} ({net}) overlaps "
                                     f"{other.get('displayName', other.name)} ({other_net})")
                 seen.append((res, net))
+
+
+
+@rule("SK-STK-004", "Design PUE and energy reuse within the jurisdiction's limits", severity="high",
+      level="mandatory", area="stack", stack=True, needs_site=True, anchor=("/site", "power", "pue"),
+      remediation="Lower the design PUE (site.power.pue) or raise the reused share (site.power.energyReuse) to the "
+                  "limits the jurisdiction sets for the site's commissioning date (site.power.commissioned); "
+                  "jurisdiction.energy names them with their basis.")
+def energy_within_limits(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
+    """The limits of jurisdiction.energy that apply to the site, read by `EnergyRules.shortfalls`."""
+    if ctx.energy is None:
+        return
+    for _, message in ctx.energy.shortfalls(ctx.jurisdiction_name or ctx.jurisdiction, ctx.commissioned, ctx.pue,
+                                            ctx.energy_reuse):
+        yield None, message
