@@ -13,13 +13,15 @@ configuration, which its entry records and which are checked on read, so a warm 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -28,7 +30,8 @@ from sitekit.plan import Plan, PlannedResource
 from sitekit.run.cache import Cache, SideKeys, cache_dir
 from sitekit.spec.loader import load_site
 
-MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in fresh workers
+MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in workers
+BATCHES_PER_WORKER = 3
 Outcome = tuple[str, Any]
 """("plan", Plan) | ("result", SiteResult) | ("both", (Plan, SiteResult, SiteSpec)) | ("spec", [Problem]) |
 ("error", str)"""
@@ -50,23 +53,29 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Import what planning needs, then freeze the collector: imported objects are never garbage, so full
-    collections need not walk them again for every site. pulumi_oci loads its service modules lazily (most of
-    its ~300k objects), so `_worker` freezes once more after the process's first planned site."""
+    """Import what planning needs, load the pulumi_oci service modules the components use (pulumi_oci loads them
+    lazily, during the first site otherwise: most of its ~300k objects), then freeze the collector: imported
+    objects are never garbage, so full collections need not walk them again for every site, and a worker forked
+    after this shares their pages instead of copying them (a collection writes to the objects it walks)."""
     from sitekit.policy import runner  # noqa: F401  heavy: deferred (pulumi_policy)
-    from sitekit.region import ai_region  # noqa: F401  heavy: deferred (pulumi_oci, the components)
+    from sitekit.region import (
+        ai_region,  # noqa: F401  heavy: deferred (pulumi_oci, the components)
+        services,  # heavy: deferred (pulumi_oci)
+    )
     from sitekit.run import offline  # noqa: F401  heavy: deferred (pulumi)
 
+    services.load()
     gc.collect()
     gc.freeze()
 
 
-def _one(root: str, site: str, task: str, config: dict | None, today: datetime.date) -> Outcome:
+def _one(root: Path, site: str, loaded: Any, task: str, config: dict | None, today: datetime.date) -> Outcome:
+    """Plan a site already loaded (and validated) from `root`, and evaluate its policy unless only its plan is
+    asked for."""
     from sitekit.run.offline import plan_site  # heavy: deferred
 
     try:
-        loaded = load_site(Path(root), site)  # once: the program and the rules get this one
-        plan = plan_site(Path(root), site, site=loaded)
+        plan = plan_site(root, site, site=loaded)  # the program and the rules get the loaded site
         if task == "plan":
             return "plan", plan
         from sitekit.policy.runner import evaluate  # heavy: deferred
@@ -78,17 +87,98 @@ def _one(root: str, site: str, task: str, config: dict | None, today: datetime.d
         return "error", str(exc)
 
 
-_SETTLED: list[str] = []  # the first site this process planned, once it has
+@dataclass
+class _Prepared:
+    """What the parent did before its workers start: every site to plan loaded and validated. Forked workers
+    read it from the memory they share with the parent, so nothing of it is sent, loaded or validated again."""
+
+    root: Path
+    sites: list[str]
+    loaded: list[Any]
+    task: str
+    config: dict | None
+    today: datetime.date
+    settled: bool = False  # whether this process has planned a site (and frozen what it left)
 
 
-def _worker(args: tuple[str, str, str, dict | None, datetime.date]) -> tuple[str, Outcome]:
-    root, site, task, config, today = args
-    outcome = _one(root, site, task, config, today)
-    gc.collect()  # what the site left behind, before the next site
-    if not _SETTLED and outcome[0] != "spec":  # pulumi_oci loads its modules lazily: a planned site imported them
-        _SETTLED.append(site)
-        gc.freeze()  # ~250k objects that are never garbage: full collections need not walk them for every site
-    return site, outcome
+_PREPARED: list[_Prepared] = []  # the run's, set in the parent before its workers fork
+
+
+def _forked() -> None:
+    """A forked worker's start: an event loop of its own. The parent's loop, if it ran Pulumi programs before (a
+    long-lived process, the tests), keeps a default executor whose threads did not survive the fork: a program
+    run on it would wait for them forever. The collector's flag is this process's too."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    if _PREPARED:
+        _PREPARED[-1].settled = False
+
+
+def _batch(indices: range) -> list[tuple[str, Outcome]]:
+    """Plan (and evaluate) the prepared sites at `indices`, in this process."""
+    p = _PREPARED[-1]
+    out = []
+    for i in indices:
+        site = p.sites[i]
+        out.append((site, _one(p.root, site, p.loaded[i], p.task, p.config, p.today)))
+        gc.collect()  # what the site left behind, before the next site
+        if not p.settled:
+            p.settled = True
+            gc.freeze()  # what the first site made for good (caches, compiled templates): not walked again
+    return out
+
+
+def batches(count: int, workers: int) -> list[range]:
+    """`count` sites cut into contiguous batches, `BATCHES_PER_WORKER` per worker (so a slow batch does not hold
+    the others up), as even as can be, none empty."""
+    n = max(1, min(count, workers * BATCHES_PER_WORKER))
+    size, extra = divmod(count, n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (1 if i < extra else 0)
+        out.append(range(start, end))
+        start = end
+    return [b for b in out if b]
+
+
+def _prepare(root: Path, sites: list[str], task: str, config: dict | None, today: datetime.date,
+             keep: Callable[[str, Outcome], None]) -> _Prepared:
+    """In this process, before any worker: the imports (`warm_up`), then every site loaded and validated once (bad
+    input is kept as the site's outcome here), then the collector frozen over all of it."""
+    warm_up()
+    ready = _Prepared(root, [], [], task, config, today)
+    for site in sites:
+        try:
+            loaded = load_site(root, site)
+        except SpecError as exc:
+            keep(site, ("spec", list(exc.problems)))
+            continue
+        ready.sites.append(site)
+        ready.loaded.append(loaded)
+    gc.collect()
+    gc.freeze()
+    return ready
+
+
+def _plan_all(ready: _Prepared, jobs: int, record: Callable[[str, Outcome], None]) -> None:
+    """Plan the prepared sites: in this process, or, with `jobs` > 1 and enough sites, in at most `jobs` worker
+    processes (never more than the cores or the batches) forked from this one after `_prepare`, so that they share
+    its imports and loaded sites; each takes whole batches of contiguous sites."""
+    count = len(ready.sites)
+    workers = min(jobs, default_jobs(), count)
+    _PREPARED.append(ready)
+    try:
+        if count < MIN_PARALLEL or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for site, outcome in _batch(range(count)):
+                record(site, outcome)
+            return
+        parts = batches(count, workers)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(parts)), mp_context=context, initializer=_forked) as pool:
+            for future in as_completed([pool.submit(_batch, part) for part in parts]):
+                for site, outcome in future.result():
+                    record(site, outcome)
+    finally:
+        _PREPARED.pop()
 
 
 def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, use_cache: bool = True,
@@ -147,7 +237,6 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
         keep(site, outcome)
 
     cached_plans = {site: plan for site, plan in todo if plan is not None}
-    work = [(str(root), site, task, config, today) for site, _ in todo]
     if cached_plans and task != "plan":
         # plans from the cache: only the evaluation is left, which is quick in this process
         from sitekit.policy.runner import evaluate  # heavy: deferred
@@ -158,16 +247,9 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
                 keep(site, ("result", (plan, evaluate(loaded, plan, today=today, config=config), loaded.spec)))
             except SpecError as exc:
                 keep(site, ("spec", list(exc.problems)))
-        work = [w for w in work if w[1] not in cached_plans]
-    if len(work) >= MIN_PARALLEL and jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, len(work)), mp_context=context, initializer=warm_up) as pool:
-            for site, outcome in pool.map(_worker, work):
-                record(site, outcome)
-    elif work:
-        warm_up()
-        for args in work:
-            record(*_worker(args))
+    work = [site for site, _ in todo if site not in cached_plans]
+    if work:
+        _plan_all(_prepare(root, work, task, config, today, keep), jobs, record)
     return {site: out[site] for site in sites}
 
 
