@@ -377,3 +377,31 @@ def test_the_services_loaded_up_front_are_those_planning_loads():
     from sitekit.region.services import SERVICES
 
     assert out.stdout.split() == sorted(SERVICES), "update SERVICES in sitekit/region/services.py"
+
+
+def test_warm_plan_all_json_is_served_from_kept_renderings_and_only_a_changed_site_is_rendered(
+        counted, project, monkeypatch, fresh_cache):
+    """`plan --all --format json` keeps each site's rendered part under its plan's key and the renderer's version:
+    warm, nothing is planned, read back as a plan or rendered, and the bytes are the cold run's; after one site's
+    stack file changes, that site and its peer (whose plan reads it) alone are planned and rendered again."""
+    from sitekit.run import report
+
+    monkeypatch.chdir(project)
+    rendered: list[str] = []
+    real = report.site_json
+    monkeypatch.setattr("sitekit.cli.sites.site_json", lambda plan: rendered.append(plan.site) or real(plan))
+    cold = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert cold.exit_code == 0, cold.stderr
+    sites = sorted(counted["plan"])
+    assert sorted(rendered) == sites and len(sites) == 3
+    assert cold.stdout == json.dumps(json.loads(cold.stdout), indent=2, sort_keys=True) + "\n"
+    monkeypatch.setattr(batch, "plan_from_dict", lambda data: pytest.fail("a plan was read back"))
+    warm = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert warm.exit_code == 0, warm.stderr
+    assert warm.stdout == cold.stdout and sorted(counted["plan"]) == sites and len(rendered) == 3
+    stack = project / "stacks/Pulumi.br-saopaulo.yaml"
+    stack.write_text(stack.read_text().replace("envelopeMw: 40", "envelopeMw: 41"))
+    again = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert again.exit_code == 0, again.stderr
+    assert sorted(counted["plan"][3:]) == sorted(rendered[3:]) == ["br-saopaulo", "us-ashburn"]
+    assert again.stdout.count('"site": "') == 3

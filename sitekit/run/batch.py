@@ -21,9 +21,8 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sitekit.errors import SitekitError, SpecError
 from sitekit.plan import Plan, PlannedResource
@@ -87,48 +86,33 @@ def _one(root: Path, site: str, loaded: Any, task: str, config: dict | None, tod
         return "error", str(exc)
 
 
-@dataclass
-class _Prepared:
-    """What the parent did before its workers start: every site to plan loaded and validated. Forked workers
-    read it from the memory they share with the parent, so nothing of it is sent, loaded or validated again."""
-
-    root: Path
-    sites: list[str]
-    loaded: list[Any]
-    task: str
-    config: dict | None
-    today: datetime.date
-    settled: bool = False  # whether this process has planned a site (and frozen what it left)
-
-
-_PREPARED: list[_Prepared] = []  # the run's, set in the parent before its workers fork
+_TASKS: list[Callable[[int], Any]] = []  # the run's work, set in the parent before its workers fork
+_SETTLED = [False]  # whether this process has done a task (and frozen what the first left for good)
 
 
 def _forked() -> None:
     """A forked worker's start: an event loop of its own. The parent's loop, if it ran Pulumi programs before (a
     long-lived process, the tests), keeps a default executor whose threads did not survive the fork: a program
-    run on it would wait for them forever. The collector's flag is this process's too."""
+    run on it would wait for them forever. The collector's flag is this process's own too."""
     asyncio.set_event_loop(asyncio.new_event_loop())
-    if _PREPARED:
-        _PREPARED[-1].settled = False
+    _SETTLED[0] = False
 
 
-def _batch(indices: range) -> list[tuple[str, Outcome]]:
-    """Plan (and evaluate) the prepared sites at `indices`, in this process."""
-    p = _PREPARED[-1]
+def _batch(indices: range) -> list[tuple[int, Any]]:
+    """The run's task for each index, in this process."""
+    do = _TASKS[-1]
     out = []
     for i in indices:
-        site = p.sites[i]
-        out.append((site, _one(p.root, site, p.loaded[i], p.task, p.config, p.today)))
-        gc.collect()  # what the site left behind, before the next site
-        if not p.settled:
-            p.settled = True
-            gc.freeze()  # what the first site made for good (caches, compiled templates): not walked again
+        out.append((i, do(i)))
+        gc.collect()  # what the task left behind, before the next
+        if not _SETTLED[0]:
+            _SETTLED[0] = True
+            gc.freeze()  # what the first task made for good (caches, compiled templates): not walked again
     return out
 
 
 def batches(count: int, workers: int) -> list[range]:
-    """`count` sites cut into contiguous batches, `BATCHES_PER_WORKER` per worker (so a slow batch does not hold
+    """`count` tasks cut into contiguous batches, `BATCHES_PER_WORKER` per worker (so a slow batch does not hold
     the others up), as even as can be, none empty."""
     n = max(1, min(count, workers * BATCHES_PER_WORKER))
     size, extra = divmod(count, n)
@@ -140,45 +124,40 @@ def batches(count: int, workers: int) -> list[range]:
     return [b for b in out if b]
 
 
-def _prepare(root: Path, sites: list[str], task: str, config: dict | None, today: datetime.date,
-             keep: Callable[[str, Outcome], None]) -> _Prepared:
-    """In this process, before any worker: the imports (`warm_up`), then every site loaded and validated once (bad
-    input is kept as the site's outcome here), then the collector frozen over all of it."""
-    warm_up()
-    ready = _Prepared(root, [], [], task, config, today)
-    for site in sites:
-        try:
-            loaded = load_site(root, site)
-        except SpecError as exc:
-            keep(site, ("spec", list(exc.problems)))
-            continue
-        ready.sites.append(site)
-        ready.loaded.append(loaded)
-    gc.collect()
-    gc.freeze()
-    return ready
-
-
-def _plan_all(ready: _Prepared, jobs: int, record: Callable[[str, Outcome], None]) -> None:
-    """Plan the prepared sites: in this process, or, with `jobs` > 1 and enough sites, in at most `jobs` worker
-    processes (never more than the cores or the batches) forked from this one after `_prepare`, so that they share
-    its imports and loaded sites; each takes whole batches of contiguous sites."""
-    count = len(ready.sites)
+def in_workers(count: int, do: Callable[[int], Any], jobs: int) -> Iterator[tuple[int, Any]]:
+    """(i, do(i)) for i in range(count), as they finish: in this process, or, with `jobs` > 1 and at least
+    `MIN_PARALLEL` tasks, in at most `jobs` worker processes (never more than the cores or the batches) forked
+    from this one, each taking whole batches of contiguous tasks. The caller prepares first (`warm_up`, the sites
+    loaded and validated, the collector frozen): the workers share all of that with it, page for page, and only
+    the index ranges go to them; `do`'s results come back pickled."""
     workers = min(jobs, default_jobs(), count)
-    _PREPARED.append(ready)
+    _TASKS.append(do)
     try:
         if count < MIN_PARALLEL or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            for site, outcome in _batch(range(count)):
-                record(site, outcome)
+            for i in range(count):
+                yield from _batch(range(i, i + 1))
             return
         parts = batches(count, workers)
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(workers, len(parts)), mp_context=context, initializer=_forked) as pool:
             for future in as_completed([pool.submit(_batch, part) for part in parts]):
-                for site, outcome in future.result():
-                    record(site, outcome)
+                yield from future.result()
     finally:
-        _PREPARED.pop()
+        _TASKS.pop()
+
+
+def load_all(root: Path, sites: list[str], bad: Callable[[str, SpecError], None]) -> dict[str, Any]:
+    """{site: loaded site} for the sites that load and validate, in this process, before any worker starts (bad
+    input goes to `bad`), then the collector frozen over them: workers forked after this share them."""
+    out = {}
+    for site in sites:
+        try:
+            out[site] = load_site(root, site)
+        except SpecError as exc:
+            bad(site, exc)
+    gc.collect()
+    gc.freeze()
+    return out
 
 
 def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, use_cache: bool = True,
@@ -249,7 +228,45 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
                 keep(site, ("spec", list(exc.problems)))
     work = [site for site, _ in todo if site not in cached_plans]
     if work:
-        _plan_all(_prepare(root, work, task, config, today, keep), jobs, record)
+        warm_up()
+        loaded = load_all(root, work, lambda site, exc: keep(site, ("spec", list(exc.problems))))
+        ready = list(loaded)
+        for i, outcome in in_workers(len(ready), lambda i: _one(root, ready[i], loaded[ready[i]], task, config,
+                                                                 today), jobs):
+            record(ready[i], outcome)
+    return {site: out[site] for site in sites}
+
+
+def rendered_plans(root: Path, sites: list[str], render: Callable[[Plan], str], version: str, jobs: int = 1,
+                   use_cache: bool = True, on_done: Callable[[str], None] = lambda s: None) -> dict[str, Outcome]:
+    """{site: ("text", render(plan))} in the order given (or the site's "spec"/"error" outcome): each site's
+    rendering kept in the cache under its plan's key and `version` (the renderer's), so a site that did not change
+    is neither planned, nor read back as a plan, nor rendered again; the others are planned (`run_sites`, which
+    caches their plans) and rendered, and their renderings kept."""
+    root = root.resolve()
+    texts = Cache(cache_dir() if use_cache else None, "rendered")
+    keys = SideKeys(root) if use_cache else None
+
+    def key(site: str) -> str:
+        return hashlib.sha256(f"{keys.key(site)};{version}".encode()).hexdigest()
+
+    out: dict[str, Outcome] = {}
+    if keys is not None:
+        for site in sites:
+            hit = texts.get(key(site), site, {"renderer": version})
+            if hit is not None and isinstance(hit.get("text"), str):
+                out[site] = ("text", hit["text"])
+                on_done(site)
+    missing = [s for s in sites if s not in out]
+    if missing:
+        for site, (kind, value) in run_sites(root, missing, "plan", jobs, use_cache, on_done=on_done).items():
+            if kind != "plan":
+                out[site] = (kind, value)
+                continue
+            text = render(value)
+            if keys is not None:
+                texts.put(key(site), {"site": site, "text": text}, {"renderer": version})
+            out[site] = ("text", text)
     return {site: out[site] for site in sites}
 
 
