@@ -300,6 +300,20 @@ def readme_block(results: dict[int, list[Measure]], jobs: list[str], cores: int)
                       *table(results), "", *ratios(results, jobs), END])
 
 
+def read_block(text: str) -> dict[int, list[Measure]]:
+    """The rows of the README's block, by size, as Measures (what `table` wrote)."""
+    out: dict[int, list[Measure]] = {}
+    if BEGIN not in text:
+        return out
+    for line in text.split(BEGIN)[1].split(END)[0].splitlines():
+        m = ROW.match(line)
+        if m:
+            out.setdefault(int(m["sites"]), []).append(Measure(
+                f"{m['command']}{m['note']}", float(m["wall"]), float(m["cpu"]), float(m["load"]), float(m["tree"]),
+                float(m["one"])))
+    return out
+
+
 def write_readme(readme: Path, block: str) -> None:
     text = readme.read_text()
     if text.count(BEGIN) != 1 or text.count(END) != 1:
@@ -315,6 +329,8 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,2", help="the --jobs of cold `policy --all` runs (default 1,2)")
     parser.add_argument("--out", default=str(ROOT / "bench/results/scale.md"))
     parser.add_argument("--write-readme", action="store_true", help="rewrite the README's bench:scale block")
+    parser.add_argument("--keep-sizes", action="store_true",
+                        help="keep the README block's rows of sizes this run does not measure (each row keeps its load)")
     parser.add_argument("--engine-site", action="store_true", help="also time engine-mode review of one site")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -324,6 +340,9 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     env = {k: v for k, v in os.environ.items() if k not in ("SITEKIT_CACHE_DIR", "PYTHONPATH")}
     results = {n: measure_size(n, opts, env) for n in [int(x) for x in opts.sizes.split(",")]}
+    if opts.keep_sizes:  # the other sizes' rows of the README's block, from the runs that measured them
+        kept = read_block((ROOT / "README.md").read_text())
+        results = {n: results.get(n) or kept[n] for n in sorted(set(results) | set(kept))}
     jobs = opts.jobs.split(",")
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -61,3 +61,11 @@ def test_the_block_written_is_the_block_read_and_only_it_is_replaced(tmp_path):
     readme.write_text(f"before\n{b.BEGIN}\nold\n{b.END}\nafter\n")
     b.write_readme(readme, block)
     assert readme.read_text() == f"before\n{block}\nafter\n"
+
+
+def test_rows_read_back_are_the_rows_written():
+    b = bench()
+    made = {10: [b.Measure("policy --all --jobs 1 (cold)", 4.8, 4.7, 1.04, 187, 187),
+                 b.Measure("review --mode offline (warm, a change to one site)", 3.7, 3.6, 2.36, 277, 175)]}
+    back = b.read_block(b.readme_block(made, ["1"], 2))
+    assert [(m.label, m.wall, m.cpu, m.load) for m in back[10]] == [(m.label, m.wall, m.cpu, m.load) for m in made[10]]
