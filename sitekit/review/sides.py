@@ -1,8 +1,11 @@
 """Snapshots of sites on one side of a review, each planned only by that side's code, in parallel, cached.
 
-A side's sites are planned by `sitekit/run/snapshot.py` in fresh interpreters started with `python -S`: the path is
-the tree first, then the installed libraries' folders, and no `.pth` file is read, so the editable install of
-the working tree cannot lend the base a module it lacks. Sites are split over `jobs` worker processes.
+A side whose sitekit is, file for file, the one running here (`runs_here`) is planned here, by this same code, in
+workers forked after the imports and the sites' loading (`sitekit.run.batch.in_workers`), both sides sharing them;
+a base site whose plan the plan cache holds is judged from it. Any other side's sites are planned by
+`sitekit/run/snapshot.py` in fresh interpreters started with `python -S`: the path is the tree first, then the
+installed libraries' folders, and no `.pth` file is read, so the editable install of the working tree cannot lend
+the base a module it lacks. Its sites are split over `jobs` worker processes.
 
 Snapshots are cached (`sitekit.run.cache`) under the content hash of everything they depend on. Their policy
 verdict also depends on the date (waivers expire): both sides are judged on the review's date, and a cached

@@ -1,9 +1,10 @@
 """Many sites at once: `sitekit plan --all`, `sitekit policy --all`, in one process or in `jobs` workers, with a
 plan cache.
 
-One process plans site after site, paying the imports once; `jobs` > 1 starts that many worker processes
-(fresh interpreters) and hands each a site at a time, so a slow site does not hold up the rest; results come
-back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
+One process imports what planning needs (pulumi_oci's service modules included), loads and validates every site and
+freezes the collector; then it plans site after site, or, with `jobs` > 1, forks at most that many workers (never
+more than the cores or the batches) that share all it loaded and take contiguous batches of sites (`in_workers`);
+results come back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
 on (`cache.SideKeys`: the site's stack file and profile, its peers' stack files, every site's supernet, baseline, catalog, templates, policy pack,
 sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree, in a private folder; an entry
 that does not match what it was computed from, or its digest, is planned again and said, never trusted. A site's
