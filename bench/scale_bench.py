@@ -83,19 +83,25 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run(label: str, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> Measure:
-    """Run a command to its end: wall and CPU seconds of its whole tree (`os.wait4`), load at start, peak memory."""
+def run(label: str, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1),
+        into: Path | None = None) -> Measure:
+    """Run a command to its end: wall and CPU seconds of its whole tree (`os.wait4`), load at start, peak memory;
+    its output kept only in the file `into` when given (this process stays small: a child forked from it starts
+    with its high-water RSS, which `ru_maxrss` would count)."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sink = into.open("wb") if into is not None else subprocess.PIPE
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE)
+    if into is not None:
+        sink.close()
     chunks: dict[str, list[bytes]] = {"out": [], "err": []}
 
     def drain(stream, into):
         for block in iter(lambda: stream.read(1 << 16), b""):
             into.append(block)
 
-    readers = [threading.Thread(target=drain, args=(proc.stdout, chunks["out"]), daemon=True),
-               threading.Thread(target=drain, args=(proc.stderr, chunks["err"]), daemon=True)]
+    streams = [(proc.stderr, chunks["err"])] + ([(proc.stdout, chunks["out"])] if into is None else [])
+    readers = [threading.Thread(target=drain, args=pair, daemon=True) for pair in streams]
     for r in readers:
         r.start()
     peak = [0]
@@ -170,7 +176,7 @@ def floor_child(plans_file: str) -> None:
     from sitekit.engine.schema import args_class, schema_of
     from sitekit.run.offline import RecordingMonitor, SiteMocks, without_stack_traces
 
-    plans = json.loads(Path(plans_file).read_text())
+    plans = json.loads(Path(plans_file).read_text())["sites"]
     gc.collect()
     gc.freeze()
     total = 0
@@ -219,18 +225,17 @@ def measure_size(n: int, opts, env_base: dict[str, str]) -> list[Measure]:
         env["SITEKIT_CACHE_DIR"] = str(cache)
         rows: list[Measure] = []
 
-        def sk(label: str, *args: str, cold: bool) -> Measure:
+        def sk(label: str, *args: str, cold: bool, into: Path | None = None) -> Measure:
             if cold:
                 shutil.rmtree(cache, ignore_errors=True)
             command, _, note = label.partition(" (")
             note = f"{'cold' if cold else 'warm'}{', ' + note.rstrip(')') if note else ''}"
-            m = run(f"{command} ({note})", [*SITEKIT, *args, "--no-progress"], project, env)
+            m = run(f"{command} ({note})", [*SITEKIT, *args, "--no-progress"], project, env, into=into)
             rows.append(m)
             return m
 
-        plans = sk("plan --all --format json", "plan", "--all", "--format", "json", cold=True)
-        plans_file = Path(tmp) / "plans.json"
-        plans_file.write_text(json.dumps(json.loads(plans.out)["sites"]))
+        plans_file = Path(tmp) / "plans.json"  # `plan --all --format json`: {"sites": [plan, ...]}
+        sk("plan --all --format json", "plan", "--all", "--format", "json", cold=True, into=plans_file)
         sk("plan --all --format json", "plan", "--all", "--format", "json", cold=False)
         rows.append(run("floor (typed registrations under mocks, frozen)", [sys.executable, __file__, "--floor-child",
                                                                 str(plans_file)], project, env))
@@ -295,8 +300,9 @@ def ratios(results: dict[int, list[Measure]], jobs: list[str]) -> list[str]:
 def readme_block(results: dict[int, list[Measure]], jobs: list[str], cores: int) -> str:
     """The README's table, between the markers (format checked by tests/test_bench_block.py)."""
     return "\n".join([BEGIN, f"Measured {time.strftime('%Y-%m-%d')} on {cores} cores by `python bench/scale_bench.py "
-                             f"--sizes {','.join(map(str, results))} --write-readme`; load = the 1-minute load "
-                             "average when the command started (the machine is shared).", "",
+                             f"--sizes ... --write-readme` (sizes {', '.join(map(str, results))}; a size another run "
+                             "measured is kept with `--keep-sizes`); load = the 1-minute load average when the "
+                             "command started (the machine is shared).", "",
                       *table(results), "", *ratios(results, jobs), END])
 
 
