@@ -1,22 +1,24 @@
-"""Fleet scale: N stamped sites (`sitekit new-site` in a scratch copy) through `plan --all`, `policy --all` and
-`review`, cold and warm, next to a floor, as ratios; results written to a file the README quotes.
+"""Fleet scale in CPU seconds: N stamped sites (`sitekit new-site` in a scratch copy) through `plan --all`,
+`policy --all` and `review`, cold and warm, next to the frozen floor measured in the same run.
 
-    python bench/scale_bench.py [--sizes 1,10,50] [--out bench/results/scale.md] [--engine-site]
+    python bench/scale_bench.py [--sizes 10,50] [--out bench/results/scale.md] [--write-readme] [--engine-site]
 
-For each N, in a scratch copy whose only sites are N stamped ones (jurisdictions and regions in turn), each
-command runs as a user runs it, in its own process, with a fresh plan cache:
-- `policy --all --jobs 1` cold, next to the floor: one process that registers the same typed pulumi_oci
-  resources with the same inputs (the plans' own registrations replayed through the pulumi_oci classes, under
-  the same mocks), and nothing else: no spec, no components, no rules; it settles the collector as sitekit does
-  (imported objects frozen after the imports and after the first site, when pulumi_oci's lazy modules are in);
-  the two run in turn `--repeat` times (default 3) and the ratio is the median of the pairs' ratios, so a noisy
-  spell on a shared machine weighs on both sides;
-- `policy --all` and `plan --all` with the default jobs (the core count), cold; both again warm (nothing changed);
-- `review --mode offline` of a change every site inherits (a baseline edit), cold and warm, and of a change to one
-  site, warm;
-- with --engine-site, `review --mode engine` of that one-site change (per site: a base `pulumi up` and a head
-  `pulumi preview` through the stand-in provider).
-Peak memory is the largest sum of the RSS of the command's process tree, sampled every 50 ms.
+For each N, in a scratch copy whose only sites are N stamped ones (jurisdictions and regions in turn; up to 192,
+the whole organisation address space of three /10s carved in /16s), each command runs as a user runs it, in its
+own process: cold with an empty `SITEKIT_CACHE_DIR`, warm with the one the run before filled. For each it records
+wall seconds, CPU seconds (user + system of the whole process tree: `os.wait4` of the command, whose usage
+includes every worker it waited for; load on the machine inflates wall time, much less CPU time), the machine's
+1-minute load average when it started, and peak memory: the largest sum of RSS over the process tree (sampled
+every 50 ms; pages shared by forked workers count once per process, so this over-counts) and the largest single
+process's (`ru_maxrss`).
+
+The floor: one process that registers the same typed pulumi_oci resources with the same inputs (the cold plans'
+own registrations replayed through the pulumi_oci classes under the same mocks) and nothing else (no spec, no
+components, no rules), its collector frozen after the imports and after the first site as sitekit freezes it;
+measured in the same run, its CPU seconds are what `policy --all --jobs 1` is compared with.
+
+With --write-readme the README's block between `<!-- bench:scale -->` and `<!-- /bench:scale -->` is rewritten
+from this run (`readme_block`); otherwise only the results file is written.
 """
 
 from __future__ import annotations
@@ -26,22 +28,37 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SITEKIT = str(Path(sys.executable).parent / "sitekit")
+SITEKIT = [str(Path(sys.executable).parent / "sitekit")]
 PLACES = [("us", "us-ashburn-1"), ("br", "sa-saopaulo-1"), ("de", "eu-frankfurt-1"), ("ae", "me-dubai-1"),
           ("us", "us-phoenix-1"), ("br", "sa-vinhedo-1"), ("de", "eu-stockholm-1"), ("ae", "me-abudhabi-1"),
           ("us", "us-chicago-1"), ("us", "us-sanjose-1")]
+BEGIN, END = "<!-- bench:scale -->", "<!-- /bench:scale -->"
+HEADER = "| sites | command | wall s | CPU s | load at start | peak MB (tree / one process) |"
+ROW = re.compile(r"^\| (?P<sites>\d+) \| `(?P<command>[^`]+)`(?P<note>[^|]*) \| (?P<wall>\d+\.\d) \| (?P<cpu>\d+\.\d) \| "
+                 r"(?P<load>\d+\.\d\d) \| (?P<tree>\d+) / (?P<one>\d+) \|$")
 
 
 # ------------------------------------------------------------------------------------------------ measuring
+@dataclass
+class Measure:
+    label: str
+    wall: float
+    cpu: float
+    load: float
+    tree_mb: float
+    one_mb: float
+    out: str = ""
+
+
 def _tree_rss_kb(pid: int) -> int:
     """RSS of a process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
@@ -66,11 +83,28 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak tree RSS MB, stdout) of a command; exits on failure."""
-    peak = [0]
+def run(label: str, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1),
+        into: Path | None = None) -> Measure:
+    """Run a command to its end: wall and CPU seconds of its whole tree (`os.wait4`), load at start, peak memory;
+    its output kept only in the file `into` when given (this process stays small: a child forked from it starts
+    with its high-water RSS, which `ru_maxrss` would count)."""
+    load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sink = into.open("wb") if into is not None else subprocess.PIPE
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE)
+    if into is not None:
+        sink.close()
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    def drain(stream, into):
+        for block in iter(lambda: stream.read(1 << 16), b""):
+            into.append(block)
+
+    streams = [(proc.stderr, chunks["err"])] + ([(proc.stdout, chunks["out"])] if into is None else [])
+    readers = [threading.Thread(target=drain, args=pair, daemon=True) for pair in streams]
+    for r in readers:
+        r.start()
+    peak = [0]
     done = threading.Event()
 
     def sample():
@@ -80,31 +114,53 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, s
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = proc.communicate()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
-    if proc.returncode not in (0, 1):
+    for r in readers:
+        r.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = b"".join(chunks["err"]).decode(errors="replace")
+    if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, peak[0] / 1024, out
+    m = Measure(label, wall, usage.ru_utime + usage.ru_stime, load, peak[0] / 1024, usage.ru_maxrss / 1024,
+                b"".join(chunks["out"]).decode())
+    print(f"  {label:44} {m.wall:7.1f} s wall {m.cpu:7.1f} CPU s  load {m.load:5.2f}  "
+          f"{m.tree_mb:6.0f} / {m.one_mb:4.0f} MB", flush=True)
+    return m
 
 
 # ------------------------------------------------------------------------------------------------ scratch
-def scratch_fleet(folder: Path, n: int) -> Path:
-    """A project copy whose sites are N stamped by new-site, committed to git (for review)."""
+STAMP_CHILD = """
+import sys
+from pathlib import Path
+from sitekit.stamp.request import Request
+from sitekit.stamp.site import write_site
+from datetime import date
+root, places = Path(sys.argv[1]), [p.split(':') for p in sys.argv[2:]]
+for name, code, region in places:
+    # Germany's profile sets EnEfG section 11 limits by commissioning day (issue 22): its sites state one, at PUE 1.2
+    energy = dict(pue=1.2, commissioned=date(2027, 1, 1), energy_reuse=0.2) if code == "de" else dict(pue=1.25)
+    write_site(root, Request(name=name, jurisdiction=code, region=region, power_mw=20, **energy))
+"""
+
+
+def site_names(n: int) -> list[tuple[str, str, str]]:
+    return [(f"s{i:03d}-{PLACES[i % len(PLACES)][0]}", *PLACES[i % len(PLACES)]) for i in range(n)]
+
+
+def scratch_fleet(folder: Path, n: int, env: dict[str, str]) -> Path:
+    """A project copy whose sites are N stamped as `new-site` stamps them (in one process, to save the set-up's
+    time), committed to git (for review)."""
     for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
         shutil.copy(ROOT / name, folder / name)
     for sub in ("stacks", "templates", "schema", "policies", "sitekit"):
         shutil.copytree(ROOT / sub, folder / sub, ignore=shutil.ignore_patterns("__pycache__"))
     for stack in (folder / "stacks").glob("Pulumi.*.yaml"):
         stack.unlink()
-    for i in range(n):
-        code, region = PLACES[i % len(PLACES)]
-        # Germany's profile sets EnEfG § 11 limits by commissioning day (issue 22): its sites state one, at PUE 1.2
-        energy = ["--pue", "1.2", "--commissioned", "2027-01-01", "--energy-reuse", "0.2"] if code == "de" else \
-            ["--pue", "1.25"]
-        subprocess.run([SITEKIT, "new-site", f"s{i:02d}-{code}", "-j", code, "-r", region, "--power-mw", "20",
-                        *energy], cwd=folder, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", STAMP_CHILD, str(folder)] + [":".join(p) for p in site_names(n)],
+                   cwd=folder, env=env, check=True)
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-qm", "fleet"]):
         subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
@@ -121,11 +177,11 @@ def floor_child(plans_file: str) -> None:
     from pulumi.runtime import settings as pulumi_settings
 
     from sitekit.engine.schema import args_class, schema_of
-    from sitekit.run.offline import RecordingMonitor, SiteMocks
+    from sitekit.run.offline import RecordingMonitor, SiteMocks, without_stack_traces
 
-    plans = json.loads(Path(plans_file).read_text())
+    plans = json.loads(Path(plans_file).read_text())["sites"]
+    gc.collect()
     gc.freeze()
-    start = time.perf_counter()
     total = 0
     for plan in plans:
         monitor = RecordingMonitor(SiteMocks("us-ashburn-1"), stack=plan["site"])
@@ -151,108 +207,161 @@ def floor_child(plans_file: str) -> None:
                 cls = getattr(module, cls_args.__name__[:-4])
                 made[r["urn"]] = cls(r["name"], opts=opts, **kwargs)
 
-        replay()
+        with without_stack_traces():  # as sitekit plans offline
+            replay()
         total += len(monitor.registered)
         if plan is plans[0]:  # the lazily loaded pulumi_oci modules are in: never garbage
             gc.collect()
             gc.freeze()
-    sys.stdout.write(json.dumps({"registered": total, "seconds": time.perf_counter() - start}))
+    sys.stdout.write(json.dumps({"registered": total}))
 
 
-def marginal_lines(rows: list[dict]) -> list[str]:
-    """What one more site costs between consecutive sizes (the imports, paid once, drop out), for `policy --all
-    --jobs 1` and the floor, and how flat it stays: the largest step's cost over the smallest's."""
-    if len(rows) < 2:
-        return []
-    lines = [""]
-    for label in ("policy --all -j1 cold", "floor"):
-        steps = [((a["sites"], b["sites"]), (b[label] - a[label]) / (b["sites"] - a["sites"]))
-                 for a, b in zip(rows, rows[1:])]
-        costs = [c for _, c in steps]
-        spread = max(costs) / min(costs) if min(costs) > 0 else float("inf")
-        lines.append(f"Marginal cost of one more site, `{label}`: " +
-                     ", ".join(f"{a} to {b} sites {c:.2f} s" for (a, b), c in steps) +
-                     f" (largest / smallest {spread:.2f})")
+# ------------------------------------------------------------------------------------------------ one size
+def measure_size(n: int, opts, env_base: dict[str, str]) -> list[Measure]:
+    with tempfile.TemporaryDirectory(prefix=f"sitekit-scale-{n}-") as tmp:
+        env = dict(env_base, NO_COLOR="1", PYTHONPATH=str(Path(tmp) / "fleet"))
+        (Path(tmp) / "fleet").mkdir()
+        t = time.perf_counter()
+        project = scratch_fleet(Path(tmp) / "fleet", n, env)
+        print(f"N={n}: stamped in {time.perf_counter() - t:.0f} s", flush=True)
+        cache = Path(tmp) / "cache"
+        env["SITEKIT_CACHE_DIR"] = str(cache)
+        rows: list[Measure] = []
+
+        def sk(label: str, *args: str, cold: bool, into: Path | None = None) -> Measure:
+            if cold:
+                shutil.rmtree(cache, ignore_errors=True)
+            command, _, note = label.partition(" (")
+            note = f"{'cold' if cold else 'warm'}{', ' + note.rstrip(')') if note else ''}"
+            m = run(f"{command} ({note})", [*SITEKIT, *args, "--no-progress"], project, env, into=into)
+            rows.append(m)
+            return m
+
+        plans_file = Path(tmp) / "plans.json"  # `plan --all --format json`: {"sites": [plan, ...]}
+        sk("plan --all --format json", "plan", "--all", "--format", "json", cold=True, into=plans_file)
+        sk("plan --all --format json", "plan", "--all", "--format", "json", cold=False)
+        rows.append(run("floor (typed registrations under mocks, frozen)", [sys.executable, __file__, "--floor-child",
+                                                                str(plans_file)], project, env))
+        for jobs in opts.jobs.split(","):
+            sk(f"policy --all --jobs {jobs}", "policy", "--all", "--jobs", jobs, cold=True)
+        sk("policy --all", "policy", "--all", cold=False)
+        baseline = project / "stacks/baseline.yaml"
+        original = baseline.read_text()
+        baseline.write_text(original.replace("costCentre: ai-infrastructure", "costCentre: ai-platform"))
+        sk("review --mode offline (a baseline change every site inherits)", "review", "--mode", "offline", "--format", "json", cold=True)
+        sk("review --mode offline (a baseline change every site inherits)", "review", "--mode", "offline", "--format", "json", cold=False)
+        baseline.write_text(original)
+        stack = project / f"stacks/Pulumi.{site_names(1)[0][0]}.yaml"  # one site's first pool shrinks by 8 nodes
+        stack.write_text(re.sub(r"nodes: (\d+)", lambda m: f"nodes: {int(m.group(1)) - 8}", stack.read_text(), count=1))
+        sk("review --mode offline (a change to one site)", "review", "--mode", "offline", "--format", "json", cold=False)
+        if opts.engine_site:
+            sk("review --mode engine (a change to one site)", "review", site_names(1)[0][0], "--mode", "engine", "--format", "json",
+               cold=False)
+        for m in rows:
+            m.out = ""
+        return rows
+
+
+# ------------------------------------------------------------------------------------------------ report
+def table(results: dict[int, list[Measure]]) -> list[str]:
+    lines = [HEADER, "|---:|---|---:|---:|---:|---:|"]
+    for n, rows in results.items():
+        for m in rows:
+            command, _, note = m.label.partition(" (")
+            note = f" ({note}" if note else ""
+            lines.append(f"| {n} | `{command}`{note} | {m.wall:.1f} | {m.cpu:.1f} | {m.load:.2f} | "
+                         f"{m.tree_mb:.0f} / {m.one_mb:.0f} |")
     return lines
 
 
-# ------------------------------------------------------------------------------------------------ main
+def ratios(results: dict[int, list[Measure]], jobs: list[str]) -> list[str]:
+    """Ratios within each size's run: what the aims are judged by on a shared machine."""
+    lines = []
+    for n, rows in results.items():
+        by = {m.label: m for m in rows}
+        one = by.get("policy --all --jobs 1 (cold)")
+        floor = by.get("floor (typed registrations under mocks, frozen)")
+        parts = []
+        if one and floor:
+            parts.append(f"`policy --all --jobs 1` / floor: {one.cpu / floor.cpu:.2f}x CPU")
+        for j in jobs:
+            many = by.get(f"policy --all --jobs {j} (cold)")
+            if one and many and j != "1":
+                parts.append(f"`--jobs {j}` / `--jobs 1`: {many.cpu / one.cpu:.2f}x CPU, {many.wall / one.wall:.2f}x wall")
+        if parts:
+            lines.append(f"- {n} sites: " + "; ".join(parts))
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        a, b = sizes[0], sizes[-1]
+        first, last = {m.label: m for m in results[a]}, {m.label: m for m in results[b]}
+        worst = max(((last[k].cpu / first[k].cpu) / (b / a), k) for k in first if k in last and first[k].cpu > 0)
+        lines.append(f"- {a} to {b} sites: the command whose CPU grew most against linear: `{worst[1]}`, "
+                     f"{worst[0]:.2f}x linear")
+    return lines
+
+
+def readme_block(results: dict[int, list[Measure]], jobs: list[str], cores: int) -> str:
+    """The README's table, between the markers (format checked by tests/test_bench_block.py)."""
+    return "\n".join([BEGIN, f"Measured {time.strftime('%Y-%m-%d')} on {cores} cores by `python bench/scale_bench.py "
+                             f"--sizes ... --write-readme` (sizes {', '.join(map(str, results))}; a size another run "
+                             "measured is kept with `--keep-sizes`); load = the 1-minute load average when the "
+                             "command started (the machine is shared).", "",
+                      *table(results), "", *ratios(results, jobs), END])
+
+
+def read_block(text: str) -> dict[int, list[Measure]]:
+    """The rows of the README's block, by size, as Measures (what `table` wrote)."""
+    out: dict[int, list[Measure]] = {}
+    if BEGIN not in text:
+        return out
+    for line in text.split(BEGIN)[1].split(END)[0].splitlines():
+        m = ROW.match(line)
+        if m:
+            out.setdefault(int(m["sites"]), []).append(Measure(
+                f"{m['command']}{m['note']}", float(m["wall"]), float(m["cpu"]), float(m["load"]), float(m["tree"]),
+                float(m["one"])))
+    return out
+
+
+def write_readme(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    if text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise SystemExit(f"{readme}: expected one {BEGIN} ... {END} block")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    readme.write_text(head + block + tail)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--sizes", default="10,50")
+    parser.add_argument("--jobs", default="1,2", help="the --jobs of cold `policy --all` runs (default 1,2)")
     parser.add_argument("--out", default=str(ROOT / "bench/results/scale.md"))
+    parser.add_argument("--write-readme", action="store_true", help="rewrite the README's bench:scale block")
+    parser.add_argument("--keep-sizes", action="store_true",
+                        help="keep the README block's rows of sizes this run does not measure (each row keeps its load)")
     parser.add_argument("--engine-site", action="store_true", help="also time engine-mode review of one site")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of `policy --all --jobs 1` and the floor, in turn (medians; default 3)")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.floor_child:
         floor_child(opts.floor_child)
         return
-
     cores = len(os.sched_getaffinity(0))
-    rows = []
-    for n in [int(x) for x in opts.sizes.split(",")]:
-        with tempfile.TemporaryDirectory(prefix=f"sitekit-scale-{n}-") as tmp:
-            (Path(tmp) / "fleet").mkdir()
-            project = scratch_fleet(Path(tmp) / "fleet", n)
-            cache = Path(tmp) / "cache"
-            env = dict(os.environ, SITEKIT_CACHE_DIR=str(cache), NO_COLOR="1")
-            row: dict[str, object] = {"sites": n}
-
-            def measure(label: str, *args: str, fresh: bool = False) -> tuple[float, float, str]:
-                if fresh:
-                    shutil.rmtree(cache, ignore_errors=True)
-                wall, peak, out = run([SITEKIT, *args, "--no-progress"], project, env)
-                row[label] = round(wall, 1)
-                row[label + " MB"] = round(peak)
-                print(f"  N={n:3} {label:28} {wall:7.1f} s  {peak:7.0f} MB", flush=True)
-                return wall, peak, out
-
-            _, _, plans_json = measure("plan --all cold", "plan", "--all", "--format", "json", fresh=True)
-            plans_file = Path(tmp) / "plans.json"
-            plans_file.write_text(json.dumps(json.loads(plans_json)["sites"]))
-            pairs = []  # the ratio's two sides, in turn, so a noisy spell on a shared machine hits both
-            for _ in range(opts.repeat):
-                mine = run([SITEKIT, "policy", "--all", "--jobs", "1", "--no-cache", "--no-progress"], project, env)
-                floor = run([sys.executable, __file__, "--floor-child", str(plans_file)], ROOT, env)
-                pairs.append((mine, floor))
-                print(f"  N={n:3} {'policy --all -j1 cold':28} {mine[0]:7.1f} s  {mine[1]:7.0f} MB   "
-                      f"floor {floor[0]:7.1f} s  {floor[1]:7.0f} MB", flush=True)
-            for label, side in (("policy --all -j1 cold", 0), ("floor", 1)):
-                row[label] = round(statistics.median(p[side][0] for p in pairs), 1)
-                row[label + " MB"] = round(max(p[side][1] for p in pairs))
-            measure("plan --all warm", "plan", "--all")
-            measure("policy --all cold", "policy", "--all", fresh=True)
-            measure("policy --all warm", "policy", "--all")
-            baseline = project / "stacks/baseline.yaml"
-            original = baseline.read_text()
-            baseline.write_text(original.replace("costCentre: ai-infrastructure", "costCentre: ai-platform"))
-            measure("review every site cold", "review", "--mode", "offline", "--format", "json", fresh=True)
-            measure("review every site warm", "review", "--mode", "offline", "--format", "json")
-            baseline.write_text(original)
-            stack = project / "stacks/Pulumi.s00-us.yaml"  # one site's first pool shrinks by 8 nodes
-            stack.write_text(re.sub(r"nodes: (\d+)", lambda m: f"nodes: {int(m.group(1)) - 8}", stack.read_text(), count=1))
-            measure("review one site warm", "review", "--mode", "offline", "--format", "json")
-            if opts.engine_site:
-                measure("review one site engine", "review", "s00-us", "--mode", "engine", "--format", "json")
-            ratios = sorted(mine[0] / floor[0] for mine, floor in pairs)
-            row["floor ratio (policy -j1 / floor, median of pairs)"] = round(statistics.median(ratios), 2)
-            row["floor ratio range"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
-            rows.append(row)
-
+    env = {k: v for k, v in os.environ.items() if k not in ("SITEKIT_CACHE_DIR", "PYTHONPATH")}
+    results = {n: measure_size(n, opts, env) for n in [int(x) for x in opts.sizes.split(",")]}
+    if opts.keep_sizes:  # the other sizes' rows of the README's block, from the runs that measured them
+        kept = read_block((ROOT / "README.md").read_text())
+        results = {n: results.get(n) or kept[n] for n in sorted(set(results) | set(kept))}
+    jobs = opts.jobs.split(",")
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    labels = [k for k in rows[0] if k != "sites"]
-    lines = [f"# sitekit at fleet scale ({time.strftime('%Y-%m-%d')}, {cores} cores, `python bench/scale_bench.py`)", "",
-             "Seconds (wall) and MB (peak RSS of the whole process tree); cold = empty plan cache, warm = nothing "
-             "changed since the run before. Default jobs = the core count. `policy --all -j1` and the floor ran "
-             f"{opts.repeat} times each, in turn: their medians, and the median and range of the pairs' ratios.", "",
-             "| " + " | ".join(["sites"] + labels) + " |", "|" + "---:|" * (len(labels) + 1)]
-    lines += ["| " + " | ".join(str(r.get(k, "")) for k in ["sites"] + labels) + " |" for r in rows]
-    lines += marginal_lines(rows)
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text("\n".join([f"# sitekit at fleet scale ({time.strftime('%Y-%m-%d %H:%M')}, {cores} cores, "
+                              "`python bench/scale_bench.py`)", "", __doc__.split("\n\n", 2)[2].strip(), "",
+                              *table(results), "", *ratios(results, jobs)]) + "\n")
     print(f"wrote {out}")
+    if opts.write_readme:
+        write_readme(ROOT / "README.md", readme_block(results, jobs, cores))
+        print("rewrote README.md's bench:scale block")
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ def allocate(space: Sequence[IPv4Network], existing: Iterable[IPv4Network], pref
             if not any(candidate.overlaps(u) for u in used):
                 return candidate
     spaces = ", ".join(str(s) for s in space)
-    raise PlanningError(f"no free /{prefix} left in the organisation's address space ({spaces}); "
-                        f"{len(used)} ranges already used")
+    blocks = sum(2 ** (prefix - s.prefixlen) for s in space if prefix >= s.prefixlen)
+    raise PlanningError(f"no free /{prefix} left in the organisation's address space ({spaces}): each of its "
+                        f"{blocks} blocks of /{prefix} overlaps a range other sites declare ({len(used)} ranges in "
+                        "use); add a range to organisation.addressSpace in stacks/baseline.yaml, or retire a site")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,117 @@ def test_a_forged_policy_result_cannot_turn_a_failure_into_a_pass(project, monke
         again = runner.invoke(app, args)
         assert again.exit_code == 1 and f"results entry for ar-patagonia {why}" in again.stderr, again.stderr
         assert json.loads(entry.read_text()) == good  # evaluated again and overwritten
+
+
+def five_sites(project: Path, monkeypatch) -> list[str]:
+    """The shipped sites and two stamped ones: enough to start workers, with more than one batch each."""
+    monkeypatch.chdir(project)
+    for name, code, region in (("de-frankfurt", "de", "eu-frankfurt-1"), ("us-phoenix", "us", "us-phoenix-1")):
+        made = runner.invoke(app, ["new-site", name, "-j", code, "-r", region, "--power-mw", "20"])
+        assert made.exit_code == 0, made.stderr
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project / "stacks").glob("Pulumi.*.yaml"))
+
+
+def test_jobs_2_prints_byte_for_byte_what_jobs_1_prints(project, monkeypatch, fresh_cache):
+    """`plan --all` and `policy --all`, every format that a machine reads, cold: the same bytes from one process
+    as from two workers (a plan lists its resources by URN, whatever order the event loop registered them in)."""
+    sites = five_sites(project, monkeypatch)
+    assert len(sites) >= batch.MIN_PARALLEL
+    for command in (["plan", "--all", "--format", "json"], ["policy", "--all", "--format", "json"],
+                    ["policy", "--all", "--format", "sarif"]):
+        outs = []
+        for jobs in ("1", "2"):
+            result = runner.invoke(app, [*command, "--jobs", jobs, "--no-cache", "--no-progress"])
+            assert result.exit_code in (0, 1), (command, jobs, result.stderr)
+            outs.append(result.stdout)
+        assert outs[0] == outs[1], command
+    assert [p["site"] for p in json.loads(runner.invoke(app, ["plan", "--all", "--format", "json", "--no-cache",
+                                                               "--no-progress"]).stdout)["sites"]] == sites
+
+
+def test_workers_are_forked_after_the_parent_loaded_every_site_and_take_contiguous_batches(
+        project, monkeypatch, fresh_cache, shipped_plans, tmp_path):
+    """The parent imports, loads and validates every site; at most `jobs` workers forked from it plan (never
+    loading a site again), each a run of neighbouring sites at a time."""
+    sites = five_sites(project, monkeypatch)
+    log = tmp_path / "who.log"
+    loads: list[tuple[int, str]] = []
+    real_load = batch.load_site
+
+    def load_site(root, stack, values=None):
+        loads.append((os.getpid(), stack))
+        return real_load(root, stack, values)
+
+    def plan_site(root, stack, site=None):
+        assert site is not None and site.name == stack  # handed the parent's loaded site
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()} {stack}\n")
+        return shipped_plans.get(stack) or shipped_plans["us-ashburn"]
+
+    monkeypatch.setattr(batch, "load_site", load_site)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", plan_site)
+    outcomes = run_sites(project, sites, "plan", jobs=2, use_cache=False)
+    assert list(outcomes) == sites
+    assert sorted(s for _, s in loads) == sites and {p for p, _ in loads} == {os.getpid()}  # loaded once, here
+    planned = [line.split() for line in log.read_text().splitlines()]
+    pids = {pid for pid, _ in planned}
+    assert sorted(s for _, s in planned) == sites and str(os.getpid()) not in pids and 1 <= len(pids) <= 2
+    for pid in pids:  # each worker's sites come in runs of neighbours, in order
+        mine = [sites.index(s) for p, s in planned if p == pid]
+        assert mine == sorted(mine)
+    assert [list(b) for b in batch.batches(len(sites), 2)] == [[0], [1], [2], [3], [4]]
+
+
+@pytest.mark.parametrize("count,workers", [(1, 2), (5, 2), (10, 2), (50, 2), (192, 2), (7, 3), (3, 8)])
+def test_batches_are_contiguous_even_and_cover_every_site_once(count, workers):
+    parts = batch.batches(count, workers)
+    assert [i for part in parts for i in part] == list(range(count))
+    assert len(parts) <= min(count, workers * batch.BATCHES_PER_WORKER)
+    sizes = {len(p) for p in parts}
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_the_services_loaded_up_front_are_those_planning_loads():
+    """`sitekit.region.services.SERVICES` names exactly the pulumi_oci service modules planning a site loads
+    (a fresh interpreter: this one's other tests may have loaded others), so the workers forked after `load()`
+    load none of their own."""
+    import subprocess
+    import sys
+
+    code = ("import sys, types\nfrom pathlib import Path\nfrom sitekit.run.offline import plan_site\n"
+            "plan_site(Path(sys.argv[1]), 'us-ashburn')\n"
+            "print(' '.join(sorted(n.split('.')[1] for n, m in sys.modules.items() if n.count('.') == 1 and "
+            "n.startswith('pulumi_oci.') and type(m) is types.ModuleType and hasattr(m, '__path__'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    from sitekit.region.services import SERVICES
+
+    assert out.stdout.split() == sorted(SERVICES), "update SERVICES in sitekit/region/services.py"
+
+
+def test_warm_plan_all_json_is_served_from_kept_renderings_and_only_a_changed_site_is_rendered(
+        counted, project, monkeypatch, fresh_cache):
+    """`plan --all --format json` keeps each site's rendered part under its plan's key and the renderer's version:
+    warm, nothing is planned, read back as a plan or rendered, and the bytes are the cold run's; after one site's
+    stack file changes, that site and its peer (whose plan reads it) alone are planned and rendered again."""
+    from sitekit.run import report
+
+    monkeypatch.chdir(project)
+    rendered: list[str] = []
+    real = report.site_json
+    monkeypatch.setattr("sitekit.cli.sites.site_json", lambda plan: rendered.append(plan.site) or real(plan))
+    cold = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert cold.exit_code == 0, cold.stderr
+    sites = sorted(counted["plan"])
+    assert sorted(rendered) == sites and len(sites) == 3
+    assert cold.stdout == json.dumps(json.loads(cold.stdout), indent=2, sort_keys=True) + "\n"
+    monkeypatch.setattr(batch, "plan_from_dict", lambda data: pytest.fail("a plan was read back"))
+    warm = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert warm.exit_code == 0, warm.stderr
+    assert warm.stdout == cold.stdout and sorted(counted["plan"]) == sites and len(rendered) == 3
+    stack = project / "stacks/Pulumi.br-saopaulo.yaml"
+    stack.write_text(stack.read_text().replace("envelopeMw: 40", "envelopeMw: 41"))
+    again = runner.invoke(app, ["plan", "--all", "--format", "json", "--no-progress"])
+    assert again.exit_code == 0, again.stderr
+    assert sorted(counted["plan"][3:]) == sorted(rendered[3:]) == ["br-saopaulo", "us-ashburn"]
+    assert [p["site"] for p in json.loads(again.stdout)["sites"]] == sites

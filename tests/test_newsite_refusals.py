@@ -210,3 +210,22 @@ def test_energy_limits_need_a_commissioning_day_and_are_met(project, monkeypatch
                   "--commissioned", "2025-03-01")
     assert "design PUE 1.4 is over 1.3, Germany's limit from 2030-07-01 for a site commissioned on 2025-03-01" in out
     assert "over 1.5" not in out and "--energy-reuse" not in out  # 1.4 meets 2027's 1.5; no reuse limit before 2026-07
+
+
+def test_the_whole_address_space_192_sites_then_a_clear_refusal(project, monkeypatch):
+    """The organisation's space (three /10s) holds 192 site blocks of /16: with 188 more sites beside the three
+    shipped ones (their stack files copied, every range moved to its own /16), `new-site` stamps the 192nd into
+    the last free block, and refuses the 193rd naming the space, the count of blocks and what to do."""
+    source = (project / "stacks/Pulumi.us-ashburn.yaml").read_text()
+    taken = {64, 65, 66}  # the shipped sites' blocks
+    for second in range(67, 255):
+        (project / f"stacks/Pulumi.fill-{second}.yaml").write_text(source.replace("10.64.", f"10.{second}."))
+    made = run(project, monkeypatch, "new-site", "last-one", "-j", "us", "-r", "us-chicago-1")
+    assert made.exit_code == 0, made.output
+    assert "supernet 10.255.0.0/16" in made.output
+    assert len(taken) + len(range(67, 255)) + 1 == 192
+    out = refused(project, monkeypatch, "new-site", "one-too-many", "-j", "us", "-r", "us-chicago-1")
+    assert ("sitekit new-site: sitekit:addressPlan: no free /16 left in the organisation's address space "
+            "(10.64.0.0/10, 10.128.0.0/10, 10.192.0.0/10): each of its 192 blocks of /16 overlaps a range other "
+            "sites declare") in " ".join(out.split())
+    assert "add a range to organisation.addressSpace in stacks/baseline.yaml, or retire a site" in " ".join(out.split())

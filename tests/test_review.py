@@ -5,6 +5,7 @@ and bad input (exit 2)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -721,3 +722,38 @@ def test_a_deployed_base_in_the_cache_is_checked_on_read_and_rebuilt_when_forged
     (tmp_path / "cache" / "engine" / "k2.tar").write_bytes(entry.read_bytes())
     assert cache.restore("k2", tmp_path / "fourth" / "state") is None
     assert "filed under another key" in capsys.readouterr().err
+
+
+def test_a_side_whose_code_runs_here_is_planned_here_as_its_own_interpreter_would(repo, tmp_path, monkeypatch):
+    """The repo's sitekit is this sitekit, file for file: its sites are planned in this process's workers (no
+    interpreter of the tree's own is started) and their snapshots are exactly what the tree's interpreter writes."""
+    from sitekit.review import sides
+
+    sites = ["ar-patagonia", "br-saopaulo", "us-ashburn"]
+    assert sides.runs_here(repo)
+    day = datetime.date(2026, 12, 1)
+    own = sides._run_chunk(repo, sites, lambda s: None, day)
+    monkeypatch.setattr(sides, "_run_chunk", lambda *a: pytest.fail("a fresh interpreter was started"))
+    here = sides.snapshot_side(repo, sites, 2, Cache(None, "snapshots"), day=day)
+    assert json.dumps(here, sort_keys=True) == json.dumps(own, sort_keys=True)
+    altered = tmp_path / "tree"
+    shutil.copytree(repo, altered, ignore=shutil.ignore_patterns(".git"))
+    (altered / "sitekit/naming.py").write_text((altered / "sitekit/naming.py").read_text() + "\n# changed\n")
+    assert not sides.runs_here(altered)
+
+
+def test_a_base_whose_plan_is_in_the_plan_cache_is_judged_not_planned_again(repo, tmp_path, monkeypatch):
+    """`policy --all` left the plans of the unchanged tree in the cache, under the keys the review's base has:
+    the review judges those plans and plans nothing (the snapshot equal to a planned one)."""
+    from sitekit.review import sides
+    from sitekit.run.batch import run_sites
+    from sitekit.run.cache import cache_dir
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    run_sites(repo, ["ar-patagonia"], "plan")  # the plan cache, as `plan --all` leaves it
+    day = datetime.date(2026, 12, 1)
+    planned = sides.snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"), day=day)
+    monkeypatch.setattr("sitekit.run.offline.plan_site", lambda *a, **k: pytest.fail("planned again"))
+    reused = sides.snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"), day=day,
+                                 plans=Cache(cache_dir(), "plans"))
+    assert reused == planned

@@ -23,8 +23,8 @@ from sitekit.cli.app import (
 from sitekit.cli.formats import EXPLAIN, PLAN, SITES
 from sitekit.errors import SitekitError, SpecError
 from sitekit.progress import progress
-from sitekit.run.batch import default_jobs, raise_for, run_sites
-from sitekit.run.report import PlanReport
+from sitekit.run.batch import default_jobs, raise_for, rendered_plans, run_sites
+from sitekit.run.report import SITE_JSON_VERSION, PlanReport, site_json
 from sitekit.spec.explain import explain_rows
 from sitekit.spec.halls import hall_usage, pool_racks
 from sitekit.spec.layout import list_sites
@@ -50,13 +50,19 @@ def plan(sites: Sites = None,
     root = project_root()
     try:
         names = chosen_sites(root, sites, all_sites)
+        one = len(names) == 1 and not all_sites
+        kept = format == "json" and not one  # a line per site: each site's part kept rendered in the cache
         with progress("planning", len(names), enabled=len(names) > 1 and not no_progress) as bar:
-            outcomes = run_sites(root, names, "plan", jobs or default_jobs(), not no_cache, on_done=bar.advance)
+            if kept:
+                outcomes = rendered_plans(root, names, site_json, f"site_json={SITE_JSON_VERSION}",
+                                          jobs or default_jobs(), not no_cache, on_done=bar.advance)
+            else:
+                outcomes = run_sites(root, names, "plan", jobs or default_jobs(), not no_cache, on_done=bar.advance)
         raise_for(outcomes.values())
     except SitekitError as exc:
         fail(exc)
-    plans = tuple(outcomes[n][1] for n in names)
-    emit(PLAN[format], PlanReport(plans, one=len(plans) == 1 and not all_sites))
+    found = tuple(outcomes[n][1] for n in names)
+    emit(PLAN[format], PlanReport((), one, texts=found) if kept else PlanReport(found, one))
 
 
 @app.command()

@@ -133,7 +133,8 @@ def plan_sides(root: Path, base_tree: Path, scope: Scope, jobs: int, cache_root:
     spec is bad input."""
     with progress("planning", len(scope.on_base) + len(scope.on_head), show_progress) as bar:
         base_snap, head_snap = snapshot_sides([(base_tree, scope.on_base), (root, scope.on_head)], jobs,
-                                              Cache(cache_root, "snapshots"), bar.advance, day)
+                                              Cache(cache_root, "snapshots"), bar.advance, day,
+                                              plans=Cache(cache_root, "plans"))
     invalid = [head_snap[s]["error"] for s in scope.on_head if head_snap[s].get("errorKind") == "spec"]
     if invalid:
         raise SpecError([p for text in invalid for p in _problems(text)])

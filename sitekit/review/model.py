@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from sitekit.oci.types import GPU_TYPES, STATEFUL
@@ -93,6 +93,18 @@ class NotEvaluated:
         return f"{self.site}: {self.what} not evaluated: {self.why}"
 
 
+def plain(value: Any) -> Any:
+    """Dataclasses as dicts, at any depth, as `dataclasses.asdict` makes them but without deep-copying the plain
+    data inside (a review only reads it, to write JSON; the copies were most of a warm review's rendering)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 @dataclass
 class Review:
     base_rev: str
@@ -123,7 +135,7 @@ class Review:
         """Deterministic: sites by name, changes by URN, keys sorted by the caller's dumps."""
         sites = []
         for s in sorted(self.sites, key=lambda s: s.site):
-            d = asdict(s)
+            d = plain(s)
             d["changes"] = sorted(d["changes"], key=lambda c: (c["urn"], c["kind"]))
             d["counts"] = {k: s.count(k) for k in KINDS}
             d["warnings"] = sorted(c.urn for c in s.warnings())

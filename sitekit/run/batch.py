@@ -1,9 +1,10 @@
 """Many sites at once: `sitekit plan --all`, `sitekit policy --all`, in one process or in `jobs` workers, with a
 plan cache.
 
-One process plans site after site, paying the imports once; `jobs` > 1 starts that many worker processes
-(fresh interpreters) and hands each a site at a time, so a slow site does not hold up the rest; results come
-back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
+One process imports what planning needs (pulumi_oci's service modules included), loads and validates every site and
+freezes the collector; then it plans site after site, or, with `jobs` > 1, forks at most that many workers (never
+more than the cores or the batches) that share all it loaded and take contiguous batches of sites (`in_workers`);
+results come back in the order the sites were asked for. A plan is cached under the content hash of everything it depends
 on (`cache.SideKeys`: the site's stack file and profile, its peers' stack files, every site's supernet, baseline, catalog, templates, policy pack,
 sitekit's own sources, the installed pulumi / pulumi_oci versions), outside the work tree, in a private folder; an entry
 that does not match what it was computed from, or its digest, is planned again and said, never trusted. A site's
@@ -13,22 +14,24 @@ configuration, which its entry records and which are checked on read, so a warm 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sitekit.errors import SitekitError, SpecError
 from sitekit.plan import Plan, PlannedResource
 from sitekit.run.cache import Cache, SideKeys, cache_dir
 from sitekit.spec.loader import load_site
 
-MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in fresh workers
+MIN_PARALLEL = 4  # fewer sites than this plan faster in this process than in workers
+BATCHES_PER_WORKER = 3
 Outcome = tuple[str, Any]
 """("plan", Plan) | ("result", SiteResult) | ("both", (Plan, SiteResult, SiteSpec)) | ("spec", [Problem]) |
 ("error", str)"""
@@ -50,23 +53,29 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Import what planning needs, then freeze the collector: imported objects are never garbage, so full
-    collections need not walk them again for every site. pulumi_oci loads its service modules lazily (most of
-    its ~300k objects), so `_worker` freezes once more after the process's first planned site."""
+    """Import what planning needs, load the pulumi_oci service modules the components use (pulumi_oci loads them
+    lazily, during the first site otherwise: most of its ~300k objects), then freeze the collector: imported
+    objects are never garbage, so full collections need not walk them again for every site, and a worker forked
+    after this shares their pages instead of copying them (a collection writes to the objects it walks)."""
     from sitekit.policy import runner  # noqa: F401  heavy: deferred (pulumi_policy)
-    from sitekit.region import ai_region  # noqa: F401  heavy: deferred (pulumi_oci, the components)
+    from sitekit.region import (
+        ai_region,  # noqa: F401  heavy: deferred (pulumi_oci, the components)
+        services,  # heavy: deferred (pulumi_oci)
+    )
     from sitekit.run import offline  # noqa: F401  heavy: deferred (pulumi)
 
+    services.load()
     gc.collect()
     gc.freeze()
 
 
-def _one(root: str, site: str, task: str, config: dict | None, today: datetime.date) -> Outcome:
+def _one(root: Path, site: str, loaded: Any, task: str, config: dict | None, today: datetime.date) -> Outcome:
+    """Plan a site already loaded (and validated) from `root`, and evaluate its policy unless only its plan is
+    asked for."""
     from sitekit.run.offline import plan_site  # heavy: deferred
 
     try:
-        loaded = load_site(Path(root), site)  # once: the program and the rules get this one
-        plan = plan_site(Path(root), site, site=loaded)
+        plan = plan_site(root, site, site=loaded)  # the program and the rules get the loaded site
         if task == "plan":
             return "plan", plan
         from sitekit.policy.runner import evaluate  # heavy: deferred
@@ -78,17 +87,78 @@ def _one(root: str, site: str, task: str, config: dict | None, today: datetime.d
         return "error", str(exc)
 
 
-_SETTLED: list[str] = []  # the first site this process planned, once it has
+_TASKS: list[Callable[[int], Any]] = []  # the run's work, set in the parent before its workers fork
+_SETTLED = [False]  # whether this process has done a task (and frozen what the first left for good)
 
 
-def _worker(args: tuple[str, str, str, dict | None, datetime.date]) -> tuple[str, Outcome]:
-    root, site, task, config, today = args
-    outcome = _one(root, site, task, config, today)
-    gc.collect()  # what the site left behind, before the next site
-    if not _SETTLED and outcome[0] != "spec":  # pulumi_oci loads its modules lazily: a planned site imported them
-        _SETTLED.append(site)
-        gc.freeze()  # ~250k objects that are never garbage: full collections need not walk them for every site
-    return site, outcome
+def _forked() -> None:
+    """A forked worker's start: an event loop of its own. The parent's loop, if it ran Pulumi programs before (a
+    long-lived process, the tests), keeps a default executor whose threads did not survive the fork: a program
+    run on it would wait for them forever. The collector's flag is this process's own too."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    _SETTLED[0] = False
+
+
+def _batch(indices: range) -> list[tuple[int, Any]]:
+    """The run's task for each index, in this process."""
+    do = _TASKS[-1]
+    out = []
+    for i in indices:
+        out.append((i, do(i)))
+        gc.collect()  # what the task left behind, before the next
+        if not _SETTLED[0]:
+            _SETTLED[0] = True
+            gc.freeze()  # what the first task made for good (caches, compiled templates): not walked again
+    return out
+
+
+def batches(count: int, workers: int) -> list[range]:
+    """`count` tasks cut into contiguous batches, `BATCHES_PER_WORKER` per worker (so a slow batch does not hold
+    the others up), as even as can be, none empty."""
+    n = max(1, min(count, workers * BATCHES_PER_WORKER))
+    size, extra = divmod(count, n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (1 if i < extra else 0)
+        out.append(range(start, end))
+        start = end
+    return [b for b in out if b]
+
+
+def in_workers(count: int, do: Callable[[int], Any], jobs: int) -> Iterator[tuple[int, Any]]:
+    """(i, do(i)) for i in range(count), as they finish: in this process, or, with `jobs` > 1 and at least
+    `MIN_PARALLEL` tasks, in at most `jobs` worker processes (never more than the cores or the batches) forked
+    from this one, each taking whole batches of contiguous tasks. The caller prepares first (`warm_up`, the sites
+    loaded and validated, the collector frozen): the workers share all of that with it, page for page, and only
+    the index ranges go to them; `do`'s results come back pickled."""
+    workers = min(jobs, default_jobs(), count)
+    _TASKS.append(do)
+    try:
+        if count < MIN_PARALLEL or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for i in range(count):
+                yield from _batch(range(i, i + 1))
+            return
+        parts = batches(count, workers)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(parts)), mp_context=context, initializer=_forked) as pool:
+            for future in as_completed([pool.submit(_batch, part) for part in parts]):
+                yield from future.result()
+    finally:
+        _TASKS.pop()
+
+
+def load_all(root: Path, sites: list[str], bad: Callable[[str, SpecError], None]) -> dict[str, Any]:
+    """{site: loaded site} for the sites that load and validate, in this process, before any worker starts (bad
+    input goes to `bad`), then the collector frozen over them: workers forked after this share them."""
+    out = {}
+    for site in sites:
+        try:
+            out[site] = load_site(root, site)
+        except SpecError as exc:
+            bad(site, exc)
+    gc.collect()
+    gc.freeze()
+    return out
 
 
 def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, use_cache: bool = True,
@@ -147,7 +217,6 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
         keep(site, outcome)
 
     cached_plans = {site: plan for site, plan in todo if plan is not None}
-    work = [(str(root), site, task, config, today) for site, _ in todo]
     if cached_plans and task != "plan":
         # plans from the cache: only the evaluation is left, which is quick in this process
         from sitekit.policy.runner import evaluate  # heavy: deferred
@@ -158,16 +227,47 @@ def run_sites(root: Path, sites: list[str], task: str = "plan", jobs: int = 1, u
                 keep(site, ("result", (plan, evaluate(loaded, plan, today=today, config=config), loaded.spec)))
             except SpecError as exc:
                 keep(site, ("spec", list(exc.problems)))
-        work = [w for w in work if w[1] not in cached_plans]
-    if len(work) >= MIN_PARALLEL and jobs > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, len(work)), mp_context=context, initializer=warm_up) as pool:
-            for site, outcome in pool.map(_worker, work):
-                record(site, outcome)
-    elif work:
+    work = [site for site, _ in todo if site not in cached_plans]
+    if work:
         warm_up()
-        for args in work:
-            record(*_worker(args))
+        loaded = load_all(root, work, lambda site, exc: keep(site, ("spec", list(exc.problems))))
+        ready = list(loaded)
+        for i, outcome in in_workers(len(ready), lambda i: _one(root, ready[i], loaded[ready[i]], task, config,
+                                                                 today), jobs):
+            record(ready[i], outcome)
+    return {site: out[site] for site in sites}
+
+
+def rendered_plans(root: Path, sites: list[str], render: Callable[[Plan], str], version: str, jobs: int = 1,
+                   use_cache: bool = True, on_done: Callable[[str], None] = lambda s: None) -> dict[str, Outcome]:
+    """{site: ("text", render(plan))} in the order given (or the site's "spec"/"error" outcome): each site's
+    rendering kept in the cache under its plan's key and `version` (the renderer's), so a site that did not change
+    is neither planned, nor read back as a plan, nor rendered again; the others are planned (`run_sites`, which
+    caches their plans) and rendered, and their renderings kept."""
+    root = root.resolve()
+    texts = Cache(cache_dir() if use_cache else None, "rendered")
+    keys = SideKeys(root) if use_cache else None
+
+    def key(site: str) -> str:
+        return hashlib.sha256(f"{keys.key(site)};{version}".encode()).hexdigest()
+
+    out: dict[str, Outcome] = {}
+    if keys is not None:
+        for site in sites:
+            hit = texts.get(key(site), site, {"renderer": version})
+            if hit is not None and isinstance(hit.get("text"), str):
+                out[site] = ("text", hit["text"])
+                on_done(site)
+    missing = [s for s in sites if s not in out]
+    if missing:
+        for site, (kind, value) in run_sites(root, missing, "plan", jobs, use_cache, on_done=on_done).items():
+            if kind != "plan":
+                out[site] = (kind, value)
+                continue
+            text = render(value)
+            if keys is not None:
+                texts.put(key(site), {"site": site, "text": text}, {"renderer": version})
+            out[site] = ("text", text)
     return {site: out[site] for site in sites}
 
 

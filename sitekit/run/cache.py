@@ -114,6 +114,13 @@ def _hash_paths(tree: Path, paths: list[str], digest) -> None:
             digest.update(hashlib.sha256(f.read_bytes()).digest())
 
 
+def tree_digest(tree: Path, *paths: str) -> str:
+    """A content hash of files of a tree (folders walked, `__pycache__` left out), by path and content."""
+    digest = hashlib.sha256()
+    _hash_paths(tree, list(paths), digest)
+    return digest.hexdigest()
+
+
 class SideKeys:
     """Cache keys of a tree's sites: the shared inputs are hashed once per tree."""
 

@@ -238,4 +238,7 @@ def plan_site(root: Path, stack: str, site: "LoadedSite | None" = None) -> Plan:
 
     with without_stack_traces():
         run()
-    return Plan(site=stack, resources=list(monitor.registered), outputs=outputs, invokes=sorted(monitor.invokes, key=lambda i: (i[0], i[1] or "")))  # calls resolve in any order
+    # registrations and calls arrive in the order the event loop resolves them, which varies between runs (and
+    # processes): a plan lists them by URN and call, so the same site always prints the same plan
+    return Plan(site=stack, resources=sorted(monitor.registered, key=lambda r: r.urn), outputs=outputs,
+                invokes=sorted(monitor.invokes, key=lambda i: (i[0], i[1] or "")))

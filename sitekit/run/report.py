@@ -48,15 +48,35 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PlanReport:
-    """What `sitekit plan` shows: one site's plan in full (`one`), or a line per site."""
+    """What `sitekit plan` shows: one site's plan in full (`one`), or a line per site. `texts`: each site's part
+    of the JSON document already rendered (`site_json`, from the cache), in the place of `plans`."""
 
     plans: tuple[Plan, ...]
     one: bool
+    texts: tuple[str, ...] | None = None
+
+
+SITE_JSON_VERSION = 1
+"""The version of `site_json`'s text: part of the key its cached renderings are filed under (bump on a change)."""
+
+
+def site_json(plan: Plan) -> str:
+    """One site's part of `plan --all --format json`: its plan as the document nests it (in "sites", two levels
+    down), so the parts of sites that did not change can be kept rendered and joined (`plans_json`)."""
+    return "\n".join("    " + line for line in json.dumps(plan.to_dict(), indent=2, sort_keys=True).splitlines())
+
+
+def plans_json(texts: tuple[str, ...]) -> str:
+    """The document `{"sites": [...]}` from its sites' parts, byte for byte what json.dumps(indent=2) writes."""
+    if not texts:
+        return json.dumps({"sites": []}, indent=2) + "\n"
+    return '{\n  "sites": [\n' + ",\n".join(texts) + "\n  ]\n}\n"
 
 
 def plan_json(report: PlanReport) -> str:
-    data = report.plans[0].to_dict() if report.one else {"sites": [p.to_dict() for p in report.plans]}
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if report.one:
+        return json.dumps(report.plans[0].to_dict(), indent=2, sort_keys=True) + "\n"
+    return plans_json(report.texts if report.texts is not None else tuple(site_json(p) for p in report.plans))
 
 
 def print_plans(report: PlanReport, console: Console) -> None:

@@ -59,22 +59,35 @@ def entry(name: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-def snapshot_site(root: Path, site: str) -> dict[str, Any]:
-    """A site's registrations (URN, type, name, parent, inputs, options), outputs and policy summary."""
+def failed(site: str, exc: Exception, spec: bool) -> dict[str, Any]:
+    """The snapshot of a site that could not be planned: why, and whether it is bad input."""
+    return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc),
+            "errorKind": "spec" if spec else "other"}
+
+
+def snapshot_site(root: Path, site: str, loaded: Any = None, day: datetime.date | None = None,
+                  plan: Any = None) -> dict[str, Any]:
+    """A site's registrations (URN, type, name, parent, inputs, options), outputs and policy summary on `day`
+    (default `today()`). Called in the tree's own interpreter with the site alone; or, where the tree's code is the
+    code running (`review.sides`), with the site already `loaded` from the tree and, when the plan cache holds it,
+    its `plan`."""
     from sitekit.errors import (  # the tree's own (every layout has sitekit.errors)
         SitekitError,
         SpecError,
     )
 
-    plan_site = entry("plan_site")
     try:
-        plan = plan_site(root, site)
+        if plan is None:
+            planner = entry("plan_site")
+            if loaded is None and "site" in inspect.signature(planner).parameters:  # a planner that takes it
+                loaded = entry("load_site")(root, site)  # loaded once, for the program and the rules
+            plan = planner(root, site) if loaded is None else planner(root, site, site=loaded)
     except SpecError as exc:
-        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "spec"}
+        return failed(site, exc, True)
     except SitekitError as exc:
-        return {"site": site, "resources": [], "outputs": {}, "policy": None, "error": str(exc), "errorKind": "other"}
-    day = today()
-    policy, holds_until = policy_summary(root, site, plan, day)
+        return failed(site, exc, False)
+    day = day or today()
+    policy, holds_until = policy_summary(root, site, plan, day, loaded)
     records = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs,
                 "protect": r.protect, "custom": getattr(r, "custom", True), "provider": getattr(r, "provider", None),
                 "ignoreChanges": list(getattr(r, "ignore_changes", []) or []),
@@ -94,7 +107,8 @@ def today() -> datetime.date:
     return datetime.date.fromisoformat(given) if given else datetime.date.today()
 
 
-def policy_summary(root: Path, site: str, plan: Any, day: datetime.date) -> tuple[dict[str, Any], str | None]:
+def policy_summary(root: Path, site: str, plan: Any, day: datetime.date,
+                   loaded: Any = None) -> tuple[dict[str, Any], str | None]:
     """Mandatory failures and advisory findings of the site's plan on `day`, and the last day that verdict holds
     (the earliest expiry of a waiver in force; None when none is); `{"error": why, "errorKind": "spec" (bad input,
     e.g. a waiver naming an unknown rule) or "other"}` where the tree's policy could not be evaluated (never
@@ -107,7 +121,8 @@ def policy_summary(root: Path, site: str, plan: Any, day: datetime.date) -> tupl
         return {"error": f"this tree's policy pack could not be loaded: {exc}", "errorKind": "other"}, None
     dated = "today" in inspect.signature(evaluate).parameters  # a tree from before the date was a parameter: today
     try:
-        result = evaluate(load_site(root, site), plan, today=day) if dated else evaluate(load_site(root, site), plan)
+        loaded = loaded if loaded is not None else load_site(root, site)
+        result = evaluate(loaded, plan, today=day) if dated else evaluate(loaded, plan)
     except SitekitError as exc:
         return {"error": str(exc), "errorKind": "spec" if isinstance(exc, SpecError) else "other"}, None
     in_force = [w.expires for w in getattr(result, "waivers", []) if w.expires >= day]

@@ -351,7 +351,11 @@ def _parse(text: str, file: str) -> tuple[dict[str, Any], Marks]:
 
 
 _PARSED: OrderedDict[tuple[str, bytes], tuple[dict[str, Any], Marks] | tuple[Problem, ...]] = OrderedDict()
-_PARSED_MAX = 128
+_PARSED_MAX = 512
+"""Parses kept (least recently used first out). Above the largest fleet's files: 192 sites fill the organisation's
+address space, and every site's load reads every other site's stack file (its block checked against theirs), in
+the same order each time, so a cache smaller than the fleet missed on every read (at 128, a load of 192 sites
+parsed each stack file once per site: 0.11 s a load, against 0.02 s)."""
 
 
 def _digest(data: bytes) -> bytes:
