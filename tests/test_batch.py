@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fleet5 import ENERGY
 from typer.testing import CliRunner
 
 from sitekit import ROOT
@@ -298,7 +299,8 @@ def five_sites(project: Path, monkeypatch) -> list[str]:
     """The shipped sites and two stamped ones: enough to start workers, with more than one batch each."""
     monkeypatch.chdir(project)
     for name, code, region in (("de-frankfurt", "de", "eu-frankfurt-1"), ("us-phoenix", "us", "us-phoenix-1")):
-        made = runner.invoke(app, ["new-site", name, "-j", code, "-r", region, "--power-mw", "20"])
+        made = runner.invoke(app, ["new-site", name, "-j", code, "-r", region, "--power-mw", "20",
+                                   *ENERGY.get(code, [])])
         assert made.exit_code == 0, made.stderr
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project / "stacks").glob("Pulumi.*.yaml"))
 
