@@ -84,6 +84,9 @@ TenancyOcid = _ocid_of("tenancy")
 
 ImageOcid = _ocid_of("image")
 
+ReservationOcid = _ocid_of("capacityreservation")
+"""The OCID of an existing compute capacity reservation."""
+
 
 RecipeOcid = _ocid_of("cloudguarddetectorrecipe")
 
