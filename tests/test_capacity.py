@@ -93,7 +93,8 @@ def test_advisory_rule_follows_the_catalog(project, shipped_plans):
         "us-ashburn-node-pool-serve": "GPU shape BM.GPU.H200.8 is not known to be offered in us-ashburn-1 "
                                       f"({CAPACITY}: us-ashburn-1 does not list it)",
         "us-ashburn-instance-config-frontier": "GPU shape BM.GPU.GB200.4 is not offered in us-ashburn-1 "
-                                               "(oci compute shape list --region us-ashburn-1 in the example tenancy)"}
+                                               "(oci compute shape list --region us-ashburn-1 in the example tenancy) "
+                                               "(and 1 other resource of the shape)"}  # its second NVL72 block
     assert before.passed and after.passed and {f.level for f in after.findings} == {"advisory"}
 
 
