@@ -172,14 +172,25 @@ class ShapeNote(Model):
     date: Date
 
 
+class LimitName(Model):
+    """The OCI service limit that counts a GPU shape (service `compute`), read by `sitekit capacity import`."""
+
+    name: str = Field(min_length=1, max_length=128, description="The limit's name, e.g. gpu-h100-count.")
+    unit: Literal["gpus", "instances"] = Field(description="What the limit's value counts.")
+    verified: bool = Field(description="Whether the name was checked against OCI's limit definitions.")
+    source: str = Field(description="Key of the source under `sources:`.")
+
+
 class Capacity(Model):
-    """Which GPU shapes each region is known to offer (stacks/catalog/capacity.yaml)."""
+    """Which GPU shapes each region is known to offer (stacks/catalog/capacity.yaml), and the service limit that
+    counts each GPU shape."""
 
     recorded: Date
     sources: dict[str, str]
     regions: dict[str, RegionCapacity]
     dedicated: RegionCapacity = Field(description="Any Dedicated Region without an entry of its own.")
     shapes: dict[str, ShapeNote] = Field(default_factory=dict)
+    limits: dict[str, LimitName] = Field(default_factory=dict, description="GPU shape -> its service limit.")
 
     def entry(self, region: str, region_kind: str = "public") -> tuple[str, RegionCapacity | None]:
         """(what the entry is called, the entry) for a region; None when the catalog has none."""
@@ -220,7 +231,7 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
     def add(path: tuple, message: str) -> None:
         problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), message))
 
-    def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
+    def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity | LimitName) -> None:
         if fact.source not in capacity.sources:
             add(path + ("source",), f"unknown source '{clip(fact.source)}'; {nearest(fact.source, capacity.sources)}")
 
@@ -234,10 +245,11 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
                 if shape not in catalog.shapes:
                     add(path + (key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
                 check_fact(path + (key, shape), fact)
-    for shape, note in capacity.shapes.items():
-        if shape not in catalog.shapes:
-            add(("shapes", shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
-        check_fact(("shapes", shape), note)
+    for key, facts in (("shapes", capacity.shapes), ("limits", capacity.limits)):
+        for shape, note in facts.items():
+            if shape not in catalog.shapes:
+                add((key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
+            check_fact((key, shape), note)
     return problems
 
 

@@ -84,8 +84,12 @@ class RegionLedger(Model):
                 return name, shapes.get(shape)
         return None, None
 
-    def reservation(self, ocid: str) -> Reservation | None:
-        return next((r for r in self.reservations if r.id == ocid), None)
+    def reservation(self, ocid: str, shape: str) -> Reservation | None:
+        """The ledger's entry of reservation `ocid` for `shape` (an entry per shape it reserves), else its entry
+        of unknown shape, else any of its entries (whose shape is then not the pool's); None when not recorded."""
+        entries = [r for r in self.reservations if r.id == ocid]
+        return next((r for r in entries if r.shape == shape), None) or next(
+            (r for r in entries if r.shape == "unknown"), None) or (entries[0] if entries else None)
 
 
 def ledger_file(region: str) -> str:
@@ -255,7 +259,7 @@ def _on_demand(ledger: RegionLedger | None, region: str, d: Demand, need: int, t
 
 def _reserved(ledger: RegionLedger | None, region: str, d: Demand, need: int, together: str) -> Verdict:
     what = f"{d.nodes} {d.shape} nodes at peak from reservation {d.reservation}{together}"
-    r = ledger.reservation(d.reservation) if ledger is not None else None
+    r = ledger.reservation(d.reservation, d.shape) if ledger is not None else None
     if r is None:
         where = f"the ledger of {region}" if ledger is not None else f"no capacity ledger for {region}"
         return Verdict(d.pool, d.shape, d.ad, d.nodes, "unknown", f"{what}: the reservation is unknown ({where})")
