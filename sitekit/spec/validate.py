@@ -330,7 +330,7 @@ def _pools(c: _Checker) -> None:
             try:
                 fabric_blocks(pool.nodes, shape.fabric.block, shape.fabric.whole_blocks)
             except PlanningError as exc:
-                c.add(p + ("nodes",), f"{pool.shape}: {exc} [{clip(shape.fabric.source, BASIS)}]")
+                c.add(p + ("nodes",), f"{pool.shape}: {exc} (stacks/catalog/shapes.yaml: its fabric)")
 
 
 def _former_names(c: _Checker) -> None:
