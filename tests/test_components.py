@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from sitekit import ROOT
 from sitekit.cli.main import app
 from sitekit.naming import block_key
-from sitekit.planners import fabric_blocks
 from sitekit.plan import provider_urn
+from sitekit.planners import fabric_blocks
 from sitekit.region.context import DEFINED_TAG_KEYS
 from sitekit.run.offline import SECRET_PLACEHOLDER
 from sitekit.spec.catalog import load_catalog

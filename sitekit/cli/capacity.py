@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 import yaml
 
-from sitekit.cli.app import Force, app, err, fail, out, project_root
+from sitekit.cli.app import Force, app, err, fail, project_root
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
 from sitekit.spec.catalog import load_capacity, load_catalog
 from sitekit.spec.ledger import RegionLedger, ledger_file

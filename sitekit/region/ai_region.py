@@ -6,6 +6,7 @@ import pulumi
 import pulumi_oci as oci
 
 from sitekit.naming import Kind, logical
+from sitekit.planners import fabric_blocks
 from sitekit.region.compute import Compute
 from sitekit.region.context import SiteContext
 from sitekit.region.foundation import Foundation
@@ -14,7 +15,6 @@ from sitekit.region.network import Network
 from sitekit.region.peering import Peering
 from sitekit.region.security import Security
 from sitekit.region.storage import Storage
-from sitekit.planners import fabric_blocks
 from sitekit.spec.ledger import check_pools, load_ledger, pool_demands
 from sitekit.spec.loaded import LoadedSite
 from sitekit.spec.validate import site_power
