@@ -200,6 +200,7 @@ def gpu_shape_known_in_region(stack: Stack, ctx) -> Iterator[tuple[Res | None, s
         if shape:
             users.setdefault(shape, []).append(res)
     for shape, found in users.items():
+        found.sort(key=lambda r: r.name)  # the same first resource whatever order the engine registered them in
         status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
         others = f" (and {len(found) - 1} other resource{'s' * (len(found) > 2)} of the shape)" if len(found) > 1 else ""
         if status == "not-offered":
