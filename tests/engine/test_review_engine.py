@@ -81,7 +81,7 @@ def test_the_engines_verdicts(reviewed):
     assert set(ops("network CIDR").values()) == {"update"} and len(ops("network CIDR")) == 7
     assert sorted(ops("NSG rule port").values()) == ["create", "delete"]
     tags = counts(reviewed["tag value"][0])
-    assert tags["update"] > 50 and tags.get("replace", 0) == 2  # tags inside launch details are ForceNew
+    assert tags["update"] > 50 and tags.get("replace", 0) == 3  # tags inside launch details are ForceNew (3 configurations)
     vault = site("vault type")
     assert ops("vault type")["us-ashburn-vault"] == "replace"
     assert any("us-ashburn-vault" in r and "protect" in r for r in vault.refusals)
