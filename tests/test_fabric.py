@@ -80,3 +80,15 @@ def test_a_gb200_pool_of_20_hosts_is_refused_naming_18_or_36(project):
     assert [str(p) for p in exc.value.problems] == [
         f"stacks/Pulumi.us-ashburn.yaml:{line}: compute.pools.frontier.nodes: {GB200}: 20 hosts: blocks hold 18 and "
         "are built only whole; nearest buildable sizes 18 or 36 (stacks/catalog/shapes.yaml: its fabric)"]
+
+
+def test_a_pool_named_as_another_pools_block_is_refused(project):
+    stack = project / "stacks/Pulumi.us-ashburn.yaml"
+    stack.write_text(stack.read_text().replace(
+        "  sitekit:pools:\n", "  sitekit:pools:\n    - name: frontier-block-2\n      role: training\n"
+                              "      shape: BM.GPU.H100.8\n      nodes: 1\n", 1))
+    with pytest.raises(SpecError) as exc:
+        load_site(project, "us-ashburn")
+    assert [str(p) for p in exc.value.problems] == [
+        "stacks/Pulumi.us-ashburn.yaml:34: compute.pools.frontier-block-2: 'frontier-block-2' is the name of a fabric "
+        "block of pool 'frontier' (<pool>-block-<n>); rename the pool"]

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from sitekit.cli.app import Force, app, err, fail, project_root
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
@@ -90,7 +91,11 @@ def import_(
         result = build(region, today, table, set(catalog.shapes), limit_doc, avail, res)
         if result.problems:
             raise SpecError(result.problems)
-        RegionLedger.model_validate(result.data)  # what is written loads
+        try:
+            RegionLedger.model_validate(result.data)  # what is written loads
+        except ValidationError as exc:
+            raise SpecError([Problem(ledger_file(region), None, ".".join(map(str, e["loc"])), e["msg"])
+                             for e in exc.errors()]) from None
     except SitekitError as exc:
         fail(exc)
     text = HEADER.format(region=region) + _dump(result.data)

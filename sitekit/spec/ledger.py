@@ -28,7 +28,7 @@ from sitekit.spec.merge import Layer
 from sitekit.spec.models import Model
 from sitekit.spec.problems import validation_problems
 from sitekit.spec.sources import dotted, load_project_yaml
-from sitekit.spec.types import RegionId, ReservationOcid
+from sitekit.spec.types import RegionId
 
 LEDGER = "stacks/catalog/ledger"
 """One file per region: `<region>.yaml`."""
@@ -58,7 +58,8 @@ class ShapeFacts(Model):
 
 
 class Reservation(Model):
-    id: ReservationOcid
+    id: str = Field(pattern=r"^ocid1\.capacityreservation\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$",
+                    description="The reservation's OCID.")
     display_name: str = ""
     availability_domain: str = Field(description="As OCI prints it, e.g. 'Uocm:US-ASHBURN-AD-1'.")
     shape: str = Field(description="The GPU shape it reserves, or 'unknown' (a list summary does not say).")

@@ -18,12 +18,15 @@ inputs a `Problem` naming the file and the JSON path. Values in GPUs are convert
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any, Mapping
 
 from sitekit.errors import Problem, clip
 from sitekit.spec.ledger import ad_number
+
+_RESERVATION = re.compile(r"ocid1\.capacityreservation\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+")
 
 ACTIVE = ("ACTIVE", "UPDATING")
 """Lifecycle states of a reservation whose capacity counts (CREATING, MOVING, DELETING, DELETED do not)."""
@@ -163,6 +166,9 @@ def _reservation(item: Any, file: str, path: str, shapes: set[str], today: Date,
     ocid = _text(item, "id", file, path, out.problems)
     ad = _text(item, "availability-domain", file, path, out.problems)
     if ocid is None or ad is None:
+        return []
+    if not _RESERVATION.fullmatch(ocid):
+        out.problems.append(Problem(file, None, f"{path}.id", f"'{clip(ocid)}' is not the OCID of a capacity reservation"))
         return []
     state = item.get("lifecycle-state")
     if state not in ACTIVE:

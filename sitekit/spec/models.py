@@ -48,7 +48,7 @@ from sitekit.spec.types import (
     PoolRole,
     RecipeOcid,
     RegionId,
-    ReservationOcid,
+    ReservationRef,
     ResponderRecipeOcid,
     Role,
     TagValue,
@@ -465,7 +465,7 @@ class Pool(Model):
     availability_domain: StrictInt | None = Field(
         None, ge=1, le=3, description="Availability domain (1-3) of the pool; defaults to site.availabilityDomain "
                                       "(changing it replaces the pool's clusters and its declared reservation).")
-    capacity_reservation: Literal["declare"] | ReservationOcid | None = Field(
+    capacity_reservation: ReservationRef | None = Field(
         None, description="The compute capacity reservation the pool launches into: the OCID of an existing one "
                           "(checked against the capacity ledger), 'declare' for sitekit to declare one of the pool's "
                           "peak nodes in its availability domain (protected), or none (on-demand). Defaults to none.")

@@ -47,6 +47,7 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _address_plan(c)
     _references(c)
     _pools(c)
+    _block_names(c)
     _former_names(c)
     _nsg_placement(c)
     _iam(c)
@@ -331,6 +332,16 @@ def _pools(c: _Checker) -> None:
                 fabric_blocks(pool.nodes, shape.fabric.block, shape.fabric.whole_blocks)
             except PlanningError as exc:
                 c.add(p + ("nodes",), f"{pool.shape}: {exc} (stacks/catalog/shapes.yaml: its fabric)")
+
+
+def _block_names(c: _Checker) -> None:
+    """'<pool>-block-<n>' names a pool's n-th fabric block (`naming.block_key`): no pool may be called that."""
+    names = {p.name for p in c.spec.compute.pools}
+    for pool in c.spec.compute.pools:
+        m = re.fullmatch(r"(.+)-block-[0-9]+", pool.name)
+        if m and m[1] in names:
+            c.add(("compute", "pools", pool.name), f"'{pool.name}' is the name of a fabric block of pool '{m[1]}' "
+                                                   "(<pool>-block-<n>); rename the pool")
 
 
 def _former_names(c: _Checker) -> None:
