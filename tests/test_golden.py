@@ -38,6 +38,9 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster": ("size",),
     "oci:ContainerEngine/nodePool:NodePool": ("nodeShape", "nodeConfigDetails.size"),
     "oci:ContainerEngine/cluster:Cluster": ("kubernetesVersion", "endpointConfig.isPublicIpEnabled"),
+    # issue 21: what OCI itself enforces, each quota statement beside its basis (freeform tags basis-<what>)
+    "oci:Limits/quota:Quota": ("statements", "freeformTags"),
+    "oci:CloudGuard/securityZone:SecurityZone": ("securityZoneRecipeId",),
 }
 OUTPUTS = ("gpus", "gpusByRole", "itMw", "facilityMw", "envelopeMw")
 

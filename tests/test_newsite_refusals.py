@@ -54,8 +54,19 @@ def test_transfer_needs_a_reference(project, monkeypatch):
 
 
 def test_jurisdiction_without_transfer_mechanisms(project, monkeypatch):
-    out = refused(project, monkeypatch, "new-site", "us-saopaulo", "-j", "us", "-r", "sa-saopaulo-1")
+    """Frankfurt is neither a US region nor one the us profile's cross-border list opens (ar, br)."""
+    out = refused(project, monkeypatch, "new-site", "us-frankfurt", "-j", "us", "-r", "eu-frankfurt-1")
     assert "is not allowed in United States" in out and "this jurisdiction accepts no transfer mechanism" in out
+    assert "sa-saopaulo-1, sa-vinhedo-1" in out  # the regions the cross-border list opens are named among the allowed
+
+
+def test_transfer_mechanism_for_a_region_the_cross_border_list_opens(project, monkeypatch):
+    """The us profile lets confidential data go to br: a US site in Sao Paulo needs no mechanism (the loader's,
+    peering's, the pack's and the capacity view's meaning: tests/test_residency.py)."""
+    out = refused(project, monkeypatch, "new-site", "us-saopaulo", "-j", "us", "-r", "sa-saopaulo-1",
+                  "--transfer-mechanism", "x-sccs", "--transfer-reference", "C-1")
+    assert ("--transfer-mechanism: region 'sa-saopaulo-1' is in br, where United States's cross-border list lets its "
+            "data go; no transfer mechanism is needed") in out
 
 
 def test_unknown_jurisdiction(project, monkeypatch):

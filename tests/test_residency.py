@@ -10,7 +10,9 @@ and with the cross-border list taken away: the verdicts must match."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 
 import pytest
 from conftest import SHIPPED
@@ -22,10 +24,13 @@ from sitekit.fleet.collect import jurisdictions
 from sitekit.naming import Kind, logical
 from sitekit.oci.types import REMOTE_PEERING_CONNECTION
 from sitekit.policy import RULES
-from sitekit.policy.context import context_from_site
+from sitekit.policy.context import PeerInfo, context_from_site
 from sitekit.policy.model import Res
 from sitekit.spec.catalog import load_capacity
+from sitekit.spec.guardrails import allowed_regions
+from sitekit.spec.loader import load_site
 from sitekit.spec.models import CrossBorder
+from sitekit.spec.stackfiles import read_stack_values
 
 PROFILES = jurisdictions(ROOT)
 
@@ -89,8 +94,6 @@ def _catalog():
 def test_without_the_cross_border_list_all_three_refuse(project):
     """Take the cross-border list out of the us profile: the loader refuses us-ashburn's peers, the pack flags
     both connections, and the capacity view lists no region outside the US."""
-    from sitekit.spec.loader import load_site
-
     profile = project / "stacks" / "jurisdictions" / "us.yaml"
     text = profile.read_text()
     start = text.index("    crossBorder:\n")
@@ -111,3 +114,138 @@ def test_without_the_cross_border_list_all_three_refuse(project):
 def test_personal_data_is_never_on_a_cross_border_list():
     with pytest.raises(ValueError, match="transfer mechanism"):
         CrossBorder(classes=["personal-data"], to=["us"], basis="x")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 21, part 3, all readers: the loader's own region check, peering (validation and SK-PEER-003), the pack's
+# region rule (SK-STK-001), the guardrails (the quota's and IAM's regions, SK-GRD-001/002) and the capacity view give
+# one answer to "may a site of this profile hold its data in this region", for every shipped profile and for
+# profiles constructed by editing one.
+
+
+
+def _values(code: str, region: str, profile) -> dict:
+    """us-ashburn's stack values moved to a site of `code` in `region` (a Dedicated Region where the profile has
+    no public region), without peers: only the region is in question."""
+    values = copy.deepcopy(read_stack_values(ROOT, "us-ashburn")[0])
+    values.pop("peers", None)
+    values.update(jurisdiction=code, region=region, homeRegion="us-ashburn-1")
+    values["addressPlan"] = {"supernet": "10.120.0.0/16",  # a block of its own (10.64-10.66 are the shipped sites')
+                             "networks": {n: c.replace("10.64.", "10.120.") for n, c in values["addressPlan"]["networks"].items()}}
+    values["pools"] = [{"name": "train", "shape": profile.shapes.approved[0], "nodes": 2}]  # a shape it approves
+    if region.endswith("-dedicated-1"):
+        values["regionKind"] = "dedicated"
+    return values
+
+
+def _loader_admits(root, code: str, region: str, profile) -> bool:
+    """The loader takes a site of `code` in `region` with no transfer mechanism (problems elsewhere, such as a
+    shape the profile does not approve, are not the question)."""
+    try:
+        load_site(root, "probe", values=_values(code, region, profile))
+    except SpecError as exc:
+        return not any(p.key in ("site.region", "site.transfer.mechanism") for p in exc.problems)
+    return True
+
+
+def _home(root, code: str, profile):
+    """A loaded site of `code` in its first residency region (its Dedicated Region where it has none)."""
+    region = profile.residency.regions[0] if profile.residency.regions else f"{code}-dedicated-1"
+    try:
+        return load_site(root, "probe", values=_values(code, region, profile))
+    except SpecError as exc:  # a probe of another profile may break rules beside the region: load it without them
+        raise AssertionError(f"the probe site of {code} does not load: {exc}") from None
+
+
+def _verdicts(root, code: str, region: str, site, profiles) -> dict[str, bool]:
+    """Each reader's answer for `region`, judged from `site` (a site of `code` elsewhere)."""
+    profile = profiles[code]
+    ctx = context_from_site(site)
+    res = Res("oci:Logging/logGroup:LogGroup", "logs", "urn:logs", {}, provider={"region": region})
+    listed = {o.region: o.residency for o in options(profile, "BM.GPU.H100.8", site.spec.site.region,
+                                                     load_capacity(root), site.catalog,
+                                                     site.spec.site.region_kind == "dedicated", profiles)}
+    found = {
+        "loader": _loader_admits(root, code, region, profile),
+        "pack (SK-STK-001)": list(RULES["SK-STK-001"].check(res, ctx)) == [],
+        "guardrails (quota, IAM)": region in allowed_regions(site.spec, site.crossing),
+        "capacity view": listed.get(region) in ("resident", "cross-border"),
+    }
+    owner = next((k for k, p in profiles.items() if region in p.residency.regions), None)
+    if owner is not None and owner != code:  # a peer there: the pack's peering rule answers for its jurisdiction
+        peered = dataclasses.replace(ctx, peers={"there": PeerInfo(region, owner, None)})
+        rpc = Res(REMOTE_PEERING_CONNECTION, logical(site.spec.site.name, Kind.RPC, "there"), "urn:rpc", {})
+        found["peering (SK-PEER-003)"] = list(RULES["SK-PEER-003"].check(rpc, peered)) == []
+    return found
+
+
+def _probed(root) -> list[str]:
+    """Every public region of the catalog (each profile's residency regions among them)."""
+    from sitekit.spec.catalog import load_catalog
+
+    return sorted(load_catalog(root).regions)
+
+
+def _assert_agree(root, code: str) -> dict[str, bool]:
+    profiles = jurisdictions(root)
+    site = _home(root, code, profiles[code])
+    answers = {}
+    for region in _probed(root):
+        if region == site.spec.site.region:
+            continue
+        verdicts = _verdicts(root, code, region, site, profiles)
+        assert len(set(verdicts.values())) == 1, (code, region, verdicts)
+        answers[region] = verdicts["loader"]
+    return answers
+
+
+@pytest.mark.parametrize("code", sorted(PROFILES))
+def test_every_reader_gives_one_answer_for_every_shipped_profile(code):
+    answers = _assert_agree(ROOT, code)
+    profile = PROFILES[code]
+    opened = {r for k in (profile.residency.cross_border.to if profile.residency.cross_border else ())
+              for r in PROFILES[k].residency.regions}
+    assert {r for r, yes in answers.items() if yes} == (set(profile.residency.regions) | opened) - {
+        profile.residency.regions[0] if profile.residency.regions else None}
+    assert not any(yes for r, yes in answers.items() if r not in opened | set(profile.residency.regions))
+
+
+def test_the_us_profile_opens_brazil_to_confidential_data_everywhere_alike():
+    answers = _assert_agree(ROOT, "us")
+    assert answers["sa-saopaulo-1"] and answers["sa-vinhedo-1"] and not answers["eu-frankfurt-1"]
+
+
+def _edit_us(project, old: str, new: str) -> None:
+    profile = project / "stacks" / "jurisdictions" / "us.yaml"
+    text = profile.read_text()
+    assert old in text
+    profile.write_text(text.replace(old, new, 1))
+
+
+def test_personal_data_peered_across_the_border_is_refused_by_every_reader(project):
+    """A constructed us profile whose sites hold personal data (never on a cross-border list): the loader refuses
+    us-ashburn's peers at their file:line: dotted.key, and every reader closes Brazil's regions alike."""
+    _edit_us(project, "dataClassification: confidential", "dataClassification: personal-data")
+    with pytest.raises(SpecError) as refused:
+        load_site(project, "us-ashburn")
+    stack = (project / "stacks" / "Pulumi.us-ashburn.yaml").read_text().splitlines()
+    for peer in ("ar-patagonia", "br-saopaulo"):
+        line = next(n for n, text in enumerate(stack, 1) if f"site: {peer}" in text)
+        assert (f"stacks/Pulumi.us-ashburn.yaml:{line}: site.peers.{peer}: data here is classified 'personal-data' "
+                f"and {peer} is in jurisdiction") in str(refused.value)
+    answers = _assert_agree(project, "us")
+    assert not answers["sa-saopaulo-1"] and not answers["sa-vinhedo-1"]
+
+
+def test_a_list_that_opens_brazil_only_refuses_the_argentine_peer(project):
+    """A constructed us profile whose cross-border list names br only: the Argentine peer is refused where it is
+    declared, the Brazilian one kept, and every reader opens Brazil's regions alike."""
+    _edit_us(project, "to: [ar, br]", "to: [br]")
+    with pytest.raises(SpecError) as refused:
+        load_site(project, "us-ashburn")
+    problems = [str(p) for p in refused.value.problems]
+    assert len(problems) == 1 and "site.peers." in problems[0] and "ar-patagonia is in jurisdiction 'ar'" in problems[0]
+    assert re.match(r"stacks/Pulumi\.us-ashburn\.yaml:\d+: site\.peers\.ar-patagonia: data here is classified "
+                    r"'confidential'", problems[0])
+    answers = _assert_agree(project, "us")
+    assert answers["sa-saopaulo-1"] and not answers["sa-santiago-1"]

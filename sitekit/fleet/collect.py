@@ -81,6 +81,7 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
     commit, dirty = git_state(root)
     fleet = Fleet(rows=[], generated=today, rule_ids=rule_ids, prices_recorded=prices.recorded,
                   commit=commit, dirty=dirty)
+    planned: dict[str, tuple] = {}
     for name in names:
         kind, value = outcomes[name]
         if kind == "spec":
@@ -91,5 +92,8 @@ def collect(root: Path, jobs: int = 1, use_cache: bool = True, today: datetime.d
         else:
             plan, result, spec = value
             fleet.rows.append(site_row(spec, catalog, plan, result, prices, rule_ids, today))
-            fleet.topologies[name] = topology(plan, {n.name: n.role for n in spec.network.networks})
+            planned[name] = (plan, {n.name: n.role for n in spec.network.networks})
+    regions = {r.site: r.region for r in fleet.rows}  # a peer's region, for the end that does not name it
+    for name, (plan, roles) in planned.items():
+        fleet.topologies[name] = topology(plan, roles, regions)
     return fleet

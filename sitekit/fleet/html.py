@@ -3,7 +3,7 @@ favicon a data URL), so it opens offline from a file or a CI artifact. Pure: `Fl
 capacity catalog in, a string out.
 
 Sections: summary; fleet map (sites and peerings); sites table; GPUs and power per site and per country;
-compliance matrix (sites x rules, each rule linking to its row in docs/policies.md); each site's network;
+compliance matrix (rules x sites, each rule linking to its row in docs/policies.md); each site's network;
 capacity history from git; what the capacity catalog knows of the shapes the sites use.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sitekit import __version__
 from sitekit.fleet import svg
 from sitekit.fleet.history import History
+from sitekit.fleet.layout import chunks, series_styles
 from sitekit.fleet.model import STATUSES, WAIVER_HORIZON_DAYS, Fleet, Totals, edges
 from sitekit.fleet.text import (
     cost_text,
@@ -44,13 +45,17 @@ nav a{margin-right:14px}p.meta{color:#555;margin:0 0 8px}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:3px 6px;vertical-align:top}
 th{background:#f4f4f4;text-align:left}td.num{text-align:right;white-space:nowrap}
 .bad{color:#b00;font-weight:bold}.ok{color:#176b2c}
-.matrix{overflow-x:auto}.matrix th.rule{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;
-font-weight:normal;padding:6px 2px}.matrix td{text-align:center;min-width:16px;padding:2px}
+.matrix thead th{position:sticky;top:0;z-index:1;vertical-align:bottom}
+.matrix th.site{padding:4px 2px;font-weight:normal}.matrix th.site a{display:inline-block;writing-mode:vertical-rl;
+transform:rotate(180deg);white-space:nowrap}
+.matrix th.rule{font-weight:normal;background:#fff}.matrix th.rule a{white-space:nowrap}
+.matrix th.rule span{color:#555;margin-left:6px}.matrix tr.area th{background:#e9eef5;font-weight:bold}
+.matrix td{text-align:center;min-width:16px;padding:2px}
 .st-pass{background:#e3f4e6;color:#176b2c}.st-fail{background:#f8d7d7;color:#b00;font-weight:bold}
 .st-advisory{background:#fff1c9;color:#8a5a00}.st-waived{background:#e4e8f7;color:#334}
 .st-disabled{background:#eee;color:#888}
 details{margin:8px 0}summary{cursor:pointer;font-weight:bold}.note{color:#555;font-size:13px}
-.chart{overflow-x:auto}
+.chart{overflow-x:auto}.chart svg{max-width:100%;height:auto}
 """
 
 
@@ -176,24 +181,40 @@ def _chart(body: str) -> str:
     return f'<div class="chart">{body}</div>'
 
 
-def _compliance(fleet: Fleet, docs_url: str) -> str:
+SITES_PER_MATRIX = 30
+"""Site columns in one compliance table: with the rule column, 30 fit in the page's 1200 px; more sites make more
+tables of the same rules, one under the other."""
 
+
+def _compliance(fleet: Fleet, docs_url: str) -> str:
+    """Rules as rows (grouped by area, each with its title, linking to its row in the policy docs), sites as
+    columns (names set vertically), so every rule is in view on a page 1200 px wide at any number of rules;
+    past SITES_PER_MATRIX sites, one such table per group of sites."""
     legend = " ".join(f'<span class="st-{s}">&nbsp;{STATUS_MARK[s]}&nbsp;</span> {_e(STATUS_TEXT[s])}' for s in STATUSES)
-    head = ['<th>site</th>'] + [
-        f'<th class="rule"><a href="{_e(docs_url)}#{rule.lower()}" title="{_e(RULES[rule].title)}">{_e(rule)}</a></th>'
-        for rule in fleet.rule_ids]
-    body = []
-    for r in fleet.rows:
-        cells = [f'<th><a href="#net-{_e(r.site)}">{_e(r.site)}</a></th>']
-        for rule in fleet.rule_ids:
-            status = r.rule_status.get(rule, "pass")
-            cells.append(f'<td class="st-{status}" title="{_e(f"{rule} at {r.site}: {STATUS_TEXT[status]}")}">'
-                         f"{STATUS_MARK[status]}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    areas: dict[str, list[str]] = {}
+    for rule in fleet.rule_ids:
+        areas.setdefault(RULES[rule].area, []).append(rule)
+    tables = []
+    for group in chunks([r.site for r in fleet.rows], SITES_PER_MATRIX):
+        rows = [r for r in fleet.rows if r.site in group]
+        head = '<th>rule</th>' + "".join(f'<th class="site"><a href="#net-{_e(r.site)}">{_e(r.site)}</a></th>'
+                                         for r in rows)
+        body = []
+        for area, rules in areas.items():
+            body.append(f'<tr class="area"><th colspan="{len(rows) + 1}">{_e(area)} ({len(rules)} '
+                        f'{"rule" if len(rules) == 1 else "rules"})</th></tr>')
+            for rule in rules:
+                cells = [f'<th class="rule"><a href="{_e(docs_url)}#{rule.lower()}">{_e(rule)}</a>'
+                         f"<span>{_e(RULES[rule].title)}</span></th>"]
+                for r in rows:
+                    status = r.rule_status.get(rule, "pass")
+                    cells.append(f'<td class="st-{status}" title="{_e(f"{rule} at {r.site}: {STATUS_TEXT[status]}")}">'
+                                 f"{STATUS_MARK[status]}</td>")
+                body.append("<tr>" + "".join(cells) + "</tr>")
+        tables.append(f'<div class="matrix"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+                      "</table></div>")
     return (f'<p class="note">{legend}. Each rule links to its row in docs/policies.md; `sitekit policy SITE` '
-            f"lists the findings.</p>"
-            f'<div class="matrix"><table><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody>'
-            f"</table></div>")
+            f"lists the findings.</p>" + "".join(tables))
 
 
 def _networks(fleet: Fleet) -> str:
@@ -210,14 +231,16 @@ def _networks(fleet: Fleet) -> str:
     return "".join(out)
 
 
+SERIES_PER_CHART = 20
+"""Sites in one history chart: ten colours, solid then dashed (see `layout.series_styles`); more sites make more
+charts, on the same scale."""
+
+
 def _history(history: History) -> str:
     if not history.commits:
         return f'<p class="note">{_e(history.note or "No commits.")}</p>'
     labels = [c.short for c in history.commits]
-    sites = sorted(history.points)
-    colour = svg.colours(sites)
-    gpus = [(s, [p.gpus if p else None for p in history.points[s]]) for s in sites]
-    mw = [(s, [p.facility_mw if p else None for p in history.points[s]]) for s in sites]
+    groups = chunks(sorted(history.points), SERIES_PER_CHART)
     first, last = history.commits[0], history.commits[-1]
     skipped = ""
     if history.skipped:
@@ -225,13 +248,23 @@ def _history(history: History) -> str:
         more = f" (first 200 of {len(history.skipped)})" if len(history.skipped) > 200 else ""
         skipped = (f"<details><summary>{len(history.skipped)} site versions skipped: they do not load with today's "
                    f"loader{more}</summary>{_table(['site', 'commit', 'why'], rows)}</details>")
+    charts = []
+    for title, label, unit, value in (("GPUs per site", "GPUs per site", "GPUs", lambda p: p.gpus),
+                                      ("Facility MW per site", "facility MW per site", "MW", lambda p: p.facility_mw)):
+        series = {s: [value(p) if p else None for p in history.points[s]] for s in history.points}
+        top = max([v for vals in series.values() for v in vals if v is not None] + [1e-9])
+        charts.append(f"<h3>{title}</h3>")
+        for group in groups:
+            part = f" ({group[0]} to {group[-1]})" if len(groups) > 1 else ""
+            charts.append(_chart(svg.line_chart(f"{label} over commits{part}", labels, [(s, series[s]) for s in group],
+                                                series_styles(group), unit, y_max=top)))
     return (f'<p class="note">GPUs and facility MW per site at each of the last {len(history.commits)} commits '
             f"(first parents of HEAD, {_e(first.short)} {_e(first.date)} to {_e(last.short)} {_e(last.date)}), "
             "read from each commit's stack files, profiles and catalog and computed by today's loader; a gap is a "
-            "commit where the site is absent or does not load. Uncommitted changes are not shown here.</p>"
-            + "<h3>GPUs per site</h3>" + _chart(svg.line_chart("GPUs per site over commits", labels, gpus, colour, "GPUs"))
-            + "<h3>Facility MW per site</h3>"
-            + _chart(svg.line_chart("facility MW per site over commits", labels, mw, colour, "MW")) + skipped)
+            "commit where the site is absent or does not load. Uncommitted changes are not shown here. Each site "
+            f"has its own colour and line (up to {SERIES_PER_CHART} sites a chart: ten colours, solid then dashed, "
+            "circles then squares); every point names its site and value when pointed at.</p>"
+            + "".join(charts) + skipped)
 
 
 def _capacity(fleet: Fleet, capacity: "Capacity") -> str:

@@ -50,7 +50,14 @@ class VcnBox:
 @dataclass(frozen=True)
 class Peering:
     name: str
-    peer_region: str
+    """The connection's display name."""
+    site: str
+    """The peer site (the key of the connection's logical name)."""
+    region: str
+    """The peer's region: the connection's `peerRegionName` at the requesting end; at the accepting end, which
+    does not name it, the peer's region as the fleet knows it ('' when it does not)."""
+    requests: bool
+    """This end requests the connection (it names the peer's connection and region); the other end accepts."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,11 @@ def _cidr_order(cidr: str) -> tuple:
         return (1, 0, 0, cidr)
 
 
-def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
-    """The site's network from its plan; `roles` (network name -> role) labels the VCNs."""
-    roles = roles or {}
+def topology(plan: "Plan", roles: Mapping[str, str] | None = None,
+             regions: Mapping[str, str] | None = None) -> Topology:
+    """The site's network from its plan; `roles` (network name -> role) labels the VCNs, `regions` (peer site ->
+    region) names the peer's region at the end of a peering that does not name it."""
+    roles, regions = roles or {}, regions or {}
     by_urn = {r.urn: r for r in plan.resources}
 
     def deps(res: "PlannedResource", type_: str) -> list["PlannedResource"]:
@@ -113,6 +122,11 @@ def topology(plan: "Plan", roles: Mapping[str, str] | None = None) -> Topology:
                             v.urn in attached))
     drgs = plan.of_type(DRG)
     drg = _text(drgs[0].inputs.get("displayName", drgs[0].name)) if drgs else None
-    rpcs = tuple(Peering(_text(r.inputs.get("displayName", r.name)), _text(r.inputs.get("peerRegionName", "")))
-                 for r in plan.of_type(REMOTE_PEERING_CONNECTION))
-    return Topology(plan.site, drg, tuple(sorted(boxes, key=lambda b: [_cidr_order(c) for c in b.cidrs])), rpcs)
+    rpcs = []
+    for r in plan.of_type(REMOTE_PEERING_CONNECTION):
+        peer = _key(plan.site, Kind.RPC, r.name)
+        named = r.inputs.get("peerRegionName")
+        rpcs.append(Peering(_text(r.inputs.get("displayName", r.name)), peer,
+                            _text(named) if named else regions.get(peer, ""), bool(named or r.inputs.get("peerId"))))
+    return Topology(plan.site, drg, tuple(sorted(boxes, key=lambda b: [_cidr_order(c) for c in b.cidrs])),
+                    tuple(sorted(rpcs, key=lambda p: p.site)))

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, ip_network
 from typing import TYPE_CHECKING, Any, Mapping
 
-from sitekit.errors import SpecError
 from sitekit.policy.model import is_unknown
 from sitekit.spec.catalog import load_capacity
+from sitekit.spec.guardrails import allowed_regions
 from sitekit.spec.ledger import check_pools, ledger_file, load_ledger, pool_demands
-from sitekit.spec.loader import load_profile
 from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
@@ -83,7 +82,11 @@ class PolicyContext:
     """Jurisdiction code -> the basis that lets this site's data class reach it without a transfer mechanism
     (the profile's residency.crossBorder, read through `Residency.crossing`)."""
     jurisdiction_of_region: Mapping[str, str] = field(default_factory=dict)
-    """Public region -> the jurisdiction whose residency lists it (the fleet's profiles)."""
+    """Public region outside the residency regions -> the jurisdiction whose residency lists it, for the
+    jurisdictions the cross-border list opens to the site's data class (`LoadedSite.crossing`)."""
+    allowed_regions: tuple[str, ...] = ()
+    """Where the site's resources may be (`spec.guardrails.allowed_regions`, the one meaning): its region, its
+    residency regions and those its cross-border list opens. Read by SK-STK-001 and the guardrails."""
     peers: Mapping[str, "PeerInfo"] = field(default_factory=dict)
     """The site's validated peers: site -> region, jurisdiction, declared transfer mechanism."""
     tag_namespace: str | None = None
@@ -180,18 +183,6 @@ class PeerInfo:
     transfer: str | None
 
 
-def _regions_of(root, codes: tuple[str, ...]) -> dict[str, str]:
-    """Public region -> jurisdiction code, for the residency regions of the profiles `codes` (those a site's data
-    may cross to); a profile that does not load adds nothing (the fleet's own load reports it)."""
-    found: dict[str, str] = {}
-    for code in codes:
-        try:
-            found.update({r: code for r in load_profile(root, code)[1].residency.regions})
-        except SpecError:
-            continue
-    return found
-
-
 def context_from_site(site: "LoadedSite", today: datetime.date | None = None) -> PolicyContext:
     """The policy context of a validated site."""
 
@@ -232,8 +223,8 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         data_classification=j.tags.data_classification,
         cross_border={code: basis for code in (j.residency.cross_border.to if j.residency.cross_border else ())
                       if (basis := j.residency.crossing(j.tags.data_classification, code))},
-        jurisdiction_of_region=_regions_of(site.root, tuple(j.residency.cross_border.to)
-                                           if j.residency.cross_border else ()),
+        jurisdiction_of_region=dict(site.crossing),
+        allowed_regions=tuple(allowed_regions(spec, site.crossing)),
         peers={link.site: PeerInfo(link.region, link.jurisdiction,
                                    next((p.transfer.mechanism for p in spec.site.peers
                                          if p.site == link.site and p.transfer), None))

@@ -81,7 +81,7 @@ class Foundation(pulumi.ComponentResource):
         if grants_group(template):  # issue 21: the operators act only in the allowed regions (request.region)
             plain = render
             def render(ids: list[str]) -> str:  # noqa: E306
-                return confine(plain(ids), allowed_regions(spec))
+                return confine(plain(ids), allowed_regions(spec, ctx.site.crossing))
         waits = [ctx.compartments[n] for n in needed] + ([cluster] if cluster is not None else [])
         return pulumi.Output.all(*waits).apply(render) if waits else render([])
 

@@ -11,7 +11,16 @@ import pulumi_oci as oci
 
 from sitekit.naming import Kind
 from sitekit.region.context import SiteContext
-from sitekit.spec.guardrails import ZONE_COMPARTMENT, ZONE_POLICIES, quota_statements
+from sitekit.spec.guardrails import ZONE_COMPARTMENT, ZONE_POLICIES, basis_tags, quota_statements
+
+
+def zone_policy_ids(collections) -> list[str]:
+    """The OCIDs of the recipe's policies among those `cloudguard.get_security_policies` found: by the short name
+    ("deny public_buckets"), which OCI returns as `friendly_name` (Oracle's landing-zone security-zones module,
+    oci-landing-zones/terraform-oci-modules-security, matches there), or as `display_name`. A name found under
+    neither leaves the recipe short, which SK-GRD-003 reports."""
+    return sorted({p.id for c in collections or [] for p in c.items or []
+                   if p.friendly_name in ZONE_POLICIES or p.display_name in ZONE_POLICIES})
 
 
 class Guardrails(pulumi.ComponentResource):
@@ -19,18 +28,18 @@ class Guardrails(pulumi.ComponentResource):
         super().__init__("sitekit:index:Guardrails", name, None, opts)
         spec, tags = ctx.spec, ctx.defined_tags
         j = spec.jurisdiction
-        statements = quota_statements(spec, ctx.site.catalog, ctx.display())
+        statements = quota_statements(spec, ctx.site.catalog, ctx.display(), ctx.site.crossing)
         self.quota = oci.limits.Quota(
             ctx.logical(Kind.QUOTA), compartment_id=spec.site.tenancy_id, name=ctx.display("quota"),
             description=f"Guardrails of AI site {ctx.name}: GPU shapes and services it does not use, regions "
-                        f"{j.name} does not allow (sitekit guardrails)",
-            statements=[s for s, _ in statements], defined_tags=tags, opts=ctx.opts(self))
+                        f"{j.name} does not allow (sitekit guardrails; each statement's basis in the freeform tag "
+                        "basis-<what it zeroes>)",
+            statements=[s.statement for s in statements], freeform_tags=basis_tags(statements), defined_tags=tags,
+            opts=ctx.opts(self))
 
         policies = oci.cloudguard.get_security_policies_output(
             compartment_id=spec.site.tenancy_id, opts=pulumi.InvokeOutputOptions(parent=self))
-        chosen = policies.security_policy_collections.apply(
-            lambda found: sorted(p.id for c in found or [] for p in c.items or []
-                                 if p.display_name in ZONE_POLICIES))
+        chosen = policies.security_policy_collections.apply(zone_policy_ids)
         self.recipe = oci.cloudguard.SecurityRecipe(
             ctx.logical(Kind.ZONE_RECIPE, j.code), compartment_id=ctx.compartments["security"],
             display_name=ctx.display("zone-recipe", j.code),

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sitekit.oci.types import KEY_INPUTS
+from sitekit.oci.types import KEY_INPUTS, QUOTA
 from sitekit.plan import Plan, PlannedResource
+from sitekit.spec.guardrails import statement_keys
 
 
 def dig(data: Any, dotted: str) -> Any:
@@ -88,6 +89,8 @@ def print_plan(plan: Plan, console: Console) -> None:
     for t, n in plan.counts().items():
         counts.add_row(Text(t), str(n))
     console.print(counts)
+    for quota in (r for r in plan.resources if r.type == QUOTA):
+        console.print(quota_table(quota))
     o = plan.outputs
     roles = ", ".join(f"{k} {v}" for k, v in (o.get("gpusByRole") or {}).items())
     console.print(f"GPUs: {o.get('gpus')} ({roles})", markup=False, emoji=False)
@@ -99,6 +102,27 @@ def print_plan(plan: Plan, console: Console) -> None:
     for v in o.get("capacity") or ():
         label = "advisory: capacity unknown" if v["status"] == "unknown" else "capacity"
         console.print(f"{label}: pool {v['pool']}: {v['detail']}", markup=False, emoji=False, highlight=False)
+
+
+def quota_bases(quota: PlannedResource) -> list[tuple[str, str]]:
+    """(statement, its basis) of a quota: the basis from the freeform tag each zeroing statement's keys name
+    (sitekit/spec/guardrails.py), "(no basis)" where one is missing, "" for a statement that zeroes nothing."""
+    tags = quota.inputs.get("freeformTags") or {}
+    found = []
+    for statement in quota.inputs.get("statements") or []:
+        keys = statement_keys(statement)
+        found.append((str(statement), "; ".join(str(tags.get(k) or "(no basis)") for k in keys)))
+    return found
+
+
+def quota_table(quota: PlannedResource) -> Table:
+    """What OCI itself enforces for the site (issue 21): each quota statement beside its basis."""
+    table = Table(title=Text(f"quota {quota.name}: each statement and its basis"))
+    table.add_column("statement", overflow="fold")
+    table.add_column("basis", overflow="fold")
+    for statement, basis in quota_bases(quota):
+        table.add_row(Text(statement), Text(basis))
+    return table
 
 
 # ------------------------------------------------------------------------------------------------ sites

@@ -26,6 +26,10 @@ class LoadedSite:
     root: Path
     peers: list[Any] = field(default_factory=list)
     """The site's links to its peers (`peering.PeerLink`), validated with the fleet."""
+    crossing: dict[str, str] = field(default_factory=dict)
+    """Public region outside the residency regions -> the jurisdiction whose residency lists it, for the
+    jurisdictions the profile's cross-border list opens to the site's data class (`Residency.crossing`): where the
+    site's data may be without a transfer mechanism, besides its residency regions. Set by the loader."""
 
     def origin(self, path: PathKey) -> Origin | None:
         """The origin of `path`, or of its nearest ancestor that has one."""

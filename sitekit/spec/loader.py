@@ -77,6 +77,22 @@ def load_profile(root: Path, code: str) -> tuple[Layer, Jurisdiction]:
         raise SpecError(validation_problems(exc, layer.data, layer.origin, prefix=("jurisdiction",))) from None
 
 
+def crossing_regions(root: Path, jurisdiction: Jurisdiction) -> dict[str, str]:
+    """Public region -> jurisdiction code: the regions of the jurisdictions whose border the profile lets its data
+    class cross (`Residency.crossing`, the one meaning), outside its own residency regions. A profile that does not
+    load opens nothing (the fleet's own load reports it)."""
+    residency, found = jurisdiction.residency, {}
+    for code in residency.cross_border.to if residency.cross_border else ():
+        if residency.crossing(jurisdiction.tags.data_classification, code) is None:
+            continue
+        try:
+            other = load_profile(root, code)[1]
+        except SpecError:
+            continue
+        found.update({r: code for r in other.residency.regions if r not in residency.regions and r not in found})
+    return found
+
+
 def _profile_code(layer: Layer, code: str) -> list[Problem]:
     """A profile's `code` is its file name: sites name it by file, messages and tags by code."""
     section = layer.data.get("jurisdiction")
@@ -174,7 +190,7 @@ def load_site(root: Path, stack: str, values: dict[str, Any] | None = None) -> L
                    if p.key.startswith(f"config.{NAMESPACE}:") and p.key.partition(":")[2] in BY_NAME}
         raise SpecError(problems + [p for p in validation_problems(exc, data, loaded_origin)
                                     if not (p.key in refused and p.message == "required key is missing")]) from None
-    loaded = LoadedSite(spec, data, prov, catalog, root)
+    loaded = LoadedSite(spec, data, prov, catalog, root, crossing=crossing_regions(root, spec.jurisdiction))
     problems += check_site(loaded)
     problems += _overlapping_sites(loaded)
 

@@ -174,16 +174,18 @@ def _regions(c: _Checker) -> None:
     resident = s.region in j.residency.regions or (s.region_kind == "dedicated" and j.residency.dedicated_in_country)
     if s.region_kind == "dedicated" and not j.residency.dedicated_in_country and s.region not in j.residency.regions:
         resident = False
-    if resident:
-        return
+    if resident or s.region in c.site.crossing:
+        return  # resident, or in a jurisdiction the cross-border list opens to the site's data class (one meaning)
     accepted = j.residency.transfer_mechanisms
-    allowed = ", ".join(j.residency.regions) or "none"
+    allowed = ", ".join([*j.residency.regions, *c.site.crossing]) or "none"
     dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
     if s.transfer is None:
         how = f"declare site.transfer with one of: {', '.join(accepted)}" if accepted else \
             "this jurisdiction accepts no transfer mechanism"
-        c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions "
-                                  f"({allowed}{dedicated}); {how} [{clip(j.residency.basis, BASIS)}]")
+        opened = (f" and those its cross-border list opens to data classified '{clip(j.tags.data_classification)}'"
+                  if j.residency.cross_border else "")
+        c.add(("site", "region"), f"region '{s.region}' is outside {j.name}'s residency regions{opened} ({allowed}"
+                                  f"{dedicated}); {how} [{clip(j.residency.basis, BASIS)}]")
     elif s.transfer.mechanism not in accepted:
         c.add(("site", "transfer", "mechanism"),
               f"transfer mechanism '{s.transfer.mechanism}' is not accepted by {j.name}; "

@@ -23,7 +23,7 @@ from sitekit.region.bootstrap import environment
 from sitekit.spec.catalog import Catalog, load_catalog
 from sitekit.spec.layout import BASELINE, list_jurisdictions, stack_file
 from sitekit.spec.loaded import LoadedSite, origin_in
-from sitekit.spec.loader import load_profile, load_site
+from sitekit.spec.loader import crossing_regions, load_profile, load_site
 from sitekit.spec.merge import Layer, merge_layers
 from sitekit.spec.models import CLOUD_GUARD_KEYS, Compute, Jurisdiction, NetworkSpec, Organisation
 from sitekit.spec.problems import section_problems, why_not_network
@@ -140,15 +140,17 @@ def check(root: Path, req: Request) -> Checked:
                                              " (for a Dedicated Region add --region-kind dedicated)"))
     elif req.region_kind == "dedicated" and not re.fullmatch(r"^[a-z]{2,4}(-[a-z0-9]+)+-[0-9]+$", req.region):
         problems.append(problem("--region", f"'{clip(req.region)}' is not a region identifier (e.g. ar-dedicated-1)"))
-    resident = req.region in j.residency.regions or (req.region_kind == "dedicated" and j.residency.dedicated_in_country)
+    crossing = crossing_regions(root, j)  # the loader's meaning: regions the cross-border list opens
+    resident = req.region in j.residency.regions or (req.region_kind == "dedicated" and j.residency.dedicated_in_country) \
+        or req.region in crossing
     accepted = j.residency.transfer_mechanisms
     if not resident and req.transfer_mechanism is None:
-        allowed = ", ".join(j.residency.regions) or "none"
+        allowed = ", ".join([*j.residency.regions, *crossing]) or "none"
         dedicated = " or an in-country Dedicated Region" if j.residency.dedicated_in_country else ""
         how = (f"give --transfer-mechanism (one of: {', '.join(accepted)}) and --transfer-reference"
                if accepted else "this jurisdiction accepts no transfer mechanism")
-        problems.append(problem("--region", f"region '{clip(req.region)}' is not allowed in {j.name} (residency regions: "
-                                             f"{allowed}{dedicated}); {how} [{clip(j.residency.basis, 400)}]"))
+        problems.append(problem("--region", f"region '{clip(req.region)}' is not allowed in {j.name} (residency regions and "
+                                             f"those its cross-border list opens: {allowed}{dedicated}); {how} [{clip(j.residency.basis, 400)}]"))
     elif not resident:
         if req.transfer_mechanism not in accepted:
             problems.append(problem("--transfer-mechanism", f"'{clip(req.transfer_mechanism)}' is not accepted by {j.name}; "
@@ -158,7 +160,9 @@ def check(root: Path, req: Request) -> Checked:
             problems.append(problem("--transfer-reference", "a transfer needs a reference to the signed instrument "
                                                              "(contract id, register entry)"))
     elif req.transfer_mechanism is not None:
-        problems.append(problem("--transfer-mechanism", f"region '{clip(req.region)}' is resident in {j.name}; no transfer "
+        where = f"in {crossing[req.region]}, where {j.name}'s cross-border list lets its data go" \
+            if req.region in crossing else f"resident in {j.name}"
+        problems.append(problem("--transfer-mechanism", f"region '{clip(req.region)}' is {where}; no transfer "
                                                          "mechanism is needed (leave it out)"))
     home = req.home_region or (req.region if req.region_kind == "public" else None)
     if home is None:

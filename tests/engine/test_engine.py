@@ -57,12 +57,19 @@ GUARDRAILS = {"oci:Limits/quota:Quota", "oci:CloudGuard/securityRecipe:SecurityR
 def test_preview_declares_the_guardrails_the_cloud_enforces(shipped_previews, site):
     """Issue 21: the quota, the Security Zone and its recipe are previewed through the stand-in provider (which
     checks their inputs against pulumi_oci's schemas), the recipe with the policies the zone lookup found."""
+    from sitekit.facts.guardrails import ZONE_POLICIES
+    from sitekit.spec.guardrails import statement_keys
+
     preview = shipped_previews[site]
     created = {s["type"]: s for s in preview.steps if s["type"] in GUARDRAILS}
     assert set(created) == GUARDRAILS
-    quota = created["oci:Limits/quota:Quota"].get("newState", {}).get("inputs", {})
-    if quota:  # the step's inputs, when the engine's JSON carries them
-        assert any("request.region !=" in st for st in quota["statements"])
+    assert {created[t]["op"] for t in GUARDRAILS} == {"create"}
+    quota = created["oci:Limits/quota:Quota"]["new"]["inputs"]  # the step's inputs, as the engine previews them
+    assert sum("request.region !=" in st for st in quota["statements"]) == 5  # the five regional families
+    keys = [k for st in quota["statements"] for k in statement_keys(st)]
+    assert keys and set(quota["freeformTags"]) == set(keys)  # each statement's basis travels with the quota
+    recipe = created["oci:CloudGuard/securityRecipe:SecurityRecipe"]["new"]["inputs"]
+    assert len(set(recipe["securityPolicies"])) == len(ZONE_POLICIES)  # found by the zone lookup, by name
 
 
 def test_preview_declares_the_capacity_reservations_and_fabric_blocks(shipped_previews):

@@ -159,26 +159,22 @@ def site_context_loads(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
 
 @rule("SK-STK-001", "Every resource in a region the jurisdiction allows", severity="critical", level="mandatory",
       area="stack", needs_site=True, anchor=("/site", "region"),
-      remediation="Use a region in jurisdiction.residency.regions, or declare site.transfer with a mechanism the "
-                  "jurisdiction accepts.")
+      remediation="Use the site's region, a region in jurisdiction.residency.regions, or one of a jurisdiction whose "
+                  "border residency.crossBorder lets the site's data class cross; a site placed elsewhere declares "
+                  "site.transfer, which covers its own region.")
 def resources_in_allowed_regions(res: Res, ctx) -> Iterator[str]:
     if res.type in IAM_TYPES or not res.type.startswith("oci:"):
         return  # IAM objects are tenancy metadata written in the home region
     region = get(res.provider or {}, "region")
     if not isinstance(region, str) or is_unknown(region):
         return
-    if region in ctx.residency_regions:
-        return
+    if region in ctx.allowed_regions:
+        return  # the site's own region (the loader admitted it), residency, or a border its data class may cross
     if res.type in HOME_CONTROL_PLANE and region == ctx.home_region:
         return  # IAM events and Cloud Guard are served in the home region only
-    if region == ctx.region and ctx.region_kind == "dedicated" and ctx.dedicated_in_country:
-        return
-    if ctx.transfer and ctx.transfer in ctx.transfer_mechanisms:
-        return
-    if ctx.jurisdiction_of_region.get(region) in ctx.cross_border:
-        return  # the profile lets the site's data class cross to that region's jurisdiction (residency.crossBorder)
-    how = (f"declared transfer '{ctx.transfer}' is not accepted" if ctx.transfer else "no transfer mechanism declared")
-    yield f"region {region} is outside {ctx.jurisdiction_name or ctx.jurisdiction}'s residency and {how}"
+    yield (f"region {region} is not one where the site's data may be: its region, "
+           f"{ctx.jurisdiction_name or ctx.jurisdiction}'s residency regions and those its cross-border list opens "
+           f"({', '.join(ctx.allowed_regions) or 'none'})")
 
 
 def _int(value) -> int:

@@ -15,11 +15,8 @@ from sitekit.naming import Kind, logical
 from sitekit.oci.types import COMPARTMENT, POLICY, QUOTA, SECURITY_RECIPE, SECURITY_ZONE
 from sitekit.policy.model import IAM_STATEMENT, Res, Stack, is_unknown, items, rule
 from sitekit.policy.rules.identity import _administrators, _clauses, _enforced, _flat, _statements
-from sitekit.spec.guardrails import REGIONAL_FAMILIES, ZONE_COMPARTMENT
+from sitekit.spec.guardrails import REGIONAL_FAMILIES, ZONE_COMPARTMENT, statement_keys, zeroed
 
-ZERO = re.compile(r"^\s*zero\s+(?P<family>[\w-]+)\s+(?:quotas|quota\s+(?P<names>[\w\s,-]+?))\s+in\s+"
-                  r"(?P<where>tenancy|compartment\s+\S+)(?:\s+where\s+(?P<cond>.+?))?\s*$", re.IGNORECASE | re.DOTALL)
-"""A quota statement that zeroes a family's quotas (all, or the named ones), optionally under a condition."""
 REGION = re.compile(r"request\.region(!=|=)([\w-]+)")
 
 
@@ -34,20 +31,24 @@ def _regions(clause: str, operator: str) -> set[str]:
 
 
 def _allowed(ctx) -> set[str]:
-    return {ctx.region, *ctx.residency_regions} - {None}
+    """Where the site's data may be: the one meaning SK-STK-001, peering and the capacity view read."""
+    return set(ctx.allowed_regions) or {ctx.region, *ctx.residency_regions} - {None}
 
 
-@rule("SK-GRD-001", "A compartment quota zeroes unapproved GPU shapes and every region outside residency",
+@rule("SK-GRD-001", "A compartment quota zeroes unapproved GPU shapes and every region outside residency, each "
+      "statement with its basis",
       severity="high", level="mandatory", area="guardrails", stack=True, needs_site=True,
       anchor=("/jurisdiction", "residency"),
       remediation="Declare the site's quota (sitekit plans it: region/guardrails.py) with `zero compute-core quota "
                   "<gpu quota>` for every GPU shape the jurisdiction does not approve, and `zero <family> quotas ... "
                   "where all {request.region != '<allowed>', ...}` for compute-core, compute-memory, block-storage, "
-                  "filesystem and vcn, naming only the residency regions.")
+                  "filesystem and vcn, naming only the regions the site's data may be in; each zeroing statement's "
+                  "basis in a freeform tag `basis-<quota name or family>[-regions]` (sitekit writes them).")
 def quota_guardrails(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     """Without the quota, a person with console access launches a GPU shape the jurisdiction forbids, or any
     instance in a region outside its residency, and nothing in OCI stops them (the pack judges only what a
-    preview declares)."""
+    preview declares). A zeroing statement without its basis on the quota leaves a reviewer of the deployed quota
+    unable to tell a profile's rule from an ad-hoc cap (issue 21: one statement per family, each with its basis)."""
     site = _own(stack, ctx)
     quotas = stack.of_type(QUOTA)
     if site is None and not quotas:
@@ -55,35 +56,39 @@ def quota_guardrails(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     if not quotas:
         yield site, "the site declares no compartment quota: OCI would let anyone launch any shape in any region"
         return
-    zeroed: set[tuple[str, str]] = set()  # (family, quota name or '*') zeroed unconditionally
+    zero: set[tuple[str, str]] = set()  # (family, quota name or '*') zeroed unconditionally
     regional: dict[str, set[str]] = {}  # family -> regions left open by its region statement
+    unexplained: list[tuple[Res, int, str]] = []  # (quota, statement index, basis key) without its basis
     for quota in quotas:
-        statements = quota.get("statements")
+        statements, tags = quota.get("statements"), quota.get("freeformTags")
         if is_unknown(statements):
             return
-        for statement in items(statements):
-            match = ZERO.match(statement) if isinstance(statement, str) else None
-            if not match:
+        for i, statement in enumerate(items(statements)):
+            found = zeroed(statement)
+            if found is None:
                 continue
-            family = match.group("family").lower()
-            names = [n.strip().lower() for n in (match.group("names") or "*").split(",") if n.strip()]
-            if not match.group("cond"):
-                zeroed.update((family, n) for n in names)
+            family, names, cond = found
+            if not is_unknown(tags):
+                bases = tags if isinstance(tags, dict) else {}
+                unexplained += [(quota, i, key) for key in statement_keys(statement)
+                                if not str(bases.get(key) or "").strip()]
+            if not cond:
+                zero.update((family, n) for n in names)
                 continue
-            enforced = _enforced(match.group("cond"))
-            mode, _ = _clauses(match.group("cond"))
+            enforced = _enforced(cond)
+            mode, _ = _clauses(cond)
             left = {r for c in enforced for r in _regions(c, "!=")}
             if left and mode == "all" and "*" in names:
                 regional.setdefault(family, set()).update(left)
     last = quotas[-1]
     for shape in sorted(ctx.shapes):
         name = GPU_QUOTAS.get(shape)
-        if name and shape not in ctx.approved_shapes and not zeroed & {("compute-core", name), ("compute-core", "*")}:
+        if name and shape not in ctx.approved_shapes and not zero & {("compute-core", name), ("compute-core", "*")}:
             yield last, (f"the quota does not zero {name}: {shape} is not approved by {ctx.jurisdiction} "
                          "(shapes.approved)")
     allowed = _allowed(ctx)
     for family in REGIONAL_FAMILIES:
-        if (family, "*") in zeroed:
+        if (family, "*") in zero:
             continue
         open_ = regional.get(family)
         if open_ is None:
@@ -91,6 +96,9 @@ def quota_guardrails(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
         elif open_ - allowed:
             yield last, (f"the {family} region statement leaves {', '.join(sorted(open_ - allowed))} open, outside "
                          f"{ctx.jurisdiction_name or ctx.jurisdiction}'s residency")
+    for quota, i, key in unexplained:
+        yield quota, (f"statement {i + 1} of the quota says no basis: no freeform tag {key} (each statement's basis "
+                      "travels with the quota)")
 
 
 @rule("SK-GRD-002", "The site's groups act only in the regions its jurisdiction allows", severity="high",
@@ -150,6 +158,7 @@ def data_compartment_zoned(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]
             yield zone, "the Security Zone's recipe is not one the stack declares: sitekit cannot tell its policies"
             continue
         policies = recipes[0].get("securityPolicies")
-        if not is_unknown(policies) and len(items(policies)) < len(ZONE_POLICIES):
-            yield zone, (f"the zone's recipe holds {len(items(policies))} policies, fewer than the "
+        distinct = {p for p in items(policies) if isinstance(p, str) and p.strip()} if not is_unknown(policies) else None
+        if distinct is not None and len(distinct) < len(ZONE_POLICIES):
+            yield zone, (f"the zone's recipe holds {len(distinct)} distinct policies, fewer than the "
                          f"{len(ZONE_POLICIES)} of the jurisdiction's recipe")
