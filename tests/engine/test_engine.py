@@ -80,12 +80,14 @@ def test_preview_declares_the_capacity_reservations_and_fabric_blocks(shipped_pr
     reservation = steps["us-ashburn-capacity-reservation-frontier"]
     assert reservation["type"] == "oci:Core/computeCapacityReservation:ComputeCapacityReservation"
     assert reservation["op"] == "create"
-    inputs = reservation.get("newState", {}).get("inputs", {})
-    if inputs:  # the step's inputs, when the engine's JSON carries them
-        assert inputs["instanceReservationConfigs"] == [{"instanceShape": "BM.GPU.GB200.4", "reservedCount": "36"}]
+    inputs = reservation["new"]["inputs"]  # the step's inputs, as the engine previews them
+    assert inputs["instanceReservationConfigs"] == [{"instanceShape": "BM.GPU.GB200.4", "reservedCount": "36"}]
+    assert inputs["availabilityDomain"] and inputs["isDefaultReservation"] is False
     for key in ("frontier", "frontier-block-2"):
         for kind in ("compute-cluster", "instance-config", "gpu-memory-cluster"):
             assert steps[f"us-ashburn-{kind}-{key}"]["op"] == "create"
+        launch = steps[f"us-ashburn-instance-config-{key}"]["new"]["inputs"]["instanceDetails"]["launchDetails"]
+        assert "capacityReservationId" in launch  # the reservation's id (unknown until it exists)
     assert not [n for n in steps if "capacity-reservation" in n and not n.endswith("-frontier")]
 
 
