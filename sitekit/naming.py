@@ -106,10 +106,12 @@ class Kind(StrEnum):
     ZONE = "zone"                                            # key: the compartment it covers; no spec item
 
     # compute
-    INSTANCE_CONFIG = "instance-config", "compute.pools.<pool>"
-    CLUSTER_NETWORK = "cluster-network", "compute.pools.<pool>"
-    COMPUTE_CLUSTER = "compute-cluster", "compute.pools.<pool>"
-    GPU_MEMORY_CLUSTER = "gpu-memory-cluster", "compute.pools.<pool>"
+    # key: the pool, then '-block-<n>' from a pool's second fabric block on (`block_key`)
+    INSTANCE_CONFIG = "instance-config", "compute.pools.<pool>", True
+    CLUSTER_NETWORK = "cluster-network", "compute.pools.<pool>", True
+    COMPUTE_CLUSTER = "compute-cluster", "compute.pools.<pool>", True
+    GPU_MEMORY_CLUSTER = "gpu-memory-cluster", "compute.pools.<pool>", True
+    CAPACITY_RESERVATION = "capacity-reservation", "compute.pools.<pool>"  # a pool's declared reservation
     NODE_POOL = "node-pool", "compute.pools.<pool>"
     OKE = "oke", "compute.oke"
     OKE_AUTOSCALER = "oke-autoscaler", "compute.pools"       # it resizes every autoscaled pool
@@ -189,6 +191,12 @@ def key_of(site: str, kind: str, name: str) -> str | None:
     if not name.startswith(prefix):
         return None
     return name[len(prefix):] or None
+
+
+def block_key(pool: str, index: int) -> str:
+    """The key of a pool's fabric block `index` (from 0): the pool's own name for the first, so a pool that grows
+    past one block keeps the cluster it has; '<pool>-block-<n>' for the n-th after it."""
+    return pool if index == 0 else f"{pool}-block-{index + 1}"
 
 
 def display(org: str, site: str, *keys: str) -> str:

@@ -1,4 +1,4 @@
-"""Pure planners: address carving and power arithmetic over plain data. No Pulumi here."""
+"""Pure planners: address carving, power arithmetic and fabric blocks over plain data. No Pulumi here."""
 
 from __future__ import annotations
 
@@ -109,3 +109,27 @@ def fit_nodes(envelope_mw: float, pue: float, node_kw: float, reserved_mw: float
     """How many nodes of `node_kw` fit in what the envelope leaves after `reserved_mw` of facility load."""
     it_kw = (envelope_mw - reserved_mw) * 1000 / pue
     return max(0, int(it_kw // node_kw))
+
+
+# ------------------------------------------------------------------------------------------------ fabric blocks
+def buildable_sizes(nodes: int, block: int) -> tuple[int, ...]:
+    """The whole-block sizes nearest `nodes` (one below, one above; one when `nodes` is under a block)."""
+    below, above = nodes // block * block, -(-nodes // block) * block
+    return tuple(n for n in dict.fromkeys((below, above)) if n > 0)
+
+
+def fabric_blocks(nodes: int, block: int | None, whole: bool) -> tuple[int, ...]:
+    """The hosts of each block a pool of `nodes` is built as: full blocks of `block` hosts, then the rest (a
+    block of its own), or one cluster of every node where `block` is None (the pool is not split). Where a block
+    is built only `whole`, a size that is not a whole number of blocks raises PlanningError naming the nearest
+    sizes that are. No blocks for a pool of 0 nodes."""
+    if nodes <= 0:
+        return ()
+    if block is None:
+        return (nodes,)
+    full, rest = divmod(nodes, block)
+    if rest and whole:
+        sizes = " or ".join(map(str, buildable_sizes(nodes, block)))
+        raise PlanningError(f"{nodes} hosts: blocks hold {block} and are built only whole; nearest buildable "
+                            f"sizes {sizes}")
+    return (block,) * full + ((rest,) if rest else ())

@@ -82,6 +82,8 @@ CASES = [
     Case("pool renamed without alias", "us-ashburn", lambda r: edit(r, US, "- name: frontier", "- name: gb200")),
     Case("pool renamed with alias", "us-ashburn",
          lambda r: edit(r, US, "- name: frontier", "- name: gb200\n      formerNames: [frontier]")),
+    Case("reservation AD", "us-ashburn",  # frontier's pool and its declared reservation move to AD-2
+         lambda r: edit(r, US, "capacityReservation: declare", "capacityReservation: declare\n      availabilityDomain: 2")),
     Case("network CIDR", "us-ashburn", lambda r: edit(r, US, "storage: 10.64.144.0/24", "storage: 10.64.146.0/24")),
     Case("NSG rule port", "us-ashburn", lambda r: edit(r, BASELINE, "ports: \"22\"", "ports: \"2222\"")),
     Case("tag value", "us-ashburn", lambda r: edit(r, BASELINE, "costCentre: ai-infrastructure", "costCentre: ai-platform")),

@@ -78,8 +78,9 @@ def test_bad_entries_are_reported_with_file_and_line(project):
 
 
 def test_advisory_rule_follows_the_catalog(project, shipped_plans):
-    """Recording that us-ashburn-1 offers BM.GPU.H100.8 clears SK-CMP-007 for the train pool only; GB200.4,
-    confirmed absent, is reported as not offered; the finding points at the pool's shape line."""
+    """Recording that us-ashburn-1 offers BM.GPU.H100.8 turns SK-CMP-007 for the train pool into what the
+    capacity ledger cannot say (us-ashburn-1 has no ledger); GB200.4, confirmed absent, is reported as not
+    offered; the finding points at the pool's shape line."""
     before = evaluate(load_site(project, "us-ashburn"), shipped_plans["us-ashburn"])
     with_facts(project)
     after = evaluate(load_site(project, "us-ashburn"), shipped_plans["us-ashburn"])
@@ -90,10 +91,16 @@ def test_advisory_rule_follows_the_catalog(project, shipped_plans):
     assert found["us-ashburn-node-pool-serve"].line == stack.index("      shape: BM.GPU.H200.8") + 1
     messages = {f.resource: f.message for f in after.findings if f.rule == "SK-CMP-007"}
     assert messages == {
+        "us-ashburn-instance-config-train": "GPU shape BM.GPU.H100.8 is offered in us-ashburn-1, but the capacity "
+                                            "ledger cannot say whether the site's pools fit: pool train: 2048 "
+                                            "BM.GPU.H100.8 nodes at peak in AD-1: capacity unknown (no capacity ledger "
+                                            "for us-ashburn-1 (stacks/catalog/ledger/us-ashburn-1.yaml; `sitekit "
+                                            "capacity import`))",
         "us-ashburn-node-pool-serve": "GPU shape BM.GPU.H200.8 is not known to be offered in us-ashburn-1 "
                                       f"({CAPACITY}: us-ashburn-1 does not list it)",
         "us-ashburn-instance-config-frontier": "GPU shape BM.GPU.GB200.4 is not offered in us-ashburn-1 "
-                                               "(oci compute shape list --region us-ashburn-1 in the example tenancy)"}
+                                               "(oci compute shape list --region us-ashburn-1 in the example tenancy) "
+                                               "(and 1 other resource of the shape)"}  # its second NVL72 block
     assert before.passed and after.passed and {f.level for f in after.findings} == {"advisory"}
 
 

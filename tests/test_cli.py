@@ -57,7 +57,7 @@ def test_plan_table(cached_plans, shipped_plans):
     for type_, count in plan.counts().items():
         assert re.search(re.escape(type_) + r"\s*│\s*" + str(count) + r"\s*│", out), type_
     o = plan.outputs
-    assert f"GPUs: {o['gpus']} (training 72, inference 4096, mixed 16384)" in out
+    assert f"GPUs: {o['gpus']} (training 144, inference 4096, mixed 16384)" in out
     assert f"Power: IT {o['itMw']} MW, facility {o['facilityMw']} MW, envelope {o['envelopeMw']} MW" in out
 
 

@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 
 from sitekit import ROOT
 from sitekit.cli.main import app
+from sitekit.naming import block_key
 from sitekit.plan import provider_urn
+from sitekit.planners import fabric_blocks
 from sitekit.region.context import DEFINED_TAG_KEYS
 from sitekit.run.offline import SECRET_PLACEHOLDER
 from sitekit.spec.catalog import load_catalog
@@ -39,6 +41,7 @@ UNTAGGED_BY_DESIGN = {"oci:Identity/tag:Tag", "oci:Identity/tagNamespace:TagName
 PROTECTED_TYPES = {
     "oci:Kms/vault:Vault", "oci:Kms/key:Key", "oci:ObjectStorage/bucket:Bucket",
     "oci:FileStorage/fileSystem:FileSystem", "oci:Identity/compartment:Compartment",
+    "oci:Core/computeCapacityReservation:ComputeCapacityReservation",  # us-ashburn's frontier declares one
 }
 COMPONENT_OF = {  # which component registers each type, by its prefix (the first that matches)
     "oci:CloudGuard/security": "Guardrails", "oci:Limits/": "Guardrails",
@@ -50,7 +53,8 @@ LOG_OWNERS = {"flow-log": "Network", "bucket-log": "Storage", "security-logs": "
               "storage-logs": "Storage"}
 COMPUTE_CORE = {"oci:Core/clusterNetwork:ClusterNetwork", "oci:Core/computeCluster:ComputeCluster",
                 "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster",
-                "oci:Core/instanceConfiguration:InstanceConfiguration"}
+                "oci:Core/instanceConfiguration:InstanceConfiguration",
+                "oci:Core/computeCapacityReservation:ComputeCapacityReservation"}
 
 
 @lru_cache(maxsize=1)
@@ -224,7 +228,9 @@ def test_dedicated_region_site_has_its_own_region_provider(shipped_plans, shippe
 @pytest.mark.parametrize("site", SITES)
 def test_stateful_resources_are_protected_and_keys_retained(site, shipped_plans):
     plan = shipped_plans[site]
-    assert {r.type for r in plan.resources if r.protect} == PROTECTED_TYPES
+    reserved = site == "us-ashburn"  # the only shipped site that declares a capacity reservation
+    assert {r.type for r in plan.resources if r.protect} == PROTECTED_TYPES - (
+        set() if reserved else {"oci:Core/computeCapacityReservation:ComputeCapacityReservation"})
     for res in plan.resources:
         assert res.protect == (res.type in PROTECTED_TYPES), res.name
         assert res.retain_on_delete == (res.type == "oci:Kms/key:Key"), res.name
@@ -351,28 +357,68 @@ def test_pools_get_the_grouping_their_shape_needs(site, shipped_plans, shipped_s
             continue
         config = plan.named(f"{site}-instance-config-{pool.name}").inputs["instanceDetails"]["launchDetails"]
         assert config["shape"] == pool.shape
+        blocks = fabric_blocks(pool.nodes, shape.fabric.block, shape.fabric.whole_blocks)
+        assert sum(blocks) == pool.nodes
         if shape.grouping == "cluster-network":
             assert shape.gpus == 8
-            net = plan.named(f"{site}-cluster-network-{pool.name}").inputs
-            (instance_pool,) = net["instancePools"]
-            assert instance_pool["size"] == pool.nodes
-            assert instance_pool["instanceConfigurationId"] == f"{site}-instance-config-{pool.name}-id"
-            placement = net["placementConfiguration"]
-            assert placement["primaryVnicSubnets"]["subnetId"] == f"{site}-subnet-gpu-nodes-id"
-            assert [s["subnetId"] for s in placement["secondaryVnicSubnets"]] == [f"{site}-subnet-rdma-fabric-id"]
+            for i, size in enumerate(blocks):  # a cluster network per block, all on the pool's configuration
+                net = plan.named(f"{site}-cluster-network-{block_key(pool.name, i)}").inputs
+                (instance_pool,) = net["instancePools"]
+                assert instance_pool["size"] == size
+                assert instance_pool["instanceConfigurationId"] == f"{site}-instance-config-{pool.name}-id"
+                placement = net["placementConfiguration"]
+                assert placement["primaryVnicSubnets"]["subnetId"] == f"{site}-subnet-gpu-nodes-id"
+                assert [s["subnetId"] for s in placement["secondaryVnicSubnets"]] == [f"{site}-subnet-rdma-fabric-id"]
             seen.add("cluster-network")
         else:
-            cluster = plan.named(f"{site}-compute-cluster-{pool.name}")
-            gmc = plan.named(f"{site}-gpu-memory-cluster-{pool.name}").inputs
-            assert gmc["computeClusterId"] == f"{cluster.name}-id" == config["computeClusterId"]
-            assert gmc["size"] == str(pool.nodes)
-            assert gmc["instanceConfigurationId"] == f"{site}-instance-config-{pool.name}-id"
+            assert shape.fabric.block == 18 and len(blocks) == pool.nodes // 18
+            for i, size in enumerate(blocks):  # per NVL72 block: its compute cluster, configuration and fabric
+                key = block_key(pool.name, i)
+                cluster = plan.named(f"{site}-compute-cluster-{key}")
+                block_config = plan.named(f"{site}-instance-config-{key}").inputs["instanceDetails"]["launchDetails"]
+                gmc = plan.named(f"{site}-gpu-memory-cluster-{key}").inputs
+                assert gmc["computeClusterId"] == f"{cluster.name}-id" == block_config["computeClusterId"]
+                assert gmc["size"] == str(size) == "18"
+                assert gmc["instanceConfigurationId"] == f"{site}-instance-config-{key}-id"
             assert not [r for r in plan.of_type("oci:Core/clusterNetwork:ClusterNetwork")
                         if r.name.endswith(f"-{pool.name}")]
+            assert len([r for r in plan.of_type("oci:Core/computeCluster:ComputeCluster")
+                        if r.name.startswith(f"{site}-compute-cluster-{pool.name}")]) == len(blocks)
             seen.add("gpu-memory-cluster")
     assert {"oke", "cluster-network"} <= seen
     if site == "us-ashburn":
-        assert "gpu-memory-cluster" in seen  # the GB200 pool 'frontier'
+        assert "gpu-memory-cluster" in seen  # the GB200 pool 'frontier', two NVL72 blocks
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_pools_launch_into_their_capacity_reservations(site, shipped_plans, shipped_sites):
+    """A pool declaring a reservation gets one, protected, of its peak nodes and shape, in its availability domain;
+    every instance configuration and node pool of a pool with a reservation names it, and no other does."""
+    plan, loaded = shipped_plans[site], shipped_sites[site]
+    reservations = {r.name: r for r in plan.of_type("oci:Core/computeCapacityReservation:ComputeCapacityReservation")}
+    declared = [p for p in loaded.spec.compute.pools if p.capacity_reservation == "declare"]
+    assert set(reservations) == {f"{site}-capacity-reservation-{p.name}" for p in declared}
+    if site == "us-ashburn":
+        assert [p.name for p in declared] == ["frontier"]
+    for pool in loaded.spec.compute.pools:
+        want = None
+        if pool.capacity_reservation == "declare":
+            res = reservations[f"{site}-capacity-reservation-{pool.name}"]
+            assert res.protect and res.inputs["availabilityDomain"] == "Uocm:US-ASHBURN-1-AD-1" or site != "us-ashburn"
+            assert res.inputs["instanceReservationConfigs"] == [
+                {"instanceShape": pool.shape, "reservedCount": str(pool.autoscale.max if pool.autoscale else pool.nodes)}]
+            want = f"{res.name}-id"
+        elif pool.capacity_reservation:
+            want = pool.capacity_reservation
+        if pool.placement == "oke":
+            (placement,) = plan.named(f"{site}-node-pool-{pool.name}").inputs["nodeConfigDetails"]["placementConfigs"]
+            assert placement.get("capacityReservationId") == want
+        else:
+            configs = [r for r in plan.of_type("oci:Core/instanceConfiguration:InstanceConfiguration")
+                       if r.name == f"{site}-instance-config-{pool.name}"
+                       or r.name.startswith(f"{site}-instance-config-{pool.name}-block-")]
+            assert configs and all(c.inputs["instanceDetails"]["launchDetails"].get("capacityReservationId") == want
+                                   for c in configs)
 
 
 @pytest.mark.parametrize("site", SITES)

@@ -84,10 +84,10 @@ def test_rows_agree_with_the_shipped_plans(fleet, shipped_plans, shipped_sites):
         assert row.passed and not row.mandatory_failures
         assert list(row.peerings) == sorted(p.site for p in spec.site.peers)  # the shipped hub-and-spoke
     by = {r.site: r for r in fleet.rows}
-    assert by["us-ashburn"].gpus_by_shape == {"BM.GPU.GB200.4": 72, "BM.GPU.H100.8": 16384, "BM.GPU.H200.8": 4096}
-    assert by["us-ashburn"].unpriced == {"BM.GPU.GB200.4": 18}  # no list price: counted, not priced
+    assert by["us-ashburn"].gpus_by_shape == {"BM.GPU.GB200.4": 144, "BM.GPU.H100.8": 16384, "BM.GPU.H200.8": 4096}
+    assert by["us-ashburn"].unpriced == {"BM.GPU.GB200.4": 36}  # no list price: counted, not priced
     gmc = shipped_plans["us-ashburn"].of_type("oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster")
-    assert sum(int(r.inputs["size"]) for r in gmc) == 18
+    assert sum(int(r.inputs["size"]) for r in gmc) == 36 and len(gmc) == 2  # two NVL72 blocks
     assert (by["ar-patagonia"].country, by["ar-patagonia"].region_kind) == ("AR", "dedicated")
     # the capacity catalog knows no region's shapes yet: every site has the advisory SK-CMP-007, nothing blocks
     assert all(r.rule_status["SK-CMP-007"] == "advisory" for r in fleet.rows)

@@ -55,12 +55,12 @@ def test_history_per_commit(repo, monkeypatch, tmp_path):
     assert [c.subject for c in past.commits] == ["shipped sites", "halve the train pool", "break br-saopaulo",
                                                  "a new site"]
     gpus = {site: [p.gpus if p else None for p in points] for site, points in past.points.items()}
-    assert gpus["us-ashburn"] == [20552, 12360, 12360, 12360]  # 1024 fewer H100.8 nodes: 8192 fewer GPUs
+    assert gpus["us-ashburn"] == [20624, 12432, 12432, 12432]  # 1024 fewer H100.8 nodes: 8192 fewer GPUs
     assert gpus["ar-patagonia"] == [34816] * 4
     assert gpus["br-saopaulo"] == [9216, 9216, None, None]
-    assert gpus["us-copy"] == [None, None, None, 12360]
+    assert gpus["us-copy"] == [None, None, None, 12432]
     facility = [p.facility_mw for p in past.points["us-ashburn"]]
-    assert facility[0] == 31.4856 and facility[1] < facility[0]
+    assert facility[0] == 31.6368 and facility[1] < facility[0]
     skipped = [(site, reason) for site, _, reason in past.skipped]
     assert len(skipped) == 2 and {s for s, _ in skipped} == {"br-saopaulo"}
     assert re.search(r"stacks/Pulumi\.br-saopaulo\.yaml:\d+: config\.sitekit:powr: unknown config key; "
@@ -83,7 +83,7 @@ def test_the_work_trees_values_stand_for_head_when_stacks_are_committed(repo, mo
     marker = Point(1, 0.01, 0.012, 60.0)  # not what a load would give: shows where each value came from
     past = capacity_history(repo, 10, now={"ar-patagonia": marker})
     assert past.points["ar-patagonia"] == [marker] * 4  # unchanged since the first commit: never loaded
-    assert past.points["us-ashburn"][-1].gpus == 12360
+    assert past.points["us-ashburn"][-1].gpus == 12432
     stack = repo / "stacks/Pulumi.ar-patagonia.yaml"
     original = stack.read_text()
     stack.write_text(original + "\n")

@@ -30,7 +30,10 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "oci:Kms/key:Key": ("protectionMode", "autoKeyRotationDetails.rotationIntervalInDays"),
     "oci:ObjectStorage/bucket:Bucket": ("accessType", "versioning"),
     "oci:FileStorage/fileSystem:FileSystem": ("kmsKeyId",),
-    "oci:Core/instanceConfiguration:InstanceConfiguration": ("instanceDetails.launchDetails.shape",),
+    "oci:Core/instanceConfiguration:InstanceConfiguration": ("instanceDetails.launchDetails.shape",
+                                                             "instanceDetails.launchDetails.capacityReservationId"),
+    "oci:Core/computeCapacityReservation:ComputeCapacityReservation": (
+        "availabilityDomain", "instanceReservationConfigs.0.instanceShape", "instanceReservationConfigs.0.reservedCount"),
     "oci:Core/clusterNetwork:ClusterNetwork": ("instancePools.0.size",),
     "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster": ("size",),
     "oci:ContainerEngine/nodePool:NodePool": ("nodeShape", "nodeConfigDetails.size"),

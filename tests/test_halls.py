@@ -80,7 +80,7 @@ def test_shipped_sites_fit_their_halls(shipped_sites):
     assert {n: (h.it_mw, h.pools) for n, h in halls.items()} == {"hall-a": (40, ("train", "serve")),
                                                                 "hall-b": (8, ("frontier",))}
     pools = {p.pool: p for p in pool_racks(us.spec, us.catalog, racks)}
-    assert (pools["train"].racks, pools["serve"].racks, pools["frontier"].racks) == (2048 // 4, 512 // 4, 1)
+    assert (pools["train"].racks, pools["serve"].racks, pools["frontier"].racks) == (2048 // 4, 512 // 4, 36 // 18)
     assert halls["hall-a"].used_mw == pytest.approx((2048 + 512) * 10.2 / 1000) and halls["hall-a"].fits
     for name in ("ar-patagonia", "br-saopaulo"):  # no halls declared: one hall, 'main', of the envelope
         site = shipped_sites[name]
@@ -146,24 +146,24 @@ def test_sites_shows_mw_per_hall_and_racks_per_pool(monkeypatch):
     result = CliRunner().invoke(app, ["sites", "--format", "json"])
     assert result.exit_code == 0, result.output
     us = next(r for r in json.loads(result.stdout) if r["site"] == "us-ashburn")
-    assert [(h["name"], h["itMw"], h["racks"]) for h in us["halls"]] == [("hall-a", 40, 640), ("hall-b", 8, 1)]
+    assert [(h["name"], h["itMw"], h["racks"]) for h in us["halls"]] == [("hall-a", 40, 640), ("hall-b", 8, 2)]
     assert {p["pool"]: (p["hall"], p["racks"]) for p in us["pools"]} == {
-        "train": ("hall-a", 512), "serve": ("hall-a", 128), "frontier": ("hall-b", 1)}
+        "train": ("hall-a", 512), "serve": ("hall-a", 128), "frontier": ("hall-b", 2)}
     table = CliRunner().invoke(app, ["sites"], env={"COLUMNS": "300"})
-    assert "hall-a 26.11/40.00 MW, hall-b 0.13/8.00 MW" in table.stdout
-    for cell in ("train 512 (hall-a),", "serve 128 (hall-a),", "frontier 1 (hall-b)"):  # the cell may wrap
+    assert "hall-a 26.11/40.00 MW, hall-b 0.25/8.00 MW" in table.stdout
+    for cell in ("train 512 (hall-a),", "serve 128 (hall-a),", "frontier 2 (hall-b)"):  # the cell may wrap
         assert cell in table.stdout
 
 
 def test_the_fleet_report_shows_halls_and_racks(shipped_plans, monkeypatch):
     fleet = collect(ROOT, plans=shipped_plans)
     us = next(r for r in fleet.rows if r.site == "us-ashburn").to_dict()
-    assert [(h["name"], h["usedMw"]) for h in us["halls"]] == [("hall-a", 26.112), ("hall-b", 0.126)]
-    assert {p["pool"]: p["racks"] for p in us["racks"]} == {"train": 512, "serve": 128, "frontier": 1}
+    assert [(h["name"], h["usedMw"]) for h in us["halls"]] == [("hall-a", 26.112), ("hall-b", 0.252)]
+    assert {p["pool"]: p["racks"] for p in us["racks"]} == {"train": 512, "serve": 128, "frontier": 2}
     page = render(fleet, History(note="none"), load_capacity(ROOT))
     assert "<h3>Power by hall and rack</h3>" in page
-    assert "<td>hall-b</td><td class=\"num\">0.13 of 8.00</td><td>liquid+air</td>" in page
-    assert "frontier 1 x 132 kW liquid" in page
+    assert "<td>hall-b</td><td class=\"num\">0.25 of 8.00</td><td>liquid+air</td>" in page
+    assert "frontier 2 x 132 kW liquid" in page
     monkeypatch.setattr("sitekit.run.offline.plan_site", lambda root, name, site=None: shipped_plans[name])
     monkeypatch.chdir(ROOT)
     text = CliRunner().invoke(app, ["fleet", "--no-progress", "--no-cache"], env={"COLUMNS": "250"})

@@ -47,7 +47,9 @@ def test_a_name_built_through_the_table_reads_back_as_its_kind_key_and_spec_item
     expected = route if kind.spec else None
     if not keys:  # no spec list behind the key: whatever follows the word, the kind's fixed item (or none)
         keys = data.draw(st.lists(_name, max_size=2))
-    elif kind.partial and data.draw(st.booleans()):  # an NSG named alone, or a peering rule of it: the NSG
+    elif kind.partial and len(keys) == 1 and data.draw(st.booleans()):  # a pool's second fabric block: the pool
+        keys, expected = keys + ["block", str(data.draw(st.integers(2, 99)))], route
+    elif kind.partial and len(keys) > 1 and data.draw(st.booleans()):  # an NSG named alone, or a peering rule of it: the NSG
         tail = data.draw(st.sampled_from([[], ["peer", "ar-patagonia", "storage", "tcp", "443"]]))
         rest = "-".join(tail)
         assume(not any(rest == r or rest.startswith(r + "-") for r in lists[route[:4]]))  # no rule's key

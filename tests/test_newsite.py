@@ -163,7 +163,8 @@ def test_pools_option_sets_shapes_and_shares(project, monkeypatch):
     assert pools["train"].nodes == int(40 * 0.7 * 1000 / 1.2 // 14.3) == 1631
     assert pools["serve"].autoscale.max == int(40 * 0.2 * 1000 / 1.2 // 10.2)
     assert pools["serve"].nodes == pools["serve"].autoscale.min == pools["serve"].autoscale.max // 8
-    assert pools["frontier"].nodes == 18 and "capped at 18 hosts" in result.output  # one NVL72 fabric
+    # 5% is 238 GB200 hosts of 7 kW: only whole NVL72 blocks build, 13 of 18 hosts
+    assert pools["frontier"].nodes == 234 and "rounded down to 13 whole block(s) of 18 hosts (from 238)" in result.output
     assert site_power(spec, load_catalog(project)).fits
 
 
@@ -217,7 +218,7 @@ def test_default_shapes_fall_back_to_the_first_approved_that_suits(project):
     _, stamp, loaded = write_site(project, Request(name="ae-fallback", jurisdiction="ae", region="me-dubai-1"))
     shapes = {p.name: p.shape for p in loaded.spec.compute.pools}
     assert shapes == {"train": "BM.GPU.GB200.4", "serve": "BM.GPU.B200.8"}
-    assert next(p for p in stamp.pools if p.name == "train").nodes == 18  # one NVL72 fabric
+    assert next(p for p in stamp.pools if p.name == "train").nodes == 2142 == 119 * 18  # whole NVL72 blocks
 
 
 def subnet_demand(spec) -> dict[tuple[str, str], int]:

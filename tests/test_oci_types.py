@@ -76,7 +76,8 @@ def test_every_constant_has_a_row_and_every_row_a_constant():
 
 
 def test_views_are_read_from_the_table():
-    assert T.STATEFUL == {T.BUCKET, T.FILE_SYSTEM, T.VOLUME, T.BOOT_VOLUME, T.VAULT, T.KEY, T.COMPARTMENT}
+    assert T.STATEFUL == {T.BUCKET, T.FILE_SYSTEM, T.VOLUME, T.BOOT_VOLUME, T.VAULT, T.KEY, T.COMPARTMENT,
+                          T.CAPACITY_RESERVATION}
     assert T.GPU_TYPES >= {T.CLUSTER_NETWORK, T.GPU_MEMORY_CLUSTER, T.INSTANCE_CONFIGURATION, T.NODE_POOL}
     assert T.TAG_NAMESPACE not in T.TAGGABLE and T.TAG not in T.TAGGABLE
     assert T.KEY_INPUTS[T.VCN] == T.TYPES[T.VCN].key_inputs and T.EXPORT not in T.KEY_INPUTS

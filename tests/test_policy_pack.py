@@ -238,10 +238,13 @@ def test_shipped_site_passes_the_pack_as_the_cli_runs_it_in_a_first_preview(engi
 
     # the plan was made without the secret alertEndpoint: its topic has no subscriber (advisory, SK-MON-003); the
     # GPU shapes' Secure Boot support is unknown (advisory, SK-CMP-006); the capacity catalog knows no region's
-    # GPU shapes yet (advisory, SK-CMP-007, on every GPU-shaped resource)
-    gpu_shaped = {r.name for r in plan.resources if r.type in (T.INSTANCE_CONFIGURATION, T.NODE_POOL)}
+    # GPU shapes yet (advisory, SK-CMP-007, once per shape: on the first resource of it, by name; frontier's
+    # second NVL72 block shares its shape)
+    gpu_shaped = {r.name for r in plan.resources if r.type in (T.INSTANCE_CONFIGURATION, T.NODE_POOL)
+                  and "-block-" not in r.name}
     unsubscribed = {("SK-MON-003", "us-ashburn-alerts"), ("SK-CMP-006", "us-ashburn-instance-config-train"),
-                    ("SK-CMP-006", "us-ashburn-instance-config-frontier")} | {("SK-CMP-007", n) for n in gpu_shaped}
+                    ("SK-CMP-006", "us-ashburn-instance-config-frontier"),
+                    ("SK-CMP-006", "us-ashburn-instance-config-frontier-block-2")} | {("SK-CMP-007", n) for n in gpu_shaped}
     assert diagnostics(plan.resources) == unsubscribed
     broken = [dataclasses.replace(r, protect=False) if r.type == T.BUCKET else r for r in plan.resources
               if r.type != T.DEFAULT_SECURITY_LIST or not r.name.endswith("-gpu")]

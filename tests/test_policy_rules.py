@@ -339,8 +339,14 @@ def test_capacity_catalog_facts_decide_sk_cmp_007():
     here, on the corpus's H100 configuration and H200 node pool."""
     config, pool = BY_ID["gpu-config-in-a-region-of-unknown-capacity"], BY_ID["node-pool-in-a-region-of-unknown-capacity"]
     offered = {s: ("offered", "a test fact") for s in ("BM.GPU.H100.8", "BM.GPU.H200.8")}
-    policy = _with(site_context(), "SK-CMP-007", shape_capacity=offered)
+    policy = _with(site_context(), "SK-CMP-007", shape_capacity=offered, capacity_unknown={})
     assert run_policy(policy, config) == [] and run_policy(policy, pool) == []
+    # offered, but the capacity ledger cannot size the site's pools of the shape (issue 22): said, not assumed
+    unknown = {"BM.GPU.H100.8": "pool train: 2048 BM.GPU.H100.8 nodes at peak in AD-1: capacity unknown (a test)"}
+    [(message, _)] = run_policy(_with(site_context(), "SK-CMP-007", shape_capacity=offered,
+                                      capacity_unknown=unknown), config)
+    assert "is offered in us-ashburn-1, but the capacity ledger cannot say whether the site's pools fit: pool " \
+           "train: 2048" in message
     absent = {"BM.GPU.H100.8": ("not-offered", "a test fact")}
     [(message, _)] = run_policy(_with(site_context(), "SK-CMP-007", shape_capacity=absent), config)
     assert message.startswith("[SK-CMP-007] ") and "BM.GPU.H100.8" in message

@@ -134,6 +134,29 @@ def test_a_replacement_re_judges_its_dependents_until_nothing_more_changes():
     assert kinds == {"s-vault": "replace", "s-key": "replace", "s-bucket": "update"}
 
 
+def test_a_reservation_moved_to_another_ad_is_a_protected_replacement_its_pools_follow():
+    """availabilityDomain is ForceNew on a capacity reservation (the provider's facts): a new AD replaces it, which
+    a protected reservation blocks; the reserved count updates in place; the new reservation's id reaches the
+    instance configuration launching into it (capacityReservationId is ForceNew there: replaced too)."""
+    res_t, config_t = "oci:Core/computeCapacityReservation:ComputeCapacityReservation", \
+        "oci:Core/instanceConfiguration:InstanceConfiguration"
+
+    def snap(ad, count):
+        reservation = _res("s-capacity-reservation-x", res_t, {
+            "availabilityDomain": ad, "compartmentId": "c",
+            "instanceReservationConfigs": [{"instanceShape": "BM.GPU.GB200.4", "reservedCount": count}]}, protect=True)
+        config = _res("s-instance-config-x", config_t, {"compartmentId": "c", "instanceDetails": {
+            "instanceType": "compute", "launchDetails": {"capacityReservationId": "s-capacity-reservation-x-id"}}})
+        return _snap(reservation, config)
+
+    grown = diff_snapshots(snap("AD-1", "18"), snap("AD-1", "36"))
+    assert [(c.name, c.kind) for c in grown] == [("s-capacity-reservation-x", "update")]
+    moved = {c.name: c for c in diff_snapshots(snap("AD-1", "18"), snap("AD-2", "18"))}
+    reservation = moved["s-capacity-reservation-x"]
+    assert reservation.kind == "replace" and reservation.blocked and reservation.replace_fields == ["availabilityDomain"]
+    assert moved["s-instance-config-x"].kind == "replace"
+
+
 def test_aliases_and_ignore_changes_are_honoured():
     pool_t = "oci:ContainerEngine/nodePool:NodePool"
     base = _snap(_res("s-node-pool-old", pool_t, {"nodeConfigDetails": {"size": 2}, "name": "old"}))
@@ -176,11 +199,11 @@ def test_review_of_a_change_offline(changed):
     keys = [c for c in us.changes if c.type == "oci:Kms/key:Key"]
     assert len(keys) == 3 and all(c.kind == "replace" and c.blocked and c.replace_fields == ["protectionMode"]
                                   for c in keys)
-    assert us.base.outputs["gpus"] == 20552 and us.head.outputs["gpus"] == 20552 + 256 * 8
+    assert us.base.outputs["gpus"] == 20624 and us.head.outputs["gpus"] == 20624 + 256 * 8
     # list prices: 2048 H100 nodes at $80/h become 2304 B200 nodes at $128/h; GB200 nodes have no list price
     assert us.base.cost["byShape"]["BM.GPU.H100.8"] == pytest.approx(2048 * (80 * 730 + 512 * 0.0255))
     assert us.head.cost["byShape"]["BM.GPU.B200.8"] == pytest.approx(2304 * (128 * 730 + 512 * 0.0255))
-    assert us.head.cost["unpriced"] == {"BM.GPU.GB200.4": 18}
+    assert us.head.cost["unpriced"] == {"BM.GPU.GB200.4": 36}
     assert us.head.policy["mandatoryFailures"] and not us.base.policy["mandatoryFailures"]
     br = by_site["br-saopaulo"]
     assert br.status == "removed" and {c.kind for c in br.changes} == {"delete"}
@@ -193,8 +216,10 @@ def test_markdown_shows_what_reviewers_must_see(changed):
     assert "offline approximation" in text and "Unchanged: ar-patagonia." in text
     row = next(line for line in text.splitlines() if line.startswith("| us-ashburn |"))
     # the new compute key replaces the OKE cluster (kmsKeyId is ForceNew), and with it its node pool and add-on;
-    # the quota follows the pools (issue 21: B200 now runs, H100 no longer does), an update
-    assert "| changed | 0 | 12 | 8 | 6 | ⚠ 3 | 20,552 → 22,600 (+2,048) |" in row
+    # the quota follows the pools (issue 21: B200 now runs, H100 no longer does), an update; frontier's second
+    # NVL72 block (its configuration replaced with the key, its cluster and fabric renamed) and its reservation
+    # (renamed) follow the pool
+    assert "| changed | 0 | 15 | 9 | 6 | ⚠ 3 | 20,624 → 22,672 (+2,048) |" in row
     us = next(s for s in changed.sites if s.site == "us-ashburn")
     before, after = us.base.cost["monthlyUsd"], us.head.cost["monthlyUsd"]
     assert f"${before:,.0f} → ${after:,.0f} (+${after - before:,.0f})" in row

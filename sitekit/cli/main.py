@@ -5,7 +5,7 @@ the commands are listed by `sitekit --help`.
 """
 
 # isort: off
-from sitekit.cli import sites, fleet, stamp, policy, review, rollout, drift  # noqa: F401  (each registers its commands)
+from sitekit.cli import sites, fleet, capacity, stamp, policy, review, rollout, drift  # noqa: F401  (each registers its commands)
 # isort: on
 from sitekit.cli.app import app
 

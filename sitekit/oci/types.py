@@ -63,6 +63,7 @@ INSTANCE_POOL = "oci:Core/instancePool:InstancePool"
 CLUSTER_NETWORK = "oci:Core/clusterNetwork:ClusterNetwork"
 COMPUTE_CLUSTER = "oci:Core/computeCluster:ComputeCluster"
 GPU_MEMORY_CLUSTER = "oci:Core/computeGpuMemoryCluster:ComputeGpuMemoryCluster"
+CAPACITY_RESERVATION = "oci:Core/computeCapacityReservation:ComputeCapacityReservation"
 OKE_CLUSTER = "oci:ContainerEngine/cluster:Cluster"
 NODE_POOL = "oci:ContainerEngine/nodePool:NodePool"
 OKE_ADDON = "oci:ContainerEngine/addon:Addon"
@@ -186,6 +187,9 @@ _ROWS = (
     OciType(CLUSTER_NETWORK, taggable=True, gpu=True, key_inputs=("instancePools",), drift="capacity"),
     OciType(COMPUTE_CLUSTER, taggable=True, gpu=True, drift="capacity"),
     OciType(GPU_MEMORY_CLUSTER, taggable=True, gpu=True, key_inputs=("size",), drift="capacity"),
+    # a deleted reservation's capacity is gone (OCI may not hold it again): protected like data
+    OciType(CAPACITY_RESERVATION, stateful=True, taggable=True, gpu=True,
+            key_inputs=("availabilityDomain", "instanceReservationConfigs"), drift="capacity"),
     OciType(OKE_CLUSTER, taggable=True, key_inputs=("kubernetesVersion", "endpointConfig.isPublicIpEnabled"),
             drift_properties=(("endpointConfig", "security"), ("options", "security"))),
     OciType(NODE_POOL, taggable=True, gpu=True, key_inputs=("nodeShape", "nodeConfigDetails.size"),

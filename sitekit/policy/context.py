@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from sitekit.policy.model import is_unknown
 from sitekit.spec.catalog import load_capacity
 from sitekit.spec.guardrails import allowed_regions
+from sitekit.spec.ledger import check_pools, ledger_file, load_ledger, pool_demands
 from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
@@ -68,7 +69,10 @@ class PolicyContext:
     """shape -> whether OCI launches it with Secure Boot (stacks/catalog/shapes.yaml); None, or a shape not here,
     is unknown."""
     shape_capacity: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog."""
+    """GPU shape -> (offered | not-offered | unknown, why) in the site's region, from the capacity catalog and
+    the capacity ledger (a service limit above 0 recorded for the shape in the region counts as offered)."""
+    capacity_unknown: Mapping[str, str] = field(default_factory=dict)
+    """GPU shape -> what the capacity ledger cannot say of the site's pools of it (the first pool's verdict)."""
     networks: Mapping[str, tuple[IPv4Network, str]] = field(default_factory=dict)
     """network name -> (CIDR, role)"""
     address_space: tuple[IPv4Network, ...] = ()
@@ -190,6 +194,18 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
 
     spec = site.spec
     capacity = load_capacity(site.root)
+    ledger = load_ledger(site.root, spec.site.region, site.catalog.shapes)
+    shape_capacity = {n: (st.status, st.why) for n in site.catalog.shapes
+                      for st in [capacity.status(spec.site.region, n, spec.site.region_kind)]}
+    for ad, shapes in (ledger.availability_domains.items() if ledger else ()):
+        for shape, facts in shapes.items():
+            if facts.limit is not None and facts.limit.value and shape_capacity.get(shape, ("",))[0] != "offered":
+                shape_capacity[shape] = ("offered", f"{ledger_file(spec.site.region)}: service limit "
+                                                    f"{facts.limit.value} in {ad}, {facts.limit.date}")
+    capacity_unknown: dict[str, str] = {}
+    for verdict in check_pools(ledger, spec.site.region, pool_demands(spec, site.catalog.shapes)):
+        if verdict.status == "unknown":
+            capacity_unknown.setdefault(verdict.shape, f"pool {verdict.pool}: {verdict.detail}")
     j = spec.jurisdiction
     params = j.policy.parameters
     power = site_power(spec, site.catalog)
@@ -206,8 +222,7 @@ def context_from_site(site: "LoadedSite", today: datetime.date | None = None) ->
         vault_type=j.vault.type, key_protection=j.vault.key_protection, approved_shapes=tuple(j.shapes.approved),
         shapes={n: ShapeInfo(s.gpus, s.node_kw, s.grouping) for n, s in site.catalog.shapes.items()},
         secure_boot=site.catalog.secure_boot(),
-        shape_capacity={n: (st.status, st.why) for n in site.catalog.shapes
-                        for st in [capacity.status(spec.site.region, n, spec.site.region_kind)]},
+        shape_capacity=shape_capacity, capacity_unknown=capacity_unknown,
         networks={n.name: (spec.site.address_plan.networks[n.name], n.role) for n in spec.network.networks
                   if n.name in spec.site.address_plan.networks},
         address_space=tuple(spec.organisation.address_space), supernet=spec.site.address_plan.supernet,

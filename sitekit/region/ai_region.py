@@ -6,6 +6,7 @@ import pulumi
 import pulumi_oci as oci
 
 from sitekit.naming import Kind, logical
+from sitekit.planners import fabric_blocks
 from sitekit.region.compute import Compute
 from sitekit.region.context import SiteContext
 from sitekit.region.foundation import Foundation
@@ -14,6 +15,7 @@ from sitekit.region.network import Network
 from sitekit.region.peering import Peering
 from sitekit.region.security import Security
 from sitekit.region.storage import Storage
+from sitekit.spec.ledger import check_pools, load_ledger, pool_demands
 from sitekit.spec.loaded import LoadedSite
 from sitekit.spec.validate import site_power
 
@@ -30,6 +32,20 @@ def providers(site: LoadedSite, parent: pulumi.Resource) -> tuple[oci.Provider, 
     region = oci.Provider(f"oci-{s.name}-{s.region}", region=s.region, opts=opts, **common)
     home = oci.Provider(f"oci-{s.name}-home-{s.home_region}", region=s.home_region, opts=opts, **common)
     return region, home
+
+
+def fabric(site: LoadedSite) -> dict[str, list[int]]:
+    """Bare-metal pool -> the hosts of each of its fabric blocks (a cluster network or compute cluster each)."""
+    shapes = site.catalog.shapes
+    return {p.name: list(fabric_blocks(p.nodes, shapes[p.shape].fabric.block, shapes[p.shape].fabric.whole_blocks))
+            for p in site.spec.compute.pools if p.placement == "bare-metal"}
+
+
+def capacity(site: LoadedSite) -> list[dict]:
+    """What the capacity ledger says of each GPU pool (fits, or unknown: a pool that does not fit never loads)."""
+    s = site.spec.site
+    ledger = load_ledger(site.root, s.region, site.catalog.shapes)
+    return [v.to_dict() for v in check_pools(ledger, s.region, pool_demands(site.spec, site.catalog.shapes))]
 
 
 class AiRegion(pulumi.ComponentResource):
@@ -63,6 +79,8 @@ class AiRegion(pulumi.ComponentResource):
             "facilityMw": power.facility_mw,
             "envelopeMw": power.envelope_mw,
             "siteCompartmentId": ctx.compartments["site"],
+            "fabricBlocks": fabric(site),
+            "capacity": capacity(site),
         }
         if self.peering is not None:  # what a peer's stack reads to connect (region/peering.py)
             self.outputs["peering"] = {"rpcs": self.peering.rpcs}

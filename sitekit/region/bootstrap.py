@@ -268,4 +268,8 @@ def user_data_in_plan(plan: Any) -> dict[str, str]:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(USER_DATA), str):
             found[name.key] = decode(node[USER_DATA])
+    for key in list(found):  # a pool's second fabric block on (`naming.block_key`) boots as its first
+        base = re.sub(r"-block-[0-9]+$", "", key)
+        if base != key and found.get(base) == found[key]:
+            del found[key]
     return dict(sorted(found.items()))

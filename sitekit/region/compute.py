@@ -1,4 +1,5 @@
-"""Compute: GPU pools grouped as their shape needs, and an OKE cluster with autoscaled GPU node pools."""
+"""Compute: GPU pools grouped as their shape needs, split into the fabric blocks the hardware fixes, each pool in its
+capacity reservation where it has one, and an OKE cluster with autoscaled GPU node pools."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pulumi
 import pulumi_oci as oci
 
 from sitekit.facts.kueue import POOL_LABEL
-from sitekit.naming import Kind
+from sitekit.naming import Kind, block_key
+from sitekit.planners import fabric_blocks
 from sitekit.region.context import SiteContext
 
 RDMA_PLUGINS = ("Compute HPC RDMA Authentication", "Compute HPC RDMA Auto-Configuration",
@@ -16,9 +18,12 @@ L = oci.core  # the launch-details Args classes have long names
 
 
 class Compute(pulumi.ComponentResource):
-    """Per bare-metal pool: an instance configuration plus a cluster network (8-GPU shapes) or a compute
-    cluster with a GPU memory cluster (GB200 class). Per OKE pool: a node pool in the private OKE cluster,
-    with its autoscaling bounds in the cluster autoscaler add-on."""
+    """Per bare-metal pool, per fabric block (`planners.fabric_blocks`; the first block keyed by the pool's name,
+    so a pool that grows keeps its first cluster): a cluster network on the pool's instance configuration (8-GPU
+    shapes), or a compute cluster with its instance configuration and GPU memory cluster (GB200 class). Per OKE
+    pool: a node pool in the private OKE cluster, with its autoscaling bounds in the cluster autoscaler add-on.
+    A pool declaring a capacity reservation gets one (protected, in the pool's availability domain); the
+    instance configurations and node pools of a pool with a reservation launch into it."""
 
     def __init__(self, name: str, ctx: SiteContext, opts: pulumi.ResourceOptions | None = None):
         super().__init__("sitekit:index:Compute", name, None, opts)
@@ -28,27 +33,55 @@ class Compute(pulumi.ComponentResource):
         self.compartment = ctx.compartments["compute"]
         ads = oci.identity.get_availability_domains_output(
             compartment_id=spec.site.tenancy_id, opts=pulumi.InvokeOutputOptions(parent=self))
-        self.ad = ads.availability_domains[spec.site.availability_domain - 1].name
+        self.ads = ads.availability_domains
+        self.ad = self.ads[spec.site.availability_domain - 1].name
 
+        self.reservations = {p.name: self._reservation(p) for p in comp.pools if p.capacity_reservation}
         bare = [p for p in comp.pools if p.placement == "bare-metal"]
         oke = [p for p in comp.pools if p.placement == "oke"]
         for pool in bare:
             shape = ctx.site.catalog.shape(pool.shape)
+            blocks = fabric_blocks(pool.nodes, shape.fabric.block, shape.fabric.whole_blocks)
             if shape.grouping == "cluster-network":
-                self._cluster_network(pool)
+                self._cluster_networks(pool, blocks)
             else:
-                self._gpu_memory_cluster(pool, shape)
+                for i, size in enumerate(blocks):
+                    self._gpu_memory_cluster(pool, block_key(pool.name, i), size)
         self.cluster = self._oke(oke)
         self.register_outputs({})
 
+    def _ad(self, pool) -> pulumi.Output[str]:
+        """The name of the pool's availability domain (its own, else the site's)."""
+        return self.ads[pool.availability_domain - 1].name if pool.availability_domain else self.ad
+
+    # ---------------------------------------------------------------------------------------- reservations
+    def _reservation(self, pool) -> pulumi.Output[str] | str:
+        """The OCID of the pool's capacity reservation: the existing one it names, or one declared here of its
+        peak nodes in its availability domain (protected: a deleted reservation's capacity is gone; changing the
+        availability domain replaces it)."""
+        if pool.capacity_reservation != "declare":
+            return pool.capacity_reservation
+        ctx = self.ctx
+        peak = pool.autoscale.max if pool.autoscale else pool.nodes
+        reservation = oci.core.ComputeCapacityReservation(
+            ctx.logical(Kind.CAPACITY_RESERVATION, pool.name), availability_domain=self._ad(pool),
+            compartment_id=self.compartment, display_name=ctx.display(pool.name, "reservation"),
+            is_default_reservation=False,
+            instance_reservation_configs=[L.ComputeCapacityReservationInstanceReservationConfigArgs(
+                instance_shape=pool.shape, reserved_count=str(peak))],
+            defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, protect=True, former=ctx.former(Kind.CAPACITY_RESERVATION, pool)))
+        return reservation.id
+
     # ---------------------------------------------------------------------------------------- bare metal
-    def _instance_configuration(self, pool, compute_cluster=None) -> oci.core.InstanceConfiguration:
+    def _instance_configuration(self, pool, key: str, compute_cluster=None) -> oci.core.InstanceConfiguration:
         ctx, comp = self.ctx, self.ctx.spec.compute
         boot = ctx.site.catalog.shape(pool.shape).secure_boot  # CIS OCI 3.2, where the shape supports it
         launch = L.InstanceConfigurationInstanceDetailsLaunchDetailsArgs(
-            compartment_id=self.compartment, availability_domain=self.ad, shape=pool.shape,
+            compartment_id=self.compartment, availability_domain=self._ad(pool), shape=pool.shape,
             display_name=ctx.display(pool.name),
             compute_cluster_id=compute_cluster.id if compute_cluster is not None else None,
+            capacity_reservation_id=self.reservations.get(pool.name),
             create_vnic_details=L.InstanceConfigurationInstanceDetailsLaunchDetailsCreateVnicDetailsArgs(
                 subnet_id=ctx.subnets[(comp.gpu_network, comp.gpu_subnet)].id, assign_public_ip=False,
                 nsg_ids=[ctx.nsgs[comp.gpu_nsg].id]),
@@ -66,41 +99,52 @@ class Compute(pulumi.ComponentResource):
             metadata=ctx.node_metadata(pool) or None,
             defined_tags=ctx.gpu_node_tags)  # node-role gpu: what the GPU nodes' dynamic group matches
         return oci.core.InstanceConfiguration(
-            ctx.logical(Kind.INSTANCE_CONFIG, pool.name), compartment_id=self.compartment,
-            display_name=ctx.display(pool.name, "config"),
+            ctx.logical(Kind.INSTANCE_CONFIG, key), compartment_id=self.compartment,
+            display_name=ctx.display(key, "config"),
             instance_details=L.InstanceConfigurationInstanceDetailsArgs(instance_type="compute", launch_details=launch),
-            defined_tags=ctx.defined_tags, opts=ctx.opts(self, former=ctx.former(Kind.INSTANCE_CONFIG, pool)))
+            defined_tags=ctx.defined_tags, opts=ctx.opts(self, former=self._former(Kind.INSTANCE_CONFIG, pool, key)))
 
-    def _cluster_network(self, pool) -> None:
+    def _former(self, kind: Kind, pool, key: str) -> list[str]:
+        """The names a block's resource had under the pool's former names."""
+        return [self.ctx.logical(kind, old + key[len(pool.name):]) for old in pool.former_names]
+
+    def _cluster_networks(self, pool, blocks: tuple[int, ...]) -> None:
+        """One instance configuration for the pool, a cluster network per fabric block."""
+        config = self._instance_configuration(pool, pool.name)
+        for i, size in enumerate(blocks):
+            self._cluster_network(pool, block_key(pool.name, i), size, config)
+
+    def _cluster_network(self, pool, key: str, size: int, config: oci.core.InstanceConfiguration) -> None:
         ctx, comp = self.ctx, self.ctx.spec.compute
-        config = self._instance_configuration(pool)
         oci.core.ClusterNetwork(
-            ctx.logical(Kind.CLUSTER_NETWORK, pool.name), compartment_id=self.compartment,
-            display_name=ctx.display(pool.name),
+            ctx.logical(Kind.CLUSTER_NETWORK, key), compartment_id=self.compartment,
+            display_name=ctx.display(key),
             instance_pools=[L.ClusterNetworkInstancePoolArgs(
-                instance_configuration_id=config.id, size=pool.nodes, display_name=ctx.display(pool.name, "pool"))],
+                instance_configuration_id=config.id, size=size, display_name=ctx.display(key, "pool"))],
             placement_configuration=L.ClusterNetworkPlacementConfigurationArgs(
-                availability_domain=self.ad,
+                availability_domain=self._ad(pool),
                 primary_vnic_subnets=L.ClusterNetworkPlacementConfigurationPrimaryVnicSubnetsArgs(
                     subnet_id=ctx.subnets[(comp.gpu_network, comp.gpu_subnet)].id),
                 secondary_vnic_subnets=[L.ClusterNetworkPlacementConfigurationSecondaryVnicSubnetArgs(
                     subnet_id=ctx.subnets[(comp.rdma_network, comp.rdma_subnet)].id,
-                    display_name=ctx.display(pool.name, "rdma"))]),
+                    display_name=ctx.display(key, "rdma"))]),
             defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former(Kind.CLUSTER_NETWORK, pool)))
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=self._former(Kind.CLUSTER_NETWORK, pool, key)))
 
-    def _gpu_memory_cluster(self, pool, shape) -> None:
-        ctx = self.ctx
+    def _gpu_memory_cluster(self, pool, key: str, size: int) -> None:
+        """One fabric block: a compute cluster (it does not span blocks), its instance configuration and the GPU
+        memory cluster of `size` hosts."""
+        ctx, ad = self.ctx, self._ad(pool)
         cluster = oci.core.ComputeCluster(
-            ctx.logical(Kind.COMPUTE_CLUSTER, pool.name), availability_domain=self.ad, compartment_id=self.compartment,
-            display_name=ctx.display(pool.name), defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, former=ctx.former(Kind.COMPUTE_CLUSTER, pool)))
-        config = self._instance_configuration(pool, compute_cluster=cluster)
+            ctx.logical(Kind.COMPUTE_CLUSTER, key), availability_domain=ad, compartment_id=self.compartment,
+            display_name=ctx.display(key), defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, former=self._former(Kind.COMPUTE_CLUSTER, pool, key)))
+        config = self._instance_configuration(pool, key, compute_cluster=cluster)
         oci.core.ComputeGpuMemoryCluster(
-            ctx.logical(Kind.GPU_MEMORY_CLUSTER, pool.name), availability_domain=self.ad,
+            ctx.logical(Kind.GPU_MEMORY_CLUSTER, key), availability_domain=ad,
             compartment_id=self.compartment, compute_cluster_id=cluster.id, instance_configuration_id=config.id,
-            size=str(pool.nodes), display_name=ctx.display(pool.name, "gmc"), defined_tags=ctx.defined_tags,
-            opts=ctx.opts(self, depends_on=ctx.key_grants, former=ctx.former(Kind.GPU_MEMORY_CLUSTER, pool)))
+            size=str(size), display_name=ctx.display(key, "gmc"), defined_tags=ctx.defined_tags,
+            opts=ctx.opts(self, depends_on=ctx.key_grants, former=self._former(Kind.GPU_MEMORY_CLUSTER, pool, key)))
 
     # ---------------------------------------------------------------------------------------- OKE
     def _oke(self, pools) -> oci.containerengine.Cluster:
@@ -130,7 +174,7 @@ class Compute(pulumi.ComponentResource):
                     size=pool.nodes, is_pv_encryption_in_transit_enabled=True, kms_key_id=ctx.keys[pool.key].id,
                     nsg_ids=[ctx.nsgs[oke.worker_nsg].id],
                     placement_configs=[oci.containerengine.NodePoolNodeConfigDetailsPlacementConfigArgs(
-                        availability_domain=self.ad,
+                        availability_domain=self._ad(pool), capacity_reservation_id=self.reservations.get(pool.name),
                         subnet_id=ctx.subnets[(oke.worker_network, oke.worker_subnet)].id)],
                     defined_tags=ctx.defined_tags),
                 node_source_details=oci.containerengine.NodePoolNodeSourceDetailsArgs(

@@ -116,6 +116,12 @@ def print_plan(plan: Plan, console: Console) -> None:
     console.print(f"GPUs: {o.get('gpus')} ({roles})", markup=False, emoji=False)
     console.print(f"Power: IT {o.get('itMw')} MW, facility {o.get('facilityMw')} MW, envelope {o.get('envelopeMw')} MW",
                   markup=False, emoji=False)
+    for pool, blocks in (o.get("fabricBlocks") or {}).items():
+        console.print(f"Fabric: pool {pool}: {len(blocks)} block{'s' * (len(blocks) != 1)} of "
+                      f"{' + '.join(map(str, blocks)) or 'no'} hosts", markup=False, emoji=False, highlight=False)
+    for v in o.get("capacity") or ():
+        label = "advisory: capacity unknown" if v["status"] == "unknown" else "capacity"
+        console.print(f"{label}: pool {v['pool']}: {v['detail']}", markup=False, emoji=False, highlight=False)
 
 
 def quota_bases(quota: PlannedResource) -> list[tuple[str, str]]:

@@ -42,6 +42,28 @@ class SecureBoot(Model):
         return self
 
 
+class Fabric(Model):
+    """The RDMA fabric block a shape's hardware fixes: how a bare-metal pool is split into clusters
+    (`planners.fabric_blocks`). `unknown` where no source at hand says; the pool then stays one cluster."""
+
+    hosts_per_block: StrictInt | Literal["unknown"] = Field(
+        description="Hosts in one fabric block (GB200 NVL72: 18), or unknown.")
+    gpus_per_host: StrictInt = Field(ge=1, le=64, description="GPUs per host (the shape's `gpus`).")
+    spans_blocks: bool | Literal["unknown"] = Field(
+        description="Whether one cluster network or compute cluster may span blocks; false: a cluster per block.")
+    whole_blocks: bool = Field(False, description="A block is built only full (an NVL72 fabric needs its 18 "
+                                                  "hosts): a pool is then a whole number of blocks. Defaults to false.")
+    source: str = Field(min_length=1)
+
+    @property
+    def block(self) -> int | None:
+        """Hosts per block where the pool is split into blocks; None where it stays one cluster (the block size or
+        whether a cluster spans blocks is unknown, or a cluster spans them)."""
+        if isinstance(self.hosts_per_block, int) and self.spans_blocks is False:
+            return self.hosts_per_block
+        return None
+
+
 class Shape(Model):
     name: str = Field(min_length=1, max_length=64, description="The OCI shape name, e.g. BM.GPU.H100.8.")
     gpus: StrictInt = Field(ge=1, le=64, description="GPUs per node.")
@@ -49,9 +71,17 @@ class Shape(Model):
     node_kw: Number = Field(gt=0, le=1000, description="Nameplate maximum node power in kW.")
     grouping: Literal["cluster-network", "gpu-memory-cluster"] = Field(
         description="How RDMA nodes are grouped: cluster network (8-GPU bare metal) or compute cluster + GPU memory cluster (GB200 class).")
-    max_nodes_per_fabric: StrictInt | None = Field(None, ge=1, le=1000, description="Hosts per GPU memory fabric (NVL72: 18).")
+    fabric: Fabric
     source: str
     secure_boot: SecureBoot
+
+    @model_validator(mode="after")
+    def _fabric_gpus(self) -> "Shape":
+        if self.fabric.gpus_per_host != self.gpus:
+            raise ValueError(f"fabric.gpusPerHost ({self.fabric.gpus_per_host}) differs from gpus ({self.gpus})")
+        if isinstance(self.fabric.hosts_per_block, int) and not 1 <= self.fabric.hosts_per_block <= 1000:
+            raise ValueError(f"fabric.hostsPerBlock ({self.fabric.hosts_per_block}) is outside 1..1000")
+        return self
 
 
 class CpuShape(Model):
@@ -142,14 +172,25 @@ class ShapeNote(Model):
     date: Date
 
 
+class LimitName(Model):
+    """The OCI service limit that counts a GPU shape (service `compute`), read by `sitekit capacity import`."""
+
+    name: str = Field(min_length=1, max_length=128, description="The limit's name, e.g. gpu-h100-count.")
+    unit: Literal["gpus", "instances"] = Field(description="What the limit's value counts.")
+    verified: bool = Field(description="Whether the name was checked against OCI's limit definitions.")
+    source: str = Field(description="Key of the source under `sources:`.")
+
+
 class Capacity(Model):
-    """Which GPU shapes each region is known to offer (stacks/catalog/capacity.yaml)."""
+    """Which GPU shapes each region is known to offer (stacks/catalog/capacity.yaml), and the service limit that
+    counts each GPU shape."""
 
     recorded: Date
     sources: dict[str, str]
     regions: dict[str, RegionCapacity]
     dedicated: RegionCapacity = Field(description="Any Dedicated Region without an entry of its own.")
     shapes: dict[str, ShapeNote] = Field(default_factory=dict)
+    limits: dict[str, LimitName] = Field(default_factory=dict, description="GPU shape -> its service limit.")
 
     def entry(self, region: str, region_kind: str = "public") -> tuple[str, RegionCapacity | None]:
         """(what the entry is called, the entry) for a region; None when the catalog has none."""
@@ -190,7 +231,7 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
     def add(path: tuple, message: str) -> None:
         problems.append(Problem(layer.file, layer.origin(path).line, dotted(path), message))
 
-    def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity) -> None:
+    def check_fact(path: tuple, fact: CapacityFact | ShapeNote | RegionCapacity | LimitName) -> None:
         if fact.source not in capacity.sources:
             add(path + ("source",), f"unknown source '{clip(fact.source)}'; {nearest(fact.source, capacity.sources)}")
 
@@ -204,10 +245,11 @@ def capacity_problems(capacity: Capacity, layer: Layer, catalog: Catalog) -> lis
                 if shape not in catalog.shapes:
                     add(path + (key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
                 check_fact(path + (key, shape), fact)
-    for shape, note in capacity.shapes.items():
-        if shape not in catalog.shapes:
-            add(("shapes", shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
-        check_fact(("shapes", shape), note)
+    for key, facts in (("shapes", capacity.shapes), ("limits", capacity.limits)):
+        for shape, note in facts.items():
+            if shape not in catalog.shapes:
+                add((key, shape), f"unknown GPU shape '{clip(shape)}'; {nearest(shape, catalog.shapes)}")
+            check_fact((key, shape), note)
     return problems
 
 

@@ -48,6 +48,7 @@ from sitekit.spec.types import (
     PoolRole,
     RecipeOcid,
     RegionId,
+    ReservationRef,
     ResponderRecipeOcid,
     Role,
     TagValue,
@@ -558,6 +559,13 @@ class Pool(Model):
     autoscale: Autoscale | None = Field(None, description="OKE pools only: bounds for launch surges. Power is reserved for max.")
     hall: Name | None = Field(None, description="The hall (site.power.halls) the pool's racks stand in. Defaults to the site's only hall (a site with several names one per pool).")
     key: Name = Field("compute", description="Key (by name) encrypting boot volumes.")
+    availability_domain: StrictInt | None = Field(
+        None, ge=1, le=3, description="Availability domain (1-3) of the pool; defaults to site.availabilityDomain "
+                                      "(changing it replaces the pool's clusters and its declared reservation).")
+    capacity_reservation: ReservationRef | None = Field(
+        None, description="The compute capacity reservation the pool launches into: the OCID of an existing one "
+                          "(checked against the capacity ledger), 'declare' for sitekit to declare one of the pool's "
+                          "peak nodes in its availability domain (protected), or none (on-demand). Defaults to none.")
     former_names: list[Name] = Field(
         default_factory=list, description="Names this pool had before a rename: its resources keep their state "
         "(Pulumi aliases) instead of being deleted and created. Keep an entry until every stack has been updated.")

@@ -54,24 +54,29 @@ OCID_MAX = 255
 _OCID = re.compile(r"ocid1\.([a-z0-9]+)\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+")
 
 
-def _ocid_of(*kinds: str) -> Any:
-    """An OCID of one of `kinds` (its second dotted part): a VCN's OCID where a compartment's is meant is refused."""
+def _ocid_of(*kinds: str, word: str | None = None) -> Any:
+    """An OCID of one of `kinds` (its second dotted part): a VCN's OCID where a compartment's is meant is refused.
+    `word`: a keyword the field takes besides an OCID (as itself)."""
     want = " or ".join(kinds)
+    besides = f" or '{word}'" if word else ""
 
     def check(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value  # the str type refuses it
+        if not isinstance(value, str) or (word and value == word):
+            return value  # the str type refuses what is not text
         if len(value) > OCID_MAX:
             raise PydanticCustomError("ocid", "an OCID has at most {most} characters; this one has {n}",
                                       {"most": OCID_MAX, "n": len(value)})
         m = _OCID.fullmatch(value)
         if not m:
-            raise PydanticCustomError("ocid", "not an OCID; expected ocid1.{want}.<realm>.<region>.<id>", {"want": kinds[0]})
+            raise PydanticCustomError("ocid", "not an OCID; expected ocid1.{want}.<realm>.<region>.<id>{besides}",
+                                      {"want": kinds[0], "besides": besides})
         if m[1] not in kinds:
             raise PydanticCustomError("ocid", "expected the OCID of a {want}, not of a {got}", {"want": want, "got": m[1]})
         return value
 
     pattern = rf"^ocid1\.({'|'.join(kinds)})\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$"
+    if word:
+        pattern = rf"^({re.escape(word)}|{pattern[1:-1]})$"
     return Annotated[str, StringConstraints(pattern=pattern, max_length=OCID_MAX), BeforeValidator(check)]
 
 
@@ -83,6 +88,9 @@ TenancyOcid = _ocid_of("tenancy")
 
 
 ImageOcid = _ocid_of("image")
+
+ReservationRef = _ocid_of("capacityreservation", word="declare")
+"""The OCID of an existing compute capacity reservation, or `declare` (sitekit declares one)."""
 
 
 RecipeOcid = _ocid_of("cloudguarddetectorrecipe")

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from sitekit.errors import Problem, SpecError, clip, nearest
 from sitekit.naming import CHILD_COMPARTMENTS, Kind, dns_label, logical, rule_key
-from sitekit.planners import PlanningError, carve, overlaps, power
+from sitekit.planners import PlanningError, carve, fabric_blocks, overlaps, power
 from sitekit.spec.halls import hall_problems
 from sitekit.spec.layout import BASELINE
+from sitekit.spec.ledger import check_pools, load_ledger, pool_demands
 from sitekit.spec.racks import load_racks
 from sitekit.spec.sources import PathKey, dotted
 
@@ -48,11 +49,13 @@ def check_site(site: "LoadedSite") -> list[Problem]:
     _address_plan(c)
     _references(c)
     _pools(c)
+    _block_names(c)
     _former_names(c)
     _nsg_placement(c)
     _iam(c)
     _power(c)
     _halls(c)
+    _capacity(c)
     _names(c)
     _peering(c)
     return c.problems
@@ -329,10 +332,21 @@ def _pools(c: _Checker) -> None:
                                       f"{pool.autoscale.min}..{pool.autoscale.max}")
         if pool.placement == "oke" and shape.grouping == "gpu-memory-cluster":
             c.add(p + ("placement",), f"{pool.shape} needs a GPU memory cluster; use placement: bare-metal")
-        if (pool.placement == "bare-metal" and shape.max_nodes_per_fabric
-                and pool.nodes > shape.max_nodes_per_fabric):
-            c.add(p + ("nodes",), f"{pool.shape} holds at most {shape.max_nodes_per_fabric} hosts per GPU memory "
-                                  f"fabric; split the pool (got {pool.nodes})")
+        if pool.placement == "bare-metal":
+            try:
+                fabric_blocks(pool.nodes, shape.fabric.block, shape.fabric.whole_blocks)
+            except PlanningError as exc:
+                c.add(p + ("nodes",), f"{pool.shape}: {exc} (stacks/catalog/shapes.yaml: its fabric)")
+
+
+def _block_names(c: _Checker) -> None:
+    """'<pool>-block-<n>' names a pool's n-th fabric block (`naming.block_key`): no pool may be called that."""
+    names = {p.name for p in c.spec.compute.pools}
+    for pool in c.spec.compute.pools:
+        m = re.fullmatch(r"(.+)-block-[0-9]+", pool.name)
+        if m and m[1] in names:
+            c.add(("compute", "pools", pool.name), f"'{pool.name}' is the name of a fabric block of pool '{m[1]}' "
+                                                   "(<pool>-block-<n>); rename the pool")
 
 
 def _former_names(c: _Checker) -> None:
@@ -367,6 +381,21 @@ def site_power(spec: Any, catalog: Any):
              for p in spec.compute.pools if p.shape in catalog.shapes]
     shapes = {n: (s.gpus, s.node_kw) for n, s in catalog.shapes.items()}
     return power(pools, shapes, spec.site.power.pue, spec.site.power.envelope_mw)
+
+
+def _capacity(c: _Checker) -> None:
+    """GPU pools that need more than the region offers in their availability domain (the capacity ledger:
+    limit, quota or reservation, whichever binds) are refused at the pool; what the ledger does not know is not
+    refused here (the plan and SK-CMP-007 say it)."""
+    spec, shapes = c.spec, c.site.catalog.shapes
+    try:
+        ledger = load_ledger(c.site.root, spec.site.region, shapes)
+    except SpecError as exc:
+        c.problems.extend(exc.problems)
+        return
+    for verdict in check_pools(ledger, spec.site.region, pool_demands(spec, shapes)):
+        if verdict.status == "short":
+            c.add(("compute", "pools", verdict.pool, "nodes"), verdict.detail)
 
 
 def _power(c: _Checker) -> None:

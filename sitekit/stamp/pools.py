@@ -85,14 +85,17 @@ def size_pools(base_pools: list[dict[str, Any]], asked: list[PoolRequest], j: Ju
     for p in pools:
         shape = catalog.shapes[p.shape]
         nodes = fit_nodes(envelope_mw * p.share / 100, pue, shape.node_kw)
-        if shape.max_nodes_per_fabric and p.placement == "bare-metal" and nodes > shape.max_nodes_per_fabric:
-            p.note = (f"capped at {shape.max_nodes_per_fabric} hosts (one GPU memory fabric); "
-                      f"add pools for more")
-            nodes = shape.max_nodes_per_fabric
+        block = shape.fabric.block if shape.fabric.whole_blocks and p.placement == "bare-metal" else None
+        if block and nodes % block:  # only whole fabric blocks build (an NVL72 rack is 18 hosts)
+            whole = nodes // block * block
+            if whole:
+                p.note = f"rounded down to {whole // block} whole block(s) of {block} hosts (from {nodes})"
+            nodes = whole
         if nodes < 1:
+            unit = f"block of {block} {p.shape} hosts" if block else f"{p.shape} node"
             problems.append(problem(f"pool {p.name}", f"its share ({p.share:g}% of {envelope_mw:g} MW at PUE "
-                                                       f"{pue:g}) is too small for one {p.shape} node "
-                                                       f"({shape.node_kw:g} kW)"))
+                                                       f"{pue:g}) is too small for one {unit} "
+                                                       f"({shape.node_kw:g} kW each)"))
             continue
         if p.autoscale is not None:
             p.autoscale = {"min": max(1, nodes // AUTOSCALE_MIN_FRACTION), "max": nodes}

@@ -72,6 +72,25 @@ def test_preview_declares_the_guardrails_the_cloud_enforces(shipped_previews, si
     assert len(set(recipe["securityPolicies"])) == len(ZONE_POLICIES)  # found by the zone lookup, by name
 
 
+def test_preview_declares_the_capacity_reservations_and_fabric_blocks(shipped_previews):
+    """Issue 22: us-ashburn's frontier pool (two NVL72 blocks) declares its capacity reservation; the stand-in
+    provider checks its inputs against pulumi_oci's schema; both blocks' clusters and fabrics are created, and
+    their instance configurations launch into the reservation."""
+    steps = {s["urn"].rsplit("::", 1)[-1]: s for s in shipped_previews["us-ashburn"].steps}
+    reservation = steps["us-ashburn-capacity-reservation-frontier"]
+    assert reservation["type"] == "oci:Core/computeCapacityReservation:ComputeCapacityReservation"
+    assert reservation["op"] == "create"
+    inputs = reservation["new"]["inputs"]  # the step's inputs, as the engine previews them
+    assert inputs["instanceReservationConfigs"] == [{"instanceShape": "BM.GPU.GB200.4", "reservedCount": "36"}]
+    assert inputs["availabilityDomain"] and inputs["isDefaultReservation"] is False
+    for key in ("frontier", "frontier-block-2"):
+        for kind in ("compute-cluster", "instance-config", "gpu-memory-cluster"):
+            assert steps[f"us-ashburn-{kind}-{key}"]["op"] == "create"
+        launch = steps[f"us-ashburn-instance-config-{key}"]["new"]["inputs"]["instanceDetails"]["launchDetails"]
+        assert "capacityReservationId" in launch  # the reservation's id (unknown until it exists)
+    assert not [n for n in steps if "capacity-reservation" in n and not n.endswith("-frontier")]
+
+
 @pytest.mark.parametrize("site", SHIPPED)
 def test_policy_pack_passes_under_the_cli_with_the_verdicts_of_sitekit_policy(shipped_previews, site):
     preview = shipped_previews[site]
@@ -166,7 +185,12 @@ def test_edits_show_the_engines_update_replace_and_delete_create(deployed):
         preview = ws.preview_events("us-ashburn")
     finally:
         path.write_text(original)
-    assert preview.returncode == 0, preview.text()[-3000:]
+    # the renamed pool's declared reservation is protected: the engine judges every change, refuses to delete it
+    # and fails the preview (issue 22: a rename of a pool with a reservation needs formerNames)
+    assert preview.returncode != 0, preview.text()[-3000:]
+    errors = [d["message"] for d in preview.diagnostics if d.get("severity") == "error"]
+    assert any("us-ashburn-capacity-reservation-frontier" in m and "protect" in m for m in errors), (
+        errors, preview.stderr[-2000:])
     ops: dict[str, set[str]] = {}
     for step in preview.steps:
         ops.setdefault(step["urn"].rsplit("::", 1)[-1], set()).add(step["op"])
@@ -184,10 +208,12 @@ def test_edits_show_the_engines_update_replace_and_delete_create(deployed):
     assert changed["us-ashburn-vcn-storage"] == {"update"}
     assert changed["us-ashburn-subnet-storage-fss"] == {"update"}
     assert changed["us-ashburn-nsg-gpu-nodes-egress-tcp-111-storage"] == {"update"}
-    # a rename without an alias: the old pool's resources are deleted, the new ones created
+    # a rename without an alias: the old pool's resources are deleted, the new ones created (both NVL72 blocks)
     for kind in ("instance-config", "compute-cluster", "gpu-memory-cluster"):
-        assert changed[f"us-ashburn-{kind}-frontier"] == {"delete"}
-        assert changed[f"us-ashburn-{kind}-gb200"] == {"create"}
+        for block in ("", "-block-2"):
+            assert changed[f"us-ashburn-{kind}-frontier{block}"] == {"delete"}
+            assert changed[f"us-ashburn-{kind}-gb200{block}"] == {"create"}
+    assert changed["us-ashburn-capacity-reservation-gb200"] == {"create"}
     assert not [n for n, o in changed.items() if "replace" in o and n != "us-ashburn-instance-config-train"]
 
 

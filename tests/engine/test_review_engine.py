@@ -1,4 +1,4 @@
-"""`sitekit review` in engine mode on fifteen kinds of change (tests/review_cases.py): the engine's verdicts are
+"""`sitekit review` in engine mode on sixteen kinds of change (tests/review_cases.py): the engine's verdicts are
 asserted, and offline mode is checked against them on every case. A difference fails here: fix offline mode,
 or list it in the README's known limits of offline mode and in OFFLINE_LIMITS below.
 
@@ -68,14 +68,20 @@ def test_the_engines_verdicts(reviewed):
     assert ops("pool shape") == {"us-ashburn-instance-config-train": "replace",
                                  "us-ashburn-cluster-network-train": "update",  # the dependent, re-judged
                                  "us-ashburn-quota": "update"}  # the quota zeroes the shape no longer used (issue 21)
-    renamed = ops("pool renamed without alias")
-    assert sorted(renamed.values()) == ["create"] * 3 + ["delete"] * 3
+    renamed = ops("pool renamed without alias")  # two NVL72 blocks of three resources and the reservation
+    assert sorted(renamed.values()) == ["create"] * 7 + ["delete"] * 7
+    assert any("capacity-reservation-frontier" in r and "protect" in r
+               for r in site("pool renamed without alias").refusals)
+    moved = ops("reservation AD")  # availabilityDomain is ForceNew: the protected reservation is not replaced
+    assert moved["us-ashburn-capacity-reservation-frontier"] == "replace"
+    assert any("capacity-reservation-frontier" in r and "protect" in r for r in site("reservation AD").refusals)
+    assert {moved[f"us-ashburn-compute-cluster-{k}"] for k in ("frontier", "frontier-block-2")} == {"replace"}
     aliased = ops("pool renamed with alias")
     assert "create" not in aliased.values() and "delete" not in aliased.values()
     assert set(ops("network CIDR").values()) == {"update"} and len(ops("network CIDR")) == 7
     assert sorted(ops("NSG rule port").values()) == ["create", "delete"]
     tags = counts(reviewed["tag value"][0])
-    assert tags["update"] > 50 and tags.get("replace", 0) == 2  # tags inside launch details are ForceNew
+    assert tags["update"] > 50 and tags.get("replace", 0) == 3  # tags inside launch details are ForceNew (3 configurations)
     vault = site("vault type")
     assert ops("vault type")["us-ashburn-vault"] == "replace"
     assert any("us-ashburn-vault" in r and "protect" in r for r in vault.refusals)

@@ -183,27 +183,33 @@ def instance_monitoring_on(res: Res, ctx) -> Iterator[str]:
         if res.get(f"{base}.{flag}") is True:
             yield f"{base}.{flag} is true"
 
-@rule("SK-CMP-007", "GPU shapes the site's region is known to offer", severity="medium", level="advisory",
-      area="compute", stack=True, needs_site=True, anchor=("shape",),
+@rule("SK-CMP-007", "GPU shapes and capacity the site's region is known to offer", severity="medium",
+      level="advisory", area="compute", stack=True, needs_site=True, anchor=("shape",),
       remediation="Confirm the shape in the region (`oci compute shape list --region <region>` in the tenancy, or "
                   "Oracle's capacity report) and record it with its source and date in "
                   "stacks/catalog/capacity.yaml, or pick a shape and region the catalog knows "
-                  "(`sitekit fleet --capacity SHAPE` shows where a shape could move).")
+                  "(`sitekit fleet --capacity SHAPE` shows where a shape could move); record the tenancy's "
+                  "limits, quotas and reservations in the capacity ledger (`sitekit capacity import`).")
 def gpu_shape_known_in_region(stack: Stack, ctx) -> Iterator[tuple[Res | None, str]]:
     """A fact about the site's region and a shape, not about a resource: said once per shape, on the first
-    resource that asks for it, with how many others do."""
+    resource that asks for it, with how many others do. A shape known to be offered is still said where the
+    capacity ledger cannot tell whether the site's pools of it fit (a pool that does not fit never loads)."""
     users: dict[str, list[Res]] = {}
     for res in stack.of_type(INSTANCE, INSTANCE_CONFIGURATION, NODE_POOL):
         shape = _gpu_shape(res)
         if shape:
             users.setdefault(shape, []).append(res)
     for shape, found in users.items():
+        found.sort(key=lambda r: r.name)  # the same first resource whatever order the engine registered them in
         status, why = ctx.shape_capacity.get(shape, ("unknown", f"{shape} is not in the shape catalog"))
         others = f" (and {len(found) - 1} other resource{'s' * (len(found) > 2)} of the shape)" if len(found) > 1 else ""
         if status == "not-offered":
             yield found[0], f"GPU shape {shape} is not offered in {ctx.region} ({why}){others}"
         elif status != "offered":
             yield found[0], f"GPU shape {shape} is not known to be offered in {ctx.region} ({why}){others}"
+        elif shape in ctx.capacity_unknown:
+            yield found[0], (f"GPU shape {shape} is offered in {ctx.region}, but the capacity ledger cannot say "
+                             f"whether the site's pools fit: {ctx.capacity_unknown[shape]}{others}")
 
 
 USER_DATA_PATHS = {INSTANCE_CONFIGURATION: f"{LAUNCH}.metadata.user_data", NODE_POOL: "nodeMetadata.user_data"}
