@@ -99,21 +99,22 @@ def runs_here(tree: Path) -> bool:
 
 def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cache,
                    on_done: Callable[[str], None] = lambda s: None,
-                   day: datetime.date | None = None, plans: Cache | None = None) -> list[dict[str, dict[str, Any]]]:
+                   day: datetime.date | None = None, plans: Cache | None = None,
+                   keys: list[SideKeys] | None = None) -> list[dict[str, dict[str, Any]]]:
     """For each (tree, sites): {site: snapshot} with policy judged on `day` (default today), from the cache where
     it holds them for that day, else planned. The sites of trees whose code is the code running here (`runs_here`:
     a change to stack files, profiles or the baseline, on both sides) are planned in this process's workers, the
     imports and every site's loading done once, before they fork (`batch.in_workers`); a site whose plan `plans` (the
     plan cache) holds under the same key, as `plan --all` or `policy --all` left it, is not planned again, only
     judged. The sites of other trees are planned by that tree's own code in fresh interpreters, sharing `jobs` of
-    them, each a chunk of one tree's sites."""
+    them, each a chunk of one tree's sites. `keys`: each tree's `SideKeys`, when the caller has them."""
     day = day or datetime.date.today()
     outs: list[dict[str, dict[str, Any]]] = []
     chunks: list[tuple[int, Path, list[str]]] = []
     here: list[tuple[int, Path, str]] = []
-    keys = []
+    given, keys = keys, []
     for i, (tree, sites) in enumerate(requests):
-        k = SideKeys(tree) if sites else None
+        k = (given[i] if given else SideKeys(tree)) if sites else None
         keys.append(k)
         out: dict[str, dict[str, Any]] = {}
         todo = []
