@@ -794,3 +794,35 @@ def test_a_warm_review_is_served_from_the_review_cache_byte_for_byte(repo, tmp_p
     assert [s.changes for s in warm.sites] == [s.changes for s in fresh.sites]  # in the order they were found
     assert warm.exit_code() == fresh.exit_code() and warm.not_evaluated == fresh.not_evaluated
     assert [s.site for s in later.sites] == [s.site for s in fresh.sites]
+
+
+def test_a_review_leaves_its_head_plans_in_the_plan_cache_for_plan_all(repo, tmp_path, monkeypatch):
+    """Issue 20: the head plans a review makes land in the plan cache under the key `plan` reads, so `plan --all`
+    after a review is served from it: every site a plan-cache hit, none planned again."""
+    from sitekit.run import batch
+    from sitekit.run.cache import Cache as CacheClass
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    reset(repo)
+    edit(repo, US, "nodes: 2048", "nodes: 2304")
+    try:
+        done = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False)
+        sites = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (repo / "stacks").glob("Pulumi.*.yaml"))
+        reviewed = [s.site for s in done.sites if s.status != "removed"]
+        hits, planned = [], []
+        real_get = CacheClass.get
+
+        def get(self, key, site, inputs=None):
+            value = real_get(self, key, site, inputs)
+            if self.kind == "plans" and value is not None:
+                hits.append(site)
+            return value
+
+        monkeypatch.setattr(CacheClass, "get", get)
+        monkeypatch.setattr(batch, "_one", lambda root, site, *a: planned.append(site))
+        outcomes = batch.run_sites(repo, reviewed, "plan", jobs=1)
+    finally:
+        reset(repo)
+    assert reviewed and set(reviewed) <= set(sites)
+    assert sorted(hits) == sorted(reviewed) and planned == []
+    assert all(kind == "plan" and value.resources for kind, value in outcomes.values())

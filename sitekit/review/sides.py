@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from sitekit.errors import SitekitError, SpecError
 from sitekit.run import snapshot as snapshot_module
-from sitekit.run.batch import in_workers, plan_from_dict, warm_up
+from sitekit.run.batch import in_workers, plan_from_dict, plan_to_dict, warm_up
 from sitekit.run.cache import Cache, SideKeys, say, tree_digest
 from sitekit.spec.loader import load_site
 
@@ -156,7 +156,8 @@ def _snapshot_here(todo: list[tuple[int, Path, str]], keys: list[SideKeys | None
                    plans: Cache | None, keep: Callable[[int, str, dict[str, Any]], None],
                    on_done: Callable[[str], None]) -> None:
     """Snapshots of (side, tree, site) planned by the code running here: imports, then every site loaded and
-    validated (and its cached plan read) in this process, then the planning in workers forked from it."""
+    validated (and its cached plan read) in this process, then the planning in workers forked from it; each plan
+    made is kept in the plan cache (`plans`), where `plan --all` and `policy --all` find it."""
     warm_up()
     items = []
     for i, tree, site in todo:
@@ -172,7 +173,17 @@ def _snapshot_here(todo: list[tuple[int, Path, str]], keys: list[SideKeys | None
     gc.freeze()
 
     def one(n: int) -> dict[str, Any]:
-        _, tree, site, loaded, plan = items[n]
+        i, tree, site, loaded, plan = items[n]
+        if plan is None:  # planned here, and kept in the plan cache under the key `plan --all` reads
+            from sitekit.run.offline import plan_site  # heavy: deferred
+
+            try:
+                plan = plan_site(tree, site, site=loaded)
+            except SitekitError:
+                pass  # the snapshot says why, planning again
+            else:
+                if plans is not None:
+                    plans.put(keys[i].key(site), plan_to_dict(plan))
         return snapshot_module.snapshot_site(tree, site, loaded, day, plan)
 
     for n, snap in in_workers(len(items), one, jobs):
