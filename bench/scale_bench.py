@@ -46,6 +46,7 @@ SITEKIT = [str(Path(sys.executable).parent / "sitekit")]
 PLACES = [("us", "us-ashburn-1"), ("br", "sa-saopaulo-1"), ("de", "eu-frankfurt-1"), ("ae", "me-dubai-1"),
           ("us", "us-phoenix-1"), ("br", "sa-vinhedo-1"), ("de", "eu-stockholm-1"), ("ae", "me-abudhabi-1"),
           ("us", "us-chicago-1"), ("us", "us-sanjose-1")]
+AGAINST = "## `plan --all --format json`"  # how a section of `--against` starts in the results file
 BEGIN, END = "<!-- bench:scale -->", "<!-- /bench:scale -->"
 HEADER = "| sites | command | wall s | CPU s | load at start | peak MB (tree / one process) |"
 ROW = re.compile(r"^\| (?P<sites>\d+) \| `(?P<command>[^`]+)`(?P<note>[^|]*) \| (?P<wall>\d+\.\d) \| (?P<cpu>\d+\.\d) \| "
@@ -320,7 +321,7 @@ def against(rev: str, n: int, repeat: int, env_base: dict[str, str]) -> list[str
                 raise SystemExit(f"not every site planned: {planned}")
     cpu = [t.cpu / r.cpu for r, t in zip(runs["rev"], runs["tree"])]
     wall = [t.wall / r.wall for r, t in zip(runs["rev"], runs["tree"])]
-    lines = [f"## `plan --all --format json` at {n} sites, cold: this tree against {rev} ({commit[:12]}), "
+    lines = [f"{AGAINST} at {n} sites, cold: this tree against {rev} ({commit[:12]}), "
              f"{time.strftime('%Y-%m-%d %H:%M')}", "",
              f"`python bench/scale_bench.py --against {rev} --sizes {n} --repeat {repeat}`: each side's own code "
              "(PYTHONPATH to a copy of its tree) in the same virtual environment, each planning a fleet stamped by "
@@ -442,9 +443,12 @@ def main() -> None:
     jobs = opts.jobs.split(",")
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    kept = ""  # the --against sections of earlier runs stay
+    if out.is_file() and AGAINST in out.read_text():
+        kept = "\n" + AGAINST + out.read_text().split(AGAINST, 1)[1]
     out.write_text("\n".join([f"# sitekit at fleet scale ({time.strftime('%Y-%m-%d %H:%M')}, {cores} cores, "
                               "`python bench/scale_bench.py`)", "", __doc__.split("\n\n", 2)[2].strip(), "",
-                              *table(results), "", *ratios(results, jobs)]) + "\n")
+                              *table(results), "", *ratios(results, jobs)]) + "\n" + kept)
     print(f"wrote {out}")
     if opts.write_readme:
         write_readme(ROOT / "README.md", readme_block(results, jobs, cores))
