@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from sitekit.engine.provider import oci_version
 from sitekit.errors import SitekitError
 
 # The CLI version `make pulumi` builds (tools/pulumi/go.mod); a pulumi on PATH of at least MIN_VERSION works.
@@ -135,7 +136,6 @@ class Workspace:
                             f"SITEKIT_STANDIN_FAULTS={self.faults_file} PYTHONPATH={PACKAGE_ROOT} "
                             f"exec {sys.executable} -P -m sitekit.engine.provider \"$@\"\n")
         launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        from sitekit.engine.provider import oci_version  # grpc and pulumi: only for the engine
         self.run(["plugin", "install", "resource", "oci", oci_version(), "--file", str(launcher)], check=True,
                  cwd=self.folder)
         self.run(["login", self.backend_url], check=True, cwd=self.folder)
