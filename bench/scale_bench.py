@@ -2,6 +2,7 @@
 `policy --all` and `review`, cold and warm, next to the frozen floor measured in the same run.
 
     python bench/scale_bench.py [--sizes 10,50] [--out bench/results/scale.md] [--write-readme] [--engine-site]
+    python bench/scale_bench.py --against REV [--sizes 50] [--repeat 3]
 
 For each N, in a scratch copy whose only sites are N stamped ones (jurisdictions and regions in turn; up to 192,
 the whole organisation address space of three /10s carved in /16s), each command runs as a user runs it, in its
@@ -16,6 +17,10 @@ The floor: one process that registers the same typed pulumi_oci resources with t
 own registrations replayed through the pulumi_oci classes under the same mocks) and nothing else (no spec, no
 components, no rules), its collector frozen after the imports and after the first site as sitekit freezes it;
 measured in the same run, its CPU seconds are what `policy --all --jobs 1` is compared with.
+
+With --against REV (e.g. `--against 0792816`, main before issue 22) it instead runs cold `plan --all --format
+json` at each size with REV's own code and with this tree's, in turn, `--repeat` pairs, and appends each run and
+the median of the pairs' CPU ratios to the results file (`against`).
 
 With --write-readme the README's block between `<!-- bench:scale -->` and `<!-- /bench:scale -->` is rewritten
 from this run (`readme_block`); otherwise only the results file is written.
@@ -41,6 +46,7 @@ SITEKIT = [str(Path(sys.executable).parent / "sitekit")]
 PLACES = [("us", "us-ashburn-1"), ("br", "sa-saopaulo-1"), ("de", "eu-frankfurt-1"), ("ae", "me-dubai-1"),
           ("us", "us-phoenix-1"), ("br", "sa-vinhedo-1"), ("de", "eu-stockholm-1"), ("ae", "me-abudhabi-1"),
           ("us", "us-chicago-1"), ("us", "us-sanjose-1")]
+AGAINST = "## `plan --all --format json`"  # how a section of `--against` starts in the results file
 BEGIN, END = "<!-- bench:scale -->", "<!-- /bench:scale -->"
 HEADER = "| sites | command | wall s | CPU s | load at start | peak MB (tree / one process) |"
 ROW = re.compile(r"^\| (?P<sites>\d+) \| `(?P<command>[^`]+)`(?P<note>[^|]*) \| (?P<wall>\d+\.\d) \| (?P<cpu>\d+\.\d) \| "
@@ -133,16 +139,20 @@ def run(label: str, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[in
 
 # ------------------------------------------------------------------------------------------------ scratch
 STAMP_CHILD = """
+import dataclasses
 import sys
 from pathlib import Path
 from sitekit.stamp.request import Request
 from sitekit.stamp.site import write_site
 from datetime import date
 root, places = Path(sys.argv[1]), [p.split(':') for p in sys.argv[2:]]
+asks = {f.name for f in dataclasses.fields(Request)}
 for name, code, region in places:
     # Germany's profile sets EnEfG section 11 limits by commissioning day (issue 22): its sites state one, at PUE 1.2
+    # (a tree from before issue 22 has neither the limits nor the options: its new-site is asked for what it knows)
     energy = dict(pue=1.2, commissioned=date(2027, 1, 1), energy_reuse=0.2) if code == "de" else dict(pue=1.25)
-    write_site(root, Request(name=name, jurisdiction=code, region=region, power_mw=20, **energy))
+    write_site(root, Request(name=name, jurisdiction=code, region=region, power_mw=20,
+                             **{k: v for k, v in energy.items() if k in asks}))
 """
 
 
@@ -150,13 +160,15 @@ def site_names(n: int) -> list[tuple[str, str, str]]:
     return [(f"s{i:03d}-{PLACES[i % len(PLACES)][0]}", *PLACES[i % len(PLACES)]) for i in range(n)]
 
 
-def scratch_fleet(folder: Path, n: int, env: dict[str, str]) -> Path:
-    """A project copy whose sites are N stamped as `new-site` stamps them (in one process, to save the set-up's
-    time), committed to git (for review)."""
+def scratch_fleet(folder: Path, n: int, env: dict[str, str], source: Path = ROOT) -> Path:
+    """A copy of the project at `source` (its code too) whose sites are N stamped as its own `new-site` stamps
+    them (in one process, to save the set-up's time), committed to git (for review). `env`'s PYTHONPATH must be
+    `folder`: the copy's code stamps."""
     for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, folder / name)
+        shutil.copy(source / name, folder / name)
     for sub in ("stacks", "templates", "schema", "policies", "sitekit"):
-        shutil.copytree(ROOT / sub, folder / sub, ignore=shutil.ignore_patterns("__pycache__"))
+        if (source / sub).is_dir():
+            shutil.copytree(source / sub, folder / sub, ignore=shutil.ignore_patterns("__pycache__"))
     for stack in (folder / "stacks").glob("Pulumi.*.yaml"):
         stack.unlink()
     subprocess.run([sys.executable, "-c", STAMP_CHILD, str(folder)] + [":".join(p) for p in site_names(n)],
@@ -262,6 +274,70 @@ def measure_size(n: int, opts, env_base: dict[str, str]) -> list[Measure]:
         return rows
 
 
+# ------------------------------------------------------------------------------------------------ against REV
+def export_rev(rev: str, dest: Path) -> str:
+    """REV's tree (`git archive`) in `dest`; its full commit."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return commit
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2
+
+
+def against(rev: str, n: int, repeat: int, env_base: dict[str, str]) -> list[str]:
+    """Cold `plan --all --format json` at N sites with REV's own code and with this tree's, in turn, `repeat`
+    pairs (which side goes first alternates): each side plans a fleet stamped by its own `new-site` (same names,
+    jurisdictions, regions and power; the older tree's `new-site` is asked only for what it knows), from a copy of
+    its own tree, in the same virtual environment. Lines of Markdown: each run, and the median of the pairs'
+    CPU ratios (this tree / REV) and wall ratios."""
+    with tempfile.TemporaryDirectory(prefix=f"sitekit-against-{n}-") as tmp:
+        commit = export_rev(rev, Path(tmp) / "rev")
+        sides = {}
+        for side, source in (("rev", Path(tmp) / "rev"), ("tree", ROOT)):
+            fleet = Path(tmp) / f"fleet-{side}"
+            fleet.mkdir()
+            env = dict(env_base, NO_COLOR="1", PYTHONPATH=str(fleet), SITEKIT_CACHE_DIR=str(Path(tmp) / f"cache-{side}"))
+            scratch_fleet(fleet, n, env, source)
+            sides[side] = (fleet, env)
+        label = {"rev": rev if commit.startswith(rev) else f"{rev} ({commit[:7]})", "tree": "this tree"}
+        runs: dict[str, list[Measure]] = {"rev": [], "tree": []}
+        for i in range(repeat):
+            for side in (("rev", "tree") if i % 2 == 0 else ("tree", "rev")):
+                fleet, env = sides[side]
+                shutil.rmtree(env["SITEKIT_CACHE_DIR"], ignore_errors=True)
+                runs[side].append(run(f"{label[side]}: plan --all --format json (cold, pair {i + 1})",
+                                      [*SITEKIT, "plan", "--all", "--format", "json", "--no-progress"], fleet, env,
+                                      ok=(0,), into=Path(tmp) / f"plans-{side}.json"))
+            planned = {side: len(json.loads((Path(tmp) / f"plans-{side}.json").read_text())["sites"])
+                       for side in runs}
+            if set(planned.values()) != {n}:
+                raise SystemExit(f"not every site planned: {planned}")
+    cpu = [t.cpu / r.cpu for r, t in zip(runs["rev"], runs["tree"])]
+    wall = [t.wall / r.wall for r, t in zip(runs["rev"], runs["tree"])]
+    lines = [f"{AGAINST} at {n} sites, cold: this tree against {rev} ({commit[:12]}), "
+             f"{time.strftime('%Y-%m-%d %H:%M')}", "",
+             f"`python bench/scale_bench.py --against {rev} --sizes {n} --repeat {repeat}`: each side's own code "
+             "(PYTHONPATH to a copy of its tree) in the same virtual environment, each planning a fleet stamped by "
+             "its own `new-site`; the sides run in turn, the first alternating.", "",
+             "| pair | side | wall s | CPU s | load at start |", "|---:|---|---:|---:|---:|"]
+    for i in range(repeat):
+        for side in ("rev", "tree"):
+            m = runs[side][i]
+            lines.append(f"| {i + 1} | {label[side]} | {m.wall:.1f} | {m.cpu:.1f} | {m.load:.2f} |")
+    lines += ["", f"- median of the pairs' ratios, this tree / {rev}: {median(cpu):.3f}x CPU "
+                  f"({', '.join(f'{r:.3f}' for r in cpu)}), {median(wall):.3f}x wall "
+                  f"({', '.join(f'{r:.3f}' for r in wall)})", ""]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 # ------------------------------------------------------------------------------------------------ report
 def table(results: dict[int, list[Measure]]) -> list[str]:
     lines = [HEADER, "|---:|---|---:|---:|---:|---:|"]
@@ -341,6 +417,10 @@ def main() -> None:
     parser.add_argument("--keep-sizes", action="store_true",
                         help="keep the README block's rows of sizes this run does not measure (each row keeps its load)")
     parser.add_argument("--engine-site", action="store_true", help="also time engine-mode review of one site")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead: cold `plan --all --format json` with REV's own code (git archive) and this "
+                             "tree's, in turn, at each size; appended to --out")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs with --against (default 3)")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.floor_child:
@@ -348,6 +428,14 @@ def main() -> None:
         return
     cores = len(os.sched_getaffinity(0))
     env = {k: v for k, v in os.environ.items() if k not in ("SITEKIT_CACHE_DIR", "PYTHONPATH")}
+    if opts.against:
+        out = Path(opts.out)
+        for n in [int(x) for x in opts.sizes.split(",")]:
+            lines = against(opts.against, n, opts.repeat, env)
+            with out.open("a") as fh:
+                fh.write("\n" + "\n".join(lines))
+        print(f"appended to {out}")
+        return
     results = {n: measure_size(n, opts, env) for n in [int(x) for x in opts.sizes.split(",")]}
     if opts.keep_sizes:  # the other sizes' rows of the README's block, from the runs that measured them
         kept = read_block((ROOT / "README.md").read_text())
@@ -355,9 +443,12 @@ def main() -> None:
     jobs = opts.jobs.split(",")
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    kept = ""  # the --against sections of earlier runs stay
+    if out.is_file() and AGAINST in out.read_text():
+        kept = "\n" + AGAINST + out.read_text().split(AGAINST, 1)[1]
     out.write_text("\n".join([f"# sitekit at fleet scale ({time.strftime('%Y-%m-%d %H:%M')}, {cores} cores, "
                               "`python bench/scale_bench.py`)", "", __doc__.split("\n\n", 2)[2].strip(), "",
-                              *table(results), "", *ratios(results, jobs)]) + "\n")
+                              *table(results), "", *ratios(results, jobs)]) + "\n" + kept)
     print(f"wrote {out}")
     if opts.write_readme:
         write_readme(ROOT / "README.md", readme_block(results, jobs, cores))

@@ -408,3 +408,39 @@ def test_warm_plan_all_json_is_served_from_kept_renderings_and_only_a_changed_si
     assert again.exit_code == 0, again.stderr
     assert sorted(counted["plan"][3:]) == sorted(rendered[3:]) == ["br-saopaulo", "us-ashburn"]
     assert [p["site"] for p in json.loads(again.stdout)["sites"]] == sites
+
+
+def test_loading_every_site_reads_each_stack_file_once(project, monkeypatch):
+    """Issue 20: each site's load checks its supernet against every other site's and reads its peers' files; those
+    facts are read once per process and shared (`stackfiles.shared_facts`), so loading N sites (as the parent does
+    before its workers fork) parses each stack file once and reads its values twice (its own load, and the facts
+    every other site shares), not once per site."""
+    from collections import Counter, OrderedDict
+
+    from sitekit.spec import loader, peering, sources, stackfiles
+
+    sites = five_sites(project, monkeypatch)
+    past = datetime.datetime.now().timestamp() - 3600  # files last changed an hour ago, as a fleet's are
+    for path in (project / "stacks").glob("Pulumi.*.yaml"):
+        os.utime(path, (past, past))
+    monkeypatch.setattr(sources, "_PARSED", OrderedDict())  # parsed by earlier tests: parse them again here
+    monkeypatch.setattr(sources, "_FILES", {})
+    monkeypatch.setattr(stackfiles, "_SHARED", {})
+    monkeypatch.setattr(stackfiles, "READS", Counter())
+    parses, reads = Counter(), Counter()
+    real_parse, real_read = sources._parse, stackfiles.read_stack_values
+    monkeypatch.setattr(sources, "_parse", lambda text, file: parses.update([file]) or real_parse(text, file))
+
+    def read(root, stack):
+        reads[stack] += 1
+        return real_read(root, stack)
+
+    for module in (loader, peering, stackfiles):
+        monkeypatch.setattr(module, "read_stack_values", read, raising=False)
+    loaded = batch.load_all(project, sites, lambda site, exc: pytest.fail(f"{site}: {exc}"))
+    assert sorted(loaded) == sites and len(sites) == 5
+    assert any(site.peers for site in loaded.values())  # peers are read too
+    files = {f"stacks/Pulumi.{s}.yaml" for s in sites}
+    assert {f: n for f, n in parses.items() if f in files} == dict.fromkeys(files, 1)
+    assert dict(reads) == dict.fromkeys(sites, 2)
+    assert dict(stackfiles.READS) == {(str(project), s): 1 for s in sites}

@@ -782,3 +782,72 @@ def test_a_base_whose_plan_is_in_the_plan_cache_is_judged_not_planned_again(repo
     reused = sides.snapshot_side(repo, ["ar-patagonia"], 1, Cache(None, "snapshots"), day=day,
                                  plans=Cache(cache_dir(), "plans"))
     assert reused == planned
+
+
+def test_a_warm_review_is_served_from_the_review_cache_byte_for_byte(repo, tmp_path, monkeypatch):
+    """Issue 20: a review nothing changed since takes each site's review, as written, from the cache (keyed by
+    both sides' keys, the status, mode, day, prices and the running sitekit): no side is planned or read again,
+    and the JSON and the comment are byte for byte those of a review without the cache. Another day is another
+    key: reviewed again."""
+    import sitekit.review as review_module
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    day = datetime.date(2026, 12, 7)
+    reset(repo)
+    edit(repo, US, "nodes: 2048", "nodes: 2304")
+    edit(repo, US, "- name: frontier", "- name: gb200\n      formerNames: [frontier]")
+    (repo / BR).unlink()
+    edit(repo, US, "    - site: br-saopaulo\n", "")
+    try:
+        first = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False, today=day)
+        planned = []
+        real = review_module.plan_sides
+        monkeypatch.setattr(review_module, "plan_sides", lambda *a, **k: planned.append(a[2].sites) or real(*a, **k))
+        warm = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False, today=day)
+        fresh = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False, today=day, use_cache=False)
+        assert planned == [[s.site for s in first.sites]]  # only the review without the cache planned
+        assert warm.sites and all(s.site in warm.rendered for s in warm.sites)
+        later = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False, today=day + datetime.timedelta(1))
+    finally:
+        reset(repo)
+    assert len(planned) == 2 and planned[1] == [s.site for s in first.sites]
+    assert sorted(warm.rendered) == sorted(s.site for s in first.sites) and not fresh.rendered
+    # the contract: one indenting json.dumps of the whole review, as before the sites were rendered one by one
+    assert dumps(fresh) == json.dumps(fresh.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+    assert dumps(warm) == dumps(fresh) == dumps(first)
+    assert render_markdown(warm) == render_markdown(fresh) == render_markdown(first)
+    assert [s.changes for s in warm.sites] == [s.changes for s in fresh.sites]  # in the order they were found
+    assert warm.exit_code() == fresh.exit_code() and warm.not_evaluated == fresh.not_evaluated
+    assert [s.site for s in later.sites] == [s.site for s in fresh.sites]
+
+
+def test_a_review_leaves_its_head_plans_in_the_plan_cache_for_plan_all(repo, tmp_path, monkeypatch):
+    """Issue 20: the head plans a review makes land in the plan cache under the key `plan` reads, so `plan --all`
+    after a review is served from it: every site a plan-cache hit, none planned again."""
+    from sitekit.run import batch
+    from sitekit.run.cache import Cache as CacheClass
+
+    monkeypatch.setenv("SITEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    reset(repo)
+    edit(repo, US, "nodes: 2048", "nodes: 2304")
+    try:
+        done = review(repo, "HEAD", mode="offline", jobs=1, show_progress=False)
+        sites = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (repo / "stacks").glob("Pulumi.*.yaml"))
+        reviewed = [s.site for s in done.sites if s.status != "removed"]
+        hits, planned = [], []
+        real_get = CacheClass.get
+
+        def get(self, key, site, inputs=None):
+            value = real_get(self, key, site, inputs)
+            if self.kind == "plans" and value is not None:
+                hits.append(site)
+            return value
+
+        monkeypatch.setattr(CacheClass, "get", get)
+        monkeypatch.setattr(batch, "_one", lambda root, site, *a: planned.append(site))
+        outcomes = batch.run_sites(repo, reviewed, "plan", jobs=1)
+    finally:
+        reset(repo)
+    assert reviewed and set(reviewed) <= set(sites)
+    assert sorted(hits) == sorted(reviewed) and planned == []
+    assert all(kind == "plan" and value.resources for kind, value in outcomes.values())

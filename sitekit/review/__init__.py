@@ -15,7 +15,10 @@ mode only), `site_review` per site, `not_evaluated`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import hashlib
+import json
 import os
 import re
 import tempfile
@@ -40,12 +43,12 @@ from sitekit.git import (
 )
 from sitekit.progress import progress
 from sitekit.review.engine import DeployedCache, review_site
-from sitekit.review.model import Change, NotEvaluated, Review, Side, SiteReview
+from sitekit.review.model import Change, NotEvaluated, Review, Side, SiteReview, change_order, site_dict, site_from_dict
 from sitekit.review.offline import diff_snapshots, engine_urns
 from sitekit.review.preview import changes_from_preview, load_preview
-from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown
+from sitekit.review.render import COMMENT_LIMIT, dumps, render_markdown, site_json
 from sitekit.review.sides import snapshot_sides
-from sitekit.run.cache import Cache, SideKeys, cache_dir, stack_facts
+from sitekit.run.cache import Cache, SideKeys, cache_dir, stack_facts, tree_digest
 from sitekit.run.cost import Prices, load_prices, monthly_cost
 
 __all__ = ["review", "render_markdown", "dumps", "affected_sites", "diff_snapshots", "engine_urns", "Change",
@@ -111,9 +114,11 @@ def choose_mode(root: Path, mode: str, preview_json: Path | None) -> tuple[str, 
     return mode, pulumi, ".".join(map(str, _version_of(pulumi) or ())) if pulumi else None
 
 
-def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] | None) -> Scope:
-    """Stage 2: the sites asked for (each must exist on a side), else those the change affects."""
-    base_facts, head_facts = stack_facts(base_tree), stack_facts(root)
+def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] | None,
+                 keys: tuple[SideKeys, SideKeys] | None = None) -> Scope:
+    """Stage 2: the sites asked for (each must exist on a side), else those the change affects; the sides' stack
+    facts from their `keys` when given."""
+    base_facts, head_facts = (keys[0].facts, keys[1].facts) if keys else (stack_facts(base_tree), stack_facts(root))
     base_sites, head_sites = sorted(base_facts), sorted(head_facts)
     if only:
         known = sorted(set(base_sites) | set(head_sites))
@@ -128,13 +133,14 @@ def select_sites(root: Path, base_commit: str, base_tree: Path, only: list[str] 
 
 
 def plan_sides(root: Path, base_tree: Path, scope: Scope, jobs: int, cache_root: Path | None,
-               show_progress: bool, day: datetime.date) -> tuple[dict[str, Any], dict[str, Any]]:
+               show_progress: bool, day: datetime.date,
+               keys: tuple[SideKeys, SideKeys] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Stage 3: each side's snapshots, planned by that side's own code, policy judged on `day`; an invalid head
-    spec is bad input."""
+    spec is bad input. `keys`: the base's and the head's `SideKeys`, when the caller has them."""
     with progress("planning", len(scope.on_base) + len(scope.on_head), show_progress) as bar:
         base_snap, head_snap = snapshot_sides([(base_tree, scope.on_base), (root, scope.on_head)], jobs,
                                               Cache(cache_root, "snapshots"), bar.advance, day,
-                                              plans=Cache(cache_root, "plans"))
+                                              plans=Cache(cache_root, "plans"), keys=list(keys) if keys else None)
     invalid = [head_snap[s]["error"] for s in scope.on_head if head_snap[s].get("errorKind") == "spec"]
     if invalid:
         raise SpecError([p for text in invalid for p in _problems(text)])
@@ -211,6 +217,57 @@ def site_review(prices: Prices, site: str, status: str, base: dict | None, head:
     return s
 
 
+REVIEW_CACHE_FORMAT = 1
+"""Bump when what a site's review holds, or how it is written, changes other than through sitekit's sources
+(which `review_keys` hashes anyway)."""
+
+
+def _judged(snapshot: dict[str, Any] | None) -> bool:
+    """A side that is absent, or was planned and its policy judged: nothing of it is left to evaluate again."""
+    if snapshot is None:
+        return True
+    policy = snapshot.get("policy")
+    return not snapshot.get("error") and isinstance(policy, dict) and "mandatoryFailures" in policy
+
+
+class ReviewCache:
+    """Offline reviews of single sites, as written (`render.site_json`), in the cache (`reviews`): filed under the
+    content keys of both sides (`SideKeys`: everything each side's plan and policy depend on), the site's status,
+    the mode, the day policy is judged on, the price catalog and the sources of the sitekit running (what diffs,
+    prices and writes). A review whose sides could not both be planned and judged is never filed: it is computed
+    again. With `folder` None nothing is read or written."""
+
+    def __init__(self, folder: Path | None, keys: tuple[SideKeys, SideKeys], mode: str, day: datetime.date,
+                 prices: Prices):
+        self.cache = Cache(folder, "reviews") if folder is not None and mode == "offline" else None
+        self.keys = keys
+        shared = hashlib.sha256(f"format={REVIEW_CACHE_FORMAT};mode={mode};day={day.isoformat()};".encode())
+        shared.update(json.dumps(dataclasses.asdict(prices), sort_keys=True, default=str).encode())
+        shared.update(tree_digest(Path(__file__).resolve().parents[2], "sitekit").encode())
+        self.shared = shared.hexdigest()
+
+    def key(self, scope: Scope, site: str) -> str:
+        base, head = self.keys
+        parts = [self.shared, scope.status(site), base.key(site) if site in scope.base_sites else "-",
+                 head.key(site) if site in scope.head_sites else "-"]
+        return hashlib.sha256(";".join(parts).encode()).hexdigest()
+
+    def get(self, scope: Scope, site: str) -> tuple[SiteReview, str] | None:
+        """The site's review and its JSON, when filed."""
+        hit = self.cache.get(self.key(scope, site), site) if self.cache is not None else None
+        if hit is None:
+            return None
+        return site_from_dict(json.loads(hit["json"]), hit["order"]), hit["json"]
+
+    def put(self, scope: Scope, s: SiteReview, base: dict | None, head: dict | None) -> str | None:
+        """File a site's review whose sides were both planned and judged; its JSON, when filed."""
+        if self.cache is None or not _judged(base) or not _judged(head):
+            return None
+        text = site_json(site_dict(s))
+        self.cache.put(self.key(scope, s.site), {"site": s.site, "json": text, "order": change_order(s)})
+        return text
+
+
 def installed_versions() -> dict[str, str]:
     """The versions of the pinned SDKs installed here: what both sides are planned with (a side's own pins are
     read, not installed: that would take a virtual environment per side, installed from its lock)."""
@@ -253,15 +310,29 @@ def review(root: Path, base_rev: str = "HEAD", only: list[str] | None = None, *,
     cache_root = cache_dir() if use_cache else None
     with tempfile.TemporaryDirectory(prefix="sitekit-review-") as tmp:
         base_tree = export_tree(root, base_commit, Path(tmp))
-        scope = select_sites(root, base_commit, base_tree, only)
+        keys = (SideKeys(base_tree), SideKeys(root))
+        scope = select_sites(root, base_commit, base_tree, only, keys)
         previews = read_previews(preview_json, scope.sites) if mode == "preview-json" else {}
-        base_snap, head_snap = plan_sides(root, base_tree, scope, jobs, cache_root, show_progress,
-                                          today or datetime.date.today())
-        engine_results = engine_reviews(root, base_tree, scope, base_snap, head_snap, pulumi, cli_version, Path(tmp),
+        day = today or datetime.date.today()
+        filed = ReviewCache(cache_root, keys, mode, day, prices)
+        cached = {site: hit for site in scope.sites if (hit := filed.get(scope, site)) is not None}
+        todo = Scope([s for s in scope.sites if s not in cached], scope.base_sites, scope.head_sites)
+        base_snap, head_snap = plan_sides(root, base_tree, todo, jobs, cache_root, show_progress, day, keys) \
+            if todo.sites else ({}, {})
+        engine_results = engine_reviews(root, base_tree, todo, base_snap, head_snap, pulumi, cli_version, Path(tmp),
                                         jobs, cache_root, show_progress) if mode == "engine" else {}
-        reviews = [site_review(prices, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
-                               engine_results.get(site), preview_json, previews.get(site)) for site in scope.sites]
+        reviews, rendered = [], {}
+        for site in scope.sites:
+            if site in cached:
+                s, rendered[site] = cached[site]
+            else:
+                s = site_review(prices, site, scope.status(site), base_snap.get(site), head_snap.get(site), mode,
+                                engine_results.get(site), preview_json, previews.get(site))
+                text = filed.put(scope, s, base_snap.get(site), head_snap.get(site))
+                if text is not None:
+                    rendered[site] = text
+            reviews.append(s)
         versions = {"base": pinned_versions(base_tree), "head": pinned_versions(root), "installed": installed_versions()}
     unaffected = sorted((set(scope.base_sites) | set(scope.head_sites)) - set(scope.sites))
     return Review(base_rev, base_commit, not base_tip, head_commit(root), is_dirty(root), mode, cli_version,
-                  reviews, unaffected, versions, not_evaluated(scope, head_snap))
+                  reviews, unaffected, versions, not_evaluated(todo, head_snap), rendered)

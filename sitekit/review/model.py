@@ -93,6 +93,31 @@ class NotEvaluated:
         return f"{self.site}: {self.what} not evaluated: {self.why}"
 
 
+def change_order(s: SiteReview) -> list[int]:
+    """The indexes of a site's changes in the order its JSON lists them: by URN, then kind."""
+    return sorted(range(len(s.changes)), key=lambda i: (s.changes[i].urn, s.changes[i].kind))
+
+
+def site_dict(s: SiteReview) -> dict[str, Any]:
+    """A site's review as plain data, as `--format json` writes it: changes by URN, counts and warnings added."""
+    d = plain(s)
+    d["changes"] = [d["changes"][i] for i in change_order(s)]
+    d["counts"] = {k: s.count(k) for k in KINDS}
+    d["warnings"] = sorted(c.urn for c in s.warnings())
+    return d
+
+
+def site_from_dict(d: dict[str, Any], order: list[int]) -> SiteReview:
+    """The SiteReview `site_dict` made `d` from; `order` (its `change_order`) puts the changes back in the order
+    they were found, which the comment lists them in."""
+    sorted_changes = [Change(**{**c, "detail": [PropertyDiff(**p) for p in c["detail"]]}) for c in d["changes"]]
+    changes: list[Change] = [None] * len(sorted_changes)  # type: ignore[list-item]
+    for k, i in enumerate(order):
+        changes[i] = sorted_changes[k]
+    return SiteReview(d["site"], d["status"], changes, Side(**d["base"]), Side(**d["head"]), list(d["refusals"]),
+                      list(d["notes"]))
+
+
 def plain(value: Any) -> Any:
     """Dataclasses as dicts, at any depth, as `dataclasses.asdict` makes them but without deep-copying the plain
     data inside (a review only reads it, to write JSON; the copies were most of a warm review's rendering)."""
@@ -118,6 +143,9 @@ class Review:
     unaffected: list[str]
     versions: dict[str, dict[str, str]] = field(default_factory=dict)  # base / head pins, installed SDKs
     not_evaluated: list[NotEvaluated] = field(default_factory=list)
+    rendered: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """{site: its `site_dict` as JSON (`render.site_json`)}, for the sites a review took from its cache: written
+    as they are, not rendered again."""
 
     def exit_code(self) -> int:
         """Fail closed: 2 when something could not be evaluated because of bad input, 1 for anything else not
@@ -131,19 +159,14 @@ class Review:
         base, head = self.versions.get("base", {}), self.versions.get("head", {})
         return [(k, base.get(k), head.get(k)) for k in sorted(set(base) | set(head)) if base.get(k) != head.get(k)]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Deterministic: sites by name, changes by URN, keys sorted by the caller's dumps."""
-        sites = []
-        for s in sorted(self.sites, key=lambda s: s.site):
-            d = plain(s)
-            d["changes"] = sorted(d["changes"], key=lambda c: (c["urn"], c["kind"]))
-            d["counts"] = {k: s.count(k) for k in KINDS}
-            d["warnings"] = sorted(c.urn for c in s.warnings())
-            sites.append(d)
+    def to_dict(self, sites: bool = True) -> dict[str, Any]:
+        """Deterministic: sites by name (`site_dict`; none with `sites=False`), keys sorted by the caller's
+        dumps."""
         return {"schemaVersion": SCHEMA_VERSION, "mode": self.mode, "engine": self.engine,
                 "base": {"rev": self.base_rev, "commit": self.base_commit, "mergeBase": self.merge_base},
                 "head": {"commit": self.head_commit, "dirty": self.dirty},
                 "versions": self.versions, "versionChanges": [list(v) for v in self.version_changes()],
-                "unaffected": sorted(self.unaffected), "sites": sites,
+                "unaffected": sorted(self.unaffected),
+                "sites": [site_dict(s) for s in sorted(self.sites, key=lambda s: s.site)] if sites else [],
                 "notEvaluated": [{"site": n.site, "what": n.what, "why": n.why, "badInput": n.bad_input}
                                  for n in sorted(self.not_evaluated, key=lambda n: (n.site, n.what))]}

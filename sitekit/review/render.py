@@ -15,9 +15,10 @@ import binascii
 import difflib
 import json
 import re
+import secrets
 from typing import Any
 
-from sitekit.review.model import KINDS, Change, Review, SiteReview
+from sitekit.review.model import KINDS, Change, Review, SiteReview, site_dict
 
 COMMENT_LIMIT = 64_000  # what a pull-request comment holds, with room to spare
 MARKER = "<!-- sitekit-review -->"  # lets a workflow find and update its own comment
@@ -40,8 +41,30 @@ def no_mentions(lines: list[str]) -> list[str]:
     return [_MENTION.sub("@\u200b", line) for line in lines]
 
 
+def site_json(d: dict[str, Any]) -> str:
+    """A site's review (`site_dict`) as `dumps` writes it, less the indentation of its place in the document."""
+    return json.dumps(d, indent=2, sort_keys=True, default=str)
+
+
 def dumps(review: Review) -> str:
-    return json.dumps(review.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+    """The review as JSON, indented by two, keys sorted. Each site is rendered alone (`site_json`, or as its
+    cached rendering, `Review.rendered`) and set into its place, indented to its depth: byte for byte what one
+    `json.dumps` of the whole makes, without running the indenting encoder over the sites taken from the cache."""
+    marker = f"sitekit-site-{secrets.token_hex(8)}-"
+    top = review.to_dict(sites=False)
+    ordered = sorted(review.sites, key=lambda s: s.site)
+    top["sites"] = [f"{marker}{i}" for i in range(len(ordered))]
+    lines = json.dumps(top, indent=2, sort_keys=True, default=str).split("\n")
+    out = []
+    for line in lines:
+        text = line.strip().rstrip(",")
+        if text.startswith(f'"{marker}'):
+            s = ordered[int(text[len(marker) + 1:-1])]
+            body = review.rendered.get(s.site) or site_json(site_dict(s))
+            out.append("    " + body.replace("\n", "\n    ") + ("," if line.endswith(",") else ""))
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def _num(value: Any) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from sitekit.errors import SitekitError, SpecError
 from sitekit.run import snapshot as snapshot_module
-from sitekit.run.batch import in_workers, plan_from_dict, warm_up
+from sitekit.run.batch import in_workers, plan_from_dict, plan_to_dict, warm_up
 from sitekit.run.cache import Cache, SideKeys, say, tree_digest
 from sitekit.spec.loader import load_site
 
@@ -99,21 +99,22 @@ def runs_here(tree: Path) -> bool:
 
 def snapshot_sides(requests: list[tuple[Path, list[str]]], jobs: int, cache: Cache,
                    on_done: Callable[[str], None] = lambda s: None,
-                   day: datetime.date | None = None, plans: Cache | None = None) -> list[dict[str, dict[str, Any]]]:
+                   day: datetime.date | None = None, plans: Cache | None = None,
+                   keys: list[SideKeys] | None = None) -> list[dict[str, dict[str, Any]]]:
     """For each (tree, sites): {site: snapshot} with policy judged on `day` (default today), from the cache where
     it holds them for that day, else planned. The sites of trees whose code is the code running here (`runs_here`:
     a change to stack files, profiles or the baseline, on both sides) are planned in this process's workers, the
     imports and every site's loading done once, before they fork (`batch.in_workers`); a site whose plan `plans` (the
     plan cache) holds under the same key, as `plan --all` or `policy --all` left it, is not planned again, only
     judged. The sites of other trees are planned by that tree's own code in fresh interpreters, sharing `jobs` of
-    them, each a chunk of one tree's sites."""
+    them, each a chunk of one tree's sites. `keys`: each tree's `SideKeys`, when the caller has them."""
     day = day or datetime.date.today()
     outs: list[dict[str, dict[str, Any]]] = []
     chunks: list[tuple[int, Path, list[str]]] = []
     here: list[tuple[int, Path, str]] = []
-    keys = []
+    given, keys = keys, []
     for i, (tree, sites) in enumerate(requests):
-        k = SideKeys(tree) if sites else None
+        k = (given[i] if given else SideKeys(tree)) if sites else None
         keys.append(k)
         out: dict[str, dict[str, Any]] = {}
         todo = []
@@ -155,7 +156,8 @@ def _snapshot_here(todo: list[tuple[int, Path, str]], keys: list[SideKeys | None
                    plans: Cache | None, keep: Callable[[int, str, dict[str, Any]], None],
                    on_done: Callable[[str], None]) -> None:
     """Snapshots of (side, tree, site) planned by the code running here: imports, then every site loaded and
-    validated (and its cached plan read) in this process, then the planning in workers forked from it."""
+    validated (and its cached plan read) in this process, then the planning in workers forked from it; each plan
+    made is kept in the plan cache (`plans`), where `plan --all` and `policy --all` find it."""
     warm_up()
     items = []
     for i, tree, site in todo:
@@ -171,7 +173,17 @@ def _snapshot_here(todo: list[tuple[int, Path, str]], keys: list[SideKeys | None
     gc.freeze()
 
     def one(n: int) -> dict[str, Any]:
-        _, tree, site, loaded, plan = items[n]
+        i, tree, site, loaded, plan = items[n]
+        if plan is None:  # planned here, and kept in the plan cache under the key `plan --all` reads
+            from sitekit.run.offline import plan_site  # heavy: deferred
+
+            try:
+                plan = plan_site(tree, site, site=loaded)
+            except SitekitError:
+                pass  # the snapshot says why, planning again
+            else:
+                if plans is not None:
+                    plans.put(keys[i].key(site), plan_to_dict(plan))
         return snapshot_module.snapshot_site(tree, site, loaded, day, plan)
 
     for n, snap in in_workers(len(items), one, jobs):

@@ -160,7 +160,8 @@ def _digest(key: str, inputs: dict[str, Any], value: Any) -> str:
 
 
 class Cache:
-    """One kind of entry (`plans`, `results`, `snapshots`, `history`) in a private folder of the cache."""
+    """One kind of entry (`plans`, `results`, `snapshots`, `rendered`, `reviews`, `history`) in a private folder of
+    the cache."""
 
     def __init__(self, folder: Path | None, kind: str):
         self.kind = kind

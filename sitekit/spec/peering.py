@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
-from sitekit.errors import Problem, SpecError, clip, nearest
+from sitekit.errors import Problem, clip, nearest
 from sitekit.spec.layout import list_jurisdictions, list_sites
 from sitekit.spec.merge import Origin
 from sitekit.spec.sources import dotted, kind_of
-from sitekit.spec.stackfiles import declared_plans, read_stack_values
+from sitekit.spec.stackfiles import declared_plans, shared_facts
 
 if TYPE_CHECKING:
     from sitekit.spec.loaded import LoadedSite
@@ -66,9 +66,8 @@ def _read_peer(root, name: str) -> _PeerFile | str:
     """What this site needs of a peer, from its stack file as written, or why it cannot be read (the peer's own
     load reports its problems in full)."""
 
-    try:
-        values, _, _ = read_stack_values(root, name)
-    except SpecError:
+    values = shared_facts(root, name).values  # read once per process, shared with every site naming it
+    if values is None:
         return "its stack file has problems of its own"
     region, jurisdiction = values.get("region"), values.get("jurisdiction")
     if not isinstance(region, str) or not isinstance(jurisdiction, str):

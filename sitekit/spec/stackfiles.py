@@ -7,6 +7,10 @@ read leniently: a file that cannot be read is that site's own problem, reported 
 from __future__ import annotations
 
 import difflib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from sitekit.spec.problems import described
 from sitekit.spec.sources import (
     MAX_DEPTH,
     MAX_VALUES,
+    RACY_NS,
     Marks,
     PathKey,
     load_project_yaml,
@@ -187,18 +192,44 @@ def declared_plans(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def site_supernets(root: Path, skip: str) -> list[tuple[str, IPv4Network, Origin]]:
-    """Every other site's supernets (from both places a plan can be), read leniently from its stack file: a file
-    that cannot be read, or a supernet that is not a network, is that site's own problem, reported when it is
-    loaded."""
-    out = []
-    for name in list_sites(root):
-        if name == skip:
-            continue
-        try:
-            values, key_marks, _ = read_stack_values(root, name)
-        except SpecError:
-            continue
+@dataclass
+class StackFacts:
+    """What other sites' loads read of a site's stack file: its values and their marks (None when the file
+    cannot be read: that site's own problem), and the supernets it declares."""
+
+    values: dict[str, Any] | None
+    key_marks: dict[str, Marks]
+    supernets: list[tuple[IPv4Network, Origin]]
+
+
+_SHARED: dict[tuple[str, str], tuple[tuple[int, ...], int, StackFacts]] = {}
+"""(root, site) -> (stat signature of its stack file, when it was read (ns), its facts)."""
+READS = Counter()
+"""How many times each (root, site)'s facts were read from its stack file in this process (`shared_facts`)."""
+
+
+def shared_facts(root: Path, name: str) -> StackFacts:
+    """A site's facts as other sites' loads need them (its peers, every site checking supernets): read once per
+    process while its stack file is unchanged (same status, last changed before the racy window of the read, as
+    `load_yaml` trusts a file), shared, not copied: callers only read them. A process that loads every site (the
+    parent of the workers, `sitekit.run.batch`) so reads each stack file's facts once, not once per site."""
+    path = root / stack_file(name)
+    try:
+        st = os.stat(path)
+        signature: tuple[int, ...] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev, st.st_ctime_ns, st.st_mode)
+    except OSError:
+        signature = ()
+    known = _SHARED.get((str(root), name))
+    if known is not None and signature and known[0] == signature and st.st_mtime_ns < known[1] - RACY_NS:
+        return known[2]
+    read_at = time.time_ns()
+    READS[(str(root), name)] += 1
+    try:
+        values, key_marks, _ = read_stack_values(root, name)
+    except SpecError:
+        facts = StackFacts(None, {}, [])
+    else:
+        supernets = []
         for where, plan in declared_plans(values).items():
             key, inner = PLAN_PLACES[where]
             try:
@@ -206,6 +237,16 @@ def site_supernets(root: Path, skip: str) -> list[tuple[str, IPv4Network, Origin
             except ValueError:
                 continue
             if supernet is not None:
-                line = key_marks.get(key, {}).get(inner + ("supernet",))
-                out.append((name, supernet, Origin(stack_file(name), line)))
-    return out
+                supernets.append((supernet, Origin(stack_file(name), key_marks.get(key, {}).get(inner + ("supernet",)))))
+        facts = StackFacts(values, key_marks, supernets)
+    if signature:
+        _SHARED[(str(root), name)] = (signature, read_at, facts)
+    return facts
+
+
+def site_supernets(root: Path, skip: str) -> list[tuple[str, IPv4Network, Origin]]:
+    """Every other site's supernets (from both places a plan can be), read leniently from its stack file
+    (`shared_facts`: once per process): a file that cannot be read, or a supernet that is not a network, is that
+    site's own problem, reported when it is loaded."""
+    return [(name, supernet, where) for name in list_sites(root) if name != skip
+            for supernet, where in shared_facts(root, name).supernets]
