@@ -6,6 +6,7 @@ refused at the pool's line, naming the shortfall per AD; what the ledger does no
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,40 @@ def test_no_ledger_is_unknown_and_said_never_refused(shipped_sites):
         verdicts = capacity(site)
         assert verdicts and {v["status"] for v in verdicts} == {"unknown"}, name
         assert all(f"no capacity ledger for {site.spec.site.region}" in v["detail"] for v in verdicts)
+
+
+# ------------------------------------------------------------------------------------------------ sites sharing a region
+def test_sites_of_one_tenancy_in_one_region_are_checked_together(project, monkeypatch):
+    """Limits, quotas and reservations are the tenancy's per region: without a quota AD-1 offers us-ashburn-1's 2048
+    H100 nodes, which us-ashburn's train takes whole. A second site of the same tenancy there with H100 nodes in
+    AD-1 loads (alone it fits), but `fleet --capacity` checks the two together: the shortfall at both sites' pool
+    lines, the region's verdicts in the report, exit 2."""
+    imported(project, monkeypatch, quota=False)
+    made = run(project, monkeypatch, "new-site", "us-second", "-j", "us", "-r", "us-ashburn-1", "--power-mw", "2",
+               "--pools", "train=BM.GPU.H100.8", "--tenancy-id", "ocid1.tenancy.oc1..aaaaaaaaexampletenancy")
+    assert made.exit_code == 0, made.output
+    second = load_site(project, "us-second").spec
+    h100 = {p.name: p.autoscale.max if p.autoscale else p.nodes for p in second.compute.pools
+            if p.shape == "BM.GPU.H100.8"}
+    nodes = sum(h100.values())
+    assert h100.get("train", 0) > 0
+    result = run(project, monkeypatch, "fleet", "--capacity", "--format", "json")
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.stdout)
+    (shared,) = report["sharedRegions"]
+    assert shared["region"] == "us-ashburn-1" and shared["sites"] == ["us-ashburn", "us-second"]
+    short = {v["pool"]: v for v in shared["pools"] if v["status"] == "short"}
+    assert set(short) == {"us-ashburn/train", *(f"us-second/{name}" for name in h100)}
+    assert all(f"short by {nodes} in AD-1" in v["detail"] for v in short.values())
+    errors = result.stderr.splitlines()
+    assert any(e.startswith(f"{STACK}:{line_of(project, '      nodes: 2048')}: compute.pools.train.nodes: with the "
+                            "other sites of its tenancy in us-ashburn-1 (us-second): ") for e in errors), errors
+    assert any(e.startswith("stacks/Pulumi.us-second.yaml:") and ": compute.pools.train.nodes: with the other sites "
+               "of its tenancy in us-ashburn-1 (us-ashburn): " in e for e in errors), errors
+    # another tenancy's site in the same region draws on other limits: nothing shared
+    path = project / "stacks/Pulumi.us-second.yaml"
+    path.write_text(path.read_text().replace("ocid1.tenancy.oc1..aaaaaaaaexampletenancy",
+                                             "ocid1.tenancy.oc1..aaaaaaaaothertenancy"))
+    result = run(project, monkeypatch, "fleet", "--capacity", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sharedRegions"] == []

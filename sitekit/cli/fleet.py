@@ -29,7 +29,7 @@ from sitekit.cli.app import (
 )
 from sitekit.cli.formats import CAPACITY, FLEET
 from sitekit.errors import Problem, SitekitError, SpecError, clip, nearest
-from sitekit.fleet.capacity import CapacityReport, shape_view
+from sitekit.fleet.capacity import CapacityReport, SharedRegion, shape_view, shared_regions
 from sitekit.fleet.collect import collect, jurisdictions, specs
 from sitekit.fleet.drift import read_drift
 from sitekit.fleet.history import Point, capacity_history
@@ -37,7 +37,9 @@ from sitekit.fleet.html import render
 from sitekit.progress import progress
 from sitekit.run.batch import default_jobs
 from sitekit.spec.catalog import load_capacity, load_catalog
-from sitekit.spec.layout import list_sites
+from sitekit.spec.layout import BASELINE, list_sites
+from sitekit.spec.ledger import load_ledger
+from sitekit.spec.loader import load_site
 
 FleetFormat = format_option(FLEET)
 
@@ -123,6 +125,23 @@ def _capacity(root: Path, shape: str | None, format: str) -> None:
     found, problems = specs(root)
     profiles = jurisdictions(root)
     views = tuple(shape_view(s, capacity, catalog, profiles, found) for s in ([shape] if shape else sorted(catalog.shapes)))
-    emit(CAPACITY[format], CapacityReport(views, capacity.recorded.isoformat(), detail=shape is not None))
+    shared = shared_regions(found, lambda region: load_ledger(root, region, catalog.shapes), catalog.shapes)
+    emit(CAPACITY[format], CapacityReport(views, capacity.recorded.isoformat(), detail=shape is not None,
+                                          shared=shared))
+    problems += [p for region in shared for p in _shortfalls(root, region)]
     if problems:
         raise SpecError(problems)
+
+
+def _shortfalls(root: Path, shared: SharedRegion) -> list[Problem]:
+    """A problem at each pool line of a region's sites whose pools together need more than it offers (each site
+    alone fits: its own load checks that)."""
+    out = []
+    for verdict in shared.short:
+        site, pool = verdict.pool.split("/", 1)
+        path = ("compute", "pools", pool, "nodes")
+        origin = load_site(root, site).origin(path)
+        others = ", ".join(s for s in shared.sites if s != site)
+        out.append(Problem(origin.file if origin else BASELINE, origin.line if origin else 1, ".".join(path),
+                           f"with the other sites of its tenancy in {shared.region} ({others}): {verdict.detail}"))
+    return out

@@ -6,9 +6,10 @@ jurisdiction profiles and site specs in, plain data out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from sitekit.spec.ledger import RegionLedger, Verdict, check_pools, pool_demands
 from sitekit.spec.validate import site_power
 
 if TYPE_CHECKING:
@@ -76,13 +77,50 @@ class ShapeView:
 
 
 @dataclass(frozen=True)
+class SharedRegion:
+    """Sites of one tenancy in one region: their GPU pools draw on the same service limits, quotas and
+    reservations, so the ledger is checked against their sum. A verdict's pool is `site/pool`."""
+
+    region: str
+    sites: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def short(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.status == "short")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"region": self.region, "sites": list(self.sites), "pools": [v.to_dict() for v in self.verdicts]}
+
+
+def shared_regions(specs: Iterable[Any], ledger: Callable[[str], RegionLedger | None],
+                   shapes: Iterable[str]) -> tuple[SharedRegion, ...]:
+    """Every region that two or more sites of one tenancy share, with their pools checked together against
+    `ledger(region)` (`check_pools`: on-demand pools summed per AD and shape, pools of one reservation against what
+    it holds free)."""
+    shapes = set(shapes)
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for spec in specs:
+        groups.setdefault((spec.site.tenancy_id, spec.site.region), []).append(spec)
+    out = []
+    for (_, region), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if len(group) < 2:
+            continue
+        demands = [replace(d, pool=f"{spec.site.name}/{d.pool}") for spec in group for d in pool_demands(spec, shapes)]
+        out.append(SharedRegion(region, tuple(sorted(s.site.name for s in group)),
+                                tuple(check_pools(ledger(region), region, demands))))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class CapacityReport:
     """What `sitekit fleet --capacity [SHAPE]` shows: a view per shape, with the catalog's date; `detail` when
-    one shape was asked for (where each site using it could move it)."""
+    one shape was asked for (where each site using it could move it); the regions sites share (`shared`)."""
 
     views: tuple[ShapeView, ...]
     recorded: str
     detail: bool = False
+    shared: tuple[SharedRegion, ...] = ()
 
 
 def options(jurisdiction: Any, shape: str, here: str, capacity: "Capacity", catalog: "Catalog",

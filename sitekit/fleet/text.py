@@ -126,6 +126,7 @@ def print_capacity(report: CapacityReport, console: Console) -> None:
                                       ", ".join(v.approved_by) or "-")))
         console.print(table)
         _line(console, "`sitekit fleet --capacity SHAPE` shows where each site using it could move it.")
+        _print_shared(report, console)
         return
     for v in views:
         console.print(Text.assemble((v.shape, "bold"), f" ({v.gpu_model})"), highlight=False)
@@ -154,6 +155,18 @@ def print_capacity(report: CapacityReport, console: Console) -> None:
                       + (" and lets its data cross to no other jurisdiction's regions)" if not crossing else ")"))
 
 
+    _print_shared(report, console)
+
+
+def _print_shared(report: CapacityReport, console: Console) -> None:
+    for shared in report.shared:
+        _line(console, f"{shared.region}, shared by {', '.join(shared.sites)} (one tenancy: their GPU pools draw on the "
+                       "same limits, quotas and reservations):")
+        for v in shared.verdicts:
+            _line(console, f"  {v.status}: {v.pool}: {v.detail}")
+
+
 def capacity_json(report: CapacityReport) -> str:
     return dumps({"schemaVersion": 1, "capacityRecorded": report.recorded,
-                  "shapes": [v.to_dict() for v in report.views]})
+                  "shapes": [v.to_dict() for v in report.views],
+                  "sharedRegions": [s.to_dict() for s in report.shared]})
