@@ -9,9 +9,10 @@ the whole organisation address space of three /10s carved in /16s), each command
 own process: cold with an empty `SITEKIT_CACHE_DIR`, warm with the one the run before filled. For each it records
 wall seconds, CPU seconds (user + system of the whole process tree: `os.wait4` of the command, whose usage
 includes every worker it waited for; load on the machine inflates wall time, much less CPU time), the machine's
-1-minute load average when it started, and peak memory: the largest sum of RSS over the process tree (sampled
-every 50 ms; pages shared by forked workers count once per process, so this over-counts) and the largest single
-process's (`ru_maxrss`).
+1-minute load average when it started, and peak memory: the largest sum of PSS over the process tree (sampled
+every 50 ms from /proc/PID/smaps_rollup: a page the forked workers share with the parent is split among them, so
+the sum is the tree's real footprint; RSS where the kernel has no smaps_rollup) and the largest single process's
+RSS (`ru_maxrss`).
 
 The floor: one process that registers the same typed pulumi_oci resources with the same inputs (the cold plans'
 own registrations replayed through the pulumi_oci classes under the same mocks) and nothing else (no spec, no
@@ -48,7 +49,7 @@ PLACES = [("us", "us-ashburn-1"), ("br", "sa-saopaulo-1"), ("de", "eu-frankfurt-
           ("us", "us-chicago-1"), ("us", "us-sanjose-1")]
 AGAINST = "## `plan --all --format json`"  # how a section of `--against` starts in the results file
 BEGIN, END = "<!-- bench:scale -->", "<!-- /bench:scale -->"
-HEADER = "| sites | command | wall s | CPU s | load at start | peak MB (tree / one process) |"
+HEADER = "| sites | command | wall s | CPU s | load at start | peak MB (tree PSS / one process RSS) |"
 ROW = re.compile(r"^\| (?P<sites>\d+) \| `(?P<command>[^`]+)`(?P<note>[^|]*) \| (?P<wall>\d+\.\d) \| (?P<cpu>\d+\.\d) \| "
                  r"(?P<load>\d+\.\d\d) \| (?P<tree>\d+) / (?P<one>\d+) \|$")
 
@@ -66,7 +67,7 @@ class Measure:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """RSS of a process and all its descendants, from /proc."""
+    """PSS of a process and all its descendants, from /proc (RSS where smaps_rollup is missing)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -81,11 +82,13 @@ def _tree_rss_kb(pid: int) -> int:
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
-        except (OSError, StopIteration, ValueError):
-            pass
+        for path, key in ((f"/proc/{p}/smaps_rollup", "Pss:"), (f"/proc/{p}/status", "VmRSS:")):
+            try:
+                with open(path) as fh:
+                    total += next(int(line.split()[1]) for line in fh if line.startswith(key))
+                break
+            except (OSError, StopIteration, ValueError):
+                continue
     return total
 
 
